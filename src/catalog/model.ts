@@ -1,0 +1,54 @@
+// The registry-agnostic model of what is registered. Registries (src/registry) produce it,
+// translators (src/translate) consume it; nothing here knows about ZooKeeper or Envoy.
+
+/** Where an instance runs, as Envoy's core.Locality understands it. Empty strings mean "unset". */
+export interface Locality {
+  readonly region: string;
+  readonly zone: string;
+  readonly subZone: string;
+}
+
+export const NO_LOCALITY: Locality = Object.freeze({ region: '', zone: '', subZone: '' });
+
+/** One reachable endpoint of a service, as read from one registration. */
+export interface Instance {
+  /** The registration's own id (Curator `id`, JSON `id`), else the znode name. */
+  readonly id: string;
+  /** IP literal (v4 or v6, without brackets). Hostnames are rejected by the parsers. */
+  readonly address: string;
+  readonly port: number;
+  /** Load-balancing weight, >= 1. */
+  readonly weight: number;
+  /** False when the registration says it is not serving (disabled, OUT_OF_SERVICE). */
+  readonly healthy: boolean;
+  readonly locality: Locality;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** Which registration format an instance was parsed from (for admin and inspect output). */
+export type RegistrationFormat = 'host-port' | 'json' | 'curator';
+
+/** An instance together with where it was read from. */
+export interface RegisteredInstance extends Instance {
+  /** Full znode path of the registration. */
+  readonly source: string;
+  readonly format: RegistrationFormat;
+}
+
+/** A service and its current instances, sorted by source path so equal inputs give equal values. */
+export interface Service {
+  readonly name: string;
+  readonly instances: readonly RegisteredInstance[];
+}
+
+/** The whole catalog at one moment: service name to service. Treated as immutable. */
+export type Catalog = ReadonlyMap<string, Service>;
+
+/**
+ * A change to the catalog: services whose content changed (set = new value).
+ * Services are never removed from the catalog once seen: a service that loses its last
+ * instance or its znode stays with no instances (see translate/ for why).
+ */
+export interface CatalogChange {
+  readonly upserts: readonly Service[];
+}

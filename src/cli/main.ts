@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// The zk-xds command line. Every flag can also be set by an environment variable (shown in --help),
+// which is how the container and the Helm chart configure it.
+import { Command, Option, InvalidArgumentError } from 'commander';
+import { createLogger } from '../observability/logger.js';
+import { startServer, type ServeConfig } from './serve.js';
+
+function int(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function zkRootPath(value: string): string {
+  if (!value.startsWith('/') || (value.length > 1 && value.endsWith('/'))) throw new InvalidArgumentError('expected an absolute ZooKeeper path like /services');
+  return value;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('zk-xds')
+    .description('Serves services registered in ZooKeeper to Envoy and proxyless gRPC over xDS')
+    .showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('watch ZooKeeper and serve xDS (ADS and CDS/EDS/RDS/LDS) plus the admin port')
+    .addOption(new Option('--zk <connect>', 'ZooKeeper connect string, host:port[,host:port...][/chroot]').env('ZKXDS_ZK').default('127.0.0.1:2181'))
+    .addOption(new Option('--zk-root <path>', 'znode whose children are services').env('ZKXDS_ZK_ROOT').default('/services').argParser(zkRootPath))
+    .addOption(new Option('--zk-session-timeout-ms <ms>', 'ZooKeeper session timeout').env('ZKXDS_ZK_SESSION_TIMEOUT_MS').default(10000).argParser(int(1000, 600000)))
+    .addOption(new Option('--bind-address <ip>', 'address the xDS and admin ports listen on').env('ZKXDS_BIND_ADDRESS').default('0.0.0.0'))
+    .addOption(new Option('--xds-port <port>', 'gRPC xDS port').env('ZKXDS_XDS_PORT').default(18000).argParser(int(0, 65535)))
+    .addOption(new Option('--admin-port <port>', 'HTTP port for /healthz, /readyz and /metrics').env('ZKXDS_ADMIN_PORT').default(9901).argParser(int(0, 65535)))
+    .addOption(new Option('--debounce-ms <ms>', 'quiet time that closes a batch of ZooKeeper changes').env('ZKXDS_DEBOUNCE_MS').default(2).argParser(int(0, 60000)))
+    .addOption(new Option('--max-delay-ms <ms>', 'longest a change waits in a batch').env('ZKXDS_MAX_DELAY_MS').default(100).argParser(int(1, 600000)))
+    .addOption(new Option('--log-level <level>', 'pino log level').env('ZKXDS_LOG_LEVEL').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .action(async (opts: ServeConfig & { logLevel: string }) => {
+      const log = createLogger(opts.logLevel);
+      const server = await startServer(opts, log);
+      const shutdown = (signal: string) => {
+        log.info({ signal }, 'signal received');
+        server.stop().then(
+          () => process.exit(0),
+          (err: Error) => {
+            log.error({ err: err.message }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    });
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((err: Error) => {
+    process.stderr.write(`zk-xds: ${err.message}\n`);
+    process.exit(1);
+  });

@@ -1,0 +1,81 @@
+// `zk-xds serve`: the composition root. ZooKeeper registry -> catalog -> translators -> resource
+// cache -> xDS server, plus the admin port. Owns start-up order and graceful shutdown.
+import type { Logger } from '../observability/logger.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { CatalogStore } from '../catalog/catalog-store.js';
+import { ZkRegistry } from '../registry/zk-registry.js';
+import { ResourceCache } from '../xds/resource-cache.js';
+import { RESOURCE_KINDS, TYPE_URL } from '../xds/resource-types.js';
+import { XdsServer } from '../xds/xds-server.js';
+import { publishCatalogChange } from '../xds/catalog-publisher.js';
+import { AdminServer } from '../admin/admin-server.js';
+
+export interface ServeConfig {
+  readonly zk: string;
+  readonly zkRoot: string;
+  readonly zkSessionTimeoutMs: number;
+  readonly bindAddress: string;
+  readonly xdsPort: number;
+  readonly adminPort: number;
+  readonly debounceMs: number;
+  readonly maxDelayMs: number;
+}
+
+export interface RunningServer {
+  readonly xdsPort: number;
+  readonly adminPort: number;
+  readonly registry: ZkRegistry;
+  readonly catalog: CatalogStore;
+  readonly cache: ResourceCache;
+  readonly xds: XdsServer;
+  readonly metrics: Metrics;
+  stop(): Promise<void>;
+}
+
+/** Starts everything; the xDS and admin ports answer at once, readiness follows the first full read. */
+export async function startServer(config: ServeConfig, log: Logger, metrics: Metrics = createMetrics()): Promise<RunningServer> {
+  const catalog = new CatalogStore();
+  const cache = new ResourceCache(RESOURCE_KINDS.map((k) => TYPE_URL[k]));
+  catalog.onChange((change, observedAt) => publishCatalogChange(change, observedAt, cache, log.child({ component: 'publisher' }), metrics));
+  catalog.onChange(() => updateCatalogGauges(catalog, metrics));
+
+  const registry = new ZkRegistry(
+    { connect: config.zk, root: config.zkRoot, sessionTimeoutMs: config.zkSessionTimeoutMs, debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs },
+    { log, metrics, onServices: (services, observedAt) => catalog.offer(services, observedAt) },
+  );
+  const xds = new XdsServer({ cache, log: log.child({ component: 'xds' }), metrics });
+  const xdsPort = await xds.listen(config.bindAddress, config.xdsPort);
+  const admin = new AdminServer({
+    registry: metrics.registry,
+    log: log.child({ component: 'admin' }),
+    readiness: () => {
+      const status = registry.status();
+      return { ready: status.initialSyncDone, detail: { zookeeper: status, xds: { port: xdsPort, streams: xds.connectedStreams().length } } };
+    },
+  });
+  const adminPort = await admin.listen(config.bindAddress, config.adminPort);
+  log.info({ xdsPort, adminPort, zk: config.zk, root: config.zkRoot }, 'zk-xds listening; reading ZooKeeper');
+  const started = registry.start().catch((err: Error) => log.error({ err: err.message }, 'registry stopped'));
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info('shutting down: closing xDS streams and the ZooKeeper session');
+      await xds.shutdown();
+      await registry.stop();
+      await admin.close();
+      await Promise.race([started, new Promise((r) => setTimeout(r, 100))]);
+      log.info('stopped');
+    })());
+  return { xdsPort, adminPort, registry, catalog, cache, xds, metrics, stop };
+}
+
+function updateCatalogGauges(catalog: CatalogStore, metrics: Metrics): void {
+  let healthy = 0;
+  let unhealthy = 0;
+  const snapshot = catalog.snapshot();
+  for (const s of snapshot.values()) for (const i of s.instances) i.healthy ? healthy++ : unhealthy++;
+  metrics.services.set(snapshot.size);
+  metrics.endpoints.set({ health: 'serving' }, healthy);
+  metrics.endpoints.set({ health: 'not_serving' }, unhealthy);
+}

@@ -1,0 +1,50 @@
+// Every Prometheus metric zk-xds exports, in one place so names and labels stay consistent.
+// Modules receive the Metrics object; the admin server only renders the registry.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'zkxds_process_' });
+  const r = [registry];
+  // Sampled at scrape time: counting on every change would cost more than the metric is worth.
+  let invalidNow: () => number = () => 0;
+  return {
+    setInvalidRegistrationsSource(count: () => number): void {
+      invalidNow = count;
+    },
+    registry,
+    // Registry side.
+    zkSessionState: new Gauge({ name: 'zkxds_zookeeper_connected', help: '1 while the ZooKeeper session is connected, else 0', registers: r }),
+    zkSessionExpirations: new Counter({ name: 'zkxds_zookeeper_session_expirations_total', help: 'ZooKeeper sessions lost and replaced', registers: r }),
+    zkLastSync: new Gauge({ name: 'zkxds_zookeeper_last_full_sync_timestamp_seconds', help: 'When the last full read of the ZooKeeper tree completed', registers: r }),
+    zkFullSyncDuration: new Gauge({ name: 'zkxds_zookeeper_full_sync_duration_seconds', help: 'How long the last full read of the ZooKeeper tree took', registers: r }),
+    zkEvents: new Counter({ name: 'zkxds_zookeeper_watch_events_total', help: 'ZooKeeper watch notifications received', labelNames: ['kind'], registers: r }),
+    zkReadErrors: new Counter({ name: 'zkxds_zookeeper_read_errors_total', help: 'ZooKeeper reads that failed (retried)', labelNames: ['code'], registers: r }),
+    invalidRegistrations: new Counter({ name: 'zkxds_invalid_registrations_total', help: 'Registrations skipped because their data could not be used', labelNames: ['service'], registers: r }),
+    invalidRegistrationsCurrent: new Gauge({
+      name: 'zkxds_invalid_registrations',
+      help: 'Registrations currently skipped as invalid',
+      registers: r,
+      collect() {
+        this.set(invalidNow());
+      },
+    }),
+    catalogBatches: new Counter({ name: 'zkxds_catalog_batches_total', help: 'Batches of registry changes applied to the catalog', registers: r }),
+    services: new Gauge({ name: 'zkxds_services', help: 'Services in the catalog', registers: r }),
+    endpoints: new Gauge({ name: 'zkxds_endpoints', help: 'Instances in the catalog (healthy or not)', labelNames: ['health'], registers: r }),
+    // xDS side.
+    connectedStreams: new Gauge({ name: 'zkxds_xds_connected_streams', help: 'Open xDS streams', labelNames: ['api'], registers: r }),
+    responsesSent: new Counter({ name: 'zkxds_xds_responses_total', help: 'Discovery responses sent', labelNames: ['type'], registers: r }),
+    resourcesSent: new Counter({ name: 'zkxds_xds_resources_sent_total', help: 'Resources carried by discovery responses', labelNames: ['type'], registers: r }),
+    acks: new Counter({ name: 'zkxds_xds_acks_total', help: 'Responses acknowledged by proxies', labelNames: ['type'], registers: r }),
+    nacks: new Counter({ name: 'zkxds_xds_nacks_total', help: 'Responses rejected by proxies', labelNames: ['type'], registers: r }),
+    staleRequests: new Counter({ name: 'zkxds_xds_stale_requests_total', help: 'Requests ignored because they answered an outdated nonce', labelNames: ['type'], registers: r }),
+    pushLatency: new Histogram({ name: 'zkxds_xds_push_latency_seconds', help: 'From the ZooKeeper notification to the response being handed to the stream', labelNames: ['type'], buckets: LATENCY_BUCKETS, registers: r }),
+    resources: new Gauge({ name: 'zkxds_xds_resources', help: 'Resources in the cache', labelNames: ['type'], registers: r }),
+    translationErrors: new Counter({ name: 'zkxds_translation_errors_total', help: 'Services whose resources could not be built (previous resources kept)', registers: r }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,50 @@
+// Coalesces registry changes into batches: a batch goes out `debounceMs` after the last change,
+// but never later than `maxDelayMs` after its first, so a steady stream of changes still flows.
+
+export interface BatcherOptions {
+  readonly debounceMs: number;
+  readonly maxDelayMs: number;
+}
+
+export type BatchHandler = (keys: Set<string>, firstSeenAt: number) => void;
+
+export class ChangeBatcher {
+  private keys = new Set<string>();
+  private firstSeenAt = 0;
+  private debounceTimer: NodeJS.Timeout | null = null;
+  private maxTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly opts: BatcherOptions,
+    private readonly handler: BatchHandler,
+  ) {}
+
+  add(key: string): void {
+    if (this.keys.size === 0) {
+      this.firstSeenAt = performance.now();
+      this.maxTimer = setTimeout(() => this.flush(), this.opts.maxDelayMs);
+    }
+    this.keys.add(key);
+    if (this.debounceTimer) clearTimeout(this.debounceTimer);
+    this.debounceTimer = setTimeout(() => this.flush(), this.opts.debounceMs);
+  }
+
+  /** Sends what is pending now. */
+  flush(): void {
+    if (this.debounceTimer) clearTimeout(this.debounceTimer);
+    if (this.maxTimer) clearTimeout(this.maxTimer);
+    this.debounceTimer = this.maxTimer = null;
+    if (this.keys.size === 0) return;
+    const keys = this.keys;
+    this.keys = new Set();
+    this.handler(keys, this.firstSeenAt);
+  }
+
+  /** Drops what is pending (used when a full resync replaces it). */
+  clear(): void {
+    if (this.debounceTimer) clearTimeout(this.debounceTimer);
+    if (this.maxTimer) clearTimeout(this.maxTimer);
+    this.debounceTimer = this.maxTimer = null;
+    this.keys = new Set();
+  }
+}

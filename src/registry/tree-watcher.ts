@@ -1,0 +1,187 @@
+// Mirrors `<root>/<service>/<instance>` of one ZooKeeper session in memory with one-shot watches.
+//
+// Every read sets its watch in the same request (getChildren/getData with a watcher), so no change
+// can slip between a read and its watch; when a watch fires, the node is read again, which both
+// picks up the change and re-arms the watch. Nodes may appear and vanish at any level at any time.
+import { ZkError, type ZkConnection } from './zk-connection.js';
+
+export interface InstanceRecord<P> {
+  readonly data: Buffer;
+  readonly parsed: P;
+}
+
+export interface TreeWatcherHooks<P> {
+  /** Parses an instance's data once per new value. */
+  parse(service: string, child: string, data: Buffer): P;
+  /** A service's mirrored instances changed (added, removed, new data, or the service vanished). */
+  onServiceChanged(service: string): void;
+  /** A read failed for a reason other than "no node" (it is retried). */
+  onReadError(err: ZkError | Error, path: string): void;
+  onWatchEvent(kind: 'root' | 'service' | 'instance'): void;
+}
+
+const RETRY_MS = 500;
+
+class ServiceMirror<P> {
+  readonly instances = new Map<string, InstanceRecord<P>>();
+  children = new Set<string>();
+  /** Instances with a read in flight (whose watch is therefore being armed). */
+  readonly reading = new Set<string>();
+}
+
+export class TreeWatcher<P> {
+  private readonly services = new Map<string, ServiceMirror<P>>();
+  private stopped = false;
+
+  constructor(
+    private readonly conn: ZkConnection,
+    readonly root: string,
+    private readonly hooks: TreeWatcherHooks<P>,
+  ) {}
+
+  /** Reads the whole tree; resolves once every service and instance has been read once. */
+  async start(): Promise<void> {
+    await this.readRoot();
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  usesConnection(conn: ZkConnection): boolean {
+    return this.conn === conn;
+  }
+
+  serviceNames(): string[] {
+    return [...this.services.keys()];
+  }
+
+  /** Current instances of a service (empty when the service is unknown or gone). */
+  instancesOf(service: string): ReadonlyMap<string, InstanceRecord<P>> {
+    return this.services.get(service)?.instances ?? EMPTY;
+  }
+
+  private async readRoot(): Promise<void> {
+    if (this.stopped) return;
+    const onChange = () => {
+      this.hooks.onWatchEvent('root');
+      void this.readRoot();
+    };
+    const children = await this.retrying(this.root, () => this.conn.getChildren(this.root, onChange));
+    if (children === undefined) return;
+    if (children === null) {
+      // No root yet: wait for it to be created. If it appeared in between, read it now.
+      const exists = await this.retrying(this.root, () => this.conn.exists(this.root, onChange));
+      for (const s of [...this.services.keys()]) this.dropService(s);
+      if (exists) await this.readRoot();
+      return;
+    }
+    const current = new Set(children);
+    for (const s of [...this.services.keys()]) if (!current.has(s)) this.dropService(s);
+    const added = children.filter((s) => !this.services.has(s));
+    for (const s of added) this.services.set(s, new ServiceMirror());
+    await Promise.all(added.map((s) => this.readService(s, this.services.get(s)!)));
+  }
+
+  private async readService(service: string, mirror: ServiceMirror<P>): Promise<void> {
+    const path = `${this.root}/${service}`;
+    const tracked = () => !this.stopped && this.services.get(service) === mirror;
+    if (!tracked()) return;
+    const children = await this.retrying(path, () =>
+      this.conn.getChildren(path, () => {
+        this.hooks.onWatchEvent('service');
+        void this.readService(service, mirror);
+      }),
+    );
+    if (children === undefined || !tracked()) return;
+    if (children === null) {
+      // The service node is gone (Curator deletes empty parents); the root watch drops it.
+      mirror.children = new Set();
+      if (mirror.instances.size > 0) {
+        mirror.instances.clear();
+        this.hooks.onServiceChanged(service);
+      }
+      return;
+    }
+    const next = new Set(children);
+    let removedAny = false;
+    for (const c of mirror.children) {
+      if (!next.has(c)) {
+        removedAny = mirror.instances.delete(c) || removedAny;
+      }
+    }
+    mirror.children = next;
+    if (removedAny) this.hooks.onServiceChanged(service);
+    // Read every listed child we hold no data for: new ones, and ones deleted and re-created
+    // between two listings (their data read found no node, so no watch was left on them).
+    const unread = children.filter((c) => !mirror.instances.has(c) && !mirror.reading.has(c));
+    await Promise.all(unread.map((c) => this.readInstance(service, mirror, c)));
+  }
+
+  private async readInstance(service: string, mirror: ServiceMirror<P>, child: string): Promise<void> {
+    const path = `${this.root}/${service}/${child}`;
+    const tracked = () => !this.stopped && this.services.get(service) === mirror && mirror.children.has(child);
+    if (!tracked()) return;
+    mirror.reading.add(child);
+    const data = await this.retrying(path, () =>
+      this.conn.getData(path, () => {
+        this.hooks.onWatchEvent('instance');
+        void this.readInstance(service, mirror, child);
+      }),
+    ).finally(() => mirror.reading.delete(child));
+    if (data === undefined || !tracked()) return;
+    const old = mirror.instances.get(child);
+    if (data === null) {
+      if (old) {
+        mirror.instances.delete(child);
+        this.hooks.onServiceChanged(service);
+      }
+      return;
+    }
+    if (old && old.data.equals(data)) return;
+    mirror.instances.set(child, { data, parsed: this.hooks.parse(service, child, data) });
+    this.hooks.onServiceChanged(service);
+  }
+
+  private dropService(service: string): void {
+    const mirror = this.services.get(service);
+    this.services.delete(service);
+    if (mirror && mirror.instances.size > 0) this.hooks.onServiceChanged(service);
+  }
+
+  /**
+   * Runs a read until it succeeds or the session is dead. Returns undefined when it gave up
+   * (session expired or watcher stopped: a new session re-reads everything).
+   */
+  private async retrying<T>(path: string, read: () => Promise<T>): Promise<T | undefined> {
+    for (;;) {
+      if (this.stopped || this.conn.isDead) return undefined;
+      try {
+        return await read();
+      } catch (err) {
+        this.hooks.onReadError(err as Error, path);
+        if (this.conn.isDead) return undefined;
+        await waitForConnection(this.conn, RETRY_MS);
+      }
+    }
+  }
+}
+
+/** Waits until the connection is up again (or `ms` passes, or it dies). */
+function waitForConnection(conn: ZkConnection, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      conn.off('connected', done);
+      conn.off('expired', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    conn.once('connected', done);
+    conn.once('expired', done);
+  });
+}
+
+const EMPTY: ReadonlyMap<string, never> = new Map<string, never>();
+
+export { ZkError };

@@ -1,0 +1,164 @@
+// A typed, narrow wrapper over one session of the official ZooKeeper C client (`zookeeper` npm
+// package): connect, the three watched reads the registry needs, and session state events.
+// One ZkConnection is one ZooKeeper session; after expiry it is dead and a new one is opened.
+import { EventEmitter } from 'node:events';
+import ZooKeeper from 'zookeeper';
+
+/** ZooKeeper result codes we act on. */
+export const ZK_OK = 0;
+export const ZK_NONODE = -101;
+export const ZK_SESSION_EXPIRED = -112;
+
+const SESSION_EVENT = -1;
+
+export type WatchEventKind = 'created' | 'deleted' | 'changed' | 'child';
+
+/** Called once when a watched node changes; session events are filtered out (the watch stays armed). */
+export type WatchCallback = (kind: WatchEventKind, path: string) => void;
+
+export interface ZkConnectionOptions {
+  /** Connect string, optionally with a chroot: `host1:2181,host2:2181/chroot`. */
+  readonly connect: string;
+  readonly sessionTimeoutMs: number;
+}
+
+export class ZkError extends Error {
+  constructor(
+    readonly code: number,
+    readonly operation: string,
+    readonly path: string,
+    detail: string,
+  ) {
+    super(`${operation} ${path}: ${detail} (${code})`);
+  }
+}
+
+/** The subset of the native handle we call; its bundled declarations are `any`-typed. */
+interface NativeHandle {
+  aw_get(path: string, watch: NativeWatch, cb: (rc: number, err: string, stat: unknown, data: Buffer | null) => void): void;
+  aw_get_children2(path: string, watch: NativeWatch, cb: (rc: number, err: string, children: string[] | null, stat: unknown) => void): void;
+  aw_exists(path: string, watch: NativeWatch, cb: (rc: number, err: string, stat: unknown) => void): void;
+}
+type NativeWatch = (type: number, state: number, path: string) => void;
+
+interface ZooKeeperClient extends EventEmitter {
+  native: NativeHandle;
+  init(config: object): void;
+  close(): void;
+}
+
+const EVENT_KIND: Record<number, WatchEventKind> = { 1: 'created', 2: 'deleted', 3: 'changed', 4: 'child' };
+
+/**
+ * Events: 'connected' (first connect and every reconnect within the session), 'disconnected'
+ * (the client lost its server and is trying others; watches and ephemerals survive if it gets
+ * back within the session timeout), 'expired' (the session is gone: make a new ZkConnection).
+ */
+export class ZkConnection extends EventEmitter {
+  private readonly client: ZooKeeperClient;
+  private dead = false;
+  connected = false;
+
+  private constructor(readonly options: ZkConnectionOptions) {
+    super();
+    const Client = ZooKeeper as unknown as new (config: object) => ZooKeeperClient;
+    this.client = new Client({
+      connect: options.connect,
+      timeout: options.sessionTimeoutMs,
+      // The C library otherwise logs to stderr, outside our structured logs.
+      debug_level: 0,
+      host_order_deterministic: false,
+      data_as_buffer: true,
+    });
+    this.client.on('connect', () => {
+      this.connected = true;
+      this.emit('connected');
+    });
+    this.client.on('connecting', () => {
+      if (this.connected) {
+        this.connected = false;
+        this.emit('disconnected');
+      }
+    });
+    this.client.on('close', () => {
+      const wasDead = this.dead;
+      this.dead = true;
+      this.connected = false;
+      if (!wasDead) this.emit('expired');
+    });
+  }
+
+  /** Opens a session; resolves on the first connect, rejects after `timeoutMs` without one. */
+  static open(options: ZkConnectionOptions, timeoutMs: number): Promise<ZkConnection> {
+    const conn = new ZkConnection(options);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        conn.close();
+        reject(new Error(`no ZooKeeper server answered within ${timeoutMs} ms`));
+      }, timeoutMs);
+      conn.once('connected', () => {
+        clearTimeout(timer);
+        resolve(conn);
+      });
+      conn.client.init({});
+    });
+  }
+
+  get isDead(): boolean {
+    return this.dead;
+  }
+
+  /** Data of `path` with a watch set by the same read; null when the node does not exist. */
+  getData(path: string, onChange: WatchCallback): Promise<Buffer | null> {
+    // The native handle directly: the JS wrapper formats a debug string on every call.
+    return new Promise((resolve, reject) => {
+      this.client.native.aw_get(path, wrapWatch(onChange), (rc, err, _stat, data) => {
+        if (rc === ZK_OK) resolve(data ?? Buffer.alloc(0));
+        else if (rc === ZK_NONODE) resolve(null);
+        else reject(new ZkError(rc, 'get', path, err));
+      });
+    });
+  }
+
+  /** Children of `path` with a child watch set by the same read; null when the node does not exist. */
+  getChildren(path: string, onChange: WatchCallback): Promise<string[] | null> {
+    return new Promise((resolve, reject) => {
+      this.client.native.aw_get_children2(path, wrapWatch(onChange), (rc, err, children) => {
+        if (rc === ZK_OK) resolve(children ?? []);
+        else if (rc === ZK_NONODE) resolve(null);
+        else reject(new ZkError(rc, 'getChildren', path, err));
+      });
+    });
+  }
+
+  /** Whether `path` exists, with a watch that also fires when it is created. */
+  exists(path: string, onChange: WatchCallback): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.client.native.aw_exists(path, wrapWatch(onChange), (rc, err) => {
+        if (rc === ZK_OK) resolve(true);
+        else if (rc === ZK_NONODE) resolve(false);
+        else reject(new ZkError(rc, 'exists', path, err));
+      });
+    });
+  }
+
+  close(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.connected = false;
+    this.client.close();
+  }
+}
+
+function wrapWatch(onChange: WatchCallback): NativeWatch {
+  let fired = false;
+  return (type, _state, path) => {
+    // Session events reach every outstanding watch on disconnects; the watch itself stays armed
+    // and fires again for the real change, so these are ignored.
+    if (type === SESSION_EVENT || fired) return;
+    const kind = EVENT_KIND[type];
+    if (!kind) return;
+    fired = true;
+    onChange(kind, path);
+  };
+}

@@ -1,0 +1,73 @@
+// Loads the vendored Envoy protos (protos/) into one protobufjs Root, once per process.
+// Every message zk-xds sends is encoded with these types; nothing is hand-written.
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+
+const require = createRequire(import.meta.url);
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** The folder holding the vendored .proto tree (works from src/ under ts-jest and from dist/src/). */
+export const PROTO_DIR = findUp(here, 'protos');
+
+// protobufjs bundles most google/protobuf well-known types in memory; descriptor.proto it
+// ships as a file next to its sources.
+const WELL_KNOWN_DIR = path.join(path.dirname(require.resolve('protobufjs/package.json')), 'google', 'protobuf');
+const BUNDLED_WELL_KNOWN = new Set(Object.keys(protobuf.common).filter((k) => k.endsWith('.proto')));
+
+/** Proto files whose messages zk-xds encodes or decodes. */
+export const ROOT_PROTO_FILES = [
+  'envoy/service/discovery/v3/ads.proto',
+  'envoy/service/cluster/v3/cds.proto',
+  'envoy/service/endpoint/v3/eds.proto',
+  'envoy/service/listener/v3/lds.proto',
+  'envoy/service/route/v3/rds.proto',
+  'envoy/config/cluster/v3/cluster.proto',
+  'envoy/config/endpoint/v3/endpoint.proto',
+  'envoy/config/listener/v3/listener.proto',
+  'envoy/config/route/v3/route.proto',
+  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy/extensions/filters/http/router/v3/router.proto',
+];
+
+let cached: protobuf.Root | undefined;
+
+/** The shared Root with every type in ROOT_PROTO_FILES and their imports resolved. */
+export function envoyRoot(): protobuf.Root {
+  if (cached) return cached;
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => {
+    if (BUNDLED_WELL_KNOWN.has(target)) return target;
+    if (target.startsWith('google/protobuf/')) return path.join(WELL_KNOWN_DIR, path.basename(target));
+    return path.join(PROTO_DIR, target);
+  };
+  root.loadSync(ROOT_PROTO_FILES, { keepCase: true });
+  root.resolveAll();
+  cached = root;
+  return root;
+}
+
+/** Looks up a message type by its full name, e.g. `envoy.config.cluster.v3.Cluster`. */
+export function messageType(fullName: string): protobuf.Type {
+  return envoyRoot().lookupType(fullName);
+}
+
+function findUp(start: string, name: string): string {
+  let dir = start;
+  for (;;) {
+    const candidate = path.join(dir, name);
+    if (isDir(candidate)) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`cannot find the ${name}/ folder above ${start}`);
+    dir = parent;
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return require('node:fs').statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}

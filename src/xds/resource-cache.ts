@@ -1,0 +1,147 @@
+// The versioned resource cache: the current encoded resources of each type, a content-derived
+// version per type, and a short log of which names changed at each step so that streams can
+// send only what changed since their last response without keeping per-resource copies.
+import { createHash } from 'node:crypto';
+import type { EncodedResource } from './resource-encoding.js';
+
+export interface ResourceUpdate {
+  readonly typeUrl: string;
+  readonly upserts: readonly EncodedResource[];
+  readonly removals: readonly string[];
+}
+
+/** What one apply() changed in one type. */
+export interface TypeChange {
+  readonly typeUrl: string;
+  readonly version: string;
+  readonly seq: number;
+  readonly changed: ReadonlySet<string>;
+  readonly removed: ReadonlySet<string>;
+  /** performance.now() of the registry event that caused it (push latency is measured from here). */
+  readonly observedAt: number;
+}
+
+export type CacheListener = (changes: readonly TypeChange[]) => void;
+
+/** How many change steps each type remembers; a stream further behind gets a full resend. */
+const CHANGE_LOG_STEPS = 512;
+const DIGEST_BYTES = 12;
+
+interface ChangeStep {
+  readonly seq: number;
+  readonly names: ReadonlySet<string>;
+}
+
+class TypeTable {
+  readonly entries = new Map<string, EncodedResource>();
+  /** XOR of a hash of every (name, version): order-free, so it updates in O(changed). */
+  private readonly digest = Buffer.alloc(DIGEST_BYTES);
+  version = versionOf(this.digest);
+  seq = 0;
+  readonly log: ChangeStep[] = [];
+
+  toggle(entry: EncodedResource): void {
+    const h = createHash('sha256').update(entry.name).update('\0').update(entry.version).digest();
+    for (let i = 0; i < DIGEST_BYTES; i++) this.digest[i]! ^= h[i]!;
+  }
+
+  commit(names: ReadonlySet<string>): void {
+    this.version = versionOf(this.digest);
+    this.seq++;
+    this.log.push({ seq: this.seq, names });
+    if (this.log.length > CHANGE_LOG_STEPS) this.log.shift();
+  }
+}
+
+function versionOf(digest: Buffer): string {
+  return digest.toString('base64url');
+}
+
+export class ResourceCache {
+  private readonly tables = new Map<string, TypeTable>();
+  private readonly listeners: CacheListener[] = [];
+
+  constructor(typeUrls: readonly string[]) {
+    for (const t of typeUrls) this.tables.set(t, new TypeTable());
+  }
+
+  onChange(listener: CacheListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Applies updates; resources whose version did not change are ignored. Notifies listeners once. */
+  apply(updates: readonly ResourceUpdate[], observedAt: number = performance.now()): TypeChange[] {
+    const changes: TypeChange[] = [];
+    for (const update of updates) {
+      const table = this.table(update.typeUrl);
+      const changed = new Set<string>();
+      const removed = new Set<string>();
+      for (const entry of update.upserts) {
+        const old = table.entries.get(entry.name);
+        if (old?.version === entry.version) continue;
+        if (old) table.toggle(old);
+        table.toggle(entry);
+        table.entries.set(entry.name, entry);
+        changed.add(entry.name);
+      }
+      for (const name of update.removals) {
+        const old = table.entries.get(name);
+        if (!old) continue;
+        table.toggle(old);
+        table.entries.delete(name);
+        changed.add(name);
+        removed.add(name);
+      }
+      if (changed.size === 0) continue;
+      table.commit(changed);
+      changes.push({ typeUrl: update.typeUrl, version: table.version, seq: table.seq, changed, removed, observedAt });
+    }
+    if (changes.length > 0) for (const l of this.listeners) l(changes);
+    return changes;
+  }
+
+  get(typeUrl: string, name: string): EncodedResource | undefined {
+    return this.tables.get(typeUrl)?.entries.get(name);
+  }
+
+  /** All current resources of a type (live view: do not hold across an apply). */
+  entries(typeUrl: string): ReadonlyMap<string, EncodedResource> {
+    return this.table(typeUrl).entries;
+  }
+
+  version(typeUrl: string): string {
+    return this.table(typeUrl).version;
+  }
+
+  seq(typeUrl: string): number {
+    return this.table(typeUrl).seq;
+  }
+
+  /**
+   * Names that changed after step `sinceSeq`, or 'all' when the log no longer reaches back that far
+   * (the caller then re-checks everything it subscribes to).
+   */
+  changedSince(typeUrl: string, sinceSeq: number): ReadonlySet<string> | 'all' {
+    const table = this.table(typeUrl);
+    if (sinceSeq >= table.seq) return EMPTY;
+    const first = table.log[0];
+    if (!first || first.seq > sinceSeq + 1) return 'all';
+    const steps = table.log.filter((s) => s.seq > sinceSeq);
+    if (steps.length === 1) return steps[0]!.names;
+    const union = new Set<string>();
+    for (const s of steps) for (const n of s.names) union.add(n);
+    return union;
+  }
+
+  hasType(typeUrl: string): boolean {
+    return this.tables.has(typeUrl);
+  }
+
+  private table(typeUrl: string): TypeTable {
+    const t = this.tables.get(typeUrl);
+    if (!t) throw new Error(`resource cache does not hold type ${typeUrl}`);
+    return t;
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set();

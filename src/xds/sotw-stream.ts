@@ -1,0 +1,231 @@
+// One state-of-the-world xDS stream (ADS or a single-type service): request handling (subscribe,
+// ACK, NACK, stale nonces) and building responses from the shared cache.
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { ResourceCache } from './resource-cache.js';
+import type { EncodedResource } from './resource-encoding.js';
+import { encodeResponseBody, type DiscoveryRequestMessage, type NodeMessage, type OutgoingDiscoveryResponse } from './discovery-messages.js';
+import { PUSH_ORDER, isFullStateType, shortTypeName } from './resource-types.js';
+import { TypeSubscription } from './type-subscription.js';
+import type { SharedBodies } from './shared-bodies.js';
+
+/** The few things a stream needs from grpc-js's ServerDuplexStream (kept narrow for tests). */
+export interface ResponseSink {
+  write(response: OutgoingDiscoveryResponse): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+export interface StreamEnvironment {
+  readonly cache: ResourceCache;
+  readonly bodies: SharedBodies;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  /** Asks the server to call flush() soon (batched with other streams). */
+  readonly schedule: (stream: SotwStream) => void;
+}
+
+export interface StreamInfo {
+  readonly id: number;
+  readonly api: string;
+  readonly peer: string;
+  readonly connectedAt: Date;
+}
+
+export class SotwStream {
+  node: NodeMessage | null = null;
+  readonly subscriptions = new Map<string, TypeSubscription>();
+  private nonceCounter = 0;
+  private blocked = false;
+  private closed = false;
+  /** When the oldest change not yet sent was seen (for the push latency metric). */
+  private readonly pendingSince = new Map<string, number>();
+
+  constructor(
+    readonly info: StreamInfo,
+    private readonly sink: ResponseSink,
+    private readonly env: StreamEnvironment,
+    /** Set for the single-type services (CDS, EDS, ...); undefined for ADS. */
+    private readonly onlyType?: string,
+  ) {}
+
+  get nodeId(): string {
+    return this.node?.id ?? '';
+  }
+
+  onRequest(req: DiscoveryRequestMessage): void {
+    if (!this.node && req.node) this.node = req.node;
+    const typeUrl = req.type_url || this.onlyType || '';
+    if (this.onlyType && typeUrl !== this.onlyType) {
+      this.env.log.warn({ node: this.nodeId, typeUrl, api: this.info.api }, 'request for another type on a single-type stream ignored');
+      return;
+    }
+    if (!typeUrl) {
+      this.env.log.warn({ node: this.nodeId }, 'request without type_url on an aggregated stream ignored');
+      return;
+    }
+    const type = shortTypeName(typeUrl);
+    let sub = this.subscriptions.get(typeUrl);
+    if (!sub) {
+      // First request for this type on this stream: always answered, whatever its nonce or
+      // version_info (istiod sends a foreign nonce; a client back from a server restart sends an old version).
+      sub = new TypeSubscription(typeUrl);
+      this.subscriptions.set(typeUrl, sub);
+      sub.updateNames(req.resource_names);
+      sub.owe('all');
+      this.env.schedule(this);
+      return;
+    }
+    if (sub.nonce !== null && req.response_nonce !== sub.nonce) {
+      // Answers a response that has since been superseded; the newer one will be ACKed or NACKed.
+      this.env.metrics.staleRequests.inc({ type });
+      return;
+    }
+    if (sub.nonce !== null && req.error_detail) {
+      sub.lastNack = { nonce: sub.nonce, version: sub.sentVersion, message: req.error_detail.message, at: new Date() };
+      this.env.metrics.nacks.inc({ type });
+      this.env.log.warn(
+        { node: this.nodeId, type, rejectedVersion: sub.sentVersion, keptVersion: req.version_info, nonce: req.response_nonce, error: req.error_detail.message },
+        'proxy rejected a response (NACK); it is not re-sent, the next change will be',
+      );
+    } else if (sub.nonce !== null) {
+      sub.ackedVersion = req.version_info;
+      this.env.metrics.acks.inc({ type });
+    }
+    const added = sub.updateNames(req.resource_names);
+    if (added === 'all' || added.size > 0) {
+      sub.owe(added);
+      this.env.schedule(this);
+    }
+  }
+
+  /** Cache changed: schedule a flush if a subscribed resource of these types changed. */
+  onCacheChange(typeUrl: string, changed: ReadonlySet<string>, observedAt: number): void {
+    const sub = this.subscriptions.get(typeUrl);
+    if (!sub || sub.nonce === null) return;
+    if (!sub.wildcard && !intersects(changed, sub.names)) return;
+    if (!this.pendingSince.has(typeUrl)) this.pendingSince.set(typeUrl, observedAt);
+    this.env.schedule(this);
+  }
+
+  /** Sends what is due, type by type in push order, until the transport pushes back. */
+  flush(): void {
+    if (this.closed || this.blocked) return;
+    for (const typeUrl of this.orderedTypes()) {
+      const sub = this.subscriptions.get(typeUrl)!;
+      const response = this.buildResponse(sub);
+      if (!response) continue;
+      const ok = this.sink.write(response);
+      this.recordSend(sub, response);
+      if (!ok) {
+        this.blocked = true;
+        this.sink.once('drain', () => {
+          this.blocked = false;
+          this.env.schedule(this);
+        });
+        return;
+      }
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private orderedTypes(): string[] {
+    const known = PUSH_ORDER.filter((t) => this.subscriptions.has(t));
+    const others = [...this.subscriptions.keys()].filter((t) => !PUSH_ORDER.includes(t as (typeof PUSH_ORDER)[number]));
+    return [...known, ...others];
+  }
+
+  private buildResponse(sub: TypeSubscription): OutgoingDiscoveryResponse | null {
+    const { cache, bodies } = this.env;
+    if (!cache.hasType(sub.typeUrl)) {
+      // A type we do not serve: answer each request with an empty set so the client can move on.
+      if (!sub.pending) return null;
+      sub.pending = null;
+      return this.respond(sub, { body: encodeResponseBody('', sub.typeUrl, []), count: 0, version: '' });
+    }
+    const seq = cache.seq(sub.typeUrl);
+    const version = cache.version(sub.typeUrl);
+    const changed = sub.sentSeq < 0 ? 'all' : cache.changedSince(sub.typeUrl, sub.sentSeq);
+    const pending = sub.pending;
+    const relevant = changed === 'all' || (sub.wildcard ? changed.size > 0 : intersects(changed, sub.names));
+    if (!pending && !relevant) {
+      sub.sentSeq = seq;
+      return null;
+    }
+    const entries = cache.entries(sub.typeUrl);
+    let body: Uint8Array;
+    let count: number;
+    if (sub.wildcard && (isFullStateType(sub.typeUrl) || pending === 'all' || changed === 'all')) {
+      body = bodies.allOf(sub.typeUrl);
+      count = entries.size;
+    } else {
+      const picked = isFullStateType(sub.typeUrl) || pending === 'all' || changed === 'all'
+        ? this.subscribedEntries(sub, entries)
+        : this.changedEntries(sub, entries, changed as ReadonlySet<string>, pending as Set<string> | null);
+      body = encodeResponseBody(version, sub.typeUrl, picked.map((e) => e.anyBytes));
+      count = picked.length;
+    }
+    sub.pending = null;
+    sub.sentSeq = seq;
+    if (count === 0 && !pending && !isFullStateType(sub.typeUrl)) return null;
+    return this.respond(sub, { body, count, version });
+  }
+
+  private respond(sub: TypeSubscription, r: { body: Uint8Array; count: number; version: string }): OutgoingDiscoveryResponse {
+    sub.nonce = String(++this.nonceCounter);
+    sub.sentVersion = r.version;
+    const type = shortTypeName(sub.typeUrl);
+    this.env.metrics.responsesSent.inc({ type });
+    this.env.metrics.resourcesSent.inc({ type }, r.count);
+    return { body: r.body, nonce: sub.nonce };
+  }
+
+  private recordSend(sub: TypeSubscription, _response: OutgoingDiscoveryResponse): void {
+    const since = this.pendingSince.get(sub.typeUrl);
+    if (since !== undefined) {
+      this.env.metrics.pushLatency.observe({ type: shortTypeName(sub.typeUrl) }, (performance.now() - since) / 1000);
+      this.pendingSince.delete(sub.typeUrl);
+    }
+  }
+
+  private subscribedEntries(sub: TypeSubscription, entries: ReadonlyMap<string, EncodedResource>): EncodedResource[] {
+    if (sub.wildcard) return [...entries.values()];
+    const out: EncodedResource[] = [];
+    for (const n of sub.names) {
+      const e = entries.get(n);
+      if (e) out.push(e);
+    }
+    return out;
+  }
+
+  /** Route/endpoint responses: only resources that changed since the last response, plus those owed. */
+  private changedEntries(
+    sub: TypeSubscription,
+    entries: ReadonlyMap<string, EncodedResource>,
+    changed: ReadonlySet<string>,
+    owed: Set<string> | null,
+  ): EncodedResource[] {
+    const names = new Set<string>();
+    for (const n of smaller(changed, sub.names, sub.wildcard)) if (sub.subscribes(n)) names.add(n);
+    if (owed) for (const n of owed) if (sub.subscribes(n)) names.add(n);
+    const out: EncodedResource[] = [];
+    for (const n of names) {
+      const e = entries.get(n);
+      if (e) out.push(e);
+    }
+    return out;
+  }
+}
+
+function intersects(a: ReadonlySet<string> | 'all', b: ReadonlySet<string>): boolean {
+  if (a === 'all') return b.size > 0;
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  for (const x of small) if (large.has(x)) return true;
+  return false;
+}
+
+function smaller(changed: ReadonlySet<string>, names: ReadonlySet<string>, wildcard: boolean): Iterable<string> {
+  return wildcard || changed.size <= names.size ? changed : names;
+}

@@ -1,0 +1,152 @@
+// The gRPC xDS server: ADS and the per-type discovery services over one resource cache.
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { ResourceCache, TypeChange } from './resource-cache.js';
+import { SERVICE_NAMES, discoveryServiceDefinition, type DiscoveryRequestMessage, type OutgoingDiscoveryResponse } from './discovery-messages.js';
+import { SotwStream, type StreamEnvironment } from './sotw-stream.js';
+import { SharedBodies } from './shared-bodies.js';
+import { FlushScheduler } from './flush-scheduler.js';
+import { TYPE_URL } from './resource-types.js';
+
+type SotwCall = grpc.ServerDuplexStream<DiscoveryRequestMessage, OutgoingDiscoveryResponse>;
+
+export interface XdsServerOptions {
+  readonly cache: ResourceCache;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+}
+
+/** Per-type services: gRPC method name to the one type its streams carry. */
+const SINGLE_TYPE_SERVICES = [
+  { service: SERVICE_NAMES.cds, method: 'StreamClusters', typeUrl: TYPE_URL.cluster, api: 'cds' },
+  { service: SERVICE_NAMES.eds, method: 'StreamEndpoints', typeUrl: TYPE_URL.endpoint, api: 'eds' },
+  { service: SERVICE_NAMES.lds, method: 'StreamListeners', typeUrl: TYPE_URL.listener, api: 'lds' },
+  { service: SERVICE_NAMES.rds, method: 'StreamRoutes', typeUrl: TYPE_URL.route, api: 'rds' },
+] as const;
+
+export class XdsServer {
+  private readonly server: grpc.Server;
+  private readonly streams = new Map<SotwStream, SotwCall>();
+  private readonly scheduler = new FlushScheduler<SotwStream>();
+  private readonly env: StreamEnvironment;
+  private nextStreamId = 1;
+  private boundPort = 0;
+
+  constructor(private readonly opts: XdsServerOptions) {
+    this.server = new grpc.Server({
+      // Proxies hold streams for hours: keep them alive through idle NATs and notice dead peers.
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.max_send_message_length': 256 * 1024 * 1024,
+      'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    });
+    this.env = {
+      cache: opts.cache,
+      bodies: new SharedBodies(opts.cache),
+      log: opts.log,
+      metrics: opts.metrics,
+      schedule: (s) => this.scheduler.schedule(s),
+    };
+    this.registerServices();
+    opts.cache.onChange((changes) => this.onCacheChange(changes));
+  }
+
+  /** Binds and starts serving; returns the bound port (useful with port 0). */
+  async listen(host: string, port: number): Promise<number> {
+    this.boundPort = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    });
+    return this.boundPort;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Open streams (admin pages). */
+  connectedStreams(): SotwStream[] {
+    return [...this.streams.keys()];
+  }
+
+  /** Ends every stream cleanly, then stops; forces the stop after `graceMs`. */
+  async shutdown(graceMs = 5000): Promise<void> {
+    for (const [stream, call] of this.streams) {
+      stream.close();
+      call.end();
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private registerServices(): void {
+    this.server.addService(discoveryServiceDefinition(SERVICE_NAMES.ads), {
+      StreamAggregatedResources: (call: SotwCall) => this.handleStream(call, 'ads'),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<unknown, unknown>) => unimplementedStream(call, 'delta xDS'),
+    });
+    for (const s of SINGLE_TYPE_SERVICES) {
+      const kind = s.method.slice('Stream'.length);
+      this.server.addService(discoveryServiceDefinition(s.service), {
+        [s.method]: (call: SotwCall) => this.handleStream(call, s.api, s.typeUrl),
+        [`Delta${kind}`]: (call: grpc.ServerDuplexStream<unknown, unknown>) => unimplementedStream(call, 'delta xDS'),
+        [`Fetch${kind}`]: (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
+          cb({ code: grpc.status.UNIMPLEMENTED, details: 'REST-style fetch is not served; use a stream' }),
+      });
+    }
+  }
+
+  private handleStream(call: SotwCall, api: string, onlyType?: string): void {
+    const info = { id: this.nextStreamId++, api, peer: call.getPeer(), connectedAt: new Date() };
+    const stream = new SotwStream(info, call, this.env, onlyType);
+    this.streams.set(stream, call);
+    this.opts.metrics.connectedStreams.inc({ api });
+    const log = this.opts.log;
+    log.debug({ stream: info.id, api, peer: info.peer }, 'xDS stream opened');
+    let ended = false;
+    const end = (reason: string, err?: Error) => {
+      if (ended) return;
+      ended = true;
+      stream.close();
+      this.scheduler.forget(stream);
+      this.streams.delete(stream);
+      this.opts.metrics.connectedStreams.dec({ api });
+      log.info({ stream: info.id, api, node: stream.nodeId, peer: info.peer, reason, err: err?.message }, 'xDS stream closed');
+    };
+    call.on('data', (req: DiscoveryRequestMessage) => {
+      try {
+        stream.onRequest(req);
+      } catch (err) {
+        // A request we cannot handle must not take the process or other streams down.
+        log.error({ stream: info.id, node: stream.nodeId, err: (err as Error).message }, 'failed to handle an xDS request; closing the stream');
+        call.destroy(err as Error);
+      }
+    });
+    call.on('end', () => {
+      end('client closed');
+      call.end();
+    });
+    call.on('error', (err) => end('error', err));
+    call.on('cancelled', () => end('cancelled'));
+    call.on('close', () => end('closed'));
+  }
+
+  private onCacheChange(changes: readonly TypeChange[]): void {
+    for (const change of changes) {
+      this.opts.metrics.resources.set({ type: change.typeUrl.split('.').pop() ?? change.typeUrl }, this.opts.cache.entries(change.typeUrl).size);
+      for (const stream of this.streams.keys()) stream.onCacheChange(change.typeUrl, change.changed, change.observedAt);
+    }
+  }
+}
+
+function unimplementedStream(call: grpc.ServerDuplexStream<unknown, unknown>, what: string): void {
+  call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: `${what} is not served yet` });
+}

@@ -1,0 +1,191 @@
+// The state-of-the-world xDS protocol as served over real gRPC: subscriptions, ACK/NACK, stale
+// nonces, what is re-sent on a change, push order, and reconnects after a restart.
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { silentLogger } from '../../src/observability/logger.js';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
+import { ResourceCache } from '../../src/xds/resource-cache.js';
+import { RESOURCE_KINDS, TYPE_URL } from '../../src/xds/resource-types.js';
+import { XdsServer } from '../../src/xds/xds-server.js';
+import { publishCatalogChange } from '../../src/xds/catalog-publisher.js';
+import type { Service } from '../../src/catalog/model.js';
+import { AdsClient } from '../support/ads-client.js';
+import { service } from '../support/catalog-fixtures.js';
+
+interface Harness {
+  cache: ResourceCache;
+  server: XdsServer;
+  metrics: Metrics;
+  address: string;
+  publish(...services: Service[]): void;
+}
+
+async function startHarness(initial: Service[]): Promise<Harness> {
+  const cache = new ResourceCache(RESOURCE_KINDS.map((k) => TYPE_URL[k]));
+  const metrics = createMetrics({ defaultMetrics: false });
+  const log = silentLogger();
+  const publish = (...services: Service[]) => publishCatalogChange({ upserts: services }, performance.now(), cache, log, metrics);
+  publish(...initial);
+  const server = new XdsServer({ cache, log, metrics });
+  const port = await server.listen('127.0.0.1', 0);
+  return { cache, server, metrics, address: `127.0.0.1:${port}`, publish };
+}
+
+async function counter(metrics: Metrics, name: keyof Metrics, type: string): Promise<number> {
+  const m = metrics[name] as { get(): Promise<{ values: Array<{ labels: Record<string, string>; value: number }> }> };
+  const v = (await m.get()).values.find((x) => x.labels.type === type);
+  return v?.value ?? 0;
+}
+
+const QUIET_MS = 300;
+
+describe('state-of-the-world ADS', () => {
+  let h: Harness;
+  let clients: AdsClient[];
+  const client = () => {
+    const c = new AdsClient(h.address);
+    clients.push(c);
+    return c;
+  };
+
+  beforeEach(async () => {
+    clients = [];
+    h = await startHarness([service('a', 2), service('b', 3)]);
+  });
+  afterEach(async () => {
+    for (const c of clients) c.close();
+    await h.server.shutdown(500);
+  });
+
+  it('answers a wildcard CDS request with every cluster and stays quiet after the ACK', async () => {
+    const c = client();
+    c.send({ typeUrl: TYPE_URL.cluster, node: { id: 'n1' } });
+    const r = await c.next(TYPE_URL.cluster);
+    expect(r.resources.map((x) => x.name).sort()).toEqual(['a', 'b']);
+    expect(r.versionInfo).not.toBe('');
+    expect(r.nonce).not.toBe('');
+    c.ack(r);
+    expect(await c.quietFor(QUIET_MS)).toEqual([]);
+    expect(await counter(h.metrics, 'acks', 'CDS')).toBe(1);
+  });
+
+  it('answers a first request that carries a nonce it never sent (istiod does this)', async () => {
+    const c = client();
+    c.send({ typeUrl: TYPE_URL.cluster, nonce: '2024-11-21 10:00:00.000 +0000 UTC', node: { id: 'istiod' } });
+    const r = await c.next(TYPE_URL.cluster);
+    expect(r.resources).toHaveLength(2);
+  });
+
+  it('sends only the changed ClusterLoadAssignment to the streams subscribed to it', async () => {
+    const onA = client();
+    const onB = client();
+    for (const [c, name] of [[onA, 'a'], [onB, 'b']] as const) {
+      c.send({ typeUrl: TYPE_URL.endpoint, names: [name], node: { id: `n-${name}` } });
+      c.ack(await c.next(TYPE_URL.endpoint), [name]);
+    }
+    h.publish(service('a', 4));
+    const update = await onA.next(TYPE_URL.endpoint);
+    expect(update.resources.map((x) => x.name)).toEqual(['a']);
+    const lb = (update.resources[0]!.object.endpoints as Array<{ lb_endpoints: unknown[] }>)[0]!.lb_endpoints;
+    expect(lb).toHaveLength(4);
+    expect(await onB.quietFor(QUIET_MS)).toEqual([]);
+  });
+
+  it('sends EDS-only changes to a wildcard EDS stream as just the changed resource', async () => {
+    const c = client();
+    c.send({ typeUrl: TYPE_URL.endpoint, node: { id: 'n1' } });
+    const first = await c.next(TYPE_URL.endpoint);
+    expect(first.resources.map((x) => x.name).sort()).toEqual(['a', 'b']);
+    c.ack(first);
+    h.publish(service('b', 1));
+    const update = await c.next(TYPE_URL.endpoint);
+    expect(update.resources.map((x) => x.name)).toEqual(['b']);
+    expect(update.versionInfo).not.toBe(first.versionInfo);
+  });
+
+  it('does not re-send a NACKed version, and sends the next change', async () => {
+    const c = client();
+    c.send({ typeUrl: TYPE_URL.cluster, node: { id: 'picky' } });
+    const r = await c.next(TYPE_URL.cluster);
+    c.nack(r, '', 'xDS response validation errors: [resource index 0: bad]');
+    expect(await c.quietFor(QUIET_MS)).toEqual([]);
+    expect(await counter(h.metrics, 'nacks', 'CDS')).toBe(1);
+    const stream = h.server.connectedStreams()[0]!;
+    expect(stream.subscriptions.get(TYPE_URL.cluster)!.syncState()).toBe('NACKED');
+    h.publish(service('c', 1));
+    const next = await c.next(TYPE_URL.cluster);
+    expect(next.resources.map((x) => x.name).sort()).toEqual(['a', 'b', 'c']);
+    expect(next.versionInfo).not.toBe(r.versionInfo);
+  });
+
+  it('ignores a request that answers an outdated nonce', async () => {
+    const c = client();
+    c.send({ typeUrl: TYPE_URL.cluster, node: { id: 'n1' } });
+    const first = await c.next(TYPE_URL.cluster);
+    h.publish(service('c', 1));
+    const second = await c.next(TYPE_URL.cluster);
+    // A late ACK of the first response must not trigger anything.
+    c.ack(first);
+    expect(await c.quietFor(QUIET_MS)).toEqual([]);
+    expect(await counter(h.metrics, 'staleRequests', 'CDS')).toBe(1);
+    c.ack(second);
+    expect(await c.quietFor(QUIET_MS)).toEqual([]);
+    expect(h.server.connectedStreams()[0]!.subscriptions.get(TYPE_URL.cluster)!.syncState()).toBe('SYNCED');
+  });
+
+  it('pushes clusters before endpoints and listeners before routes when a service appears', async () => {
+    const c = client();
+    c.send({ typeUrl: TYPE_URL.cluster, node: { id: 'n1' } });
+    c.ack(await c.next(TYPE_URL.cluster));
+    c.send({ typeUrl: TYPE_URL.endpoint, names: ['a', 'b', 'new'] });
+    c.ack(await c.next(TYPE_URL.endpoint), ['a', 'b', 'new']);
+    c.send({ typeUrl: TYPE_URL.listener });
+    c.ack(await c.next(TYPE_URL.listener));
+    c.send({ typeUrl: TYPE_URL.route, names: ['a', 'b', 'new'] });
+    c.ack(await c.next(TYPE_URL.route), ['a', 'b', 'new']);
+    const from = c.responses.length;
+    h.publish(service('new', 1));
+    await c.next(TYPE_URL.route, 3000, from);
+    const order = c.responses.slice(from).map((r) => r.typeUrl);
+    expect(order).toEqual([TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route]);
+  });
+
+  it('delivers newly subscribed names without re-sending the others', async () => {
+    const c = client();
+    c.send({ typeUrl: TYPE_URL.endpoint, names: ['a'], node: { id: 'n1' } });
+    const r = await c.next(TYPE_URL.endpoint);
+    c.ack(r, ['a', 'b']);
+    const added = await c.next(TYPE_URL.endpoint);
+    expect(added.resources.map((x) => x.name)).toEqual(['b']);
+  });
+
+  it('answers a type it does not serve with an empty list', async () => {
+    const c = client();
+    c.send({ typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', node: { id: 'n1' } });
+    const r = await c.next();
+    expect(r.resources).toEqual([]);
+  });
+
+  it('serves the per-type EDS service', async () => {
+    const c = new AdsClient(h.address, 'eds');
+    clients.push(c);
+    c.send({ typeUrl: TYPE_URL.endpoint, names: ['b'], node: { id: 'n1' } });
+    const r = await c.next(TYPE_URL.endpoint);
+    expect(r.resources.map((x) => x.name)).toEqual(['b']);
+  });
+
+  it('answers a client back from a server restart that re-requests with its old version', async () => {
+    const c = client();
+    c.send({ typeUrl: TYPE_URL.cluster, node: { id: 'n1' } });
+    const before = await c.next(TYPE_URL.cluster);
+    c.close();
+    await h.server.shutdown(500);
+    // Same registrations, new process: the client comes back with the version it holds.
+    h = await startHarness([service('a', 2), service('b', 3)]);
+    const again = client();
+    again.send({ typeUrl: TYPE_URL.cluster, versionInfo: before.versionInfo, node: { id: 'n1' } });
+    const r = await again.next(TYPE_URL.cluster);
+    expect(r.resources).toHaveLength(2);
+    // Versions are content hashes: identical content, identical version on any replica or restart.
+    expect(r.versionInfo).toBe(before.versionInfo);
+  });
+});
