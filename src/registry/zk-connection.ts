@@ -43,6 +43,9 @@ type NativeWatch = (type: number, state: number, path: string) => void;
 
 interface ZooKeeperClient extends EventEmitter {
   native: NativeHandle;
+  readonly client_id: string;
+  readonly client_password: string;
+  readonly timeout: number;
   init(config: object): void;
   close(): void;
 }
@@ -102,6 +105,14 @@ export class ZkConnection extends EventEmitter {
       });
       conn.client.init({});
     });
+  }
+
+  /**
+   * The session's id, password and negotiated timeout. Tests use them to make ZooKeeper expire this
+   * session on demand; never log the password (anyone holding it can take the session over).
+   */
+  sessionIdentity(): { id: string; password: string; timeoutMs: number } {
+    return { id: this.client.client_id, password: this.client.client_password, timeoutMs: this.client.timeout };
   }
 
   get isDead(): boolean {

@@ -79,6 +79,11 @@ export class ZkRegistry {
     this.conn?.close();
   }
 
+  /** The live session (tests use it to force an expiry). */
+  connection(): ZkConnection | null {
+    return this.conn;
+  }
+
   /** Services as currently mirrored (for inspection and tests). */
   currentServices(): Service[] {
     const w = this.watcher;

@@ -1,4 +1,4 @@
-// A real gRPC server on a free loopback port implementing zkxds.test.Echo (test/protos/echo.proto):
+// A real gRPC server on a free loopback port implementing zkxds.demo.v1.Echo (protos/zkxds/demo/v1/echo.proto):
 // Who answers with the backend's id, so end-to-end tests can see which backend served a call.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,10 +6,10 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
 /** Absolute path of the test service definition (also loaded by the xDS client child). */
-export const ECHO_PROTO_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'protos', 'echo.proto');
+export const ECHO_PROTO_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'protos', 'zkxds', 'demo', 'v1', 'echo.proto');
 
 /** Full gRPC service name and method path of the test service. */
-export const ECHO_SERVICE = 'zkxds.test.Echo';
+export const ECHO_SERVICE = 'zkxds.demo.v1.Echo';
 
 export interface EchoBackend {
   id: string;
@@ -26,9 +26,9 @@ function loadEchoService(): grpc.ServiceDefinition {
   if (echoService) return echoService;
   const def = protoLoader.loadSync(ECHO_PROTO_PATH, { keepCase: true, defaults: true });
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    zkxds: { test: { Echo: grpc.ServiceClientConstructor } };
+    zkxds: { demo: { v1: { Echo: grpc.ServiceClientConstructor } } };
   };
-  echoService = pkg.zkxds.test.Echo.service;
+  echoService = pkg.zkxds.demo.v1.Echo.service;
   return echoService;
 }
 

@@ -8,7 +8,7 @@
 //
 // Usage: node xds-client-child.mjs <target> <echo.proto path>   (forked with an IPC channel)
 // Protocol, over the IPC channel only (stdout/stderr carry nothing the parent parses):
-//   parent -> child  {op: 'call', id, n, deadlineMs}   n sequential zkxds.test.Echo/Who calls
+//   parent -> child  {op: 'call', id, n, deadlineMs}   n sequential zkxds.demo.v1.Echo/Who calls
 //                    {op: 'exit'}
 //   child -> parent  {type: 'ready', pid}
 //                    {type: 'result', id, results: [{ok: true, backend} | {ok: false, code, details}]}
@@ -43,7 +43,7 @@ if (!target || !protoPath) fatal(new Error('usage: xds-client-child.mjs <target>
 grpcXds.register();
 const def = protoLoader.loadSync(protoPath, { keepCase: true, defaults: true });
 const pkg = /** @type {any} */ (grpc.loadPackageDefinition(def));
-const client = new pkg.zkxds.test.Echo(`xds:///${target}`, grpc.credentials.createInsecure());
+const client = new pkg.zkxds.demo.v1.Echo(`xds:///${target}`, grpc.credentials.createInsecure());
 
 /**
  * @param {number} deadlineMs

@@ -164,7 +164,7 @@ export class XdsClientProcess {
     return proc;
   }
 
-  /** n sequential zkxds.test.Echo/Who calls on the child's one xds:///target channel. */
+  /** n sequential zkxds.demo.v1.Echo/Who calls on the child's one xds:///target channel. */
   async call(n: number, opts: { deadlineMs?: number } = {}): Promise<CallResult[]> {
     if (this.exitInfo !== undefined) throw this.error(this.exitInfo);
     const deadlineMs = opts.deadlineMs ?? 5000;

@@ -1,0 +1,30 @@
+# zk-xds developer commands. `make run` and `make test` work on a fresh Debian machine.
+.PHONY: help install build run demo-client test protos bench clean
+
+help:
+	@echo "make run          install what is missing, start a local ZooKeeper + demo service, serve xDS"
+	@echo "make demo-client  call the demo service through zk-xds with gRPC's xDS client"
+	@echo "make test         run every test (unit, integration with real ZooKeeper, end to end)"
+	@echo "make bench        run the performance benchmark"
+	@echo "make protos       refresh the vendored Envoy protos from @grpc/grpc-js-xds"
+
+install:
+	scripts/install-deps.sh
+
+build: install
+	npm run --silent build
+
+run:
+	scripts/run-demo.sh
+
+demo-client:
+	node deploy/demo/demo-client.mjs --xds 127.0.0.1:$${XDS_PORT:-18000} --service demo
+
+test:
+	scripts/test.sh
+
+protos:
+	scripts/vendor-protos.sh
+
+clean:
+	rm -rf dist .run
