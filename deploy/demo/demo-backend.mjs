@@ -28,7 +28,7 @@ await new Promise((resolve) => {
   zk.init({});
 });
 const servicePath = `${opts.root}/${opts.service}`;
-await zk.mkdirp(servicePath);
+await createParents(servicePath);
 
 const servers = [];
 for (let i = 1; i <= Number(opts.count); i++) {
@@ -42,6 +42,19 @@ for (let i = 1; i <= Number(opts.count); i++) {
   await zk.create(`${servicePath}/127.0.0.1:${port}`, JSON.stringify(registration), ZooKeeper.constants.ZOO_EPHEMERAL);
   servers.push(server);
   console.log(JSON.stringify({ msg: 'demo backend registered', id, address: `127.0.0.1:${port}`, znode: `${servicePath}/127.0.0.1:${port}` }));
+}
+
+/** Creates each missing znode on the way to `path` (another process may create them too). */
+async function createParents(path) {
+  let at = '';
+  for (const part of path.split('/').filter(Boolean)) {
+    at += `/${part}`;
+    if (!(await zk.pathExists(at, false))) {
+      await zk.create(at, '', 0).catch((err) => {
+        if (!String(err.message).startsWith('-110')) throw err; // -110: created meanwhile
+      });
+    }
+  }
 }
 
 const stop = () => {

@@ -12,6 +12,7 @@ export class CatalogStore {
     this.listeners.push(listener);
   }
 
+  /** The current catalog: a live read-only view (copy it to keep a point in time). */
   snapshot(): Catalog {
     return this.services;
   }

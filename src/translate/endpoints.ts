@@ -24,25 +24,40 @@ export function endpointsFor(service: Service): Json {
     g.instances.push(inst);
   }
   const sortedKeys = [...groups.keys()].sort();
+  const scale = weightScale([...groups.values()].flatMap((g) => g.instances));
   return {
     cluster_name: resourceNamesFor(service.name).endpoints,
-    endpoints: sortedKeys.map((k) => localityGroup(groups.get(k)!.locality, groups.get(k)!.instances)),
+    endpoints: sortedKeys.map((k) => localityGroup(groups.get(k)!.locality, groups.get(k)!.instances, scale)),
   };
 }
 
-function localityGroup(locality: Locality, instances: readonly RegisteredInstance[]): Json {
+function localityGroup(locality: Locality, instances: readonly RegisteredInstance[], scale: number): Json {
+  const weights = instances.map((i) => scaledWeight(i.weight, scale));
   // gRPC drops locality groups without a weight; the sum of instance weights keeps traffic
   // proportional to capacity when several localities exist.
-  const weight = Math.min(MAX_UINT32, instances.reduce((sum, i) => sum + i.weight, 0));
+  const weight = weights.reduce((sum, w) => sum + w, 0);
   return {
     locality: { region: locality.region, zone: locality.zone, sub_zone: locality.subZone },
     load_balancing_weight: { value: Math.max(1, weight) },
-    lb_endpoints: instances.map((i) => ({
+    lb_endpoints: instances.map((i, n) => ({
       endpoint: { address: { socket_address: { address: i.address, port_value: i.port } } },
       health_status: 'HEALTHY',
-      load_balancing_weight: { value: i.weight },
+      load_balancing_weight: { value: weights[n] },
     })),
   };
+}
+
+/**
+ * Envoy requires the endpoint weights of a locality, and the locality weights of a priority, to
+ * sum to at most 2^32-1. When the instances' weights would overflow, all are scaled down alike.
+ */
+function weightScale(instances: readonly RegisteredInstance[]): number {
+  const total = instances.reduce((sum, i) => sum + i.weight, 0);
+  return total > MAX_UINT32 ? MAX_UINT32 / total : 1;
+}
+
+function scaledWeight(weight: number, scale: number): number {
+  return scale === 1 ? weight : Math.max(1, Math.floor(weight * scale));
 }
 
 function localityKey(l: Locality): string {
