@@ -28,3 +28,6 @@ protos:
 
 clean:
 	rm -rf dist .run
+
+bench: build
+	node dist/bench/spine-bench.js

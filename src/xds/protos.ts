@@ -11,6 +11,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The folder holding the vendored .proto tree (works from src/ under ts-jest and from dist/src/). */
 export const PROTO_DIR = findUp(here, 'protos');
 
+/** The repository (or install) root: the folder holding protos/. */
+export const PROJECT_ROOT = path.dirname(PROTO_DIR);
+
 // protobufjs bundles most google/protobuf well-known types in memory; descriptor.proto it
 // ships as a file next to its sources.
 const WELL_KNOWN_DIR = path.join(path.dirname(require.resolve('protobufjs/package.json')), 'google', 'protobuf');

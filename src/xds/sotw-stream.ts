@@ -22,6 +22,18 @@ export interface StreamEnvironment {
   readonly metrics: Metrics;
   /** Asks the server to call flush() soon (batched with other streams). */
   readonly schedule: (stream: SotwStream) => void;
+  /** Told of every ACK and NACK (admin pages, benchmarks). */
+  readonly onReply?: (reply: ProxyReply) => void;
+}
+
+/** An ACK or NACK received from a proxy. */
+export interface ProxyReply {
+  readonly kind: 'ack' | 'nack';
+  readonly nodeId: string;
+  readonly typeUrl: string;
+  readonly version: string;
+  /** performance.now() when it arrived. */
+  readonly at: number;
 }
 
 export interface StreamInfo {
@@ -83,6 +95,7 @@ export class SotwStream {
     if (sub.nonce !== null && req.error_detail) {
       sub.lastNack = { nonce: sub.nonce, version: sub.sentVersion, message: req.error_detail.message, at: new Date() };
       this.env.metrics.nacks.inc({ type });
+      this.env.onReply?.({ kind: 'nack', nodeId: this.nodeId, typeUrl, version: sub.sentVersion, at: performance.now() });
       this.env.log.warn(
         { node: this.nodeId, type, rejectedVersion: sub.sentVersion, keptVersion: req.version_info, nonce: req.response_nonce, error: req.error_detail.message },
         'proxy rejected a response (NACK); it is not re-sent, the next change will be',
@@ -90,6 +103,7 @@ export class SotwStream {
     } else if (sub.nonce !== null) {
       sub.ackedVersion = req.version_info;
       this.env.metrics.acks.inc({ type });
+      this.env.onReply?.({ kind: 'ack', nodeId: this.nodeId, typeUrl, version: req.version_info, at: performance.now() });
     }
     const added = sub.updateNames(req.resource_names);
     if (added === 'all' || added.size > 0) {

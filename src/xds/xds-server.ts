@@ -4,7 +4,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ResourceCache, TypeChange } from './resource-cache.js';
 import { SERVICE_NAMES, discoveryServiceDefinition, type DiscoveryRequestMessage, type OutgoingDiscoveryResponse } from './discovery-messages.js';
-import { SotwStream, type StreamEnvironment } from './sotw-stream.js';
+import { SotwStream, type ProxyReply, type StreamEnvironment } from './sotw-stream.js';
 import { SharedBodies } from './shared-bodies.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { TYPE_URL } from './resource-types.js';
@@ -27,6 +27,7 @@ const SINGLE_TYPE_SERVICES = [
 
 export class XdsServer {
   private readonly server: grpc.Server;
+  private readonly replyListeners: Array<(reply: ProxyReply) => void> = [];
   private readonly streams = new Map<SotwStream, SotwCall>();
   private readonly scheduler = new FlushScheduler<SotwStream>();
   private readonly env: StreamEnvironment;
@@ -48,6 +49,9 @@ export class XdsServer {
       log: opts.log,
       metrics: opts.metrics,
       schedule: (s) => this.scheduler.schedule(s),
+      onReply: (reply) => {
+        for (const l of this.replyListeners) l(reply);
+      },
     };
     this.registerServices();
     opts.cache.onChange((changes) => this.onCacheChange(changes));
@@ -63,6 +67,12 @@ export class XdsServer {
 
   get port(): number {
     return this.boundPort;
+  }
+
+  /** Subscribes to every ACK and NACK proxies send. */
+  onReply(listener: (reply: ProxyReply) => void): () => void {
+    this.replyListeners.push(listener);
+    return () => this.replyListeners.splice(this.replyListeners.indexOf(listener), 1);
   }
 
   /** Open streams (admin pages). */

@@ -1,12 +1,12 @@
 // A real gRPC server on a free loopback port implementing zkxds.demo.v1.Echo (protos/zkxds/demo/v1/echo.proto):
 // Who answers with the backend's id, so end-to-end tests can see which backend served a call.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { PROTO_DIR } from '../../src/xds/protos.js';
 
 /** Absolute path of the test service definition (also loaded by the xDS client child). */
-export const ECHO_PROTO_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'protos', 'zkxds', 'demo', 'v1', 'echo.proto');
+export const ECHO_PROTO_PATH = path.join(PROTO_DIR, 'zkxds', 'demo', 'v1', 'echo.proto');
 
 /** Full gRPC service name and method path of the test service. */
 export const ECHO_SERVICE = 'zkxds.demo.v1.Echo';

@@ -10,11 +10,12 @@
 // GRPC_NODE_* spellings) set in the test's environment pass through as they are. Whenever tracing is
 // on, the child's stderr is copied live to the test's stderr; otherwise its tail is kept for errors.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fork, type ChildProcess } from 'node:child_process';
 import { ECHO_PROTO_PATH } from './echo-backend.js';
+import { PROJECT_ROOT } from '../../src/xds/protos.js';
 
-const CHILD_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'xds-client-child.mjs');
+// From the source tree, so that the compiled copy (dist/, used by the benchmark) finds it too.
+const CHILD_PATH = path.join(PROJECT_ROOT, 'test', 'support', 'xds-client-child.mjs');
 const STDERR_TAIL_CHARS = 64 * 1024;
 const READY_TIMEOUT_MS = 15_000;
 

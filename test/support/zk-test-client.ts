@@ -179,7 +179,7 @@ function leaveNativeCallback(): Promise<void> {
  * with the default, a client that had already survived one failover "expired" 5 ms into the
  * second, while the server still held its session. A high limit keeps only real expiries.
  */
-const RESPONSE_COUNTER_LIMIT = 100_000;
+const RESPONSE_COUNTER_LIMIT = 1_000;
 
 function nativeConfig(connectString: string, sessionTimeoutMs: number): NativeConfig {
   return {
@@ -357,7 +357,7 @@ const TWIN_SCRIPT = `
 const [dir, connect, id, password, timeout] = process.argv.slice(1);
 const ZooKeeper = require(require.resolve('zookeeper', { paths: [dir] }));
 const zk = new ZooKeeper({ connect, timeout: Number(timeout), debug_level: 0, host_order_deterministic: false,
-                           response_counter_limit: 100000, client_id: id, client_password: password });
+                           response_counter_limit: 1000, client_id: id, client_password: password });
 const timer = setTimeout(() => { console.error('could not attach to the session'); process.exit(2); }, Number(timeout));
 zk.on('close', (_self, code) => { if (code !== 0) { console.error('session already ended: ' + code); process.exit(3); } });
 // Close outside the binding's callback, or the C library defers it and never sends closeSession.

@@ -128,12 +128,24 @@ export function parseMode(srvrReply: string): ZooKeeperMode | undefined {
 // Process tracking and the watchdog
 
 /**
- * Runs "$@" (the java command) with the shell's own pid via exec, after forking a watchdog
+ * bash script that first closes every inherited fd above 2. The `zookeeper` npm package's C
+ * client opens its sockets without CLOEXEC, so without this a JVM started while a test client
+ * is connected keeps a copy of that client's socket for its whole life. When the client later
+ * closes the socket, epoll keeps reporting the still-open copy, the binding spins on empty
+ * zookeeper_process() rounds and closes the handle as if the session had expired (measured:
+ * every second leader failover, and fresh clients after a member restart, died that way).
+ * (bash, not dash: dash cannot name fds above 9 in redirections.)
+ */
+export const CLOSE_INHERITED_FDS = 'for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done';
+
+/**
+ * Then runs "$@" (the java command) with the shell's own pid via exec, after forking a watchdog
  * that blocks reading fd 3 (the Node pipe). A line on the pipe means "JVM already gone, stand
  * down"; EOF means Node died, so the watchdog SIGKILLs the JVM ($$ is the JVM's pid after exec).
  * The JVM itself gets /dev/null as stdin and does not inherit fd 3.
  */
 const WATCHDOG_SCRIPT = [
+  CLOSE_INHERITED_FDS,
   'exec 3<&0',
   '( if ! read -r _ <&3; then kill -9 $$ 2>/dev/null; fi ) >/dev/null 2>&1 &',
   'exec "$@" </dev/null 3<&-',
@@ -192,7 +204,7 @@ class JvmProcess {
     // Output goes straight to a file: no pipe to drain, and it survives us for post-mortems.
     const logFd = openSync(logPath, 'a');
     try {
-      const child = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'zk-watchdog', javaBinary(), ...javaArgs(cfgPath)], {
+      const child = spawn('/bin/bash', ['-c', WATCHDOG_SCRIPT, 'zk-watchdog', javaBinary(), ...javaArgs(cfgPath)], {
         stdio: ['pipe', logFd, logFd],
       });
       child.stdin?.on('error', () => undefined); // EPIPE if the watchdog is already gone
