@@ -77,7 +77,8 @@ describe('e2e harness: grpc-js-xds child process against a static ADS server', (
 
   // What calls then do differs: a rejected Cluster fails them fast with the validation error,
   // a rejected ClusterLoadAssignment leaves them queued "waiting for name resolution".
-  it.each([
+  type NackCase = [variant: Variant, nackedType: string, expected: string, callFailure: { code: number; details: string }];
+  it.each<NackCase>([
     [
       'cluster-without-eds-config',
       TYPE_URL.CDS,
@@ -90,7 +91,7 @@ describe('e2e harness: grpc-js-xds child process against a static ADS server', (
       'resource index 0: ClusterLoadAssignment message validation failed: [endpoints[0].lb_endpoints[0].endpoint: address is not a valid IPv4 or IPv6 address: localhost,',
       { code: DEADLINE_EXCEEDED, details: 'waiting for name resolution' },
     ],
-  ] as const)('NACKs an invalid resource set (%s) with error_detail', async (variant, nackedType, expected, callFailure) => {
+  ])('NACKs an invalid resource set (%s) with error_detail', async (variant, nackedType, expected, callFailure) => {
     const { server, client } = await setUp(variant);
     // The channel stays IDLE, and asks the xDS server nothing, until its first call.
     expect(server.requests).toEqual([]);
