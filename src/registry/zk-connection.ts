@@ -10,6 +10,7 @@ export const ZK_NONODE = -101;
 export const ZK_SESSION_EXPIRED = -112;
 
 const SESSION_EVENT = -1;
+const RESPONSE_COUNTER_LIMIT = 1000;
 
 export type WatchEventKind = 'created' | 'deleted' | 'changed' | 'child';
 
@@ -72,6 +73,10 @@ export class ZkConnection extends EventEmitter {
       debug_level: 0,
       host_order_deterministic: false,
       data_as_buffer: true,
+      // The binding counts consecutive partial socket reads and, past this limit (default 10),
+      // closes the handle reporting session expiry. A large listing (a service with thousands of
+      // instances) arrives in many partial reads, so the default fakes an expiry on every read.
+      response_counter_limit: RESPONSE_COUNTER_LIMIT,
     });
     this.client.on('connect', () => {
       this.connected = true;

@@ -140,6 +140,19 @@ describe('ZkRegistry with a real ZooKeeper', () => {
     expect(batches).toBeLessThan(50);
   });
 
+  it('reads a service whose listing arrives in many socket reads without losing its session', async () => {
+    // ~2.4 MB of child names: the C client receives it in many partial reads, which the binding
+    // treats as a dead socket (and reports as session expiry) unless its limit is raised.
+    await writer.mkdirp(`${root}/wide`);
+    const pad = 'x'.repeat(100);
+    const names = Array.from({ length: 22000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.1:8080-${pad}`);
+    for (let k = 0; k < names.length; k += 1000) await Promise.all(names.slice(k, k + 1000).map((n) => writer.create(`${root}/wide/${n}`, '')));
+    r = await startRegistry();
+    expect(r.registry.status()).toMatchObject({ sessionsOpened: 1, state: 'connected' });
+    expect(r.registry.status().invalidRegistrations).toBe(22000);
+    expect((await r.metrics.zkSessionExpirations.get()).values[0]?.value ?? 0).toBe(0);
+  }, 60000);
+
   it('keeps serving the last known instances while ZooKeeper is down, and resumes after', async () => {
     await writer.mkdirp(`${root}/stay`);
     await writer.create(`${root}/stay/a`, json('10.5.0.1', 80));

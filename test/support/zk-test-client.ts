@@ -5,6 +5,11 @@
  * It wraps the `zookeeper` npm package (the official C client binding), whose TypeScript
  * declarations are mostly `any` and partly wrong (client_id is declared a number but is a hex
  * string). Only the calls used here are described, in {@link NativeClient}.
+ *
+ * Caveat for anyone spawning processes in tests: the binding's sockets are not close-on-exec, so a
+ * long-lived child started while a client is connected must close inherited fds (prefix its
+ * bash script with CLOSE_INHERITED_FDS from zookeeper-server.ts), or that client will later
+ * "expire" spuriously.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname } from 'node:path';
@@ -149,12 +154,17 @@ function openSession(config: NativeConfig, connectTimeoutMs: number): Promise<Na
   const native = newNativeClient(config);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      native.close();
       reject(new Error(`no ZooKeeper session with ${config.connect} within ${connectTimeoutMs} ms`));
+      native.close();
     }, connectTimeoutMs);
     native.once('connect', () => {
       clearTimeout(timer);
       resolve(native);
+    });
+    // The binding may give up on its own (see RESPONSE_COUNTER_LIMIT): fail now, not at the timeout.
+    native.on('close', (_self, code) => {
+      clearTimeout(timer);
+      reject(new Error(`ZooKeeper handle for ${config.connect} closed (code ${code}) before a session was established`));
     });
     native.init({});
   });
@@ -175,9 +185,9 @@ function leaveNativeCallback(): Promise<void> {
 /**
  * The binding closes the handle with code -112 (indistinguishable from a real session expiry)
  * after `response_counter_limit` consecutive empty zookeeper_process() rounds, default 10
- * (node-zookeeper issues #221/#233). Reconnecting after a leader failover produces such rounds:
- * with the default, a client that had already survived one failover "expired" 5 ms into the
- * second, while the server still held its session. A high limit keeps only real expiries.
+ * (node-zookeeper issues #221/#233). Large replies produce such rounds: with the default, reading
+ * a 20,000-child listing (~2 MB) plus a 900 KB node killed the handle within two rounds; with
+ * 1000 it survived every round. A real spin still ends the handle quickly.
  */
 const RESPONSE_COUNTER_LIMIT = 1_000;
 
@@ -387,6 +397,8 @@ export async function expireSession(client: ZkTestClient, opts: ExpireOptions = 
     client.sessionPassword,
     String(Math.min(timeoutMs, client.negotiatedSessionTimeoutMs)),
   ];
+  // The child inherits our client sockets (the C client does not set CLOEXEC); harmless here,
+  // as we are blocked and close nothing until it has exited and released them.
   const twin = spawnSync(process.execPath, ['-e', TWIN_SCRIPT, ...args], { encoding: 'utf8', timeout: timeoutMs });
   if (twin.status !== 0) {
     throw new Error(`expireSession failed (${twin.error?.message ?? `exit ${twin.status}`}): ${twin.stderr.trim()}`);

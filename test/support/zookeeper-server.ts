@@ -8,12 +8,15 @@
  * tickTime here is 500 ms, so sessions may be as short as 1 s (fast expiry tests) and at most
  * 10 s. Pass `tickTimeMs` / `minSessionTimeoutMs` / `maxSessionTimeoutMs` to change that.
  *
- * No leaked JVMs: every java process is started under a tiny shell watchdog that holds the
+ * No leaked JVMs: every java process is started under a tiny bash watchdog that holds the
  * read end of a pipe whose only write end lives in this Node process. When Node dies for any
  * reason (test crash, jest killing its worker, even SIGKILL) the pipe reaches EOF and the
  * watchdog SIGKILLs the JVM. A process 'exit' hook does the same as a belt-and-braces measure,
  * but it cannot be relied on under jest: jest gives each test file a copy of `process` whose
  * listeners never see the real process exit.
+ *
+ * No leaked client sockets: the same bash preamble closes every inherited fd, because the
+ * `zookeeper` npm client's sockets are not close-on-exec (see CLOSE_INHERITED_FDS).
  *
  * This file deliberately imports only Node built-ins (no relative imports), so a test can
  * transpile it on its own and run it in a child process to prove the watchdog works.
