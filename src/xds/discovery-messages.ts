@@ -5,6 +5,7 @@ import protobuf from 'protobufjs';
 import * as protoLoader from '@grpc/proto-loader';
 import type * as grpc from '@grpc/grpc-js';
 import { PROTO_DIR } from './protos.js';
+import { encodeDeltaResponse, type OutgoingDeltaResponse } from './delta-messages.js';
 
 export interface DiscoveryRequestMessage {
   version_info: string;
@@ -86,18 +87,18 @@ function packageDefinition(): protoLoader.PackageDefinition {
 }
 
 /**
- * The grpc-js service definition of one discovery service, with the state-of-the-world stream's
- * response serializer replaced by encodeDiscoveryResponse.
+ * The grpc-js service definition of one discovery service, with the streams' response
+ * serializers replaced by encoders that frame pre-encoded resource bytes.
  */
 export function discoveryServiceDefinition(serviceName: string): grpc.ServiceDefinition {
   const loaded = packageDefinition()[serviceName] as grpc.ServiceDefinition | undefined;
   if (!loaded) throw new Error(`service ${serviceName} not found in the vendored protos`);
   const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [method, def] of Object.entries(loaded)) {
-    const isSotwStream = def.requestStream && def.responseStream && !method.startsWith('Delta');
-    out[method] = isSotwStream
-      ? { ...def, responseSerialize: (value: unknown) => encodeDiscoveryResponse(value as OutgoingDiscoveryResponse) }
-      : def;
+    const isStream = def.requestStream && def.responseStream;
+    if (!isStream) out[method] = def;
+    else if (method.startsWith('Delta')) out[method] = { ...def, responseSerialize: (value: unknown) => encodeDeltaResponse(value as OutgoingDeltaResponse) };
+    else out[method] = { ...def, responseSerialize: (value: unknown) => encodeDiscoveryResponse(value as OutgoingDiscoveryResponse) };
   }
   return out as grpc.ServiceDefinition;
 }

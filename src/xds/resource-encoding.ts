@@ -42,7 +42,11 @@ export function encodeAny(typeUrl: string, value: Uint8Array): Uint8Array {
 /** Decodes Any bytes back to a proto-JSON object (tests, config dumps). */
 export function decodeAny(anyBytes: Uint8Array): { typeUrl: string; object: Record<string, unknown> } {
   const any = messageType('google.protobuf.Any').decode(anyBytes) as unknown as { type_url: string; value: Uint8Array };
-  const type = messageType(messageNameOf(any.type_url));
-  const object = type.toObject(type.decode(any.value), { enums: String, longs: String, defaults: false, json: true });
-  return { typeUrl: any.type_url, object };
+  return { typeUrl: any.type_url, object: decodeValue(any.type_url, any.value) };
+}
+
+/** Decodes the value of an Any whose type URL is known to the vendored protos. */
+export function decodeValue(typeUrl: string, value: Uint8Array): Record<string, unknown> {
+  const type = messageType(messageNameOf(typeUrl));
+  return type.toObject(type.decode(value), { enums: String, longs: String, defaults: false, json: true });
 }

@@ -8,6 +8,7 @@ import { encodeResponseBody, type DiscoveryRequestMessage, type NodeMessage, typ
 import { PUSH_ORDER, isFullStateType, shortTypeName } from './resource-types.js';
 import { TypeSubscription } from './type-subscription.js';
 import type { SharedBodies } from './shared-bodies.js';
+import type { Flushable } from './flush-scheduler.js';
 
 /** The few things a stream needs from grpc-js's ServerDuplexStream (kept narrow for tests). */
 export interface ResponseSink {
@@ -21,7 +22,7 @@ export interface StreamEnvironment {
   readonly log: Logger;
   readonly metrics: Metrics;
   /** Asks the server to call flush() soon (batched with other streams). */
-  readonly schedule: (stream: SotwStream) => void;
+  readonly schedule: (stream: Flushable) => void;
   /** Told of every ACK and NACK (admin pages, benchmarks). */
   readonly onReply?: (reply: ProxyReply) => void;
 }

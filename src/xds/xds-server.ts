@@ -4,12 +4,18 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ResourceCache, TypeChange } from './resource-cache.js';
 import { SERVICE_NAMES, discoveryServiceDefinition, type DiscoveryRequestMessage, type OutgoingDiscoveryResponse } from './discovery-messages.js';
-import { SotwStream, type ProxyReply, type StreamEnvironment } from './sotw-stream.js';
+import { SotwStream, type ProxyReply, type StreamEnvironment, type StreamInfo } from './sotw-stream.js';
+import { DeltaStream } from './delta-stream.js';
+import type { DeltaDiscoveryRequestMessage, OutgoingDeltaResponse } from './delta-messages.js';
 import { SharedBodies } from './shared-bodies.js';
-import { FlushScheduler } from './flush-scheduler.js';
+import { FlushScheduler, type Flushable } from './flush-scheduler.js';
 import { TYPE_URL } from './resource-types.js';
 
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequestMessage, OutgoingDiscoveryResponse>;
+type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequestMessage, OutgoingDeltaResponse>;
+
+/** A connected proxy's stream, either protocol variant. */
+export type XdsStream = SotwStream | DeltaStream;
 
 export interface XdsServerOptions {
   readonly cache: ResourceCache;
@@ -28,8 +34,8 @@ const SINGLE_TYPE_SERVICES = [
 export class XdsServer {
   private readonly server: grpc.Server;
   private readonly replyListeners: Array<(reply: ProxyReply) => void> = [];
-  private readonly streams = new Map<SotwStream, SotwCall>();
-  private readonly scheduler = new FlushScheduler<SotwStream>();
+  private readonly streams = new Map<XdsStream, SotwCall | DeltaCall>();
+  private readonly scheduler = new FlushScheduler<Flushable>();
   private readonly env: StreamEnvironment;
   private nextStreamId = 1;
   private boundPort = 0;
@@ -76,7 +82,7 @@ export class XdsServer {
   }
 
   /** Open streams (admin pages). */
-  connectedStreams(): SotwStream[] {
+  connectedStreams(): XdsStream[] {
     return [...this.streams.keys()];
   }
 
@@ -100,24 +106,24 @@ export class XdsServer {
 
   private registerServices(): void {
     this.server.addService(discoveryServiceDefinition(SERVICE_NAMES.ads), {
-      StreamAggregatedResources: (call: SotwCall) => this.handleStream(call, 'ads'),
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<unknown, unknown>) => unimplementedStream(call, 'delta xDS'),
+      StreamAggregatedResources: (call: SotwCall) => this.handleStream(call, 'ads', (info) => new SotwStream(info, call, this.env)),
+      DeltaAggregatedResources: (call: DeltaCall) => this.handleStream(call, 'delta-ads', (info) => new DeltaStream(info, call, this.env)),
     });
     for (const s of SINGLE_TYPE_SERVICES) {
       const kind = s.method.slice('Stream'.length);
       this.server.addService(discoveryServiceDefinition(s.service), {
-        [s.method]: (call: SotwCall) => this.handleStream(call, s.api, s.typeUrl),
-        [`Delta${kind}`]: (call: grpc.ServerDuplexStream<unknown, unknown>) => unimplementedStream(call, 'delta xDS'),
+        [s.method]: (call: SotwCall) => this.handleStream(call, s.api, (info) => new SotwStream(info, call, this.env, s.typeUrl)),
+        [`Delta${kind}`]: (call: DeltaCall) => this.handleStream(call, `delta-${s.api}`, (info) => new DeltaStream(info, call, this.env, s.typeUrl)),
         [`Fetch${kind}`]: (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
           cb({ code: grpc.status.UNIMPLEMENTED, details: 'REST-style fetch is not served; use a stream' }),
       });
     }
   }
 
-  private handleStream(call: SotwCall, api: string, onlyType?: string): void {
+  private handleStream<Req>(call: grpc.ServerDuplexStream<Req, never>, api: string, create: (info: StreamInfo) => XdsStream & { onRequest(req: Req): void }): void {
     const info = { id: this.nextStreamId++, api, peer: call.getPeer(), connectedAt: new Date() };
-    const stream = new SotwStream(info, call, this.env, onlyType);
-    this.streams.set(stream, call);
+    const stream = create(info);
+    this.streams.set(stream, call as unknown as SotwCall);
     this.opts.metrics.connectedStreams.inc({ api });
     const log = this.opts.log;
     log.debug({ stream: info.id, api, peer: info.peer }, 'xDS stream opened');
@@ -131,7 +137,7 @@ export class XdsServer {
       this.opts.metrics.connectedStreams.dec({ api });
       log.info({ stream: info.id, api, node: stream.nodeId, peer: info.peer, reason, err: err?.message }, 'xDS stream closed');
     };
-    call.on('data', (req: DiscoveryRequestMessage) => {
+    call.on('data', (req: Req) => {
       try {
         stream.onRequest(req);
       } catch (err) {
@@ -155,8 +161,4 @@ export class XdsServer {
       for (const stream of this.streams.keys()) stream.onCacheChange(change.typeUrl, change.changed, change.observedAt);
     }
   }
-}
-
-function unimplementedStream(call: grpc.ServerDuplexStream<unknown, unknown>, what: string): void {
-  call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: `${what} is not served yet` });
 }

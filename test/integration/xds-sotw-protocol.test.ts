@@ -1,40 +1,10 @@
 // The state-of-the-world xDS protocol as served over real gRPC: subscriptions, ACK/NACK, stale
 // nonces, what is re-sent on a change, push order, and reconnects after a restart.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { silentLogger } from '../../src/observability/logger.js';
-import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
-import { ResourceCache } from '../../src/xds/resource-cache.js';
-import { RESOURCE_KINDS, TYPE_URL } from '../../src/xds/resource-types.js';
-import { XdsServer } from '../../src/xds/xds-server.js';
-import { publishCatalogChange } from '../../src/xds/catalog-publisher.js';
-import type { Service } from '../../src/catalog/model.js';
+import { TYPE_URL } from '../../src/xds/resource-types.js';
+import { startHarness, counter, type Harness } from '../support/xds-harness.js';
 import { AdsClient } from '../support/ads-client.js';
 import { service } from '../support/catalog-fixtures.js';
-
-interface Harness {
-  cache: ResourceCache;
-  server: XdsServer;
-  metrics: Metrics;
-  address: string;
-  publish(...services: Service[]): void;
-}
-
-async function startHarness(initial: Service[]): Promise<Harness> {
-  const cache = new ResourceCache(RESOURCE_KINDS.map((k) => TYPE_URL[k]));
-  const metrics = createMetrics({ defaultMetrics: false });
-  const log = silentLogger();
-  const publish = (...services: Service[]) => publishCatalogChange({ upserts: services }, performance.now(), cache, log, metrics);
-  publish(...initial);
-  const server = new XdsServer({ cache, log, metrics });
-  const port = await server.listen('127.0.0.1', 0);
-  return { cache, server, metrics, address: `127.0.0.1:${port}`, publish };
-}
-
-async function counter(metrics: Metrics, name: keyof Metrics, type: string): Promise<number> {
-  const m = metrics[name] as { get(): Promise<{ values: Array<{ labels: Record<string, string>; value: number }> }> };
-  const v = (await m.get()).values.find((x) => x.labels.type === type);
-  return v?.value ?? 0;
-}
 
 const QUIET_MS = 300;
 

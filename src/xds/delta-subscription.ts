@@ -1,0 +1,91 @@
+// What one delta stream subscribes to for one type, which resource versions the client holds,
+// and its ACK/NACK record. Unlike state of the world, each response is ACKed or NACKed on its own.
+import type { NackRecord, SyncState } from './type-subscription.js';
+
+/** Unanswered responses remembered per type; older ones are forgotten (their reply just counts). */
+const OUTSTANDING_LIMIT = 32;
+
+export class DeltaSubscription {
+  wildcard = false;
+  readonly names = new Set<string>();
+  /** Resource name to the version the client holds (as it told us, or as we last sent it). */
+  readonly known = new Map<string, string>();
+  /** Cache step of the data last considered; -1 before the first response. */
+  sentSeq = -1;
+  nonce: string | null = null;
+  sentVersion = '';
+  ackedVersion = '';
+  lastNack: NackRecord | null = null;
+  private lastReplyNack = false;
+  /** Work owed regardless of cache changes: 'all' = re-check every subscribed name. */
+  pending: 'all' | Set<string> | null = null;
+  private readonly outstanding = new Map<string, string>();
+
+  constructor(readonly typeUrl: string) {}
+
+  /**
+   * Applies a request's subscribe/unsubscribe lists. `first` marks the stream's first request for
+   * this type, where an empty subscribe list means wildcard (the legacy form).
+   */
+  update(subscribe: readonly string[], unsubscribe: readonly string[], first: boolean): void {
+    if (first && subscribe.length === 0) this.wildcard = true;
+    const added: string[] = [];
+    for (const n of subscribe) {
+      if (n === '*') {
+        if (!this.wildcard) this.owe('all');
+        this.wildcard = true;
+      } else if (!this.names.has(n)) {
+        this.names.add(n);
+        added.push(n);
+      }
+    }
+    for (const n of unsubscribe) {
+      if (n === '*') this.wildcard = false;
+      else this.names.delete(n);
+      // Forgotten, so that a later re-subscription sends the resource again.
+      if (n !== '*') this.known.delete(n);
+    }
+    if (added.length > 0) this.owe(new Set(added));
+  }
+
+  subscribes(name: string): boolean {
+    return this.wildcard || this.names.has(name);
+  }
+
+  owe(what: 'all' | Set<string>): void {
+    if (what === 'all' || this.pending === 'all') {
+      this.pending = 'all';
+      return;
+    }
+    if (!this.pending) this.pending = new Set();
+    for (const n of what) this.pending.add(n);
+  }
+
+  recordSent(nonce: string, version: string): void {
+    this.nonce = nonce;
+    this.sentVersion = version;
+    this.outstanding.set(nonce, version);
+    if (this.outstanding.size > OUTSTANDING_LIMIT) this.outstanding.delete(this.outstanding.keys().next().value!);
+  }
+
+  /** Records an ACK or NACK; returns the version it answered, or null for an unknown nonce. */
+  recordReply(nonce: string, nack: { message: string } | null): string | null {
+    const version = this.outstanding.get(nonce);
+    if (version === undefined) return null;
+    this.outstanding.delete(nonce);
+    if (nack) {
+      this.lastNack = { nonce, version, message: nack.message, at: new Date() };
+      this.lastReplyNack = true;
+    } else {
+      this.ackedVersion = version;
+      this.lastReplyNack = false;
+    }
+    return version;
+  }
+
+  syncState(): SyncState {
+    if (this.nonce === null) return 'NOT_SENT';
+    if (this.lastReplyNack) return 'NACKED';
+    return this.ackedVersion === this.sentVersion && this.outstanding.size === 0 ? 'SYNCED' : 'STALE';
+  }
+}
