@@ -1,6 +1,7 @@
-// The current catalog. Registries offer services; only real changes pass on to listeners, so a
+// The current catalog. Registries offer services; only real changes (instances or policy) pass on to listeners, so a
 // full re-read of ZooKeeper (after a session expiry) pushes only what differs.
 import type { Catalog, CatalogChange, RegisteredInstance, Service } from './model.js';
+import { samePolicy } from './policy.js';
 
 export type CatalogListener = (change: CatalogChange, observedAt: number) => void;
 
@@ -26,7 +27,7 @@ export class CatalogStore {
     const upserts: Service[] = [];
     for (const s of services) {
       const old = this.services.get(s.name);
-      if (old && sameInstances(old.instances, s.instances)) continue;
+      if (old && sameInstances(old.instances, s.instances) && samePolicy(old.policy, s.policy)) continue;
       this.services.set(s.name, s);
       upserts.push(s);
     }

@@ -1,3 +1,5 @@
+import type { ServicePolicy } from './policy.js';
+
 // The registry-agnostic model of what is registered. Registries (src/registry) produce it,
 // translators (src/translate) consume it; nothing here knows about ZooKeeper or Envoy.
 
@@ -39,6 +41,8 @@ export interface RegisteredInstance extends Instance {
 export interface Service {
   readonly name: string;
   readonly instances: readonly RegisteredInstance[];
+  /** The operator's traffic policy (EMPTY_POLICY when none is set). */
+  readonly policy: ServicePolicy;
 }
 
 /** The whole catalog at one moment: service name to service. Treated as immutable. */

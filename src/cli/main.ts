@@ -28,12 +28,15 @@ export function buildProgram(): Command {
     .description('watch ZooKeeper and serve xDS (ADS and CDS/EDS/RDS/LDS) plus the admin port')
     .addOption(new Option('--zk <connect>', 'ZooKeeper connect string, host:port[,host:port...][/chroot]').env('ZKXDS_ZK').default('127.0.0.1:2181'))
     .addOption(new Option('--zk-root <path>', 'znode whose children are services').env('ZKXDS_ZK_ROOT').default('/services').argParser(zkRootPath))
+    .addOption(new Option('--zk-policy-root <path>', 'znode whose children hold per-service policy JSON').env('ZKXDS_ZK_POLICY_ROOT').default('/zk-xds/policy').argParser(zkRootPath))
     .addOption(new Option('--zk-session-timeout-ms <ms>', 'ZooKeeper session timeout').env('ZKXDS_ZK_SESSION_TIMEOUT_MS').default(10000).argParser(int(1000, 600000)))
     .addOption(new Option('--bind-address <ip>', 'address the xDS and admin ports listen on').env('ZKXDS_BIND_ADDRESS').default('0.0.0.0'))
     .addOption(new Option('--xds-port <port>', 'gRPC xDS port').env('ZKXDS_XDS_PORT').default(18000).argParser(int(0, 65535)))
     .addOption(new Option('--admin-port <port>', 'HTTP port for /healthz, /readyz and /metrics').env('ZKXDS_ADMIN_PORT').default(9901).argParser(int(0, 65535)))
     .addOption(new Option('--debounce-ms <ms>', 'quiet time that closes a batch of ZooKeeper changes').env('ZKXDS_DEBOUNCE_MS').default(2).argParser(int(0, 60000)))
     .addOption(new Option('--max-delay-ms <ms>', 'longest a change waits in a batch').env('ZKXDS_MAX_DELAY_MS').default(100).argParser(int(1, 600000)))
+    .addOption(new Option('--domain-suffix <suffix>', 'suffix of the host names Envoy sidecars route (orders.<suffix>); empty for none').env('ZKXDS_DOMAIN_SUFFIX').default(''))
+    .addOption(new Option('--sidecar-listen-address <ip>', "address Envoy sidecars' outbound listeners bind to").env('ZKXDS_SIDECAR_LISTEN_ADDRESS').default('127.0.0.1'))
     .addOption(new Option('--log-level <level>', 'pino log level').env('ZKXDS_LOG_LEVEL').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .action(async (opts: ServeConfig & { logLevel: string }) => {
       const log = createLogger(opts.logLevel);

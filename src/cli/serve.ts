@@ -7,18 +7,24 @@ import { ZkRegistry } from '../registry/zk-registry.js';
 import { ResourceCache } from '../xds/resource-cache.js';
 import { RESOURCE_KINDS, TYPE_URL } from '../xds/resource-types.js';
 import { XdsServer } from '../xds/xds-server.js';
-import { publishCatalogChange } from '../xds/catalog-publisher.js';
+import { CatalogPublisher } from '../xds/catalog-publisher.js';
 import { AdminServer } from '../admin/admin-server.js';
+import type { ProxyKind } from '../xds/proxy-kind.js';
 
 export interface ServeConfig {
   readonly zk: string;
   readonly zkRoot: string;
+  readonly zkPolicyRoot: string;
   readonly zkSessionTimeoutMs: number;
   readonly bindAddress: string;
   readonly xdsPort: number;
   readonly adminPort: number;
   readonly debounceMs: number;
   readonly maxDelayMs: number;
+  /** Suffix of sidecar host names (`orders.<suffix>`); empty for none. */
+  readonly domainSuffix: string;
+  /** Address Envoy sidecars' outbound listeners bind to. */
+  readonly sidecarListenAddress: string;
 }
 
 export interface RunningServer {
@@ -26,7 +32,8 @@ export interface RunningServer {
   readonly adminPort: number;
   readonly registry: ZkRegistry;
   readonly catalog: CatalogStore;
-  readonly cache: ResourceCache;
+  readonly caches: Readonly<Record<ProxyKind, ResourceCache>>;
+  readonly publisher: CatalogPublisher;
   readonly xds: XdsServer;
   readonly metrics: Metrics;
   stop(): Promise<void>;
@@ -35,15 +42,17 @@ export interface RunningServer {
 /** Starts everything; the xDS and admin ports answer at once, readiness follows the first full read. */
 export async function startServer(config: ServeConfig, log: Logger, metrics: Metrics = createMetrics()): Promise<RunningServer> {
   const catalog = new CatalogStore();
-  const cache = new ResourceCache(RESOURCE_KINDS.map((k) => TYPE_URL[k]));
-  catalog.onChange((change, observedAt) => publishCatalogChange(change, observedAt, cache, log.child({ component: 'publisher' }), metrics));
+  const types = RESOURCE_KINDS.map((k) => TYPE_URL[k]);
+  const caches = { proxyless: new ResourceCache(types), sidecar: new ResourceCache(types) };
+  const publisher = new CatalogPublisher(caches, { domainSuffix: config.domainSuffix, sidecarBindAddress: config.sidecarListenAddress }, log.child({ component: 'publisher' }), metrics);
+  catalog.onChange((change, observedAt) => publisher.publish(change, observedAt));
   catalog.onChange(() => updateCatalogGauges(catalog, metrics));
 
   const registry = new ZkRegistry(
-    { connect: config.zk, root: config.zkRoot, sessionTimeoutMs: config.zkSessionTimeoutMs, debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs },
+    { connect: config.zk, root: config.zkRoot, policyRoot: config.zkPolicyRoot, sessionTimeoutMs: config.zkSessionTimeoutMs, debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs },
     { log, metrics, onServices: (services, observedAt) => catalog.offer(services, observedAt) },
   );
-  const xds = new XdsServer({ cache, log: log.child({ component: 'xds' }), metrics });
+  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics });
   const xdsPort = await xds.listen(config.bindAddress, config.xdsPort);
   const admin = new AdminServer({
     registry: metrics.registry,
@@ -51,6 +60,13 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
     readiness: () => {
       const status = registry.status();
       return { ready: status.initialSyncDone, detail: { zookeeper: status, xds: { port: xdsPort, streams: xds.connectedStreams().length } } };
+    },
+    routes: {
+      // Rejected policies (the previous good policy of each stays in force) and sidecar port conflicts.
+      '/debug/policies': () => ({
+        status: 200,
+        body: { invalid: registry.policyErrors(), sidecarConflicts: Object.fromEntries(publisher.sidecarConflicts()) },
+      }),
     },
   });
   const adminPort = await admin.listen(config.bindAddress, config.adminPort);
@@ -67,7 +83,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       await Promise.race([started, new Promise((r) => setTimeout(r, 100))]);
       log.info('stopped');
     })());
-  return { xdsPort, adminPort, registry, catalog, cache, xds, metrics, stop };
+  return { xdsPort, adminPort, registry, catalog, caches, publisher, xds, metrics, stop };
 }
 
 function updateCatalogGauges(catalog: CatalogStore, metrics: Metrics): void {

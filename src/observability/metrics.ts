@@ -31,6 +31,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
         this.set(invalidNow());
       },
     }),
+    invalidPolicies: new Counter({ name: 'zkxds_invalid_policies_total', help: 'Policy writes rejected (the previous good policy stays in force)', labelNames: ['service'], registers: r }),
+    sidecarPortConflicts: new Gauge({ name: 'zkxds_sidecar_port_conflicts', help: 'Services left without a sidecar listener because their port is taken', registers: r }),
     catalogBatches: new Counter({ name: 'zkxds_catalog_batches_total', help: 'Batches of registry changes applied to the catalog', registers: r }),
     services: new Gauge({ name: 'zkxds_services', help: 'Services in the catalog', registers: r }),
     endpoints: new Gauge({ name: 'zkxds_endpoints', help: 'Instances in the catalog (healthy or not)', labelNames: ['health'], registers: r }),

@@ -4,14 +4,18 @@
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RegisteredInstance, Service } from '../catalog/model.js';
+import { EMPTY_POLICY } from '../catalog/policy.js';
 import { ChangeBatcher } from './change-batcher.js';
 import { parseRegistration, type ParseOutcome } from './parsers/parse-registration.js';
 import { TreeWatcher } from './tree-watcher.js';
 import { ZkConnection } from './zk-connection.js';
+import { PolicyWatcher, type PolicyError } from './policy-watcher.js';
 
 export interface ZkRegistryOptions {
   readonly connect: string;
   readonly root: string;
+  /** znode whose children hold each service's policy JSON (`<policyRoot>/<service>`). */
+  readonly policyRoot: string;
   readonly sessionTimeoutMs: number;
   readonly debounceMs: number;
   readonly maxDelayMs: number;
@@ -30,12 +34,15 @@ export interface RegistryStatus {
   readonly sessionsOpened: number;
   readonly services: number;
   readonly invalidRegistrations: number;
+  readonly policyRoot: string;
+  readonly invalidPolicies: number;
 }
 
 const RECONNECT_BACKOFF_MS = [200, 500, 1000, 2000, 5000];
 
 export class ZkRegistry {
   private watcher: TreeWatcher<ParseOutcome> | null = null;
+  private policies: PolicyWatcher | null = null;
   private conn: ZkConnection | null = null;
   private state: SessionState = 'connecting';
   private initialSyncDone = false;
@@ -69,6 +76,8 @@ export class ZkRegistry {
       sessionsOpened: this.sessionsOpened,
       services: this.watcher?.serviceNames().length ?? 0,
       invalidRegistrations: this.countInvalid(),
+      policyRoot: this.opts.policyRoot,
+      invalidPolicies: this.policies?.errors().length ?? 0,
     };
   }
 
@@ -76,7 +85,13 @@ export class ZkRegistry {
     this.stopped = true;
     this.batcher.clear();
     this.watcher?.stop();
+    this.policies?.stop();
     this.conn?.close();
+  }
+
+  /** Policies currently rejected (the previous good one of each stays in force). */
+  policyErrors(): PolicyError[] {
+    return this.policies?.errors() ?? [];
   }
 
   /** The live session (tests use it to force an expiry). */
@@ -126,14 +141,35 @@ export class ZkRegistry {
       },
       onWatchEvent: (kind) => this.deps.metrics.zkEvents.inc({ kind }),
     });
-    await watcher.start();
+    const policies = new PolicyWatcher(
+      conn,
+      this.opts.policyRoot,
+      {
+        onPolicyChanged: (service) => {
+          if (live) this.batcher.add(service);
+        },
+        onInvalid: (err) => {
+          this.deps.metrics.invalidPolicies.inc({ service: err.service });
+          this.log.warn({ path: err.path, errors: err.errors }, 'rejected an invalid policy; the previous good policy stays in force');
+        },
+        onReadError: (err, path) => {
+          this.deps.metrics.zkReadErrors.inc({ code: 'code' in err ? String(err.code) : 'unknown' });
+          this.log.warn({ path, err: err.message }, 'ZooKeeper read failed; retrying');
+        },
+      },
+      this.policies ?? undefined,
+    );
+    await Promise.all([watcher.start(), policies.start()]);
     if (conn.isDead || this.stopped) {
       watcher.stop();
+      policies.stop();
       return false;
     }
     const previous = this.watcher;
     previous?.stop();
+    this.policies?.stop();
     this.watcher = watcher;
+    this.policies = policies;
     live = true;
     this.batcher.clear();
     const seconds = (performance.now() - started) / 1000;
@@ -141,7 +177,7 @@ export class ZkRegistry {
     this.deps.metrics.zkLastSync.set(this.lastFullSyncAt.getTime() / 1000);
     this.deps.metrics.zkFullSyncDuration.set(seconds);
     // Offer every service either mirror knows: ones gone from ZooKeeper come out empty.
-    const names = new Set([...(previous?.serviceNames() ?? []), ...watcher.serviceNames()]);
+    const names = new Set([...(previous?.serviceNames() ?? []), ...watcher.serviceNames(), ...policies.services()]);
     this.publish(names, started);
     this.initialSyncDone = true;
     this.state = conn.connected ? 'connected' : 'disconnected';
@@ -201,7 +237,7 @@ export class ZkRegistry {
       const p = record.parsed;
       if (p.ok) instances.push({ ...p.instance, source: `${this.opts.root}/${name}/${child}`, format: p.format });
     }
-    return { name, instances };
+    return { name, instances, policy: this.policies?.policyOf(name) ?? EMPTY_POLICY };
   }
 
   private countInvalid(): number {

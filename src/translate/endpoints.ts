@@ -6,13 +6,26 @@
 import type { Locality, RegisteredInstance, Service } from '../catalog/model.js';
 import type { Json } from './envoy-json.js';
 import { resourceNamesFor } from './resource-names.js';
+import { subsetsOf } from './service-shape.js';
 
 const MAX_UINT32 = 0xffffffff;
 
+/** The service's assignment plus one per traffic-split subset (instances whose label matches). */
+export function assignmentsFor(service: Service): Json[] {
+  return [
+    endpointsFor(service),
+    ...subsetsOf(service).map((s) => assignment(s.cluster, service.instances.filter((i) => i.metadata[s.label] === s.value))),
+  ];
+}
+
 export function endpointsFor(service: Service): Json {
+  return assignment(resourceNamesFor(service.name).endpoints, service.instances);
+}
+
+function assignment(clusterName: string, instances: readonly RegisteredInstance[]): Json {
   const groups = new Map<string, { locality: Locality; instances: RegisteredInstance[] }>();
   const seen = new Set<string>();
-  for (const inst of service.instances) {
+  for (const inst of instances) {
     if (!inst.healthy) continue;
     // Two registrations of one address:port are one endpoint (the first, by znode path, wins).
     const key = `${inst.address}|${inst.port}`;
@@ -26,7 +39,7 @@ export function endpointsFor(service: Service): Json {
   const sortedKeys = [...groups.keys()].sort();
   const scale = weightScale([...groups.values()].flatMap((g) => g.instances));
   return {
-    cluster_name: resourceNamesFor(service.name).endpoints,
+    cluster_name: clusterName,
     endpoints: sortedKeys.map((k) => localityGroup(groups.get(k)!.locality, groups.get(k)!.instances, scale)),
   };
 }

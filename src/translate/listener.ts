@@ -1,7 +1,7 @@
 // Service -> envoy.config.listener.v3.Listener for proxyless gRPC: an api_listener whose
 // HttpConnectionManager takes its routes from RDS over ADS, with the router filter last.
 import type { Service } from '../catalog/model.js';
-import { ADS_CONFIG_SOURCE, ANY_TYPE, type Json } from './envoy-json.js';
+import { ADS_CONFIG_SOURCE, ANY_TYPE, ROUTER_FILTER, type Json } from './envoy-json.js';
 import { resourceNamesFor } from './resource-names.js';
 
 export function apiListenerFor(service: Service): Json {
@@ -13,7 +13,7 @@ export function apiListenerFor(service: Service): Json {
         '@type': ANY_TYPE.httpConnectionManager,
         stat_prefix: service.name,
         rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: names.route },
-        http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ANY_TYPE.router } }],
+        http_filters: [ROUTER_FILTER],
       },
     },
   };

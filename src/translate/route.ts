@@ -1,19 +1,10 @@
-// Service -> envoy.config.route.v3.RouteConfiguration: one virtual host for the service name,
-// everything routed to the service's cluster.
+// Service -> envoy.config.route.v3.RouteConfiguration for proxyless gRPC: one virtual host for the
+// service name, everything routed by the service's policy (cluster or split, timeout, retries).
 import type { Service } from '../catalog/model.js';
 import type { Json } from './envoy-json.js';
 import { resourceNamesFor } from './resource-names.js';
+import { virtualHostFor } from './virtual-host.js';
 
 export function routeFor(service: Service): Json {
-  const names = resourceNamesFor(service.name);
-  return {
-    name: names.route,
-    virtual_hosts: [
-      {
-        name: service.name,
-        domains: [service.name],
-        routes: [{ match: { prefix: '' }, route: { cluster: names.cluster } }],
-      },
-    ],
-  };
+  return { name: resourceNamesFor(service.name).route, virtual_hosts: [virtualHostFor(service, [service.name], 'proxyless')] };
 }

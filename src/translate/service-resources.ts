@@ -1,7 +1,8 @@
-// All the xDS resources one service becomes. Pure: the same service always gives the same objects.
+// The per-service xDS resources for each audience. Pure: the same service always gives the same
+// objects. (Sidecar listeners and routes are per port, built by sidecar-port.ts.)
 import type { Catalog, Service } from '../catalog/model.js';
-import { clusterFor } from './cluster.js';
-import { endpointsFor } from './endpoints.js';
+import { clusterFor, clustersFor } from './cluster.js';
+import { assignmentsFor, endpointsFor } from './endpoints.js';
 import { apiListenerFor } from './listener.js';
 import { routeFor } from './route.js';
 import type { Json } from './envoy-json.js';
@@ -13,6 +14,7 @@ export interface ServiceResources {
   readonly route: Json;
 }
 
+/** A service's main proxyless resources, one of each kind. */
 export function resourcesForService(service: Service): ServiceResources {
   return { cluster: clusterFor(service), endpoint: endpointsFor(service), listener: apiListenerFor(service), route: routeFor(service) };
 }
@@ -21,4 +23,21 @@ export function resourcesForCatalog(catalog: Catalog): Map<string, ServiceResour
   const out = new Map<string, ServiceResources>();
   for (const [name, service] of catalog) out.set(name, resourcesForService(service));
   return out;
+}
+
+/** Everything a service contributes, by resource kind, including traffic-split subsets. */
+export interface ServiceResourceSet {
+  readonly cluster: Json[];
+  readonly endpoint: Json[];
+  readonly listener: Json[];
+  readonly route: Json[];
+}
+
+export function proxylessResourceSet(service: Service): ServiceResourceSet {
+  return { cluster: clustersFor(service, 'proxyless'), endpoint: assignmentsFor(service), listener: [apiListenerFor(service)], route: [routeFor(service)] };
+}
+
+/** A sidecar's per-service resources; its listeners and routes come per port. */
+export function sidecarResourceSet(service: Service): ServiceResourceSet {
+  return { cluster: clustersFor(service, 'sidecar'), endpoint: assignmentsFor(service), listener: [], route: [] };
 }

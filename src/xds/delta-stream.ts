@@ -6,7 +6,7 @@ import type { NodeMessage } from './discovery-messages.js';
 import type { EncodedResource } from './resource-encoding.js';
 import { PUSH_ORDER, shortTypeName } from './resource-types.js';
 import { DeltaSubscription } from './delta-subscription.js';
-import type { StreamEnvironment, StreamInfo } from './sotw-stream.js';
+import type { ResourceView, StreamEnvironment, StreamInfo } from './sotw-stream.js';
 
 export interface DeltaSink {
   write(response: OutgoingDeltaResponse): boolean;
@@ -15,6 +15,8 @@ export interface DeltaSink {
 
 export class DeltaStream {
   node: NodeMessage | null = null;
+  /** Set by the first request. */
+  view: ResourceView | null = null;
   readonly subscriptions = new Map<string, DeltaSubscription>();
   private nonceCounter = 0;
   private blocked = false;
@@ -34,6 +36,7 @@ export class DeltaStream {
 
   onRequest(req: DeltaDiscoveryRequestMessage): void {
     if (!this.node && req.node) this.node = req.node;
+    this.view ??= this.env.viewFor(this.node);
     const typeUrl = req.type_url || this.onlyType || '';
     if (!typeUrl || (this.onlyType && typeUrl !== this.onlyType)) {
       this.env.log.warn({ node: this.nodeId, typeUrl, api: this.info.api }, 'delta request with a missing or foreign type_url ignored');
@@ -108,7 +111,7 @@ export class DeltaStream {
   }
 
   private buildResponse(sub: DeltaSubscription): OutgoingDeltaResponse | null {
-    const { cache } = this.env;
+    const { cache } = this.view!;
     const firstResponse = sub.nonce === null;
     const pending = sub.pending;
     sub.pending = null;
@@ -143,7 +146,7 @@ export class DeltaStream {
 
   /** Names worth comparing: everything on a full re-check, else what is owed plus what changed. */
   private candidateNames(sub: DeltaSubscription, pending: 'all' | Set<string> | null): Set<string> {
-    const { cache } = this.env;
+    const { cache } = this.view!;
     const changed = sub.sentSeq < 0 ? 'all' : cache.changedSince(sub.typeUrl, sub.sentSeq);
     if (pending === 'all' || changed === 'all') {
       const all = new Set<string>(sub.names);

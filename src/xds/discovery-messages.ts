@@ -22,6 +22,8 @@ export interface NodeMessage {
   user_agent_name: string;
   user_agent_version?: string;
   locality: { region: string; zone: string; sub_zone: string } | null;
+  /** google.protobuf.Struct as proto-loader decodes it. */
+  metadata?: { fields?: Record<string, { string_value?: string }> } | null;
 }
 
 /** What a stream hands to grpc-js to write: pre-encoded parts, framed by encodeDiscoveryResponse. */

@@ -9,6 +9,7 @@ import { PUSH_ORDER, isFullStateType, shortTypeName } from './resource-types.js'
 import { TypeSubscription } from './type-subscription.js';
 import type { SharedBodies } from './shared-bodies.js';
 import type { Flushable } from './flush-scheduler.js';
+import type { ProxyKind } from './proxy-kind.js';
 
 /** The few things a stream needs from grpc-js's ServerDuplexStream (kept narrow for tests). */
 export interface ResponseSink {
@@ -16,9 +17,16 @@ export interface ResponseSink {
   once(event: 'drain', listener: () => void): unknown;
 }
 
-export interface StreamEnvironment {
+/** The resources one kind of proxy is served. */
+export interface ResourceView {
+  readonly kind: ProxyKind;
   readonly cache: ResourceCache;
   readonly bodies: SharedBodies;
+}
+
+export interface StreamEnvironment {
+  /** Chooses the view from the node of the stream's first request. */
+  readonly viewFor: (node: NodeMessage | null) => ResourceView;
   readonly log: Logger;
   readonly metrics: Metrics;
   /** Asks the server to call flush() soon (batched with other streams). */
@@ -46,6 +54,8 @@ export interface StreamInfo {
 
 export class SotwStream {
   node: NodeMessage | null = null;
+  /** Set by the first request. */
+  view: ResourceView | null = null;
   readonly subscriptions = new Map<string, TypeSubscription>();
   private nonceCounter = 0;
   private blocked = false;
@@ -67,6 +77,7 @@ export class SotwStream {
 
   onRequest(req: DiscoveryRequestMessage): void {
     if (!this.node && req.node) this.node = req.node;
+    this.view ??= this.env.viewFor(this.node);
     const typeUrl = req.type_url || this.onlyType || '';
     if (this.onlyType && typeUrl !== this.onlyType) {
       this.env.log.warn({ node: this.nodeId, typeUrl, api: this.info.api }, 'request for another type on a single-type stream ignored');
@@ -153,7 +164,7 @@ export class SotwStream {
   }
 
   private buildResponse(sub: TypeSubscription): OutgoingDiscoveryResponse | null {
-    const { cache, bodies } = this.env;
+    const { cache, bodies } = this.view!;
     if (!cache.hasType(sub.typeUrl)) {
       // A type we do not serve: answer each request with an empty set so the client can move on.
       if (!sub.pending) return null;

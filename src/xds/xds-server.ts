@@ -4,12 +4,13 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ResourceCache, TypeChange } from './resource-cache.js';
 import { SERVICE_NAMES, discoveryServiceDefinition, type DiscoveryRequestMessage, type OutgoingDiscoveryResponse } from './discovery-messages.js';
-import { SotwStream, type ProxyReply, type StreamEnvironment, type StreamInfo } from './sotw-stream.js';
+import { SotwStream, type ProxyReply, type ResourceView, type StreamEnvironment, type StreamInfo } from './sotw-stream.js';
 import { DeltaStream } from './delta-stream.js';
 import type { DeltaDiscoveryRequestMessage, OutgoingDeltaResponse } from './delta-messages.js';
 import { SharedBodies } from './shared-bodies.js';
 import { FlushScheduler, type Flushable } from './flush-scheduler.js';
 import { TYPE_URL } from './resource-types.js';
+import { PROXY_KINDS, proxyKindOf, type ProxyKind } from './proxy-kind.js';
 
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequestMessage, OutgoingDiscoveryResponse>;
 type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequestMessage, OutgoingDeltaResponse>;
@@ -18,7 +19,8 @@ type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequestMessage, OutgoingD
 export type XdsStream = SotwStream | DeltaStream;
 
 export interface XdsServerOptions {
-  readonly cache: ResourceCache;
+  /** The resources each kind of proxy is served (the same cache may serve both). */
+  readonly caches: Readonly<Record<ProxyKind, ResourceCache>>;
   readonly log: Logger;
   readonly metrics: Metrics;
 }
@@ -49,9 +51,15 @@ export class XdsServer {
       'grpc.max_send_message_length': 256 * 1024 * 1024,
       'grpc.max_receive_message_length': 16 * 1024 * 1024,
     });
+    const views = new Map<ProxyKind, ResourceView>();
+    const bodies = new Map<ResourceCache, SharedBodies>();
+    for (const kind of PROXY_KINDS) {
+      const cache = opts.caches[kind];
+      if (!bodies.has(cache)) bodies.set(cache, new SharedBodies(cache));
+      views.set(kind, { kind, cache, bodies: bodies.get(cache)! });
+    }
     this.env = {
-      cache: opts.cache,
-      bodies: new SharedBodies(opts.cache),
+      viewFor: (node) => views.get(proxyKindOf(node))!,
       log: opts.log,
       metrics: opts.metrics,
       schedule: (s) => this.scheduler.schedule(s),
@@ -60,7 +68,7 @@ export class XdsServer {
       },
     };
     this.registerServices();
-    opts.cache.onChange((changes) => this.onCacheChange(changes));
+    for (const cache of bodies.keys()) cache.onChange((changes) => this.onCacheChange(cache, changes));
   }
 
   /** Binds and starts serving; returns the bound port (useful with port 0). */
@@ -155,10 +163,9 @@ export class XdsServer {
     call.on('close', () => end('closed'));
   }
 
-  private onCacheChange(changes: readonly TypeChange[]): void {
+  private onCacheChange(cache: ResourceCache, changes: readonly TypeChange[]): void {
     for (const change of changes) {
-      this.opts.metrics.resources.set({ type: change.typeUrl.split('.').pop() ?? change.typeUrl }, this.opts.cache.entries(change.typeUrl).size);
-      for (const stream of this.streams.keys()) stream.onCacheChange(change.typeUrl, change.changed, change.observedAt);
+      for (const stream of this.streams.keys()) if (stream.view?.cache === cache) stream.onCacheChange(change.typeUrl, change.changed, change.observedAt);
     }
   }
 }

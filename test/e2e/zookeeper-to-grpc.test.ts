@@ -32,7 +32,7 @@ beforeAll(async () => {
   await app.mkdirp('/services/echo');
   for (const b of backends.slice(0, 2)) await app.create(znode(b), registration(b), { ephemeral: true });
   server = await startServer(
-    { zk: zk.connectString, zkRoot: '/services', zkSessionTimeoutMs: 5000, bindAddress: '127.0.0.1', xdsPort: 0, adminPort: 0, debounceMs: 2, maxDelayMs: 50 },
+    { zk: zk.connectString, zkRoot: '/services', zkPolicyRoot: '/zk-xds/policy', zkSessionTimeoutMs: 5000, bindAddress: '127.0.0.1', xdsPort: 0, adminPort: 0, debounceMs: 2, maxDelayMs: 50, domainSuffix: '', sidecarListenAddress: '127.0.0.1' },
     silentLogger(),
   );
   await eventually(() => expect(server.registry.status().initialSyncDone).toBe(true));

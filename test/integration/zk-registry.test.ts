@@ -38,7 +38,7 @@ async function startRegistry(opts: { sessionTimeoutMs?: number } = {}): Promise<
   const offered: Service[][] = [];
   catalog.onChange((change) => offered.push([...change.upserts]));
   const registry = new ZkRegistry(
-    { connect: zk.connectString, root, sessionTimeoutMs: opts.sessionTimeoutMs ?? 4000, debounceMs: 5, maxDelayMs: 50 },
+    { connect: zk.connectString, root, policyRoot: `${root}-policy`, sessionTimeoutMs: opts.sessionTimeoutMs ?? 4000, debounceMs: 5, maxDelayMs: 50 },
     { log: silentLogger(), metrics, onServices: (services, at) => catalog.offer(services, at) },
   );
   await registry.start();

@@ -1,5 +1,6 @@
 // Builders for catalog values in tests.
 import { NO_LOCALITY, type Locality, type RegisteredInstance, type Service } from '../../src/catalog/model.js';
+import { EMPTY_POLICY, type ServicePolicy } from '../../src/catalog/policy.js';
 
 export interface InstanceSpec {
   address?: string;
@@ -24,7 +25,7 @@ export function instance(service: string, index: number, spec: InstanceSpec = {}
   };
 }
 
-export function service(name: string, instances: number | InstanceSpec[]): Service {
+export function service(name: string, instances: number | InstanceSpec[], policy: ServicePolicy = EMPTY_POLICY): Service {
   const specs = typeof instances === 'number' ? Array.from({ length: instances }, () => ({})) : instances;
-  return { name, instances: specs.map((s, i) => instance(name, i, s)) };
+  return { name, instances: specs.map((s, i) => instance(name, i, s)), policy };
 }

@@ -5,11 +5,13 @@ import { createMetrics, type Metrics } from '../../src/observability/metrics.js'
 import { ResourceCache } from '../../src/xds/resource-cache.js';
 import { RESOURCE_KINDS, TYPE_URL } from '../../src/xds/resource-types.js';
 import { XdsServer } from '../../src/xds/xds-server.js';
-import { publishCatalogChange } from '../../src/xds/catalog-publisher.js';
+import { CatalogPublisher } from '../../src/xds/catalog-publisher.js';
 import type { Service } from '../../src/catalog/model.js';
 
 export interface Harness {
+  /** Proxyless view (the default for test clients). */
   cache: ResourceCache;
+  sidecarCache: ResourceCache;
   server: XdsServer;
   metrics: Metrics;
   address: string;
@@ -18,13 +20,15 @@ export interface Harness {
 
 export async function startHarness(initial: Service[]): Promise<Harness> {
   const cache = new ResourceCache(RESOURCE_KINDS.map((k) => TYPE_URL[k]));
+  const sidecarCache = new ResourceCache(RESOURCE_KINDS.map((k) => TYPE_URL[k]));
   const metrics = createMetrics({ defaultMetrics: false });
   const log = silentLogger();
-  const publish = (...services: Service[]) => publishCatalogChange({ upserts: services }, performance.now(), cache, log, metrics);
+  const publisher = new CatalogPublisher({ proxyless: cache, sidecar: sidecarCache }, { domainSuffix: 'mesh.local', sidecarBindAddress: '127.0.0.1' }, log, metrics);
+  const publish = (...services: Service[]) => publisher.publish({ upserts: services });
   publish(...initial);
-  const server = new XdsServer({ cache, log, metrics });
+  const server = new XdsServer({ caches: { proxyless: cache, sidecar: sidecarCache }, log, metrics });
   const port = await server.listen('127.0.0.1', 0);
-  return { cache, server, metrics, address: `127.0.0.1:${port}`, publish };
+  return { cache, sidecarCache, server, metrics, address: `127.0.0.1:${port}`, publish };
 }
 
 /** The value of a labelled counter for one xDS type (0 when never incremented). */

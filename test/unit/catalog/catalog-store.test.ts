@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { CatalogStore } from '../../../src/catalog/catalog-store.js';
 import type { CatalogChange, RegisteredInstance, Service } from '../../../src/catalog/model.js';
 import { instance, service } from '../../support/catalog-fixtures.js';
+import { EMPTY_POLICY } from '../../../src/catalog/policy.js';
 
 interface Recorded {
   readonly names: string[];
@@ -23,6 +24,7 @@ function base(): Service {
       instance('orders', 0, { address: '10.0.0.1', port: 8080, weight: 3, locality: { region: 'eu', zone: 'eu-1', subZone: 'r1' }, metadata: { version: 'v1', team: 'a' } }),
       instance('orders', 1, { address: '2001:db8::2', port: 9090 }),
     ],
+    policy: { connectTimeoutMs: 250 },
   };
 }
 
@@ -169,5 +171,25 @@ describe('CatalogStore.snapshot', () => {
 
   it('is empty before any offer', () => {
     expect(new CatalogStore().snapshot().size).toBe(0);
+  });
+});
+
+describe('policy changes', () => {
+  it.each([
+    ['a policy set', { connectTimeoutMs: 250, protocol: 'grpc' as const }],
+    ['a policy changed', { connectTimeoutMs: 500 }],
+    ['the policy removed', EMPTY_POLICY],
+  ])('passes the service on when %s', (_label, policy) => {
+    const { store, calls } = recordingStore();
+    store.offer([base()]);
+    store.offer([{ ...base(), policy }]);
+    expect(calls.map((c) => c.names)).toEqual([['orders'], ['orders']]);
+  });
+
+  it('does not pass on an equal policy', () => {
+    const { store, calls } = recordingStore();
+    store.offer([base()]);
+    store.offer([{ ...base(), policy: { connectTimeoutMs: 250 } }]);
+    expect(calls).toHaveLength(1);
   });
 });

@@ -1,0 +1,180 @@
+// The JSON Schema (draft-07, as ajv 8 checks it by default) of one service's traffic policy.
+// It is plain data so it can also be published for operators and editors. Checks that relate
+// two fields to each other live in policy.ts, because the schema cannot say them clearly.
+//
+// `additionalProperties: false` on every object: a misspelt field (`conectTimeoutMs`) would
+// otherwise be ignored silently and the operator would believe a setting is in force that is not.
+
+/** Policies are a few hundred bytes; anything this large is a mistake or an attack. */
+export const MAX_POLICY_BYTES = 64 * 1024;
+
+/**
+ * Upper bound for every duration. Envoy takes far longer ones, but a day-long connect or retry
+ * timeout is a unit mistake (microseconds or nanoseconds typed as milliseconds), not a wish.
+ */
+export const MAX_DURATION_MS = 86_400_000;
+
+/** Envoy's ring hash refuses rings larger than 8M entries. */
+export const MAX_RING_SIZE = 8_388_608;
+
+/** Envoy thresholds are uint32. */
+const MAX_UINT32 = 4_294_967_295;
+
+export const PROTOCOLS = ['http', 'grpc', 'tcp'] as const;
+export const LB_POLICIES = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'RING_HASH', 'MAGLEV'] as const;
+
+/** Envoy `retry_on` tokens (HTTP ones first, then the gRPC status ones) that a policy may use. */
+export const RETRY_ON_TOKENS = [
+  '5xx',
+  'gateway-error',
+  'reset',
+  'connect-failure',
+  'retriable-4xx',
+  'refused-stream',
+  'retriable-status-codes',
+  'cancelled',
+  'deadline-exceeded',
+  'internal',
+  'resource-exhausted',
+  'unavailable',
+] as const;
+
+/**
+ * Patterns, each with the words used in error messages instead of the raw regular expression.
+ * Header names: an RFC 9110 token, optionally a pseudo-header such as `:authority`.
+ * Subset labels and values end up in Envoy resource and metadata names, so they are kept to
+ * the characters that are safe there (labels may also use `/`, as in `app.kubernetes.io/version`).
+ * SNI: a DNS host name without a trailing dot (RFC 6066 forbids it).
+ */
+export const PATTERNS = {
+  headerName: { regex: "^:?[!#$%&'*+.^_`|~0-9A-Za-z-]+$", means: 'an HTTP header name' },
+  subsetLabel: { regex: '^[A-Za-z0-9][A-Za-z0-9._/-]*$', means: 'letters, digits and . _ / - (starting with a letter or digit)' },
+  subsetValue: { regex: '^[A-Za-z0-9][A-Za-z0-9._-]*$', means: 'letters, digits and . _ - (starting with a letter or digit)' },
+  hostName: {
+    regex: '^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$',
+    means: 'a DNS host name',
+  },
+} as const;
+
+const durationMs = (minimum: 'positive' | 'zero-or-more', description: string) =>
+  ({
+    type: 'integer',
+    ...(minimum === 'positive' ? { exclusiveMinimum: 0 } : { minimum: 0 }),
+    maximum: MAX_DURATION_MS,
+    description,
+  }) as const;
+
+const count = (minimum: number, maximum: number, description: string) =>
+  ({ type: 'integer', minimum, maximum, description }) as const;
+
+const loadBalancing = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['policy'],
+  properties: {
+    policy: { enum: LB_POLICIES },
+    // One object with exactly one of two fields, rather than a oneOf of two schemas: oneOf
+    // reports every branch's failures, which reads as noise to an operator.
+    hashOn: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      maxProperties: 1,
+      properties: {
+        header: { type: 'string', maxLength: 256, pattern: PATTERNS.headerName.regex },
+        sourceIp: { const: true },
+      },
+      description: 'What RING_HASH / MAGLEV hash on: {"header": "x-user-id"} or {"sourceIp": true}',
+    },
+    ringMinSize: count(1, MAX_RING_SIZE, 'RING_HASH only'),
+    ringMaxSize: count(1, MAX_RING_SIZE, 'RING_HASH only'),
+    choiceCount: count(2, 100, 'LEAST_REQUEST only: hosts sampled per pick (Envoy default 2)'),
+  },
+} as const;
+
+const retries = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['attempts'],
+  properties: {
+    attempts: count(0, 10, 'retries after the first try; 0 disables retries'),
+    perTryTimeoutMs: durationMs('positive', 'at most requestTimeoutMs when that is set and not 0'),
+    retryOn: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: RETRY_ON_TOKENS } },
+  },
+} as const;
+
+const circuitBreakers = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    // 0 would refuse every connection or request, which is never what an operator means.
+    maxConnections: count(1, MAX_UINT32, 'concurrent upstream connections'),
+    maxPendingRequests: count(1, MAX_UINT32, 'requests queued waiting for a connection'),
+    maxRequests: count(1, MAX_UINT32, 'concurrent requests'),
+    // 0 is meaningful here: no retries may be in flight at all.
+    maxRetries: count(0, MAX_UINT32, 'concurrent retries'),
+  },
+} as const;
+
+const outlierDetection = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    consecutive5xx: count(1, MAX_UINT32, 'consecutive errors before a host is ejected'),
+    intervalMs: durationMs('positive', 'how often hosts are evaluated'),
+    baseEjectionTimeMs: durationMs('positive', 'ejection time, multiplied by the times ejected'),
+    maxEjectionPercent: count(0, 100, 'share of hosts that may be ejected at once'),
+  },
+} as const;
+
+const tls = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    sni: { type: 'string', minLength: 1, maxLength: 253, pattern: PATTERNS.hostName.regex },
+  },
+  description: 'Originate TLS to the upstream; {} uses the service name as SNI',
+} as const;
+
+const trafficSplit = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['label', 'subsets'],
+  properties: {
+    label: { type: 'string', minLength: 1, maxLength: 128, pattern: PATTERNS.subsetLabel.regex },
+    subsets: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 20,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['value', 'weight'],
+        properties: {
+          value: { type: 'string', minLength: 1, maxLength: 63, pattern: PATTERNS.subsetValue.regex },
+          weight: count(1, 100, 'percent of requests; all weights add up to 100'),
+        },
+      },
+    },
+  },
+  description: 'Split by an instance metadata label, e.g. version v1 90 / v2 10',
+} as const;
+
+export const POLICY_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'zk-xds service policy',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    protocol: { enum: PROTOCOLS },
+    port: count(1, 65535, 'port sidecars listen on for this service'),
+    loadBalancing,
+    connectTimeoutMs: durationMs('positive', 'TCP (and TLS) connect timeout'),
+    requestTimeoutMs: durationMs('zero-or-more', 'whole request timeout; 0 = none'),
+    retries,
+    circuitBreakers,
+    outlierDetection,
+    tls,
+    trafficSplit,
+  },
+} as const;

@@ -1,0 +1,18 @@
+// Service -> envoy.config.route.v3.VirtualHost: the domains it answers to, one catch-all route.
+import type { Service } from '../catalog/model.js';
+import type { Audience, Json } from './envoy-json.js';
+import { routeActionFor } from './route-action.js';
+
+export function virtualHostFor(service: Service, domains: readonly string[], audience: Audience): Json {
+  return {
+    name: service.name,
+    domains: [...domains],
+    routes: [{ match: { prefix: audience === 'sidecar' ? '/' : '' }, route: routeActionFor(service, audience) }],
+  };
+}
+
+/** Host names a sidecar's outbound traffic may use for a service: with and without suffix and port. */
+export function sidecarDomains(service: string, port: number, domainSuffix: string): string[] {
+  const names = domainSuffix ? [service, `${service}.${domainSuffix}`] : [service];
+  return names.flatMap((n) => [n, `${n}:${port}`]);
+}
