@@ -20,7 +20,8 @@ export interface RequestSpec {
   versionInfo?: string;
   nonce?: string;
   error?: string;
-  node?: { id: string; cluster?: string };
+  /** userAgent 'envoy' makes zk-xds serve the sidecar view. */
+  node?: { id: string; cluster?: string; userAgent?: string };
 }
 
 interface RawResponse {
@@ -100,7 +101,7 @@ export class AdsClient {
       resource_names: spec.names ?? [],
       version_info: spec.versionInfo ?? '',
       response_nonce: spec.nonce ?? '',
-      node: spec.node ? { id: spec.node.id, cluster: spec.node.cluster ?? 'test' } : undefined,
+      node: spec.node ? { id: spec.node.id, cluster: spec.node.cluster ?? 'test', user_agent_name: spec.node.userAgent ?? '' } : undefined,
       error_detail: spec.error ? { code: 3, message: spec.error } : undefined,
     });
   }
