@@ -22,8 +22,8 @@ export interface NodeMessage {
   user_agent_name: string;
   user_agent_version?: string;
   locality: { region: string; zone: string; sub_zone: string } | null;
-  /** google.protobuf.Struct as proto-loader decodes it. */
-  metadata?: { fields?: Record<string, { string_value?: string }> } | null;
+  /** google.protobuf.Struct as proto-loader decodes it: its bundled Value type is camelCase even with keepCase. */
+  metadata?: { fields?: Record<string, { stringValue?: string }> } | null;
 }
 
 /** What a stream hands to grpc-js to write: pre-encoded parts, framed by encodeDiscoveryResponse. */

@@ -14,7 +14,7 @@ export const PROXY_KIND_METADATA_KEY = 'zkxds.io/proxy';
  * is a sidecar and anything else (gRPC sets "gRPC Node", "gRPC Go", ...) is proxyless.
  */
 export function proxyKindOf(node: NodeMessage | null): ProxyKind {
-  const declared = node?.metadata?.fields?.[PROXY_KIND_METADATA_KEY]?.string_value;
+  const declared = node?.metadata?.fields?.[PROXY_KIND_METADATA_KEY]?.stringValue;
   if (declared === 'sidecar' || declared === 'proxyless') return declared;
   return node?.user_agent_name === 'envoy' ? 'sidecar' : 'proxyless';
 }

@@ -128,6 +128,19 @@ describe('state-of-the-world ADS', () => {
     expect(added.resources.map((x) => x.name)).toEqual(['b']);
   });
 
+  it.each([
+    ['an Envoy user agent', { userAgent: 'envoy' }, 'sidecar'],
+    ['node metadata zkxds.io/proxy=sidecar', { metadata: { 'zkxds.io/proxy': 'sidecar' } }, 'sidecar'],
+    ['an Envoy that declares itself proxyless', { userAgent: 'envoy', metadata: { 'zkxds.io/proxy': 'proxyless' } }, 'proxyless'],
+    ['a gRPC user agent', { userAgent: 'gRPC Node' }, 'proxyless'],
+  ])('serves the view chosen by %s', async (_label, node, kind) => {
+    const c = client();
+    c.send({ typeUrl: TYPE_URL.listener, node: { id: 'n1', ...node } });
+    const r = await c.next(TYPE_URL.listener);
+    const names = r.resources.map((x) => x.name).sort();
+    expect(names).toEqual(kind === 'sidecar' ? ['zkxds-outbound-8080'] : ['a', 'b']);
+  });
+
   it('answers a type it does not serve with an empty list', async () => {
     const c = client();
     c.send({ typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', node: { id: 'n1' } });

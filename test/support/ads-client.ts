@@ -21,7 +21,7 @@ export interface RequestSpec {
   nonce?: string;
   error?: string;
   /** userAgent 'envoy' makes zk-xds serve the sidecar view. */
-  node?: { id: string; cluster?: string; userAgent?: string };
+  node?: { id: string; cluster?: string; userAgent?: string; metadata?: Record<string, string> };
 }
 
 interface RawResponse {
@@ -101,7 +101,7 @@ export class AdsClient {
       resource_names: spec.names ?? [],
       version_info: spec.versionInfo ?? '',
       response_nonce: spec.nonce ?? '',
-      node: spec.node ? { id: spec.node.id, cluster: spec.node.cluster ?? 'test', user_agent_name: spec.node.userAgent ?? '' } : undefined,
+      node: spec.node ? { id: spec.node.id, cluster: spec.node.cluster ?? 'test', user_agent_name: spec.node.userAgent ?? '', metadata: structOf(spec.node.metadata) } : undefined,
       error_detail: spec.error ? { code: 3, message: spec.error } : undefined,
     });
   }
@@ -119,4 +119,9 @@ export class AdsClient {
     this.stream.end();
     this.client.close();
   }
+}
+
+/** A string map as google.protobuf.Struct in proto-loader's object form. */
+function structOf(m: Record<string, string> | undefined): object | undefined {
+  return m ? { fields: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, { stringValue: v }])) } : undefined;
 }
