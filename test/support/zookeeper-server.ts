@@ -39,6 +39,21 @@ export interface ZooKeeperServerOptions {
   startTimeoutMs?: number;
 }
 
+/** Waits until /proc says the process is in `state` (e.g. 'T' = stopped); gives up after 2 s. */
+async function waitForProcessState(pid: number, state: string): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (Date.now() < deadline) {
+    try {
+      // Field 3 of /proc/<pid>/stat, after the parenthesised command name.
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === state) return;
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** What `srvr` reports in its `Mode:` line. */
 export type ZooKeeperMode = 'standalone' | 'leader' | 'follower' | 'observer' | 'read-only';
 
@@ -428,6 +443,9 @@ export class ZooKeeperServer {
   async freeze(): Promise<void> {
     this.requireRunning('freeze');
     this.jvm!.signal('SIGSTOP');
+    // The signal is delivered asynchronously: without waiting, a request sent right after could
+    // still be answered by a thread that had not stopped yet.
+    await waitForProcessState(this.jvm!.pid, 'T');
   }
 
   /** SIGCONT: undoes freeze(). */
