@@ -135,6 +135,22 @@ describe('delta ADS', () => {
     expect(c.responses.slice(from).map((r) => r.typeUrl)).toEqual([TYPE_URL.cluster, TYPE_URL.endpoint]);
   });
 
+  it('serves an Envoy sidecar its outbound listener, and only the route that changed', async () => {
+    const c = client();
+    c.send({ typeUrl: TYPE_URL.listener, node: { id: 'envoy-delta', userAgent: 'envoy' } });
+    const listeners = await c.next(TYPE_URL.listener);
+    expect(names(listeners)).toEqual(['zkxds-outbound-8080']);
+    c.ack(listeners);
+    c.send({ typeUrl: TYPE_URL.route, subscribe: ['zkxds-outbound-8080'] });
+    c.ack(await c.next(TYPE_URL.route));
+    // A policy change to one service rebuilds its port's route; instance changes do not.
+    h.publish(service('a', 4));
+    expect((await c.quietFor(QUIET_MS)).filter((r) => r.typeUrl === TYPE_URL.route)).toEqual([]);
+    h.publish(service('a', 4, { requestTimeoutMs: 1500 }));
+    const route = await c.next(TYPE_URL.route);
+    expect(names(route)).toEqual(['zkxds-outbound-8080']);
+  });
+
   it('serves the per-type delta EDS service', async () => {
     const c = client('eds');
     c.send({ typeUrl: TYPE_URL.endpoint, subscribe: ['c'], node: { id: 'n1' } });
