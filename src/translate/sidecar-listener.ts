@@ -1,6 +1,9 @@
 // Outbound listeners for Envoy sidecars, one per service port: an HttpConnectionManager routing by
 // host name (RDS) for http and grpc services, a TcpProxy for a tcp service.
-import { ADS_CONFIG_SOURCE, ANY_TYPE, ROUTER_FILTER, type Json } from './envoy-json.js';
+import type { Service } from '../catalog/model.js';
+import { ADS_CONFIG_SOURCE, ANY_TYPE, ROUTER_FILTER, compact, type Json } from './envoy-json.js';
+import { resourceNamesFor } from './resource-names.js';
+import { subsetsOf } from './service-shape.js';
 
 export function outboundName(port: number): string {
   return `zkxds-outbound-${port}`;
@@ -20,10 +23,21 @@ export function httpListenerFor(port: number, bindAddress: string): Json {
   });
 }
 
-export function tcpListenerFor(port: number, bindAddress: string, cluster: string): Json {
+/** A TcpProxy to the service: its cluster, or its traffic-split subsets; client-IP hashing when asked. */
+export function tcpListenerFor(port: number, bindAddress: string, service: Service): Json {
+  const subsets = subsetsOf(service);
+  const hashOn = service.policy.loadBalancing?.hashOn;
   return outbound(port, bindAddress, {
     name: 'envoy.filters.network.tcp_proxy',
-    typed_config: { '@type': ANY_TYPE.tcpProxy, stat_prefix: outboundName(port), cluster },
+    typed_config: compact({
+      '@type': ANY_TYPE.tcpProxy,
+      stat_prefix: outboundName(port),
+      ...(subsets.length > 0
+        ? { weighted_clusters: { clusters: subsets.map((s) => ({ name: s.cluster, weight: s.weight })) } }
+        : { cluster: resourceNamesFor(service.name).cluster }),
+      // TCP has no headers: only the client address can be hashed (the policy schema enforces it).
+      hash_policy: hashOn && 'sourceIp' in hashOn ? [{ source_ip: {} }] : undefined,
+    }),
   });
 }
 
