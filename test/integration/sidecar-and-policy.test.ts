@@ -9,6 +9,9 @@ import { ZooKeeperServer } from '../support/zookeeper-server.js';
 import { ZkTestClient } from '../support/zk-test-client.js';
 import { AdsClient, type ReceivedResponse } from '../support/ads-client.js';
 import { eventually } from '../support/eventually.js';
+import { checkAny, checkResourceSet } from '../support/proto-constraints.js';
+import { decodeAny } from '../../src/xds/resource-encoding.js';
+import { RESOURCE_KINDS } from '../../src/xds/resource-types.js';
 
 let zk: ZooKeeperServer;
 let writer: ZkTestClient;
@@ -85,6 +88,12 @@ describe('an Envoy sidecar node', () => {
     expect((byName.get('zkxds-outbound-8080')!.address as Obj).socket_address).toEqual({ address: '127.0.0.1', port_value: 8080 });
     // No proxyless api_listener ever reaches an Envoy (it rejects them over LDS).
     expect(listeners.resources.some((r) => 'api_listener' in r.object)).toBe(false);
+    // Every byte the sidecar view serves satisfies Envoy's validate.rules, and references resolve.
+    const cache = server.caches.sidecar;
+    const entries = (t: string) => [...cache.entries(t).values()];
+    expect(RESOURCE_KINDS.flatMap((k) => entries(TYPE_URL[k]).flatMap((e) => checkAny(e.anyBytes)))).toEqual([]);
+    const decoded = (t: string) => entries(t).map((e) => decodeAny(e.anyBytes).object);
+    expect(checkResourceSet({ clusters: decoded(TYPE_URL.cluster), endpoints: decoded(TYPE_URL.endpoint), listeners: decoded(TYPE_URL.listener), routes: decoded(TYPE_URL.route) })).toEqual([]);
     ads.close();
   });
 
