@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     // Read and serve.
     const start = performance.now();
     const server = await startServer(
-      { zk: zk.connectString, zkRoot: '/services', zkPolicyRoot: '/zk-xds/policy', zkSessionTimeoutMs: 10000, bindAddress: '127.0.0.1', xdsPort: 0, adminPort: 0, debounceMs: 2, maxDelayMs: 100, domainSuffix: '', sidecarListenAddress: '127.0.0.1' },
+      { zk: zk.connectString, zkRoot: '/services', zkPolicyRoot: '/zk-xds/policy', zkSessionTimeoutMs: 10000, bindAddress: '127.0.0.1', xdsPort: 0, adminPort: 0, debounceMs: Number(process.env.BENCH_DEBOUNCE_MS ?? 2), maxDelayMs: 100, domainSuffix: '', sidecarListenAddress: '127.0.0.1' },
       silentLogger(),
     );
     while (!server.registry.status().initialSyncDone) await new Promise((r) => setTimeout(r, 5));
