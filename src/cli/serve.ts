@@ -46,7 +46,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
   const caches = { proxyless: new ResourceCache(types), sidecar: new ResourceCache(types) };
   const publisher = new CatalogPublisher(caches, { domainSuffix: config.domainSuffix, sidecarBindAddress: config.sidecarListenAddress }, log.child({ component: 'publisher' }), metrics);
   catalog.onChange((change, observedAt) => publisher.publish(change, observedAt));
-  catalog.onChange(() => updateCatalogGauges(catalog, metrics));
+  metrics.setCatalogSource(() => countCatalog(catalog));
 
   const registry = new ZkRegistry(
     { connect: config.zk, root: config.zkRoot, policyRoot: config.zkPolicyRoot, sessionTimeoutMs: config.zkSessionTimeoutMs, debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs },
@@ -86,12 +86,10 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
   return { xdsPort, adminPort, registry, catalog, caches, publisher, xds, metrics, stop };
 }
 
-function updateCatalogGauges(catalog: CatalogStore, metrics: Metrics): void {
-  let healthy = 0;
-  let unhealthy = 0;
+function countCatalog(catalog: CatalogStore): { services: number; serving: number; notServing: number } {
+  let serving = 0;
+  let notServing = 0;
   const snapshot = catalog.snapshot();
-  for (const s of snapshot.values()) for (const i of s.instances) i.healthy ? healthy++ : unhealthy++;
-  metrics.services.set(snapshot.size);
-  metrics.endpoints.set({ health: 'serving' }, healthy);
-  metrics.endpoints.set({ health: 'not_serving' }, unhealthy);
+  for (const s of snapshot.values()) for (const i of s.instances) i.healthy ? serving++ : notServing++;
+  return { services: snapshot.size, serving, notServing };
 }

@@ -10,9 +10,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const r = [registry];
   // Sampled at scrape time: counting on every change would cost more than the metric is worth.
   let invalidNow: () => number = () => 0;
+  let catalogNow: () => { services: number; serving: number; notServing: number } = () => ({ services: 0, serving: 0, notServing: 0 });
   return {
     setInvalidRegistrationsSource(count: () => number): void {
       invalidNow = count;
+    },
+    /** Catalog sizes are counted when scraped: counting on every change would cost O(catalog) per change. */
+    setCatalogSource(count: () => { services: number; serving: number; notServing: number }): void {
+      catalogNow = count;
     },
     registry,
     // Registry side.
@@ -34,8 +39,25 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     invalidPolicies: new Counter({ name: 'zkxds_invalid_policies_total', help: 'Policy writes rejected (the previous good policy stays in force)', labelNames: ['service'], registers: r }),
     sidecarPortConflicts: new Gauge({ name: 'zkxds_sidecar_port_conflicts', help: 'Services left without a sidecar listener because their port is taken', registers: r }),
     catalogBatches: new Counter({ name: 'zkxds_catalog_batches_total', help: 'Batches of registry changes applied to the catalog', registers: r }),
-    services: new Gauge({ name: 'zkxds_services', help: 'Services in the catalog', registers: r }),
-    endpoints: new Gauge({ name: 'zkxds_endpoints', help: 'Instances in the catalog (healthy or not)', labelNames: ['health'], registers: r }),
+    services: new Gauge({
+      name: 'zkxds_services',
+      help: 'Services in the catalog',
+      registers: r,
+      collect() {
+        this.set(catalogNow().services);
+      },
+    }),
+    endpoints: new Gauge({
+      name: 'zkxds_endpoints',
+      help: 'Instances in the catalog (serving or not)',
+      labelNames: ['health'],
+      registers: r,
+      collect() {
+        const c = catalogNow();
+        this.set({ health: 'serving' }, c.serving);
+        this.set({ health: 'not_serving' }, c.notServing);
+      },
+    }),
     // xDS side.
     connectedStreams: new Gauge({ name: 'zkxds_xds_connected_streams', help: 'Open xDS streams', labelNames: ['api'], registers: r }),
     responsesSent: new Counter({ name: 'zkxds_xds_responses_total', help: 'Discovery responses sent', labelNames: ['type'], registers: r }),
