@@ -52,6 +52,7 @@ function nextReply(server: { xds: { onReply(l: (r: ProxyReply) => void): () => v
 }
 
 async function main(): Promise<void> {
+  process.env.ZK_TEST_JVM ??= 'server';
   const rows: Array<[string, string]> = [];
   const note = (k: string, v: string) => {
     rows.push([k, v]);

@@ -74,12 +74,18 @@ function javaBinary(): string {
   return home ? path.join(home, 'bin', 'java') : 'java';
 }
 
+/**
+ * Test servers live for seconds: the C1-only JIT and serial GC start faster and use less memory.
+ * Benchmarks set ZK_TEST_JVM=server to get a server-like JVM (full JIT, default GC, 1 GB heap),
+ * or ZooKeeper itself would be the bottleneck they measure.
+ */
+function jvmTuning(): string[] {
+  return process.env.ZK_TEST_JVM === 'server' ? ['-Xmx1g'] : ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
+}
+
 function javaArgs(cfgPath: string): string[] {
   return [
-    '-Xmx256m',
-    // Test servers live for seconds: the C1-only JIT and serial GC start faster and use less memory.
-    '-XX:TieredStopAtLevel=1',
-    '-XX:+UseSerialGC',
+    ...jvmTuning(),
     '-Djava.net.preferIPv4Stack=true',
     // Lets tests create TTL nodes (CreateMode.PERSISTENT_WITH_TTL), as some registries do.
     '-Dzookeeper.extendedTypesEnabled=true',
