@@ -123,12 +123,21 @@ export class TreeWatcher<P> {
     const tracked = () => !this.stopped && this.services.get(service) === mirror && mirror.children.has(child);
     if (!tracked()) return;
     mirror.reading.add(child);
-    const data = await this.retrying(path, () =>
+    const read = () =>
       this.conn.getData(path, () => {
         this.hooks.onWatchEvent('instance');
         void this.readInstance(service, mirror, child);
-      }),
-    ).finally(() => mirror.reading.delete(child));
+      });
+    let data: Buffer | null | undefined;
+    try {
+      // Fast path first: a full read issues one of these per instance, and the retry loop's extra
+      // promises showed up in the cold-start profile.
+      data = await read();
+    } catch (err) {
+      this.hooks.onReadError(err as Error, path);
+      data = this.conn.isDead ? undefined : await this.retrying(path, read);
+    }
+    mirror.reading.delete(child);
     if (data === undefined || !tracked()) return;
     const old = mirror.instances.get(child);
     if (data === null) {
