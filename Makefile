@@ -1,5 +1,5 @@
 # zk-xds developer commands. `make run` and `make test` work on a fresh Debian machine.
-.PHONY: help install build run demo-client test protos bench clean
+.PHONY: help install build run demo-client test protos bench bench-profile clean
 
 help:
 	@echo "make run          install what is missing, start a local ZooKeeper + demo service, serve xDS"
@@ -30,4 +30,10 @@ clean:
 	rm -rf dist .run
 
 bench: build
-	node dist/bench/spine-bench.js
+	node dist/bench/spine-bench.js --services 10000 --instances 10 --changes 30
+	node dist/bench/scenarios.js --protocol sotw --style envoy
+	node dist/bench/scenarios.js --protocol delta --style envoy
+	node dist/bench/scenarios.js --protocol sotw --style grpc
+
+bench-profile: build
+	node dist/bench/profile-cold-start.js --services 10000 --instances 10
