@@ -8,6 +8,7 @@
 // force (and is reported) until it is fixed, so a typo cannot strip a service of its settings.
 import { EMPTY_POLICY, parsePolicy, samePolicy, type PolicyFieldError, type ServicePolicy } from '../catalog/policy.js';
 import type { ZkConnection } from './zk-connection.js';
+import { readWithRetry } from './zk-retry.js';
 
 export interface PolicyError {
   service: string;
@@ -37,7 +38,6 @@ interface PolicyEntry {
   readonly error: PolicyError | null;
 }
 
-const RETRY_MS = 500;
 
 export class PolicyWatcher {
   private readonly entries: Map<string, PolicyEntry>;
@@ -160,35 +160,8 @@ export class PolicyWatcher {
     if (!samePolicy(entry.good, EMPTY_POLICY)) this.hooks.onPolicyChanged(service);
   }
 
-  /**
-   * Runs a read until it succeeds or the session is dead. Returns undefined when it gave up
-   * (session expired or watcher stopped): the next session's watcher reads everything again.
-   */
-  private async retrying<T>(path: string, read: () => Promise<T>): Promise<T | undefined> {
-    for (;;) {
-      if (this.stopped || this.conn.isDead) return undefined;
-      try {
-        return await read();
-      } catch (err) {
-        this.hooks.onReadError(err instanceof Error ? err : new Error(String(err)), path);
-        if (this.conn.isDead) return undefined;
-        await waitForConnection(this.conn, RETRY_MS);
-      }
-    }
+  private retrying<T>(path: string, read: () => Promise<T>): Promise<T | undefined> {
+    return readWithRetry(this.conn, path, read, (err, p) => this.hooks.onReadError(err, p), () => this.stopped);
   }
 }
 
-/** Waits until the connection is up again (or `ms` passes, or it dies). */
-function waitForConnection(conn: ZkConnection, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      conn.off('connected', done);
-      conn.off('expired', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    conn.once('connected', done);
-    conn.once('expired', done);
-  });
-}

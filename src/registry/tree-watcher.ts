@@ -4,6 +4,7 @@
 // can slip between a read and its watch; when a watch fires, the node is read again, which both
 // picks up the change and re-arms the watch. Nodes may appear and vanish at any level at any time.
 import { ZkError, type ZkConnection } from './zk-connection.js';
+import { readWithRetry } from './zk-retry.js';
 
 export interface InstanceRecord<P> {
   readonly data: Buffer;
@@ -20,7 +21,6 @@ export interface TreeWatcherHooks<P> {
   onWatchEvent(kind: 'root' | 'service' | 'instance'): void;
 }
 
-const RETRY_MS = 500;
 
 class ServiceMirror<P> {
   readonly instances = new Map<string, InstanceRecord<P>>();
@@ -158,37 +158,9 @@ export class TreeWatcher<P> {
     if (mirror && mirror.instances.size > 0) this.hooks.onServiceChanged(service);
   }
 
-  /**
-   * Runs a read until it succeeds or the session is dead. Returns undefined when it gave up
-   * (session expired or watcher stopped: a new session re-reads everything).
-   */
-  private async retrying<T>(path: string, read: () => Promise<T>): Promise<T | undefined> {
-    for (;;) {
-      if (this.stopped || this.conn.isDead) return undefined;
-      try {
-        return await read();
-      } catch (err) {
-        this.hooks.onReadError(err as Error, path);
-        if (this.conn.isDead) return undefined;
-        await waitForConnection(this.conn, RETRY_MS);
-      }
-    }
+  private retrying<T>(path: string, read: () => Promise<T>): Promise<T | undefined> {
+    return readWithRetry(this.conn, path, read, (err, p) => this.hooks.onReadError(err, p), () => this.stopped);
   }
-}
-
-/** Waits until the connection is up again (or `ms` passes, or it dies). */
-function waitForConnection(conn: ZkConnection, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      conn.off('connected', done);
-      conn.off('expired', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    conn.once('connected', done);
-    conn.once('expired', done);
-  });
 }
 
 const EMPTY: ReadonlyMap<string, never> = new Map<string, never>();
