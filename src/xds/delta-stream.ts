@@ -2,41 +2,14 @@
 // per-resource versions, removed_resources, and ACK/NACK per nonce. Only resources whose version
 // differs from what the client holds are sent; a NACKed version is not sent again until it changes.
 import type { DeltaDiscoveryRequestMessage, OutgoingDeltaResponse } from './delta-messages.js';
-import type { NodeMessage } from './discovery-messages.js';
 import type { EncodedResource } from './resource-encoding.js';
-import { PUSH_ORDER, shortTypeName } from './resource-types.js';
+import { shortTypeName } from './resource-types.js';
+import { StreamBase } from './stream-base.js';
 import { DeltaSubscription } from './delta-subscription.js';
-import type { ResourceView, StreamEnvironment, StreamInfo } from './sotw-stream.js';
 
-export interface DeltaSink {
-  write(response: OutgoingDeltaResponse): boolean;
-  once(event: 'drain', listener: () => void): unknown;
-}
-
-export class DeltaStream {
-  node: NodeMessage | null = null;
-  /** Set by the first request. */
-  view: ResourceView | null = null;
-  readonly subscriptions = new Map<string, DeltaSubscription>();
-  private nonceCounter = 0;
-  private blocked = false;
-  private closed = false;
-  private readonly pendingSince = new Map<string, number>();
-
-  constructor(
-    readonly info: StreamInfo,
-    private readonly sink: DeltaSink,
-    private readonly env: StreamEnvironment,
-    private readonly onlyType?: string,
-  ) {}
-
-  get nodeId(): string {
-    return this.node?.id ?? '';
-  }
-
+export class DeltaStream extends StreamBase<DeltaSubscription, OutgoingDeltaResponse> {
   onRequest(req: DeltaDiscoveryRequestMessage): void {
-    if (!this.node && req.node) this.node = req.node;
-    this.view ??= this.env.viewFor(this.node);
+    this.adopt(req.node);
     const typeUrl = req.type_url || this.onlyType || '';
     if (!typeUrl || (this.onlyType && typeUrl !== this.onlyType)) {
       this.env.log.warn({ node: this.nodeId, typeUrl, api: this.info.api }, 'delta request with a missing or foreign type_url ignored');
@@ -62,35 +35,7 @@ export class DeltaStream {
     let relevant = false;
     for (const n of changed) if (sub.subscribes(n) || sub.known.has(n)) relevant = true;
     if (!relevant) return;
-    if (!this.pendingSince.has(typeUrl)) this.pendingSince.set(typeUrl, observedAt);
-    this.env.schedule(this);
-  }
-
-  flush(): void {
-    if (this.closed || this.blocked) return;
-    const types = [...PUSH_ORDER.filter((t) => this.subscriptions.has(t)), ...[...this.subscriptions.keys()].filter((t) => !(PUSH_ORDER as readonly string[]).includes(t))];
-    for (const typeUrl of types) {
-      const response = this.buildResponse(this.subscriptions.get(typeUrl)!);
-      if (!response) continue;
-      const ok = this.sink.write(response);
-      const since = this.pendingSince.get(typeUrl);
-      if (since !== undefined) {
-        this.env.metrics.pushLatency.observe({ type: shortTypeName(typeUrl) }, (performance.now() - since) / 1000);
-        this.pendingSince.delete(typeUrl);
-      }
-      if (!ok) {
-        this.blocked = true;
-        this.sink.once('drain', () => {
-          this.blocked = false;
-          this.env.schedule(this);
-        });
-        return;
-      }
-    }
-  }
-
-  close(): void {
-    this.closed = true;
+    this.changed(typeUrl, observedAt);
   }
 
   private recordReply(sub: DeltaSubscription, req: DeltaDiscoveryRequestMessage): void {
@@ -110,7 +55,7 @@ export class DeltaStream {
     this.env.onReply?.({ kind: nack ? 'nack' : 'ack', nodeId: this.nodeId, typeUrl: sub.typeUrl, version, at: performance.now() });
   }
 
-  private buildResponse(sub: DeltaSubscription): OutgoingDeltaResponse | null {
+  protected buildResponse(sub: DeltaSubscription): OutgoingDeltaResponse | null {
     const { cache } = this.view!;
     const firstResponse = sub.nonce === null;
     const pending = sub.pending;
@@ -135,7 +80,7 @@ export class DeltaStream {
       }
     }
     if (resources.length === 0 && removed.length === 0 && !firstResponse) return null;
-    const nonce = String(++this.nonceCounter);
+    const nonce = this.nextNonce();
     const systemVersion = served ? cache.version(sub.typeUrl) : '';
     sub.recordSent(nonce, systemVersion);
     const type = shortTypeName(sub.typeUrl);

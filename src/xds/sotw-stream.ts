@@ -1,83 +1,14 @@
 // One state-of-the-world xDS stream (ADS or a single-type service): request handling (subscribe,
 // ACK, NACK, stale nonces) and building responses from the shared cache.
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
-import type { ResourceCache } from './resource-cache.js';
 import type { EncodedResource } from './resource-encoding.js';
-import { encodeResponseBody, type DiscoveryRequestMessage, type NodeMessage, type OutgoingDiscoveryResponse } from './discovery-messages.js';
-import { PUSH_ORDER, isFullStateType, shortTypeName } from './resource-types.js';
+import { encodeResponseBody, type DiscoveryRequestMessage, type OutgoingDiscoveryResponse } from './discovery-messages.js';
+import { isFullStateType, shortTypeName } from './resource-types.js';
 import { TypeSubscription } from './type-subscription.js';
-import type { SharedBodies } from './shared-bodies.js';
-import type { Flushable } from './flush-scheduler.js';
-import type { ProxyKind } from './proxy-kind.js';
+import { StreamBase } from './stream-base.js';
 
-/** The few things a stream needs from grpc-js's ServerDuplexStream (kept narrow for tests). */
-export interface ResponseSink {
-  write(response: OutgoingDiscoveryResponse): boolean;
-  once(event: 'drain', listener: () => void): unknown;
-}
-
-/** The resources one kind of proxy is served. */
-export interface ResourceView {
-  readonly kind: ProxyKind;
-  readonly cache: ResourceCache;
-  readonly bodies: SharedBodies;
-}
-
-export interface StreamEnvironment {
-  /** Chooses the view from the node of the stream's first request. */
-  readonly viewFor: (node: NodeMessage | null) => ResourceView;
-  readonly log: Logger;
-  readonly metrics: Metrics;
-  /** Asks the server to call flush() soon (batched with other streams). */
-  readonly schedule: (stream: Flushable) => void;
-  /** Told of every ACK and NACK (admin pages, benchmarks). */
-  readonly onReply?: (reply: ProxyReply) => void;
-}
-
-/** An ACK or NACK received from a proxy. */
-export interface ProxyReply {
-  readonly kind: 'ack' | 'nack';
-  readonly nodeId: string;
-  readonly typeUrl: string;
-  readonly version: string;
-  /** performance.now() when it arrived. */
-  readonly at: number;
-}
-
-export interface StreamInfo {
-  readonly id: number;
-  readonly api: string;
-  readonly peer: string;
-  readonly connectedAt: Date;
-}
-
-export class SotwStream {
-  node: NodeMessage | null = null;
-  /** Set by the first request. */
-  view: ResourceView | null = null;
-  readonly subscriptions = new Map<string, TypeSubscription>();
-  private nonceCounter = 0;
-  private blocked = false;
-  private closed = false;
-  /** When the oldest change not yet sent was seen (for the push latency metric). */
-  private readonly pendingSince = new Map<string, number>();
-
-  constructor(
-    readonly info: StreamInfo,
-    private readonly sink: ResponseSink,
-    private readonly env: StreamEnvironment,
-    /** Set for the single-type services (CDS, EDS, ...); undefined for ADS. */
-    private readonly onlyType?: string,
-  ) {}
-
-  get nodeId(): string {
-    return this.node?.id ?? '';
-  }
-
+export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryResponse> {
   onRequest(req: DiscoveryRequestMessage): void {
-    if (!this.node && req.node) this.node = req.node;
-    this.view ??= this.env.viewFor(this.node);
+    this.adopt(req.node);
     const typeUrl = req.type_url || this.onlyType || '';
     if (this.onlyType && typeUrl !== this.onlyType) {
       this.env.log.warn({ node: this.nodeId, typeUrl, api: this.info.api }, 'request for another type on a single-type stream ignored');
@@ -129,41 +60,10 @@ export class SotwStream {
     const sub = this.subscriptions.get(typeUrl);
     if (!sub || sub.nonce === null) return;
     if (!sub.wildcard && !intersects(changed, sub.names)) return;
-    if (!this.pendingSince.has(typeUrl)) this.pendingSince.set(typeUrl, observedAt);
-    this.env.schedule(this);
+    this.changed(typeUrl, observedAt);
   }
 
-  /** Sends what is due, type by type in push order, until the transport pushes back. */
-  flush(): void {
-    if (this.closed || this.blocked) return;
-    for (const typeUrl of this.orderedTypes()) {
-      const sub = this.subscriptions.get(typeUrl)!;
-      const response = this.buildResponse(sub);
-      if (!response) continue;
-      const ok = this.sink.write(response);
-      this.recordSend(sub, response);
-      if (!ok) {
-        this.blocked = true;
-        this.sink.once('drain', () => {
-          this.blocked = false;
-          this.env.schedule(this);
-        });
-        return;
-      }
-    }
-  }
-
-  close(): void {
-    this.closed = true;
-  }
-
-  private orderedTypes(): string[] {
-    const known = PUSH_ORDER.filter((t) => this.subscriptions.has(t));
-    const others = [...this.subscriptions.keys()].filter((t) => !PUSH_ORDER.includes(t as (typeof PUSH_ORDER)[number]));
-    return [...known, ...others];
-  }
-
-  private buildResponse(sub: TypeSubscription): OutgoingDiscoveryResponse | null {
+  protected buildResponse(sub: TypeSubscription): OutgoingDiscoveryResponse | null {
     const { cache, bodies } = this.view!;
     if (!cache.hasType(sub.typeUrl)) {
       // A type we do not serve: answer each request with an empty set so the client can move on.
@@ -200,20 +100,12 @@ export class SotwStream {
   }
 
   private respond(sub: TypeSubscription, r: { body: Uint8Array; count: number; version: string }): OutgoingDiscoveryResponse {
-    sub.nonce = String(++this.nonceCounter);
+    sub.nonce = this.nextNonce();
     sub.sentVersion = r.version;
     const type = shortTypeName(sub.typeUrl);
     this.env.metrics.responsesSent.inc({ type });
     this.env.metrics.resourcesSent.inc({ type }, r.count);
     return { body: r.body, nonce: sub.nonce };
-  }
-
-  private recordSend(sub: TypeSubscription, _response: OutgoingDiscoveryResponse): void {
-    const since = this.pendingSince.get(sub.typeUrl);
-    if (since !== undefined) {
-      this.env.metrics.pushLatency.observe({ type: shortTypeName(sub.typeUrl) }, (performance.now() - since) / 1000);
-      this.pendingSince.delete(sub.typeUrl);
-    }
   }
 
   private subscribedEntries(sub: TypeSubscription, entries: ReadonlyMap<string, EncodedResource>): EncodedResource[] {
