@@ -9,20 +9,11 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../src/xds/protos.js';
 import { ZooKeeperServer, freePorts } from '../test/support/zookeeper-server.js';
 import { ZkTestClient } from '../test/support/zk-test-client.js';
+import { topSelfTime, type Profile } from './cpu-profile.js';
 
 const { values: args } = parseArgs({ options: { services: { type: 'string', default: '10000' }, instances: { type: 'string', default: '10' } } });
 const S = Number(args.services);
 const I = Number(args.instances);
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
 
 async function fill(writer: ZkTestClient): Promise<void> {
   await writer.mkdirp('/services');
@@ -33,18 +24,6 @@ async function fill(writer: ZkTestClient): Promise<void> {
   await chunk(services, 500, (s) => writer.create(`/services/svc-${s}`, ''));
   const instances = services.flatMap((s) => Array.from({ length: I }, (_, i) => [s, i] as const));
   await chunk(instances, 2000, ([s, i]) => writer.create(`/services/svc-${s}/10.${(s >> 8) & 255}.${s & 255}.${i + 1}:8080`, JSON.stringify({ address: `10.${(s >> 8) & 255}.${s & 255}.${i + 1}`, port: 8080 })));
-}
-
-function topSelfTime(profile: Profile, n: number): Array<{ ms: number; fn: string }> {
-  const self = new Map<number, number>();
-  profile.samples.forEach((id, k) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[k] ?? 0)));
-  const byFn = new Map<string, number>();
-  for (const node of profile.nodes) {
-    const f = node.callFrame;
-    const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(dist|src)\//, '')}:${f.lineNumber + 1}`;
-    byFn.set(key, (byFn.get(key) ?? 0) + (self.get(node.id) ?? 0) / 1000);
-  }
-  return [...byFn.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([fn, ms]) => ({ fn, ms }));
 }
 
 async function main(): Promise<void> {

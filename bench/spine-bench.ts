@@ -9,7 +9,7 @@ import { silentLogger } from '../src/observability/logger.js';
 import { startServer } from '../src/cli/serve.js';
 import { ZkConnection } from '../src/registry/zk-connection.js';
 import { TYPE_URL } from '../src/xds/resource-types.js';
-import type { ProxyReply } from '../src/xds/sotw-stream.js';
+import type { ProxyReply } from '../src/xds/stream-base.js';
 import { ZooKeeperServer } from '../test/support/zookeeper-server.js';
 import { ZkTestClient } from '../test/support/zk-test-client.js';
 import { AdsClient } from '../test/support/ads-client.js';

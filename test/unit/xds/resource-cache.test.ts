@@ -5,7 +5,7 @@ import { TYPE_URL } from '../../../src/xds/resource-types.js';
 
 const CDS = TYPE_URL.cluster;
 const EDS = TYPE_URL.endpoint;
-const CHANGE_LOG_STEPS = 512;
+const CHANGE_LOG_STEPS = 8192;
 
 /** A stand-in encoded resource: the cache only looks at name and version. */
 function res(name: string, version: string, typeUrl: string = CDS): EncodedResource {
