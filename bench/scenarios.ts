@@ -109,7 +109,7 @@ async function startZkXds(zk: string, root: string): Promise<{ child: ChildProce
   const child = spawn(
     process.execPath,
     // BENCH_SERVER_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=bench/results/cpu-profiles", profiles zk-xds.
-    [...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean), path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'serve', '--zk', zk, '--zk-root', root, '--xds-port', String(xdsPort), '--admin-port', String(adminPort), '--bind-address', '127.0.0.1', '--log-level', 'warn'],
+    [...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean), path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'serve', '--zk', zk, '--zk-root', root, '--xds-port', String(xdsPort), '--admin-port', String(adminPort), '--bind-address', '127.0.0.1', '--log-level', 'warn', ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)],
     { stdio: 'inherit' },
   );
   while (!(await fetch(`http://127.0.0.1:${adminPort}/readyz`).then((r) => r.ok, () => false))) await new Promise((r) => setTimeout(r, 10));

@@ -25,6 +25,8 @@ export interface ServeConfig {
   readonly domainSuffix: string;
   /** Address Envoy sidecars' outbound listeners bind to. */
   readonly sidecarListenAddress: string;
+  /** Least time between two pushes to one proxy stream (0 = none). */
+  readonly minPushIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -52,7 +54,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
     { connect: config.zk, root: config.zkRoot, policyRoot: config.zkPolicyRoot, sessionTimeoutMs: config.zkSessionTimeoutMs, debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs },
     { log, metrics, onServices: (services, observedAt) => catalog.offer(services, observedAt) },
   );
-  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics });
+  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0 });
   const xdsPort = await xds.listen(config.bindAddress, config.xdsPort);
   const admin = new AdminServer({
     registry: metrics.registry,

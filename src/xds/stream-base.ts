@@ -24,6 +24,11 @@ export interface StreamEnvironment {
   readonly metrics: Metrics;
   /** Asks the server to call flush() soon (batched with other streams). */
   readonly schedule: (stream: Flushable) => void;
+  /**
+   * Least time between two flushes that write to one stream (0 = none). Under churn a stream then
+   * gets one response per interval carrying everything that changed, instead of one per change.
+   */
+  readonly minPushIntervalMs: number;
   /** Told of every ACK and NACK (admin pages, benchmarks). */
   readonly onReply?: (reply: ProxyReply) => void;
 }
@@ -51,7 +56,7 @@ export interface Sink<Out> {
   once(event: 'drain', listener: () => void): unknown;
 }
 
-export abstract class StreamBase<Sub, Out> {
+export abstract class StreamBase<Sub extends { pending: unknown }, Out> {
   node: NodeMessage | null = null;
   /** Set by the first request. */
   view: ResourceView | null = null;
@@ -59,6 +64,8 @@ export abstract class StreamBase<Sub, Out> {
   private nonceCounter = 0;
   private blocked = false;
   private closed = false;
+  private lastWriteAt = -Infinity;
+  private throttled = false;
   /** When the oldest change not yet sent was seen, per type (for the push latency metric). */
   private readonly pendingSince = new Map<string, number>();
 
@@ -77,10 +84,25 @@ export abstract class StreamBase<Sub, Out> {
   /** Sends what is due, type by type in push order, until the transport pushes back. */
   flush(): void {
     if (this.closed || this.blocked) return;
+    const wait = this.lastWriteAt + this.env.minPushIntervalMs - performance.now();
+    // Answers to requests (new subscriptions) are never held back, and changes pending at that
+    // moment go with them; only pushes of changes wait for the interval.
+    if (wait > 0 && !this.owesAnswer()) {
+      if (!this.throttled) {
+        // Pushed a moment ago: come back when the interval is over (changes keep accumulating).
+        this.throttled = true;
+        setTimeout(() => {
+          this.throttled = false;
+          this.env.schedule(this);
+        }, wait);
+      }
+      return;
+    }
     for (const typeUrl of this.orderedTypes()) {
       const response = this.buildResponse(this.subscriptions.get(typeUrl)!);
       if (!response) continue;
       const ok = this.sink.write(response);
+      this.lastWriteAt = performance.now();
       const since = this.pendingSince.get(typeUrl);
       if (since !== undefined) {
         this.env.metrics.pushLatency.observe({ type: shortTypeName(typeUrl) }, (performance.now() - since) / 1000);
@@ -115,6 +137,11 @@ export abstract class StreamBase<Sub, Out> {
   protected changed(typeUrl: string, observedAt: number): void {
     if (!this.pendingSince.has(typeUrl)) this.pendingSince.set(typeUrl, observedAt);
     this.env.schedule(this);
+  }
+
+  private owesAnswer(): boolean {
+    for (const sub of this.subscriptions.values()) if (sub.pending !== null) return true;
+    return false;
   }
 
   protected nextNonce(): string {

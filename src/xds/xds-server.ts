@@ -24,6 +24,8 @@ export interface XdsServerOptions {
   readonly caches: Readonly<Record<ProxyKind, ResourceCache>>;
   readonly log: Logger;
   readonly metrics: Metrics;
+  /** Least time between two pushes to one stream (default 0: none). */
+  readonly minPushIntervalMs?: number;
 }
 
 /** Per-type services: gRPC method name to the one type its streams carry. */
@@ -61,6 +63,7 @@ export class XdsServer {
     }
     this.env = {
       viewFor: (node) => views.get(proxyKindOf(node))!,
+      minPushIntervalMs: opts.minPushIntervalMs ?? 0,
       log: opts.log,
       metrics: opts.metrics,
       schedule: (s) => this.scheduler.schedule(s),

@@ -172,3 +172,34 @@ describe('state-of-the-world ADS', () => {
     expect(r.versionInfo).toBe(before.versionInfo);
   });
 });
+
+describe('a minimum interval between pushes', () => {
+  it('coalesces changes made within the interval into one push, and still answers new subscriptions at once', async () => {
+    const h = await startHarness([service('a', 1), service('b', 1)], { minPushIntervalMs: 400 });
+    const c = new AdsClient(h.address);
+    try {
+      c.send({ typeUrl: TYPE_URL.endpoint, names: ['a', 'b'], node: { id: 'n1' } });
+      c.ack(await c.next(TYPE_URL.endpoint), ['a', 'b']);
+      h.publish(service('a', 2));
+      const first = await c.next(TYPE_URL.endpoint);
+      c.ack(first, ['a', 'b']);
+      const pushedAt = performance.now();
+      // Two changes inside the interval: one push, after the interval, carrying both.
+      h.publish(service('a', 3));
+      await new Promise((r) => setTimeout(r, 50));
+      h.publish(service('b', 3));
+      const coalesced = await c.next(TYPE_URL.endpoint, 2000);
+      expect(coalesced.at - pushedAt).toBeGreaterThanOrEqual(300);
+      expect(coalesced.resources.map((r) => r.name).sort()).toEqual(['a', 'b']);
+      c.ack(coalesced, ['a', 'b']);
+      // A new subscription inside the next interval is answered at once.
+      const askedAt = performance.now();
+      c.send({ typeUrl: TYPE_URL.cluster });
+      const clusters = await c.next(TYPE_URL.cluster, 2000);
+      expect(clusters.at - askedAt).toBeLessThan(150);
+    } finally {
+      c.close();
+      await h.server.shutdown(500);
+    }
+  });
+});

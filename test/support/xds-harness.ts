@@ -18,7 +18,7 @@ export interface Harness {
   publish(...services: Service[]): void;
 }
 
-export async function startHarness(initial: Service[]): Promise<Harness> {
+export async function startHarness(initial: Service[], opts: { minPushIntervalMs?: number } = {}): Promise<Harness> {
   const cache = new ResourceCache(RESOURCE_KINDS.map((k) => TYPE_URL[k]));
   const sidecarCache = new ResourceCache(RESOURCE_KINDS.map((k) => TYPE_URL[k]));
   const metrics = createMetrics({ defaultMetrics: false });
@@ -26,7 +26,7 @@ export async function startHarness(initial: Service[]): Promise<Harness> {
   const publisher = new CatalogPublisher({ proxyless: cache, sidecar: sidecarCache }, { domainSuffix: 'mesh.local', sidecarBindAddress: '127.0.0.1' }, log, metrics);
   const publish = (...services: Service[]) => publisher.publish({ upserts: services });
   publish(...initial);
-  const server = new XdsServer({ caches: { proxyless: cache, sidecar: sidecarCache }, log, metrics });
+  const server = new XdsServer({ caches: { proxyless: cache, sidecar: sidecarCache }, log, metrics, minPushIntervalMs: opts.minPushIntervalMs });
   const port = await server.listen('127.0.0.1', 0);
   return { cache, sidecarCache, server, metrics, address: `127.0.0.1:${port}`, publish };
 }
