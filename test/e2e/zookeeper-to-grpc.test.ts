@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startServer, type RunningServer } from '../../src/cli/serve.js';
+import { serveConfig } from '../support/serve-config.js';
 import { TYPE_URL } from '../../src/xds/resource-types.js';
 import { ZooKeeperServer } from '../support/zookeeper-server.js';
 import { ZkTestClient } from '../support/zk-test-client.js';
@@ -31,8 +32,7 @@ beforeAll(async () => {
   backends = await Promise.all(['b1', 'b2', 'b3'].map((id) => startEchoBackend(id)));
   await app.mkdirp('/services/echo');
   for (const b of backends.slice(0, 2)) await app.create(znode(b), registration(b), { ephemeral: true });
-  server = await startServer(
-    { zk: zk.connectString, zkRoot: '/services', zkPolicyRoot: '/zk-xds/policy', zkSessionTimeoutMs: 5000, bindAddress: '127.0.0.1', xdsPort: 0, adminPort: 0, debounceMs: 2, maxDelayMs: 50, domainSuffix: '', sidecarListenAddress: '127.0.0.1' },
+  server = await startServer(serveConfig(zk.connectString),
     silentLogger(),
   );
   await eventually(() => expect(server.registry.status().initialSyncDone).toBe(true));

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startServer, type RunningServer } from '../../src/cli/serve.js';
+import { serveConfig } from '../support/serve-config.js';
 import { TYPE_URL } from '../../src/xds/resource-types.js';
 import { ZooKeeperServer } from '../support/zookeeper-server.js';
 import { ZkTestClient } from '../support/zk-test-client.js';
@@ -39,8 +40,7 @@ beforeAll(async () => {
     '/zk-xds/policy/reviews',
     JSON.stringify({ trafficSplit: { label: 'version', subsets: [{ value: 'v1', weight: 90 }, { value: 'v2', weight: 10 }] }, requestTimeoutMs: 3000, retries: { attempts: 2 } }),
   );
-  server = await startServer(
-    { zk: zk.connectString, zkRoot: '/services', zkPolicyRoot: '/zk-xds/policy', zkSessionTimeoutMs: 5000, bindAddress: '127.0.0.1', xdsPort: 0, adminPort: 0, debounceMs: 2, maxDelayMs: 50, domainSuffix: 'mesh.local', sidecarListenAddress: '127.0.0.1' },
+  server = await startServer(serveConfig(zk.connectString, { domainSuffix: 'mesh.local' }),
     silentLogger(),
   );
   await eventually(() => expect(server.registry.status().initialSyncDone).toBe(true));
