@@ -21,11 +21,11 @@ export class DeltaStream extends StreamBase<DeltaSubscription, OutgoingDeltaResp
       sub = new DeltaSubscription(typeUrl);
       this.subscriptions.set(typeUrl, sub);
       // A reconnecting client says what it already holds: only differences are sent back.
-      for (const [name, version] of Object.entries(req.initial_resource_versions ?? {})) sub.known.set(name, version);
+      for (const [name, version] of Object.entries(req.initial_resource_versions ?? {})) sub.known.set(this.intern(typeUrl, name), version);
       sub.owe('all');
     }
     if (req.response_nonce) this.recordReply(sub, req);
-    sub.update(req.resource_names_subscribe, req.resource_names_unsubscribe, first);
+    sub.update(req.resource_names_subscribe, req.resource_names_unsubscribe, first, (n) => this.intern(typeUrl, n));
     if (sub.pending) this.env.schedule(this);
   }
 

@@ -27,7 +27,7 @@ export class DeltaSubscription {
    * Applies a request's subscribe/unsubscribe lists. `first` marks the stream's first request for
    * this type, where an empty subscribe list means wildcard (the legacy form).
    */
-  update(subscribe: readonly string[], unsubscribe: readonly string[], first: boolean): void {
+  update(subscribe: readonly string[], unsubscribe: readonly string[], first: boolean, intern: (name: string) => string = (n) => n): void {
     if (first && subscribe.length === 0) this.wildcard = true;
     const added: string[] = [];
     for (const n of subscribe) {
@@ -35,8 +35,9 @@ export class DeltaSubscription {
         if (!this.wildcard) this.owe('all');
         this.wildcard = true;
       } else if (!this.names.has(n)) {
-        this.names.add(n);
-        added.push(n);
+        const canonical = intern(n);
+        this.names.add(canonical);
+        added.push(canonical);
       }
     }
     for (const n of unsubscribe) {

@@ -25,7 +25,7 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
       // version_info (istiod sends a foreign nonce; a client back from a server restart sends an old version).
       sub = new TypeSubscription(typeUrl);
       this.subscriptions.set(typeUrl, sub);
-      sub.updateNames(req.resource_names);
+      sub.updateNames(req.resource_names, (n) => this.intern(typeUrl, n));
       sub.owe('all');
       this.env.schedule(this);
       return;
@@ -48,7 +48,7 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
       this.env.metrics.acks.inc({ type });
       this.env.onReply?.({ kind: 'ack', nodeId: this.nodeId, typeUrl, version: req.version_info, at: performance.now() });
     }
-    const added = sub.updateNames(req.resource_names);
+    const added = sub.updateNames(req.resource_names, (n) => this.intern(typeUrl, n));
     if (added === 'all' || added.size > 0) {
       sub.owe(added);
       this.env.schedule(this);

@@ -144,6 +144,16 @@ export abstract class StreamBase<Sub extends { pending: unknown }, Out> {
     return false;
   }
 
+  /**
+   * The cache's own string for a resource name. Subscriptions keep names for as long as a stream
+   * lives; without this, thousands of Envoy streams would each hold their own copies of the same
+   * thousand names, decoded from their first request.
+   */
+  protected intern(typeUrl: string, name: string): string {
+    const cache = this.view?.cache;
+    return (cache?.hasType(typeUrl) && cache.get(typeUrl, name)?.name) || name;
+  }
+
   protected nextNonce(): string {
     return String(++this.nonceCounter);
   }

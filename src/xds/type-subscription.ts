@@ -35,7 +35,7 @@ export class TypeSubscription {
    * Applies the resource_names of a request. Returns the names newly subscribed, or 'all' when the
    * stream became a wildcard subscriber (then every resource is due).
    */
-  updateNames(requested: readonly string[]): Set<string> | 'all' {
+  updateNames(requested: readonly string[], intern: (name: string) => string = (n) => n): Set<string> | 'all' {
     const explicitWildcard = requested.includes('*');
     const named = requested.filter((n) => n !== '*');
     if (named.length > 0 || explicitWildcard) this.legacyWildcard = false;
@@ -46,7 +46,8 @@ export class TypeSubscription {
     const next = new Set(named);
     for (const n of next) if (!this.names.has(n)) added.add(n);
     for (const n of [...this.names]) if (!next.has(n)) this.names.delete(n);
-    for (const n of added) this.names.add(n);
+    // Only names new to the set are interned: the hot ACK path repeats the same names.
+    for (const n of added) this.names.add(intern(n));
     return becomesWildcard && !wasWildcard ? 'all' : added;
   }
 

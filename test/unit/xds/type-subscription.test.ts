@@ -164,3 +164,19 @@ describe('TypeSubscription.syncState', () => {
     expect(sub.wildcard).toBe(false);
   });
 });
+
+describe('updateNames interning', () => {
+  it('passes only names new to the subscription through the interner', () => {
+    const sub = new TypeSubscription('type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment');
+    const seen: string[] = [];
+    const intern = (n: string) => {
+      seen.push(n);
+      return n;
+    };
+    sub.updateNames(['a', 'b'], intern);
+    sub.updateNames(['a', 'b'], intern);
+    sub.updateNames(['a', 'b', 'c'], intern);
+    expect(seen).toEqual(['a', 'b', 'c']);
+    expect([...sub.names].sort()).toEqual(['a', 'b', 'c']);
+  });
+});
