@@ -5,7 +5,8 @@
 import type { CatalogChange, Service } from '../catalog/model.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { proxylessResourceSet, sidecarResourceSet, type ServiceResourceSet } from '../translate/service-resources.js';
+import { proxylessResourceSet, type ServiceResourceSet } from '../translate/service-resources.js';
+import { clustersFor } from '../translate/cluster.js';
 import { planPort } from '../translate/sidecar-port.js';
 import { outboundName } from '../translate/sidecar-listener.js';
 import { protocolOf, sidecarPortOf } from '../translate/service-shape.js';
@@ -82,8 +83,9 @@ export class CatalogPublisher {
   private encodeService(service: Service): Record<ProxyKind, Encoded> | undefined {
     try {
       const proxyless = encodeSet(proxylessResourceSet(service));
-      const sidecarSet = sidecarResourceSet(service);
-      const sidecar = { ...encodeSet({ ...sidecarSet, endpoint: [] }), endpoint: proxyless.endpoint };
+      // Sidecars differ only in their clusters: the assignments are the same bytes, and their
+      // listeners and routes are built per port (stagePort).
+      const sidecar = { ...encodeSet({ cluster: clustersFor(service, 'sidecar'), endpoint: [], listener: [], route: [] }), endpoint: proxyless.endpoint };
       return { proxyless, sidecar };
     } catch (err) {
       this.metrics.translationErrors.inc();

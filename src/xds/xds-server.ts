@@ -10,7 +10,7 @@ import { DeltaStream } from './delta-stream.js';
 import type { DeltaDiscoveryRequestMessage, OutgoingDeltaResponse } from './delta-messages.js';
 import { SharedBodies } from './shared-bodies.js';
 import { FlushScheduler, type Flushable } from './flush-scheduler.js';
-import { TYPE_URL } from './resource-types.js';
+import { TYPE_URL, shortTypeName } from './resource-types.js';
 import { PROXY_KINDS, proxyKindOf, type ProxyKind } from './proxy-kind.js';
 
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequestMessage, OutgoingDiscoveryResponse>;
@@ -39,6 +39,8 @@ const SINGLE_TYPE_SERVICES = [
 export class XdsServer {
   private readonly server: grpc.Server;
   private readonly replyListeners: Array<(reply: ProxyReply) => void> = [];
+  /** The proxy kinds each distinct cache serves (one cache may serve both). */
+  private readonly kindsOf = new Map<ResourceCache, ProxyKind[]>();
   private readonly streams = new Map<XdsStream, SotwCall | DeltaCall>();
   private readonly scheduler = new FlushScheduler<Flushable>();
   private readonly env: StreamEnvironment;
@@ -60,6 +62,7 @@ export class XdsServer {
       const cache = opts.caches[kind];
       if (!bodies.has(cache)) bodies.set(cache, new SharedBodies(cache));
       views.set(kind, { kind, cache, bodies: bodies.get(cache)! });
+      this.kindsOf.set(cache, [...(this.kindsOf.get(cache) ?? []), kind]);
     }
     this.env = {
       viewFor: (node) => views.get(proxyKindOf(node))!,
@@ -169,6 +172,8 @@ export class XdsServer {
 
   private onCacheChange(cache: ResourceCache, changes: readonly TypeChange[]): void {
     for (const change of changes) {
+      const size = cache.entries(change.typeUrl).size;
+      for (const view of this.kindsOf.get(cache) ?? []) this.opts.metrics.resources.set({ type: shortTypeName(change.typeUrl), view }, size);
       for (const stream of this.streams.keys()) if (stream.view?.cache === cache) stream.onCacheChange(change.typeUrl, change.changed, change.observedAt);
     }
   }

@@ -49,6 +49,8 @@ describe('zk-xds serve', () => {
     expect(metrics).toMatch(/^zkxds_services 1$/m);
     expect(metrics).toMatch(/^zkxds_endpoints\{health="serving"\} 2$/m);
     expect(metrics).toMatch(/^zkxds_zookeeper_connected 1$/m);
+    expect(metrics).toMatch(/^zkxds_xds_resources\{type="CDS",view="proxyless"\} 1$/m);
+    expect(metrics).toMatch(/^zkxds_xds_resources\{type="LDS",view="sidecar"\} 1$/m);
     expect(metrics).toContain('zkxds_process_resident_memory_bytes');
     expect((await get(admin, '/nope')).status).toBe(404);
   });
