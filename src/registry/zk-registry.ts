@@ -135,10 +135,7 @@ export class ZkRegistry {
       onServiceChanged: (service) => {
         if (live) this.batcher.add(service);
       },
-      onReadError: (err, path) => {
-        this.deps.metrics.zkReadErrors.inc({ code: 'code' in err ? String(err.code) : 'unknown' });
-        this.log.warn({ path, err: err.message }, 'ZooKeeper read failed; retrying');
-      },
+      onReadError: (err, path) => this.readFailed(err, path),
       onWatchEvent: (kind) => this.deps.metrics.zkEvents.inc({ kind }),
     });
     const policies = new PolicyWatcher(
@@ -152,10 +149,7 @@ export class ZkRegistry {
           this.deps.metrics.invalidPolicies.inc({ service: err.service });
           this.log.warn({ path: err.path, errors: err.errors }, 'rejected an invalid policy; the previous good policy stays in force');
         },
-        onReadError: (err, path) => {
-          this.deps.metrics.zkReadErrors.inc({ code: 'code' in err ? String(err.code) : 'unknown' });
-          this.log.warn({ path, err: err.message }, 'ZooKeeper read failed; retrying');
-        },
+        onReadError: (err, path) => this.readFailed(err, path),
       },
       this.policies ?? undefined,
     );
@@ -209,6 +203,11 @@ export class ZkRegistry {
       this.log.warn('ZooKeeper session expired; opening a new session and reading the whole tree again');
       void this.openSessionAndSync();
     });
+  }
+
+  private readFailed(err: Error, path: string): void {
+    this.deps.metrics.zkReadErrors.inc({ code: 'code' in err ? String(err.code) : 'unknown' });
+    this.log.warn({ path, err: err.message }, 'ZooKeeper read failed; retrying');
   }
 
   private parse(service: string, child: string, data: Buffer): ParseOutcome {

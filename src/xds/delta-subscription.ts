@@ -1,27 +1,15 @@
 // What one delta stream subscribes to for one type, which resource versions the client holds,
 // and its ACK/NACK record. Unlike state of the world, each response is ACKed or NACKed on its own.
-import type { NackRecord, SyncState } from './type-subscription.js';
+import { SubscriptionBase, type SyncState } from './type-subscription.js';
 
 /** Unanswered responses remembered per type; older ones are forgotten (their reply just counts). */
 const OUTSTANDING_LIMIT = 32;
 
-export class DeltaSubscription {
-  wildcard = false;
-  readonly names = new Set<string>();
+export class DeltaSubscription extends SubscriptionBase {
   /** Resource name to the version the client holds (as it told us, or as we last sent it). */
   readonly known = new Map<string, string>();
-  /** Cache step of the data last considered; -1 before the first response. */
-  sentSeq = -1;
-  nonce: string | null = null;
-  sentVersion = '';
-  ackedVersion = '';
-  lastNack: NackRecord | null = null;
   private lastReplyNack = false;
-  /** Work owed regardless of cache changes: 'all' = re-check every subscribed name. */
-  pending: 'all' | Set<string> | null = null;
   private readonly outstanding = new Map<string, string>();
-
-  constructor(readonly typeUrl: string) {}
 
   /**
    * Applies a request's subscribe/unsubscribe lists. `first` marks the stream's first request for
@@ -47,19 +35,6 @@ export class DeltaSubscription {
       if (n !== '*') this.known.delete(n);
     }
     if (added.length > 0) this.owe(new Set(added));
-  }
-
-  subscribes(name: string): boolean {
-    return this.wildcard || this.names.has(name);
-  }
-
-  owe(what: 'all' | Set<string>): void {
-    if (what === 'all' || this.pending === 'all') {
-      this.pending = 'all';
-      return;
-    }
-    if (!this.pending) this.pending = new Set();
-    for (const n of what) this.pending.add(n);
   }
 
   recordSent(nonce: string, version: string): void {

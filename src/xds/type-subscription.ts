@@ -14,12 +14,10 @@ export type SyncState = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT_SENT';
 /** 'all' = send every subscribed resource; a set = send these names (plus what changed). */
 export type Pending = 'all' | Set<string>;
 
-export class TypeSubscription {
+/** What both protocol variants keep per stream and type: subscription, what is owed, what was sent. */
+export abstract class SubscriptionBase {
   wildcard = false;
-  /** True while the stream never named a resource: empty names keep meaning "everything". */
-  private legacyWildcard = true;
   readonly names = new Set<string>();
-
   /** Cache step of the data last sent; -1 before the first response. */
   sentSeq = -1;
   nonce: string | null = null;
@@ -30,6 +28,27 @@ export class TypeSubscription {
   pending: Pending | null = null;
 
   constructor(readonly typeUrl: string) {}
+
+  subscribes(name: string): boolean {
+    return this.wildcard || this.names.has(name);
+  }
+
+  /** Adds names (or everything) to what the next flush must send. */
+  owe(what: Pending): void {
+    if (what === 'all' || this.pending === 'all') {
+      this.pending = 'all';
+      return;
+    }
+    if (!this.pending) this.pending = new Set();
+    for (const n of what) this.pending.add(n);
+  }
+
+  abstract syncState(): SyncState;
+}
+
+export class TypeSubscription extends SubscriptionBase {
+  /** True while the stream never named a resource: empty names keep meaning "everything". */
+  private legacyWildcard = true;
 
   /**
    * Applies the resource_names of a request. Returns the names newly subscribed, or 'all' when the
@@ -49,20 +68,6 @@ export class TypeSubscription {
     // Only names new to the set are interned: the hot ACK path repeats the same names.
     for (const n of added) this.names.add(intern(n));
     return becomesWildcard && !wasWildcard ? 'all' : added;
-  }
-
-  subscribes(name: string): boolean {
-    return this.wildcard || this.names.has(name);
-  }
-
-  /** Adds names (or everything) to what the next flush must send. */
-  owe(what: Pending): void {
-    if (what === 'all' || this.pending === 'all') {
-      this.pending = 'all';
-      return;
-    }
-    if (!this.pending) this.pending = new Set();
-    for (const n of what) this.pending.add(n);
   }
 
   syncState(): SyncState {
