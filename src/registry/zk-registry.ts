@@ -99,12 +99,6 @@ export class ZkRegistry {
     return this.conn;
   }
 
-  /** Services as currently mirrored (for inspection and tests). */
-  currentServices(): Service[] {
-    const w = this.watcher;
-    return w ? w.serviceNames().map((s) => this.buildService(w, s)) : [];
-  }
-
   private async openSessionAndSync(): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
       let conn: ZkConnection;
