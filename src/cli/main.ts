@@ -4,6 +4,10 @@
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { createLogger } from '../observability/logger.js';
 import { startServer, type ServeConfig } from './serve.js';
+import { CommandFailure } from './admin-client.js';
+import { statusCommand } from './status-command.js';
+import { inspectCommand } from './inspect-command.js';
+import { validateCommand, type ValidateOptions } from './validate-command.js';
 
 function int(min: number, max: number) {
   return (value: string): number => {
@@ -55,12 +59,50 @@ export function buildProgram(): Command {
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
     });
+  addOperatorCommands(program);
   return program;
+}
+
+const write = (text: string) => process.stdout.write(text);
+
+/** Runs a one-shot command and exits with its code once stdout is flushed (a closed ZooKeeper handle may linger). */
+async function oneShot(run: () => Promise<number | void>): Promise<void> {
+  const code = (await run()) ?? 0;
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  process.exit(code);
+}
+const adminOption = () => new Option('--admin <url>', 'admin URL of a running zk-xds').env('ZKXDS_ADMIN_URL').default('http://127.0.0.1:9901');
+
+/** status, inspect and validate: what operators run when a proxy misbehaves. */
+function addOperatorCommands(program: Command): void {
+  program
+    .command('status')
+    .description('every connected proxy and, per type, whether it ACKed what it was sent (SYNCED, STALE, NACKED)')
+    .addOption(adminOption())
+    .addOption(new Option('-o, --output <format>', 'table or json').choices(['table', 'json']).default('table'))
+    .action((opts: { admin: string; output: 'table' | 'json' }) => oneShot(() => statusCommand(opts, write)));
+  program
+    .command('inspect')
+    .description("a service's registrations as read, the ones skipped and why, and the xDS resources it became")
+    .argument('<service>', 'service name')
+    .addOption(adminOption())
+    .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .action((service: string, opts: { admin: string; output: 'text' | 'json' }) => oneShot(() => inspectCommand(service, opts, write)));
+  program
+    .command('validate')
+    .description('read the ZooKeeper tree once and report every registration and policy zk-xds would reject (exit 1 if any); serves nothing')
+    .addOption(new Option('--zk <connect>', 'ZooKeeper connect string').env('ZKXDS_ZK').default('127.0.0.1:2181'))
+    .addOption(new Option('--zk-root <path>', 'znode whose children are services').env('ZKXDS_ZK_ROOT').default('/services').argParser(zkRootPath))
+    .addOption(new Option('--zk-policy-root <path>', 'znode whose children hold per-service policy JSON').env('ZKXDS_ZK_POLICY_ROOT').default('/zk-xds/policy').argParser(zkRootPath))
+    .addOption(new Option('--zk-session-timeout-ms <ms>', 'ZooKeeper session timeout').env('ZKXDS_ZK_SESSION_TIMEOUT_MS').default(10000).argParser(int(1000, 600000)))
+    .addOption(new Option('--timeout-ms <ms>', 'give up (exit 2) if the tree cannot be read in this time').default(15000).argParser(int(100, 600000)))
+    .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .action((opts: ValidateOptions) => oneShot(() => validateCommand(opts, write)));
 }
 
 buildProgram()
   .parseAsync(process.argv)
   .catch((err: Error) => {
     process.stderr.write(`zk-xds: ${err.message}\n`);
-    process.exit(1);
+    process.exit(err instanceof CommandFailure ? err.exitCode : 1);
   });
