@@ -15,6 +15,7 @@ import { ZkTestClient } from '../support/zk-test-client.js';
 import { startEchoBackend, type EchoBackend } from '../support/echo-backend.js';
 import { XdsClientProcess } from '../support/xds-client-process.js';
 import { AdsClient } from '../support/ads-client.js';
+import { DeltaClient } from '../support/delta-client.js';
 import { CliProcess } from '../support/cli-process.js';
 import { eventually } from '../support/eventually.js';
 
@@ -144,6 +145,32 @@ describe('admin debug pages and the zk-xds CLI', () => {
     expect((await getJson('/debug/config_dump')).status).toBe(400);
   });
 
+  it('a delta proxy on two per-type streams is one proxy with both streams listed', async () => {
+    const cds = new DeltaClient(`127.0.0.1:${server.xdsPort}`, 'cds');
+    const eds = new DeltaClient(`127.0.0.1:${server.xdsPort}`, 'eds');
+    try {
+      cds.send({ typeUrl: TYPE_URL.cluster, node: { id: 'delta-envoy', userAgent: 'envoy' } });
+      cds.ack(await cds.next(TYPE_URL.cluster));
+      eds.send({ typeUrl: TYPE_URL.endpoint, subscribe: ['echo'], node: { id: 'delta-envoy', userAgent: 'envoy' } });
+      const sent = await eds.next(TYPE_URL.endpoint);
+      eds.ack(sent);
+      await eventually(async () => {
+        const p = (await getJson<{ proxies: ProxyStatus[] }>('/debug/proxies')).body.proxies.find((x) => x.node === 'delta-envoy');
+        expect(p).toMatchObject({ kind: 'sidecar', protocol: 'delta', types: { CDS: { state: 'SYNCED', subscribed: '*' }, EDS: { state: 'SYNCED', subscribed: 1 } } });
+        expect(p!.streams.map((st) => st.api)).toEqual(['delta-cds', 'delta-eds']);
+      });
+      const dump = (await getJson<ConfigDump>('/debug/config_dump?node=delta-envoy')).body;
+      expect(dump.streams.map((st) => st.types.map((t) => t.type))).toEqual([['CDS'], ['EDS']]);
+      const echo = dump.streams[1]!.types[0]!.resources[0]!;
+      // Delta tracks per resource what the client holds: it is what the cache holds now.
+      expect(echo).toMatchObject({ name: 'echo', sentVersion: sent.resources[0]!.version, version: sent.resources[0]!.version });
+      expect(echo.resource).toEqual(sent.resources[0]!.object);
+    } finally {
+      cds.close();
+      eds.close();
+    }
+  });
+
   it('the catalog page shows instances as read and the registrations skipped with why', async () => {
     const { body } = await getJson<CatalogPage>('/debug/catalog?service=echo');
     expect(body.services).toHaveLength(1);
@@ -210,4 +237,34 @@ describe('admin debug pages and the zk-xds CLI', () => {
     expect(unreachable.code).toBe(2);
     expect(unreachable.stderr).toContain(`could not read ZooKeeper at 127.0.0.1:${dead} within 1500 ms`);
   });
+});
+
+describe('config_dump while a push is held back', () => {
+  it('says which subscribed resources changed since the last response, and the versions sent and current', async () => {
+    // A long push interval holds the change back long enough to look at it.
+    const slow = await startServer(serveConfig(zk.connectString, { minPushIntervalMs: 3000 }), silentLogger());
+    const raw = new AdsClient(`127.0.0.1:${slow.xdsPort}`);
+    try {
+      await eventually(() => expect(slow.registry.status().initialSyncDone).toBe(true));
+      raw.send({ typeUrl: TYPE_URL.endpoint, names: ['echo'], node: { id: 'held-back' } });
+      const first = await raw.next(TYPE_URL.endpoint);
+      raw.ack(first, ['echo']);
+      const extra = '/services/echo/127.0.0.1:1';
+      await app.create(extra, '', { ephemeral: true });
+      const dumpOf = async () => (await (await fetch(`http://127.0.0.1:${slow.adminPort}/debug/config_dump?node=held-back`)).json()) as ConfigDump;
+      await eventually(async () => expect((await dumpOf()).streams[0]!.types[0]!.pendingChanges).toEqual(['echo']));
+      const eds = (await dumpOf()).streams[0]!.types[0]!;
+      expect(eds).toMatchObject({ state: 'SYNCED', sent: first.versionInfo, acked: first.versionInfo });
+      expect(eds.currentVersion).not.toBe(first.versionInfo);
+      expect(JSON.stringify(eds.resources[0]!.resource)).toContain('"port_value":1');
+      // Once the push goes out, nothing is pending and sent catches up with current.
+      const pushed = await raw.next(TYPE_URL.endpoint, 10000);
+      raw.ack(pushed, ['echo']);
+      await eventually(async () => expect((await dumpOf()).streams[0]!.types[0]).toMatchObject({ pendingChanges: [], sent: pushed.versionInfo, currentVersion: pushed.versionInfo, state: 'SYNCED' }));
+      await app.remove(extra);
+    } finally {
+      raw.close();
+      await slow.stop();
+    }
+  }, 30000);
 });
