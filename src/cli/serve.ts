@@ -57,6 +57,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
     { connect: config.zk, root: config.zkRoot, policyRoot: config.zkPolicyRoot, sessionTimeoutMs: config.zkSessionTimeoutMs, debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs },
     { log, metrics, onServices: (services, observedAt) => catalog.offer(services, observedAt) },
   );
+  metrics.setZooKeeperStateSource(() => registry.status().state);
   const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0 });
   const xdsPort = await xds.listen(config.bindAddress, config.xdsPort);
   metrics.setProxySource(() => countProxiesByKind(xds), () => new Set(streamsByNode(xds).keys()));

@@ -10,6 +10,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export const NACK_NODE_SERIES_LIMIT = 200;
 export const NACK_OTHER_NODE = '_other';
 
+const ZK_SESSION_STATES = ['connecting', 'connected', 'disconnected', 'resyncing'] as const;
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
@@ -17,6 +19,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'zkxds_' });
   const r = [registry];
   let proxiesNow: () => Record<string, number> = () => ({});
+  let zkStateNow: () => string = () => 'connecting';
   let connectedNodesNow: () => ReadonlySet<string> = () => new Set();
   /** Node ids that have a zkxds_xds_proxy_nacks_total series, with the types they NACKed. */
   const nackSeries = new Map<string, Set<string>>();
@@ -42,6 +45,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     setProxySource(count: () => Record<string, number>, connectedNodes: () => ReadonlySet<string>): void {
       proxiesNow = count;
       connectedNodesNow = connectedNodes;
+    },
+    /** The registry's session state, read when scraped. */
+    setZooKeeperStateSource(state: () => string): void {
+      zkStateNow = state;
     },
     /** Counts a NACK against its node (bounded: see NACK_NODE_SERIES_LIMIT). */
     recordProxyNack(node: string, type: string): void {
@@ -70,6 +77,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     // Registry side.
     zkSessionState: new Gauge({ name: 'zkxds_zookeeper_connected', help: '1 while the ZooKeeper session is connected, else 0', registers: r }),
+    zkSessionStateDetail: new Gauge({
+      name: 'zkxds_zookeeper_session_state',
+      help: 'The registry session state: 1 for the current one of connecting, connected, disconnected, resyncing',
+      labelNames: ['state'],
+      registers: r,
+      collect() {
+        const now = zkStateNow();
+        for (const state of ZK_SESSION_STATES) this.set({ state }, state === now ? 1 : 0);
+      },
+    }),
     zkSessionExpirations: new Counter({ name: 'zkxds_zookeeper_session_expirations_total', help: 'ZooKeeper sessions lost and replaced', registers: r }),
     zkLastSync: new Gauge({ name: 'zkxds_zookeeper_last_full_sync_timestamp_seconds', help: 'When the last full read of the ZooKeeper tree completed', registers: r }),
     zkFullSyncDuration: new Gauge({ name: 'zkxds_zookeeper_full_sync_duration_seconds', help: 'How long the last full read of the ZooKeeper tree took', registers: r }),
