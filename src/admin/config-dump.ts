@@ -12,6 +12,7 @@ import type { XdsStream } from '../xds/xds-server.js';
 import type { EncodedResource } from '../xds/resource-encoding.js';
 import { decodeAny } from '../xds/resource-encoding.js';
 import { DeltaStream } from '../xds/delta-stream.js';
+import { shortTypeName } from '../xds/resource-types.js';
 import type { SubscriptionBase } from '../xds/type-subscription.js';
 import type { DeltaSubscription } from '../xds/delta-subscription.js';
 import { proxyStatus, streamStatus, typeStatus, type ProxyStatus, type StreamStatus, type TypeStatus } from './proxy-status.js';
@@ -38,7 +39,7 @@ export interface ConfigDump extends Omit<ProxyStatus, 'streams' | 'types'> {
   readonly streams: Array<Omit<StreamStatus, 'types'> & { types: DumpedType[] }>;
 }
 
-/** The dump of one node over all its streams, or null when no stream of that node is connected. */
+/** The dump of one node over all its streams (optionally one type: CDS or a type URL), or null when no stream of that node is connected. */
 export function configDump(node: string, streams: readonly XdsStream[], onlyType?: string): ConfigDump | null {
   if (streams.length === 0) return null;
   const { types: _merged, streams: _listed, ...summary } = proxyStatus(node, streams);
@@ -46,7 +47,7 @@ export function configDump(node: string, streams: readonly XdsStream[], onlyType
     ...summary,
     streams: streams.map((s) => {
       const { types: _t, ...info } = streamStatus(s);
-      const subs = [...s.subscriptions.values()].filter((sub) => !onlyType || typeStatus(sub).type === onlyType || sub.typeUrl === onlyType);
+      const subs = [...s.subscriptions.values()].filter((sub) => !onlyType || shortTypeName(sub.typeUrl) === onlyType || sub.typeUrl === onlyType);
       return { ...info, types: subs.map((sub) => dumpType(s, sub)) };
     }),
   };
