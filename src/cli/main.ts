@@ -36,7 +36,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--zk-session-timeout-ms <ms>', 'ZooKeeper session timeout').env('ZKXDS_ZK_SESSION_TIMEOUT_MS').default(10000).argParser(int(1000, 600000)))
     .addOption(new Option('--bind-address <ip>', 'address the xDS and admin ports listen on').env('ZKXDS_BIND_ADDRESS').default('0.0.0.0'))
     .addOption(new Option('--xds-port <port>', 'gRPC xDS port').env('ZKXDS_XDS_PORT').default(18000).argParser(int(0, 65535)))
-    .addOption(new Option('--admin-port <port>', 'HTTP port for /healthz, /readyz and /metrics').env('ZKXDS_ADMIN_PORT').default(9901).argParser(int(0, 65535)))
+    .addOption(new Option('--admin-port <port>', 'HTTP port for /healthz, /readyz, /metrics and /debug/* (proxies, config_dump, catalog, resources)').env('ZKXDS_ADMIN_PORT').default(9901).argParser(int(0, 65535)))
     .addOption(new Option('--debounce-ms <ms>', 'quiet time that closes a batch of ZooKeeper changes').env('ZKXDS_DEBOUNCE_MS').default(2).argParser(int(0, 60000)))
     .addOption(new Option('--max-delay-ms <ms>', 'longest a change waits in a batch').env('ZKXDS_MAX_DELAY_MS').default(100).argParser(int(1, 600000)))
     .addOption(new Option('--min-push-interval-ms <ms>', 'least time between two pushes of changes to one proxy stream; under churn the changes of the interval go out together (an idle stream is pushed at once)').env('ZKXDS_MIN_PUSH_INTERVAL_MS').default(100).argParser(int(0, 10000)))

@@ -127,11 +127,13 @@ describe('two replicas serving one proxy', () => {
       while (moving) results.push(...(await client.call(5, { deadlineMs: 2000 })));
     })();
 
-    // The balancer sends new connections to replica 2; replica 1 dies, cutting its streams.
+    // Replica 1 dies, which cuts the client's stream; then the balancer notices and sends new
+    // connections to replica 2 (reconnects in between find nobody and are retried by the client).
     const connectionsBefore = forwarder.connections;
-    forwarder.retarget(two.xds);
     one.cli.kill('SIGKILL');
     await one.cli.exited;
+    await eventually(async () => expect(await proxy(two, 'ha-client')).toBeUndefined());
+    forwarder.retarget(two.xds);
 
     const onTwo = await syncedVersions(two, 'ha-client');
     expect(forwarder.connections).toBeGreaterThan(connectionsBefore);
