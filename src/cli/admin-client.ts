@@ -22,7 +22,7 @@ export async function getAdmin<T>(base: string, path: string): Promise<{ status:
   try {
     url = new URL(path, base.endsWith('/') ? base : `${base}/`);
   } catch {
-    throw new CommandFailure(`--admin ${base} is not a URL (expected e.g. http://127.0.0.1:9901)`, EXIT.unreachable);
+    throw new CommandFailure(`--admin is not a URL (expected e.g. http://127.0.0.1:9901)`, EXIT.unreachable);
   }
   let res: Response;
   try {
@@ -32,16 +32,18 @@ export async function getAdmin<T>(base: string, path: string): Promise<{ status:
     const why = cause?.code ?? cause?.message ?? (err as Error).message;
     throw new CommandFailure(`cannot reach the zk-xds admin port at ${url.origin} (${why}); is zk-xds running, and is --admin right?`, EXIT.unreachable);
   }
+  // Never url.href: it would repeat credentials written into --admin.
+  const where = `${url.origin}${url.pathname}${url.search}`;
   const text = await res.text();
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    throw new CommandFailure(`${url.href} answered ${res.status} with something that is not JSON; is ${url.origin} a zk-xds admin port?`, EXIT.unreachable);
+    throw new CommandFailure(`${where} answered ${res.status} with something that is not JSON; is ${url.origin} a zk-xds admin port?`, EXIT.unreachable);
   }
   if (res.status !== 200 && res.status !== 404) {
     const error = (body as { error?: string }).error ?? text.slice(0, 200);
-    throw new CommandFailure(`${url.href} answered ${res.status}: ${error}`, EXIT.unreachable);
+    throw new CommandFailure(`${where} answered ${res.status}: ${error}`, EXIT.unreachable);
   }
   return { status: res.status, body: body as T };
 }
