@@ -4,6 +4,10 @@
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { createLogger } from '../observability/logger.js';
 import { startServer, type ServeConfig } from './serve.js';
+import { CommandFailure } from './admin-client.js';
+import { statusCommand } from './status-command.js';
+import { inspectCommand } from './inspect-command.js';
+import { validateCommand, type ValidateOptions } from './validate-command.js';
 
 function int(min: number, max: number) {
   return (value: string): number => {
@@ -32,7 +36,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--zk-session-timeout-ms <ms>', 'ZooKeeper session timeout').env('ZKXDS_ZK_SESSION_TIMEOUT_MS').default(10000).argParser(int(1000, 600000)))
     .addOption(new Option('--bind-address <ip>', 'address the xDS and admin ports listen on').env('ZKXDS_BIND_ADDRESS').default('0.0.0.0'))
     .addOption(new Option('--xds-port <port>', 'gRPC xDS port').env('ZKXDS_XDS_PORT').default(18000).argParser(int(0, 65535)))
-    .addOption(new Option('--admin-port <port>', 'HTTP port for /healthz, /readyz and /metrics').env('ZKXDS_ADMIN_PORT').default(9901).argParser(int(0, 65535)))
+    .addOption(new Option('--admin-port <port>', 'HTTP port for /healthz, /readyz, /metrics and /debug/* (proxies, config_dump, catalog, resources)').env('ZKXDS_ADMIN_PORT').default(9901).argParser(int(0, 65535)))
     .addOption(new Option('--debounce-ms <ms>', 'quiet time that closes a batch of ZooKeeper changes').env('ZKXDS_DEBOUNCE_MS').default(2).argParser(int(0, 60000)))
     .addOption(new Option('--max-delay-ms <ms>', 'longest a change waits in a batch').env('ZKXDS_MAX_DELAY_MS').default(100).argParser(int(1, 600000)))
     .addOption(new Option('--min-push-interval-ms <ms>', 'least time between two pushes of changes to one proxy stream; under churn the changes of the interval go out together (an idle stream is pushed at once)').env('ZKXDS_MIN_PUSH_INTERVAL_MS').default(100).argParser(int(0, 10000)))
@@ -55,12 +59,50 @@ export function buildProgram(): Command {
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
     });
+  addOperatorCommands(program);
   return program;
+}
+
+const write = (text: string) => process.stdout.write(text);
+
+/** Runs a one-shot command and exits with its code once stdout is flushed (a closed ZooKeeper handle may linger). */
+async function oneShot(run: () => Promise<number | void>): Promise<void> {
+  const code = (await run()) ?? 0;
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  process.exit(code);
+}
+const adminOption = () => new Option('--admin <url>', 'admin URL of a running zk-xds').env('ZKXDS_ADMIN_URL').default('http://127.0.0.1:9901');
+
+/** status, inspect and validate: what operators run when a proxy misbehaves. */
+function addOperatorCommands(program: Command): void {
+  program
+    .command('status')
+    .description('every connected proxy and, per type, whether it ACKed what it was sent (SYNCED, STALE, NACKED)')
+    .addOption(adminOption())
+    .addOption(new Option('-o, --output <format>', 'table or json').choices(['table', 'json']).default('table'))
+    .action((opts: { admin: string; output: 'table' | 'json' }) => oneShot(() => statusCommand(opts, write)));
+  program
+    .command('inspect')
+    .description("a service's registrations as read, the ones skipped and why, and the xDS resources it became")
+    .argument('<service>', 'service name')
+    .addOption(adminOption())
+    .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .action((service: string, opts: { admin: string; output: 'text' | 'json' }) => oneShot(() => inspectCommand(service, opts, write)));
+  program
+    .command('validate')
+    .description('read the ZooKeeper tree once and report every registration and policy zk-xds would reject (exit 1 if any); serves nothing')
+    .addOption(new Option('--zk <connect>', 'ZooKeeper connect string').env('ZKXDS_ZK').default('127.0.0.1:2181'))
+    .addOption(new Option('--zk-root <path>', 'znode whose children are services').env('ZKXDS_ZK_ROOT').default('/services').argParser(zkRootPath))
+    .addOption(new Option('--zk-policy-root <path>', 'znode whose children hold per-service policy JSON').env('ZKXDS_ZK_POLICY_ROOT').default('/zk-xds/policy').argParser(zkRootPath))
+    .addOption(new Option('--zk-session-timeout-ms <ms>', 'ZooKeeper session timeout').env('ZKXDS_ZK_SESSION_TIMEOUT_MS').default(10000).argParser(int(1000, 600000)))
+    .addOption(new Option('--timeout-ms <ms>', 'give up (exit 2) if the tree cannot be read in this time').default(15000).argParser(int(100, 600000)))
+    .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .action((opts: ValidateOptions) => oneShot(() => validateCommand(opts, write)));
 }
 
 buildProgram()
   .parseAsync(process.argv)
   .catch((err: Error) => {
     process.stderr.write(`zk-xds: ${err.message}\n`);
-    process.exit(1);
+    process.exit(err instanceof CommandFailure ? err.exitCode : 1);
   });

@@ -10,6 +10,9 @@ import { XdsServer } from '../xds/xds-server.js';
 import { CatalogPublisher } from '../xds/catalog-publisher.js';
 import { AdminServer } from '../admin/admin-server.js';
 import type { ProxyKind } from '../xds/proxy-kind.js';
+import { debugRoutes } from '../admin/debug-routes.js';
+import { countProxiesByKind, streamsByNode } from '../admin/proxy-status.js';
+import { shortTypeName } from '../xds/resource-types.js';
 
 export interface ServeConfig {
   readonly zk: string;
@@ -54,8 +57,13 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
     { connect: config.zk, root: config.zkRoot, policyRoot: config.zkPolicyRoot, sessionTimeoutMs: config.zkSessionTimeoutMs, debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs },
     { log, metrics, onServices: (services, observedAt) => catalog.offer(services, observedAt) },
   );
+  metrics.setZooKeeperStateSource(() => registry.status().state);
   const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0 });
   const xdsPort = await xds.listen(config.bindAddress, config.xdsPort);
+  metrics.setProxySource(() => countProxiesByKind(xds), () => new Set(streamsByNode(xds).keys()));
+  xds.onReply((reply) => {
+    if (reply.kind === 'nack') metrics.recordProxyNack(reply.nodeId, shortTypeName(reply.typeUrl));
+  });
   const admin = new AdminServer({
     registry: metrics.registry,
     log: log.child({ component: 'admin' }),
@@ -64,6 +72,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       return { ready: status.initialSyncDone, detail: { zookeeper: status, xds: { port: xdsPort, streams: xds.connectedStreams().length } } };
     },
     routes: {
+      ...debugRoutes({ xds, catalog, registry, publisher, caches }),
       // Rejected policies (the previous good policy of each stays in force) and sidecar port conflicts.
       '/debug/policies': () => ({
         status: 200,

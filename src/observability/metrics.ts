@@ -2,16 +2,61 @@
 // Modules receive the Metrics object; the admin server only renders the registry.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/**
+ * zkxds_xds_proxy_nacks_total is labelled by node id, as operators ask "which proxy rejects what".
+ * To bound its cardinality, series of proxies no longer connected are dropped at scrape time, and
+ * past this many distinct nodes further ones are counted under node="_other".
+ */
+export const NACK_NODE_SERIES_LIMIT = 200;
+export const NACK_OTHER_NODE = '_other';
+
+const ZK_SESSION_STATES = ['connecting', 'connected', 'disconnected', 'resyncing'] as const;
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'zkxds_' });
   const r = [registry];
+  let proxiesNow: () => Record<string, number> = () => ({});
+  let zkStateNow: () => string = () => 'connecting';
+  let connectedNodesNow: () => ReadonlySet<string> = () => new Set();
+  /** Node ids that have a zkxds_xds_proxy_nacks_total series, with the types they NACKed. */
+  const nackSeries = new Map<string, Set<string>>();
+  const proxyNacks: Counter<'node' | 'type'> = new Counter({
+    name: 'zkxds_xds_proxy_nacks_total',
+    help: 'Responses rejected, per proxy node id and type (series of disconnected proxies are dropped)',
+    labelNames: ['node', 'type'],
+    registers: r,
+    collect() {
+      const connected = connectedNodesNow();
+      for (const [node, types] of nackSeries) {
+        if (node === NACK_OTHER_NODE || connected.has(node)) continue;
+        for (const type of types) this.remove({ node, type });
+        nackSeries.delete(node);
+      }
+    },
+  });
   // Sampled at scrape time: counting on every change would cost more than the metric is worth.
   let invalidNow: () => number = () => 0;
   let catalogNow: () => { services: number; serving: number; notServing: number } = () => ({ services: 0, serving: 0, notServing: 0 });
   return {
+    /** Connected proxies per kind are counted when scraped. */
+    setProxySource(count: () => Record<string, number>, connectedNodes: () => ReadonlySet<string>): void {
+      proxiesNow = count;
+      connectedNodesNow = connectedNodes;
+    },
+    /** The registry's session state, read when scraped. */
+    setZooKeeperStateSource(state: () => string): void {
+      zkStateNow = state;
+    },
+    /** Counts a NACK against its node (bounded: see NACK_NODE_SERIES_LIMIT). */
+    recordProxyNack(node: string, type: string): void {
+      const key = nackSeries.has(node) || nackSeries.size < NACK_NODE_SERIES_LIMIT ? node : NACK_OTHER_NODE;
+      if (!nackSeries.has(key)) nackSeries.set(key, new Set());
+      nackSeries.get(key)!.add(type);
+      proxyNacks.inc({ node: key, type });
+    },
     setInvalidRegistrationsSource(count: () => number): void {
       invalidNow = count;
     },
@@ -20,8 +65,28 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       catalogNow = count;
     },
     registry,
+    proxyNacks,
+    connectedProxies: new Gauge({
+      name: 'zkxds_xds_connected_proxies',
+      help: 'Distinct proxies (node ids) with an open xDS stream, per kind',
+      labelNames: ['kind'],
+      registers: r,
+      collect() {
+        for (const [kind, n] of Object.entries(proxiesNow())) this.set({ kind }, n);
+      },
+    }),
     // Registry side.
     zkSessionState: new Gauge({ name: 'zkxds_zookeeper_connected', help: '1 while the ZooKeeper session is connected, else 0', registers: r }),
+    zkSessionStateDetail: new Gauge({
+      name: 'zkxds_zookeeper_session_state',
+      help: 'The registry session state: 1 for the current one of connecting, connected, disconnected, resyncing',
+      labelNames: ['state'],
+      registers: r,
+      collect() {
+        const now = zkStateNow();
+        for (const state of ZK_SESSION_STATES) this.set({ state }, state === now ? 1 : 0);
+      },
+    }),
     zkSessionExpirations: new Counter({ name: 'zkxds_zookeeper_session_expirations_total', help: 'ZooKeeper sessions lost and replaced', registers: r }),
     zkLastSync: new Gauge({ name: 'zkxds_zookeeper_last_full_sync_timestamp_seconds', help: 'When the last full read of the ZooKeeper tree completed', registers: r }),
     zkFullSyncDuration: new Gauge({ name: 'zkxds_zookeeper_full_sync_duration_seconds', help: 'How long the last full read of the ZooKeeper tree took', registers: r }),

@@ -38,6 +38,13 @@ export interface RegistryStatus {
   readonly invalidPolicies: number;
 }
 
+/** A registration znode whose data could not be used. */
+export interface SkippedRegistration {
+  readonly service: string;
+  readonly path: string;
+  readonly reason: string;
+}
+
 const RECONNECT_BACKOFF_MS = [200, 500, 1000, 2000, 5000];
 
 export class ZkRegistry {
@@ -92,6 +99,17 @@ export class ZkRegistry {
   /** Policies currently rejected (the previous good one of each stays in force). */
   policyErrors(): PolicyError[] {
     return this.policies?.errors() ?? [];
+  }
+
+  /** Registrations currently skipped, with why (admin pages, `zk-xds validate`), sorted by path. */
+  skippedRegistrations(): SkippedRegistration[] {
+    const w = this.watcher;
+    if (!w) return [];
+    const out: SkippedRegistration[] = [];
+    for (const service of w.serviceNames()) {
+      for (const [child, r] of w.instancesOf(service)) if (!r.parsed.ok) out.push({ service, path: `${this.opts.root}/${service}/${child}`, reason: r.parsed.reason });
+    }
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   /** The live session (tests use it to force an expiry). */

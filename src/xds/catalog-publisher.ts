@@ -79,6 +79,25 @@ export class CatalogPublisher {
     return this.conflicts;
   }
 
+  /**
+   * Names of the resources a service became, per audience (admin pages). A sidecar's listener and
+   * route belong to the service's port and are shared with every other service on that port.
+   */
+  resourceNamesOf(service: string): Record<ProxyKind, Record<ResourceKind, string[]>> | undefined {
+    const proxyless = this.produced.proxyless.get(service);
+    const sidecar = this.produced.sidecar.get(service);
+    if (!proxyless || !sidecar) return undefined;
+    const list = (sets: Record<ResourceKind, Set<string>>) => Object.fromEntries(RESOURCE_KINDS.map((k) => [k, [...sets[k]].sort()])) as Record<ResourceKind, string[]>;
+    const sidecarNames = list(sidecar);
+    const port = this.sidecarKey.get(service)?.port;
+    if (port !== undefined && !this.conflicts.has(service)) {
+      const name = outboundName(port);
+      if (this.caches.sidecar.get(TYPE_URL.listener, name)) sidecarNames.listener = [name];
+      if (this.caches.sidecar.get(TYPE_URL.route, name)) sidecarNames.route = [name];
+    }
+    return { proxyless: list(proxyless), sidecar: sidecarNames };
+  }
+
   /** Encodes both audiences' resources of a service, all or nothing; endpoints are encoded once for both. */
   private encodeService(service: Service): Record<ProxyKind, Encoded> | undefined {
     try {

@@ -49,6 +49,8 @@ describe('zk-xds serve', () => {
     expect(metrics).toMatch(/^zkxds_services 1$/m);
     expect(metrics).toMatch(/^zkxds_endpoints\{health="serving"\} 2$/m);
     expect(metrics).toMatch(/^zkxds_zookeeper_connected 1$/m);
+    expect(metrics).toMatch(/^zkxds_zookeeper_session_state\{state="connected"\} 1$/m);
+    expect(metrics).toMatch(/^zkxds_zookeeper_session_state\{state="connecting"\} 0$/m);
     expect(metrics).toMatch(/^zkxds_xds_resources\{type="CDS",view="proxyless"\} 1$/m);
     expect(metrics).toMatch(/^zkxds_xds_resources\{type="LDS",view="sidecar"\} 1$/m);
     expect(metrics).toContain('zkxds_process_resident_memory_bytes');
@@ -61,6 +63,7 @@ describe('zk-xds serve', () => {
     const r = await get(admin, '/readyz');
     expect(r.status).toBe(503);
     expect(JSON.parse(r.text)).toMatchObject({ ready: false, zookeeper: { state: 'connecting', initialSyncDone: false } });
+    expect((await get(admin, '/metrics')).text).toMatch(/^zkxds_zookeeper_session_state\{state="connecting"\} 1$/m);
   });
 
   it('closes xDS streams and its ZooKeeper session cleanly on SIGTERM', async () => {

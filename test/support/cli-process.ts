@@ -15,11 +15,14 @@ export interface LogLine {
 export class CliProcess {
   readonly lines: LogLine[] = [];
   stderr = '';
+  /** Everything the process wrote to stdout (the output of the one-shot commands). */
+  stdout = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private constructor(readonly child: ChildProcess) {
     let buf = '';
     child.stdout!.on('data', (chunk: Buffer) => {
+      this.stdout += chunk.toString();
       buf += chunk.toString();
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
@@ -39,6 +42,15 @@ export class CliProcess {
   static start(args: string[], env: Record<string, string> = {}): CliProcess {
     const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     return new CliProcess(child);
+  }
+
+  /** Runs a one-shot command (status, inspect, validate) to its end. */
+  static async run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const p = CliProcess.start(args, env);
+    const { code } = await p.exited;
+    // 'exit' can come before the last output chunks: wait for the pipes to close.
+    await Promise.all([p.child.stdout, p.child.stderr].map((s) => (s!.readableEnded ? null : new Promise((r) => s!.once('close', r)))));
+    return { code, stdout: p.stdout, stderr: p.stderr };
   }
 
   /** Waits for a log line matching `pred`. */

@@ -1,0 +1,89 @@
+// /debug/catalog and /debug/resources: the services as read from ZooKeeper (with the
+// registrations skipped and why), and the xDS resources each service became, per proxy view.
+import type { CatalogStore } from '../catalog/catalog-store.js';
+import type { RegisteredInstance, Service } from '../catalog/model.js';
+import type { ServicePolicy } from '../catalog/policy.js';
+import type { SkippedRegistration } from '../registry/zk-registry.js';
+import type { PolicyError } from '../registry/policy-watcher.js';
+import type { CatalogPublisher } from '../xds/catalog-publisher.js';
+import type { ResourceCache } from '../xds/resource-cache.js';
+import { decodeAny } from '../xds/resource-encoding.js';
+import { RESOURCE_KINDS, TYPE_URL, type ResourceKind } from '../xds/resource-types.js';
+import { PROXY_KINDS, type ProxyKind } from '../xds/proxy-kind.js';
+
+/** What the registry can say about what it read (ZkRegistry satisfies it). */
+export interface RegistryReport {
+  skippedRegistrations(): SkippedRegistration[];
+  policyErrors(): PolicyError[];
+}
+
+export interface CatalogService {
+  readonly name: string;
+  readonly instances: readonly RegisteredInstance[];
+  readonly policy: ServicePolicy;
+  readonly skipped: SkippedRegistration[];
+  /** The policy write that was rejected (the policy shown is the previous good one), if any. */
+  readonly policyError: PolicyError | null;
+}
+
+export interface CatalogPage {
+  readonly services: CatalogService[];
+  /** Every skipped registration (of the services shown). */
+  readonly skipped: SkippedRegistration[];
+  readonly policyErrors: PolicyError[];
+}
+
+export type PageResult<T> = { status: 200; body: T } | { status: 404; body: { error: string } };
+
+/** The catalog, or one service of it (`service`); 404 for a service neither read nor skipped. */
+export function catalogPage(catalog: CatalogStore, registry: RegistryReport, service?: string): PageResult<CatalogPage> {
+  const skipped = registry.skippedRegistrations().filter((s) => !service || s.service === service);
+  const policyErrors = registry.policyErrors().filter((e) => !service || e.service === service);
+  const names = new Set<string>(service ? [] : catalog.snapshot().keys());
+  if (service && (catalog.get(service) || skipped.length > 0 || policyErrors.length > 0)) names.add(service);
+  if (service && names.size === 0) return { status: 404, body: { error: `no service named "${service}" was read from ZooKeeper` } };
+  for (const s of skipped) names.add(s.service);
+  const services = [...names].sort().map((name) => describe(catalog.get(name), name, skipped, policyErrors));
+  return { status: 200, body: { services, skipped, policyErrors } };
+}
+
+function describe(service: Service | undefined, name: string, skipped: SkippedRegistration[], policyErrors: PolicyError[]): CatalogService {
+  return {
+    name,
+    instances: service?.instances ?? [],
+    policy: service?.policy ?? {},
+    skipped: skipped.filter((s) => s.service === name),
+    policyError: policyErrors.find((e) => e.service === name) ?? null,
+  };
+}
+
+export interface ServedResource {
+  readonly name: string;
+  readonly version: string;
+  readonly resource: Record<string, unknown>;
+}
+
+export interface ResourcesPage {
+  readonly service: string;
+  /** Per proxy view and kind: the resources served now, decoded from the bytes proxies get. */
+  readonly views: Record<ProxyKind, Record<ResourceKind, ServedResource[]>>;
+  /** Why the service has no sidecar listener, when its port is taken. */
+  readonly sidecarConflict: string | null;
+}
+
+export function resourcesPage(publisher: CatalogPublisher, caches: Readonly<Record<ProxyKind, ResourceCache>>, service: string | null): PageResult<ResourcesPage> {
+  if (!service) return { status: 404, body: { error: 'name a service: /debug/resources?service=<name>' } };
+  const names = publisher.resourceNamesOf(service);
+  if (!names) return { status: 404, body: { error: `no xDS resources were built for a service named "${service}"` } };
+  const views = {} as Record<ProxyKind, Record<ResourceKind, ServedResource[]>>;
+  for (const view of PROXY_KINDS) {
+    views[view] = {} as Record<ResourceKind, ServedResource[]>;
+    for (const kind of RESOURCE_KINDS) {
+      views[view][kind] = names[view][kind].flatMap((name) => {
+        const entry = caches[view].get(TYPE_URL[kind], name);
+        return entry ? [{ name, version: entry.version, resource: decodeAny(entry.anyBytes).object }] : [];
+      });
+    }
+  }
+  return { status: 200, body: { service, views, sidecarConflict: publisher.sidecarConflicts().get(service) ?? null } };
+}

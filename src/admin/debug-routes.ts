@@ -1,0 +1,32 @@
+// The /debug/* pages of the admin port, over the running server's parts. Read-only: every page is
+// built from live state on request.
+import type { CatalogStore } from '../catalog/catalog-store.js';
+import type { CatalogPublisher } from '../xds/catalog-publisher.js';
+import type { ResourceCache } from '../xds/resource-cache.js';
+import type { ProxyKind } from '../xds/proxy-kind.js';
+import type { RouteHandler } from './admin-server.js';
+import { allProxies, streamsByNode, type StreamSource } from './proxy-status.js';
+import { configDump } from './config-dump.js';
+import { catalogPage, resourcesPage, type RegistryReport } from './catalog-pages.js';
+
+export interface DebugSources {
+  readonly xds: StreamSource;
+  readonly catalog: CatalogStore;
+  readonly registry: RegistryReport;
+  readonly publisher: CatalogPublisher;
+  readonly caches: Readonly<Record<ProxyKind, ResourceCache>>;
+}
+
+export function debugRoutes(src: DebugSources): Record<string, RouteHandler> {
+  return {
+    '/debug/proxies': () => ({ status: 200, body: { proxies: allProxies(src.xds) } }),
+    '/debug/config_dump': (url) => {
+      const node = url.searchParams.get('node');
+      if (!node) return { status: 400, body: { error: 'name a proxy: /debug/config_dump?node=<node id> (see /debug/proxies)' } };
+      const dump = configDump(node, streamsByNode(src.xds).get(node) ?? [], url.searchParams.get('type') ?? undefined);
+      return dump ? { status: 200, body: dump } : { status: 404, body: { error: `no proxy with node id "${node}" is connected` } };
+    },
+    '/debug/catalog': (url) => catalogPage(src.catalog, src.registry, url.searchParams.get('service') ?? undefined),
+    '/debug/resources': (url) => resourcesPage(src.publisher, src.caches, url.searchParams.get('service')),
+  };
+}

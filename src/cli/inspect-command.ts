@@ -1,0 +1,73 @@
+// `zk-xds inspect <service>`: the registrations read for a service, the ones skipped and why, its
+// policy (and a rejected policy write), and the xDS resources it became for each kind of proxy.
+import type { CatalogPage, ResourcesPage, ServedResource } from '../admin/catalog-pages.js';
+import { CommandFailure, EXIT, formatTable, getAdmin } from './admin-client.js';
+
+export async function inspectCommand(service: string, opts: { admin: string; output: 'text' | 'json' }, out: (text: string) => void): Promise<void> {
+  const query = `?service=${encodeURIComponent(service)}`;
+  const catalog = await getAdmin<CatalogPage | { error: string }>(opts.admin, `/debug/catalog${query}`);
+  const resources = await getAdmin<ResourcesPage | { error: string }>(opts.admin, `/debug/resources${query}`);
+  if (catalog.status === 404 && resources.status === 404) {
+    throw new CommandFailure(`no service named "${service}" is known to zk-xds at ${opts.admin} (neither read from ZooKeeper nor skipped)`, EXIT.findings);
+  }
+  const page = catalog.status === 200 ? (catalog.body as CatalogPage) : null;
+  const served = resources.status === 200 ? (resources.body as ResourcesPage) : null;
+  if (opts.output === 'json') return out(JSON.stringify({ service, catalog: page, resources: served }, null, 2) + '\n');
+  out(describeService(service, page, served));
+}
+
+export function describeService(service: string, page: CatalogPage | null, served: ResourcesPage | null): string {
+  const s = page?.services.find((x) => x.name === service);
+  const parts: string[] = [`service ${service}\n`];
+  const instances = s?.instances ?? [];
+  parts.push(`\nregistrations read: ${instances.length}\n`);
+  if (instances.length > 0) {
+    parts.push(
+      indent(
+        formatTable(
+          ['SOURCE', 'FORMAT', 'ADDRESS', 'PORT', 'WEIGHT', 'SERVING', 'LOCALITY'],
+          instances.map((i) => [i.source, i.format, i.address, String(i.port), String(i.weight), i.healthy ? 'yes' : 'no', [i.locality.region, i.locality.zone, i.locality.subZone].filter(Boolean).join('/') || '-']),
+        ),
+      ),
+    );
+  }
+  const skipped = s?.skipped ?? [];
+  parts.push(`\nregistrations skipped: ${skipped.length}\n`);
+  for (const k of skipped) parts.push(`  ${k.path}: ${k.reason}\n`);
+  const policy = s?.policy ?? {};
+  parts.push(`\npolicy: ${Object.keys(policy).length > 0 ? JSON.stringify(policy) : 'none (defaults)'}\n`);
+  if (s?.policyError) {
+    parts.push(`policy write rejected (the policy above stays in force): ${s.policyError.path}\n`);
+    for (const e of s.policyError.errors) parts.push(`  ${e.field || '(document)'}: ${e.message}\n`);
+  }
+  parts.push('\nxDS resources served:\n');
+  if (!served) {
+    parts.push('  none built\n');
+    return parts.join('');
+  }
+  const rows: string[][] = [];
+  for (const [view, kinds] of Object.entries(served.views)) {
+    for (const [kind, list] of Object.entries(kinds)) for (const r of list) rows.push([view, kind, r.name, r.version, summarize(kind, r)]);
+  }
+  parts.push(indent(formatTable(['VIEW', 'KIND', 'NAME', 'VERSION', 'SUMMARY'], rows)));
+  if (served.sidecarConflict) parts.push(`  no sidecar listener: ${served.sidecarConflict}\n`);
+  return parts.join('');
+}
+
+/** One line about a resource; the whole of it is in --output json. */
+function summarize(kind: string, r: ServedResource): string {
+  const o = r.resource as Record<string, unknown>;
+  if (kind === 'endpoint') {
+    const groups = (o.endpoints as Array<{ lb_endpoints?: unknown[] }> | undefined) ?? [];
+    const n = groups.reduce((sum, g) => sum + (g.lb_endpoints?.length ?? 0), 0);
+    return `${n} endpoint${n === 1 ? '' : 's'}`;
+  }
+  if (kind === 'cluster') return `type ${String(o.type ?? 'EDS')}, lb ${String(o.lb_policy ?? 'ROUND_ROBIN')}`;
+  if (kind === 'route') return `${((o.virtual_hosts as unknown[] | undefined) ?? []).length} virtual host(s)`;
+  if (kind === 'listener') return o.api_listener ? 'api_listener' : `port ${String((o.address as { socket_address?: { port_value?: number } } | undefined)?.socket_address?.port_value ?? '?')}`;
+  return '';
+}
+
+function indent(text: string): string {
+  return text.replace(/^(?=.)/gm, '  ');
+}

@@ -1,0 +1,75 @@
+// `zk-xds validate`: reads the live ZooKeeper tree once, with the very registry, parsers and policy
+// validation `serve` uses, and reports every registration and policy that would be rejected.
+// Serves nothing. Exit 0 when all is well, 1 when something would be rejected, 2 when ZooKeeper
+// could not be read.
+import { ZkRegistry, type SkippedRegistration } from '../registry/zk-registry.js';
+import type { PolicyError } from '../registry/policy-watcher.js';
+import { createMetrics } from '../observability/metrics.js';
+import { silentLogger } from '../observability/logger.js';
+import { CommandFailure, EXIT } from './admin-client.js';
+
+export interface ValidateOptions {
+  readonly zk: string;
+  readonly zkRoot: string;
+  readonly zkPolicyRoot: string;
+  readonly zkSessionTimeoutMs: number;
+  readonly timeoutMs: number;
+  readonly output: 'text' | 'json';
+}
+
+export interface ValidationReport {
+  readonly services: number;
+  readonly registrations: number;
+  readonly rejectedRegistrations: SkippedRegistration[];
+  readonly rejectedPolicies: PolicyError[];
+}
+
+/** Returns the exit code. */
+export async function validateCommand(opts: ValidateOptions, out: (text: string) => void): Promise<number> {
+  const report = await readOnce(opts);
+  out(opts.output === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, opts));
+  return report.rejectedRegistrations.length + report.rejectedPolicies.length > 0 ? EXIT.findings : EXIT.ok;
+}
+
+async function readOnce(opts: ValidateOptions): Promise<ValidationReport> {
+  let services = 0;
+  let registrations = 0;
+  const registry = new ZkRegistry(
+    { connect: opts.zk, root: opts.zkRoot, policyRoot: opts.zkPolicyRoot, sessionTimeoutMs: opts.zkSessionTimeoutMs, debounceMs: 0, maxDelayMs: 1 },
+    {
+      // The report is the output; the registry's own warnings would repeat it.
+      log: silentLogger(),
+      metrics: createMetrics({ defaultMetrics: false }),
+      onServices: (list) => {
+        services = list.length;
+        registrations = list.reduce((n, s) => n + s.instances.length, 0);
+      },
+    },
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), opts.timeoutMs)));
+  try {
+    const outcome = await Promise.race([registry.start().then(() => 'read' as const), timedOut]);
+    if (outcome === 'timeout') {
+      throw new CommandFailure(`could not read ZooKeeper at ${opts.zk} within ${opts.timeoutMs} ms (unreachable, or the session never came up)`, EXIT.unreachable);
+    }
+    const rejectedRegistrations = registry.skippedRegistrations();
+    return { services, registrations: registrations + rejectedRegistrations.length, rejectedRegistrations, rejectedPolicies: registry.policyErrors() };
+  } finally {
+    clearTimeout(timer);
+    await registry.stop();
+  }
+}
+
+export function formatReport(r: ValidationReport, opts: Pick<ValidateOptions, 'zk' | 'zkRoot' | 'zkPolicyRoot'>): string {
+  const lines = [`read ${opts.zk} ${opts.zkRoot}: ${r.services} service(s), ${r.registrations} registration(s); policies under ${opts.zkPolicyRoot}`];
+  lines.push('', `rejected registrations: ${r.rejectedRegistrations.length}`);
+  for (const s of r.rejectedRegistrations) lines.push(`  ${s.path}: ${s.reason}`);
+  lines.push('', `rejected policies: ${r.rejectedPolicies.length}`);
+  for (const p of r.rejectedPolicies) {
+    lines.push(`  ${p.path}:`);
+    for (const e of p.errors) lines.push(`    ${e.field || '(document)'}: ${e.message}`);
+  }
+  lines.push('', r.rejectedRegistrations.length + r.rejectedPolicies.length > 0 ? 'INVALID: zk-xds would skip the entries above' : 'OK: zk-xds would accept everything');
+  return lines.join('\n') + '\n';
+}
