@@ -122,17 +122,19 @@ export function mcpNameOf(entry: ServiceEntryObject): string {
 /** Decodes the Any bytes of one MCP resource (tests and debugging). */
 export function decodeMcpResource(anyBytes: Uint8Array): { typeUrl: string; resource: McpResourceJson } {
   const any = messageType('google.protobuf.Any').decode(anyBytes) as unknown as { type_url: string; value: Uint8Array };
-  const decoded = messageType(RESOURCE_MESSAGE).decode(any.value) as unknown as {
+  return { typeUrl: any.type_url, resource: decodeMcpResourceValue(any.value) };
+}
+
+/** Decodes the value of an Any of istio.mcp.v1alpha1.Resource. */
+export function decodeMcpResourceValue(value: Uint8Array): McpResourceJson {
+  const decoded = messageType(RESOURCE_MESSAGE).decode(value) as unknown as {
     metadata?: { name?: string; version?: string; labels?: Record<string, string>; annotations?: Record<string, string>; create_time?: { seconds?: number | protobuf.Long } };
     body?: { type_url?: string; value?: Uint8Array };
   };
   const m = decoded.metadata ?? {};
   return {
-    typeUrl: any.type_url,
-    resource: {
-      metadata: { name: m.name ?? '', version: m.version ?? '', labels: { ...m.labels }, annotations: { ...m.annotations }, createTimeSeconds: Number(m.create_time?.seconds ?? 0) },
-      bodyTypeUrl: decoded.body?.type_url ?? '',
-      body: decoded.body?.value ?? new Uint8Array(),
-    },
+    metadata: { name: m.name ?? '', version: m.version ?? '', labels: { ...m.labels }, annotations: { ...m.annotations }, createTimeSeconds: Number(m.create_time?.seconds ?? 0) },
+    bodyTypeUrl: decoded.body?.type_url ?? '',
+    body: decoded.body?.value ?? new Uint8Array(),
   };
 }
