@@ -22,6 +22,24 @@ function zkRootPath(value: string): string {
   return value;
 }
 
+function dnsLabel(value: string): string {
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(value)) throw new InvalidArgumentError('expected a Kubernetes namespace name (lowercase letters, digits and -, at most 63)');
+  return value;
+}
+
+function labelValue(value: string): string {
+  if (value !== '' && !/^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/.test(value)) throw new InvalidArgumentError('expected a Kubernetes label value (letters, digits, ., _ and -, at most 63)');
+  return value;
+}
+
+/** `*`, `.`, `~` or namespace names, comma-separated. */
+function exportToList(value: string): string[] {
+  const entries = value.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  if (entries.length === 0) throw new InvalidArgumentError('expected *, . or namespace names, comma-separated');
+  for (const e of entries) if (e !== '*' && e !== '.' && e !== '~') dnsLabel(e);
+  return entries;
+}
+
 export function buildProgram(): Command {
   const program = new Command('zk-xds')
     .description('Serves services registered in ZooKeeper to Envoy and proxyless gRPC over xDS')
@@ -42,6 +60,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--min-push-interval-ms <ms>', 'least time between two pushes of changes to one proxy stream; under churn the changes of the interval go out together (an idle stream is pushed at once)').env('ZKXDS_MIN_PUSH_INTERVAL_MS').default(100).argParser(int(0, 10000)))
     .addOption(new Option('--domain-suffix <suffix>', 'suffix of the host names Envoy sidecars route (orders.<suffix>); empty for none').env('ZKXDS_DOMAIN_SUFFIX').default(''))
     .addOption(new Option('--sidecar-listen-address <ip>', "address Envoy sidecars' outbound listeners bind to").env('ZKXDS_SIDECAR_LISTEN_ADDRESS').default('127.0.0.1'))
+    .addOption(new Option('--istio-namespace <ns>', 'namespace of the Istio ServiceEntries served to istiod over MCP').env('ZKXDS_ISTIO_NAMESPACE').default('zk-xds').argParser(dnsLabel))
+    .addOption(new Option('--istio-revision <rev>', 'Istio revision (istio.io/rev label) of the ServiceEntries; empty for the default revision').env('ZKXDS_ISTIO_REVISION').default('').argParser(labelValue))
+    .addOption(new Option('--istio-export-to <list>', 'exportTo of the ServiceEntries: *, . or namespaces, comma-separated').env('ZKXDS_ISTIO_EXPORT_TO').default(['*'], '*').argParser(exportToList))
     .addOption(new Option('--log-level <level>', 'pino log level').env('ZKXDS_LOG_LEVEL').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .action(async (opts: ServeConfig & { logLevel: string }) => {
       const log = createLogger(opts.logLevel);

@@ -132,6 +132,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     staleRequests: new Counter({ name: 'zkxds_xds_stale_requests_total', help: 'Requests ignored because they answered an outdated nonce', labelNames: ['type'], registers: r }),
     pushLatency: new Histogram({ name: 'zkxds_xds_push_latency_seconds', help: 'From the ZooKeeper notification to the response being handed to the stream', labelNames: ['type'], buckets: LATENCY_BUCKETS, registers: r }),
     resources: new Gauge({ name: 'zkxds_xds_resources', help: 'Resources served, per type and proxy view', labelNames: ['type', 'view'], registers: r }),
+    istioServiceEntriesRejectedTotal: new Counter({ name: 'zkxds_istio_service_entries_rejected_total', help: 'ServiceEntries built that break Istio validation rules (not served; the previous entry stays)', registers: r }),
+    istioServiceEntriesRejected: new Gauge({ name: 'zkxds_istio_service_entries_rejected', help: 'Services whose current ServiceEntry breaks Istio validation rules', registers: r }),
     translationErrors: new Counter({ name: 'zkxds_translation_errors_total', help: 'Services whose resources could not be built (previous resources kept)', registers: r }),
   };
 }
