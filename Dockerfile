@@ -16,10 +16,10 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY protos ./protos
 COPY src ./src
-RUN npx tsc -p tsconfig.json --outDir dist --rootDir . \
- # Then drop the devDependencies; the built addon stays in node_modules/zookeeper/build.
+# Compile, then drop the devDependencies (the built addon stays in node_modules/zookeeper/build),
+# and fail the build here, not at the first pod start, if the addon does not load.
+RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
- # Fail the build here, not at the first pod start, if the addon does not load.
  && node -e "require('zookeeper')"
 
 FROM node:20-bookworm-slim AS runtime

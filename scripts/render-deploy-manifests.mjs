@@ -29,7 +29,8 @@ function render() {
   });
   if (r.error) throw new Error(`cannot run .run/bin/helm (${r.error.message}): run scripts/install-kube-tools.sh`);
   if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
-  const docs = parseAllDocuments(r.stdout).filter((d) => d.contents !== null);
+  // Hooks (the `helm test` Pod) belong to Helm releases only.
+  const docs = parseAllDocuments(r.stdout).filter((d) => d.contents !== null && !d.hasIn(['metadata', 'annotations', 'helm.sh/hook']));
   for (const doc of docs) {
     if (doc.errors.length) throw new Error(doc.errors.map((e) => e.message).join('; '));
     for (const labels of [['metadata', 'labels'], ['spec', 'template', 'metadata', 'labels']]) {

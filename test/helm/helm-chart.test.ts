@@ -2,12 +2,16 @@
 // test/helm, every rendered object validated against the Kubernetes / Istio / Prometheus Operator
 // schemas, and the behaviour the values promise (RBAC only in CR mode, credentials only as files,
 // env vars the CLI really has, values.schema.json rejecting bad values).
+import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
@@ -191,7 +195,7 @@ describe('charts/zk-xds', () => {
     expect(deployment.spec!.replicas).toBe(1);
     expect(deployment.spec!.template.spec!.affinity).toBeUndefined();
     expect(deployment.spec!.template.spec!.serviceAccountName).toBe('default');
-    expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment', 'Service']);
+    expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment', 'Pod', 'Service']); // Pod: the helm test
   });
 
   // Each bad file, what rejects it (values.schema.json, or a `fail` in the templates for what a
@@ -222,6 +226,28 @@ describe('charts/zk-xds', () => {
     expect(lint.stdout + lint.stderr).toMatch(message);
     if (by === 'schema') expect(lint.status).not.toBe(0);
     else expect(lint.stdout + lint.stderr).toMatch(/Fail: /);
+  });
+
+  it('helm test: a hook Pod whose command (run here with node) passes on /readyz 200 and fails on 503', async () => {
+    const pod = only<IPod>(rendered('values-default.yaml'), 'Pod');
+    expect(pod.metadata!.annotations!['helm.sh/hook']).toBe('test');
+    const [node, ...args] = pod.spec!.containers[0]!.command!;
+    const url = new URL(args.at(-1)!);
+    expect(`${url.hostname}:${url.port}${url.pathname}`).toBe('zk-xds.zk-xds.svc:9901/readyz');
+    let status = 503;
+    const server = createServer((req, res) => res.writeHead(req.url === '/readyz' ? status : 404).end('{}'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const local = `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`;
+    expect(node).toBe('node');
+    // Asynchronously: a synchronous spawn would block the event loop the server answers on.
+    const runHook = () => new Promise<number | null>((resolve) => spawn(process.execPath, [...args.slice(0, -1), local], { stdio: 'ignore' }).once('exit', resolve));
+    try {
+      expect(await runHook()).toBe(1);
+      status = 200;
+      expect(await runHook()).toBe(0);
+    } finally {
+      server.close();
+    }
   });
 
   describe('NOTES.txt', () => {
