@@ -44,6 +44,51 @@ describe('charts/zk-xds', () => {
     expect(VALUES_FILES).toEqual(expect.arrayContaining(['values-default.yaml', 'values-full.yaml', 'values-cr-mode.yaml', 'values-mcp-mode.yaml', 'values-multi-ensemble.yaml', 'values-minimal.yaml']));
   });
 
+  describe('values.schema.json', () => {
+    interface SchemaNode {
+      type?: string;
+      properties?: Record<string, SchemaNode>;
+      additionalProperties?: boolean | SchemaNode;
+      items?: SchemaNode;
+    }
+    const schema = JSON.parse(readFileSync(path.join(CHART_DIR, 'values.schema.json'), 'utf8')) as SchemaNode;
+    const defaults = parse(readFileSync(path.join(CHART_DIR, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+
+    it('allows no unknown key in any object it describes field by field', () => {
+      const open: string[] = [];
+      const walk = (node: SchemaNode, at: string) => {
+        if (node.properties && node.additionalProperties !== false) open.push(at || '(root)');
+        for (const [k, child] of Object.entries(node.properties ?? {})) walk(child, `${at}.${k}`);
+        if (node.items) walk(node.items, `${at}[]`);
+      };
+      walk(schema, '');
+      expect(open).toEqual([]);
+    });
+
+    it('describes every key of values.yaml, and values.yaml documents every key it describes', () => {
+      const inSchema: string[] = [];
+      const walkSchema = (node: SchemaNode, at: string) => {
+        for (const [k, child] of Object.entries(node.properties ?? {})) {
+          inSchema.push(`${at}${k}`);
+          if (child.type === 'object') walkSchema(child, `${at}${k}.`);
+        }
+      };
+      walkSchema(schema, '');
+      const inValues: string[] = [];
+      const walkValues = (value: Record<string, unknown>, node: SchemaNode | undefined, at: string) => {
+        for (const [k, v] of Object.entries(value)) {
+          inValues.push(`${at}${k}`);
+          const child = node?.properties?.[k];
+          if (v && typeof v === 'object' && !Array.isArray(v) && child?.properties) walkValues(v as Record<string, unknown>, child, `${at}${k}.`);
+        }
+      };
+      walkValues(defaults, schema, '');
+      // `global` is Helm's, set by parent charts; free-form maps (annotations...) have no fixed keys.
+      expect(inSchema.filter((k) => k !== 'global' && !inValues.includes(k))).toEqual([]);
+      expect(inValues.filter((k) => !inSchema.includes(k))).toEqual([]);
+    });
+  });
+
   it.each(VALUES_FILES)('helm lint --strict passes with %s', (file) => {
     const r = helm(['lint', '--strict', CHART_DIR, '--values', path.join(VALUES_DIR, file)]);
     expect(r.stderr + r.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
