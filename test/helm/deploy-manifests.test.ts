@@ -112,3 +112,34 @@ describe('deploy/envoy/bootstrap.yaml', () => {
     expect(`${socket.address}:${socket.port_value}`).toBe(`${host}.cluster.local:${port}`);
   });
 });
+
+describe('deploy/envoy (kustomize: bootstrap ConfigMap + an application with an Envoy sidecar)', () => {
+  function built(): KubeObject[] {
+    const r = kubectl(['kustomize', path.join(PROJECT_ROOT, 'deploy/envoy')]);
+    if (r.status !== 0) throw new Error(`kubectl kustomize deploy/envoy failed: ${r.stderr}`);
+    return parseObjects(r.stdout, 'kubectl kustomize deploy/envoy');
+  }
+
+  it('passes the schemas', async () => {
+    const objects = built();
+    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment']);
+    expect(await allSchemaErrors(objects)).toEqual([]);
+  });
+
+  it('mounts bootstrap.yaml unchanged where the Envoy container reads it, with the pod name as node id', () => {
+    const objects = built();
+    const configMap = only<{ metadata: { name: string }; data: Record<string, string> }>(objects, 'ConfigMap');
+    expect(configMap.data['bootstrap.yaml']).toBe(read('deploy/envoy/bootstrap.yaml'));
+    const pod = only<IDeployment>(objects, 'Deployment').spec!.template.spec!;
+    const envoy = pod.containers.find((c) => c.name === 'envoy')!;
+    const volume = pod.volumes!.find((v) => v.configMap?.name === configMap.metadata.name)!;
+    const mount = envoy.volumeMounts!.find((m) => m.name === volume.name)!;
+    const args = envoy.args!;
+    expect(args[args.indexOf('--config-path') + 1]).toBe(path.posix.join(mount.mountPath, 'bootstrap.yaml'));
+    expect(args[args.indexOf('--service-node') + 1]).toBe('$(POD_NAME)');
+    expect(envoy.env!.find((e) => e.name === 'POD_NAME')!.valueFrom!.fieldRef!.fieldPath).toBe('metadata.name');
+    // The application reaches the sidecar's listeners on the address zk-xds gives them.
+    const listen = envOf(only<IDeployment>(kustomized(), 'Deployment')).get('ZKXDS_SIDECAR_LISTEN_ADDRESS');
+    expect(pod.hostAliases!.map((h) => h.ip)).toEqual([listen]);
+  });
+});
