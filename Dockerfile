@@ -16,10 +16,12 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY protos ./protos
 COPY src ./src
-# Compile, then drop the devDependencies (the built addon stays in node_modules/zookeeper/build),
-# and fail the build here, not at the first pod start, if the addon does not load.
+# Compile; drop the devDependencies and the addon's C sources, object files and other platforms'
+# prebuilds (the linked zookeeper.node stays in node_modules/zookeeper/build/Release): 44 -> 32 MB.
+# Then fail the build here, not at the first pod start, if the addon does not load.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/zookeeper/deps node_modules/zookeeper/prebuilds node_modules/zookeeper/build/Release/obj.target \
  && node -e "require('zookeeper')"
 
 FROM node:20-bookworm-slim AS runtime
