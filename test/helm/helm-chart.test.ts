@@ -3,7 +3,7 @@
 // schemas, and the behaviour the values promise (RBAC only in CR mode, credentials only as files,
 // env vars the CLI really has, values.schema.json rejecting bad values).
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -299,7 +299,8 @@ describe('charts/zk-xds', () => {
     // helm template does not render NOTES.txt and helm install needs a cluster, so a copy of the
     // chart carries the same text in a ConfigMap that helm template does render.
     function renderNotes(valuesName: string): string {
-      const copy = path.join(mkdtempSync(path.join(os.tmpdir(), 'zkxds-notes-')), 'zk-xds');
+      const tmp = mkdtempSync(path.join(os.tmpdir(), 'zkxds-notes-'));
+      const copy = path.join(tmp, 'zk-xds');
       cpSync(CHART_DIR, copy, { recursive: true });
       const notes = readFileSync(path.join(copy, 'templates/NOTES.txt'), 'utf8');
       writeFileSync(path.join(copy, 'templates/_notes-under-test.tpl'), `{{- define "notes-under-test" -}}\n${notes}\n{{- end -}}\n`);
@@ -308,6 +309,7 @@ describe('charts/zk-xds', () => {
         'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes-under-test\ndata:\n  notes: {{ include "notes-under-test" . | toJson }}\n',
       );
       const r = helm(['template', 'zk-xds', copy, '--namespace', 'zk-xds', '--values', valuesFile(valuesName), '--show-only', 'templates/notes-under-test.yaml']);
+      rmSync(tmp, { recursive: true, force: true });
       if (r.status !== 0) throw new Error(r.stderr);
       return (parse(r.stdout) as { data: { notes: string } }).data.notes;
     }

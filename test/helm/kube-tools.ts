@@ -32,6 +32,7 @@ function run(bin: string, args: readonly string[], env: NodeJS.ProcessEnv = {}):
 }
 
 export function helm(args: readonly string[]): RunResult {
+  // One per test file; helm leaves next to nothing in it (no repositories, no plugins).
   helmHome ??= mkdtempSync(path.join(os.tmpdir(), 'zkxds-helm-'));
   return run(tool('helm'), args, {
     HELM_CACHE_HOME: path.join(helmHome, 'cache'),
