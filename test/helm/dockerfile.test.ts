@@ -3,7 +3,6 @@
 // produced by the build stage, the context leaves out what must not go in, the runtime stage runs
 // as a numeric non-root user, the code imports only production dependencies, and the runtime
 // file set alone (dist/src, protos, node_modules, package.json) starts `zk-xds serve`.
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import os from 'node:os';
@@ -13,6 +12,7 @@ import { PROJECT_ROOT, renderChart } from './kube-tools.js';
 import { envOf, only } from './chart-checks.js';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { CLI_MAIN } from './cli-env.js';
+import { startCli, testMachineEnv, type RunningCli } from './cli-run.js';
 
 interface Instruction {
   readonly stage: string;
@@ -141,29 +141,16 @@ describe('Dockerfile', () => {
     }
 
     /** Starts `node dist/src/cli/main.js serve` in `app` with the env of the chart's default Deployment. */
-    function serveLikeThePod(app: string) {
-      const podEnv = Object.fromEntries(envOf(only<IDeployment>(renderChart(path.join(PROJECT_ROOT, 'test/helm/values-default.yaml')), 'Deployment')));
-      // Same variables; only what a test machine needs differs: free ports, loopback, and a
-      // ZooKeeper that is not there (serving starts before the first read).
-      const env = { ...podEnv, ZKXDS_XDS_PORT: '0', ZKXDS_ADMIN_PORT: '0', ZKXDS_BIND_ADDRESS: '127.0.0.1', ZKXDS_ZK: '127.0.0.1:1' };
-      const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve'], { cwd: app, env: { PATH: process.env['PATH'], ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      return { child, exited, output: () => out };
+    function serveLikeThePod(app: string): RunningCli {
+      const podEnv = envOf(only<IDeployment>(renderChart(path.join(PROJECT_ROOT, 'test/helm/values-default.yaml')), 'Deployment'));
+      return startCli(app, 'dist/src/cli/main.js', testMachineEnv(podEnv));
     }
 
     it('starts zk-xds serve with the chart default env: /healthz 200, /readyz 503 before ZooKeeper, SIGTERM exits 0', async () => {
       const app = runtimeLayout(true);
       const proc = serveLikeThePod(app);
       try {
-        let adminPort: number | undefined;
-        for (let i = 0; i < 200 && adminPort === undefined; i++) {
-          const line = proc.output().split('\n').find((l) => l.includes('zk-xds listening'));
-          if (line) adminPort = (JSON.parse(line) as { adminPort: number }).adminPort;
-          else await new Promise((r) => setTimeout(r, 50));
-        }
+        const adminPort = await proc.adminPort();
         expect({ started: adminPort !== undefined, output: adminPort ? '' : proc.output() }).toEqual({ started: true, output: '' });
         expect((await fetch(`http://127.0.0.1:${adminPort}/healthz`)).status).toBe(200);
         expect((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status).toBe(503);
