@@ -274,6 +274,8 @@ describe('charts/zk-xds', () => {
     'auth-key-missing.yaml': { by: 'template', message: /authKey "main" is not a key of zookeeper\.credentials\.values/ },
     'writer-without-istio.yaml': { by: 'template', message: /istio\.serviceEntryWriter\.enabled needs istio\.enabled/ },
     'duplicate-ensemble.yaml': { by: 'template', message: /the name "main" is used twice/ },
+    'both-credential-sources.yaml': { by: 'template', message: /set existingSecret or values, not both/ },
+    'single-auth-key-with-ensembles.yaml': { by: 'template', message: /zookeeper\.authKey is for the single ensemble/ },
   };
 
   it('every file in test/helm/bad has an expected error', () => {

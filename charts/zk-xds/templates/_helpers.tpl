@@ -58,6 +58,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* Every authKey the values refer to must exist where the chart can see it. */}}
 {{- define "zk-xds.validate" -}}
 {{- $secret := include "zk-xds.credentialsSecret" . -}}
+{{- if and .Values.zookeeper.credentials.existingSecret .Values.zookeeper.credentials.values -}}
+{{- fail "zookeeper.credentials: set existingSecret or values, not both" -}}
+{{- end -}}
+{{- if and .Values.zookeeper.ensembles .Values.zookeeper.authKey -}}
+{{- fail "zookeeper.authKey is for the single ensemble: with zookeeper.ensembles, set authKey on each ensemble" -}}
+{{- end -}}
 {{- $keys := list -}}
 {{- if .Values.zookeeper.ensembles -}}
 {{- $names := dict -}}
