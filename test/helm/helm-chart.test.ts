@@ -121,6 +121,9 @@ describe('charts/zk-xds', () => {
     try {
       const port = await cli.adminPort();
       expect({ listening: port !== undefined, output: port === undefined ? cli.output() : '' }).toEqual({ listening: true, output: '' });
+      // An answer also means the CLI is past start-up: it installs its SIGTERM handler just after
+      // logging "listening", and a SIGTERM before that ends it by the signal, not with exit 0.
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       cli.child.kill('SIGTERM');
       expect(await cli.exited).toBe(0);
     } finally {
