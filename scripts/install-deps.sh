@@ -6,6 +6,7 @@
 #     `apt-get update` only runs when a package is missing.
 #   - java on PATH (the tests run /usr/share/java/zookeeper.jar themselves, no systemd service).
 #   - `npm ci` when node_modules is missing or older than package-lock.json.
+#   - helm and kubectl in .run/bin/ (scripts/install-kube-tools.sh) for the chart and manifest tests.
 # Prints one summary line; exits non-zero with a message when something cannot be installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -105,4 +106,5 @@ install_node_modules() {
 install_apt_packages
 check_java
 install_node_modules
-echo "install-deps: ${APT_SUMMARY}; ${JAVA_SUMMARY}; ${NPM_SUMMARY}"
+KUBE_SUMMARY=$(scripts/install-kube-tools.sh) || die "scripts/install-kube-tools.sh failed"
+echo "install-deps: ${APT_SUMMARY}; ${JAVA_SUMMARY}; ${NPM_SUMMARY}; ${KUBE_SUMMARY#install-kube-tools: }"

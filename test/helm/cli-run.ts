@@ -1,0 +1,100 @@
+// Starts the compiled CLI with the environment a rendered pod would give it, as a real process,
+// and waits for it to listen: proof that the CLI accepts every value the manifests set.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { KubeObject } from './kube-tools.js';
+import { envOf, only, zkXdsContainer } from './chart-checks.js';
+
+export interface RunningCli {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  output(): string;
+  /** The admin port from the "zk-xds listening" log line; undefined if the CLI exited or did not log it in time. */
+  adminPort(): Promise<number | undefined>;
+}
+
+/** Same variables as the pod, except what a test machine needs: free ports, loopback, and a ZooKeeper that is not there (serving starts before the first read). */
+export function testMachineEnv(podEnv: ReadonlyMap<string, string>): Record<string, string> {
+  // ZKXDS_ZK only where the pod sets it: with a sources file it has none.
+  const env: Record<string, string> = { ...Object.fromEntries(podEnv), ZKXDS_XDS_PORT: '0', ZKXDS_ADMIN_PORT: '0', ZKXDS_BIND_ADDRESS: '127.0.0.1' };
+  if (podEnv.has('ZKXDS_ZK')) env['ZKXDS_ZK'] = '127.0.0.1:1';
+  return env;
+}
+
+export function startCli(cwd: string, main: string, env: Record<string, string>): RunningCli {
+  const child = spawn(process.execPath, [main, 'serve'], { cwd, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  let done = false;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      done = true;
+      resolve(code);
+    }),
+  );
+  return {
+    child,
+    exited,
+    output: () => out,
+    async adminPort() {
+      for (let i = 0; i < 300 && !done; i++) {
+        const line = out.split('\n').find((l) => l.includes('zk-xds listening'));
+        if (line) return (JSON.parse(line) as { adminPort: number }).adminPort;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return undefined;
+    },
+  };
+}
+
+/**
+ * The pod's environment for a run on this machine: the files the pod gets from its ConfigMap and
+ * Secret volumes are written under `dir` (a Secret that is not rendered, an existingSecret, gets
+ * a made-up digest for each key the pod names), paths under the mounts point there, and every
+ * ZooKeeper connect string (the env's and the sources file's) points at 127.0.0.1:1.
+ */
+export function podEnvOnThisMachine(objects: readonly KubeObject[], dir: string): Record<string, string> {
+  const deployment = only<IDeployment>(objects, 'Deployment');
+  const pod = deployment.spec!.template.spec!;
+  const mounts = (zkXdsContainer(deployment).volumeMounts ?? []).flatMap((m) => {
+    const volume = pod.volumes?.find((v) => v.name === m.name);
+    return volume?.configMap || volume?.secret ? [{ mountPath: m.mountPath, local: path.join(dir, m.name), volume }] : [];
+  });
+  const localPath = (p: string) => {
+    const m = mounts.find((x) => p.startsWith(`${x.mountPath}/`));
+    return m ? path.join(m.local, p.slice(m.mountPath.length + 1)) : p;
+  };
+  const env = testMachineEnv(envOf(deployment));
+  const wantedSecretFiles: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    env[name] = localPath(value);
+    if (name === 'ZKXDS_ZK_AUTH_FILE') wantedSecretFiles.push(env[name]!);
+  }
+  for (const { local, volume } of mounts) {
+    mkdirSync(local, { recursive: true });
+    if (volume.configMap) {
+      const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap!.name) as { data?: Record<string, string> } | undefined;
+      for (const [key, text] of Object.entries(cm?.data ?? {})) {
+        let content = text;
+        if (key === 'sources.yaml') {
+          const sources = parse(text) as { ensembles: Array<{ connect: string; auth?: { file?: string } }> };
+          for (const e of sources.ensembles) {
+            e.connect = '127.0.0.1:1';
+            if (e.auth?.file) wantedSecretFiles.push((e.auth.file = localPath(e.auth.file)));
+          }
+          content = stringify(sources);
+        }
+        writeFileSync(path.join(local, key), content);
+      }
+    } else {
+      const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === volume.secret!.secretName) as { data?: Record<string, string> } | undefined;
+      for (const [key, b64] of Object.entries(secret?.data ?? {})) writeFileSync(path.join(local, key), Buffer.from(b64, 'base64'));
+    }
+  }
+  for (const file of wantedSecretFiles) if (!existsSync(file)) writeFileSync(file, 'zkxds-test:not-a-real-password');
+  return env;
+}
