@@ -67,6 +67,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     staleRequests: new Counter({ name: 'zkxds_xds_stale_requests_total', help: 'Requests ignored because they answered an outdated nonce', labelNames: ['type'], registers: r }),
     pushLatency: new Histogram({ name: 'zkxds_xds_push_latency_seconds', help: 'From the ZooKeeper notification to the response being handed to the stream', labelNames: ['type'], buckets: LATENCY_BUCKETS, registers: r }),
     resources: new Gauge({ name: 'zkxds_xds_resources', help: 'Resources served, per type and proxy view', labelNames: ['type', 'view'], registers: r }),
+    // Several roots and ensembles (issue 5).
+    zkEnsembleConnected: new Gauge({ name: 'zkxds_zookeeper_ensemble_connected', help: '1 while the session with this ZooKeeper ensemble is connected, else 0', labelNames: ['ensemble'], registers: r }),
+    nameCollisions: new Gauge({ name: 'zkxds_name_collisions', help: 'Mesh names claimed by two different services (the first identity in sort order is served)', registers: r }),
+    nameCollisionsTotal: new Counter({ name: 'zkxds_name_collisions_total', help: 'Collisions of two different services on one mesh name, as they were detected', registers: r }),
     translationErrors: new Counter({ name: 'zkxds_translation_errors_total', help: 'Services whose resources could not be built (previous resources kept)', registers: r }),
   };
 }
