@@ -80,7 +80,7 @@ export class EnsembleWatch {
 
   /** Connects and reads every root; resolves after the first full read (retrying until then). */
   async start(): Promise<void> {
-    if (this.opts.auth) this.log.info({ credentials: this.opts.auth.origin, user: this.opts.auth.user }, 'using ZooKeeper digest credentials');
+    if (this.opts.auth) this.log.info({ credentialsFrom: this.opts.auth.origin, user: this.opts.auth.user }, 'using ZooKeeper digest credentials');
     await this.openSessionAndSync();
   }
 
@@ -135,7 +135,7 @@ export class EnsembleWatch {
   /** The entries one service node of one root contributes now. */
   entries(rootIndex: number, service: string): NamedEntry[] {
     const w = this.watchers[rootIndex];
-    if (!w) return [];
+    if (!w || !w.hasService(service)) return [];
     const children = [...w.instancesOf(service).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const out: NamedEntry[] = [];
     // A service node without instances still names its service, which stays served with no
@@ -258,7 +258,7 @@ export class EnsembleWatch {
     this.state = this.initialSyncDone ? 'resyncing' : 'connecting';
     this.setConnected(true);
     conn.on('auth-failed', (rc: number) => {
-      this.log.error({ rc, credentials: this.opts.auth?.origin }, 'ZooKeeper rejected the digest credentials');
+      this.log.error({ rc, credentialsFrom: this.opts.auth?.origin }, 'ZooKeeper rejected the digest credentials');
     });
     conn.on('disconnected', () => {
       if (this.conn !== conn) return;

@@ -73,6 +73,10 @@ export class TreeWatcher<P> {
     return [...this.services.keys()];
   }
 
+  hasService(service: string): boolean {
+    return this.services.has(service);
+  }
+
   /** Whether a service is read as a Dubbo 2 interface (instances under `providers`). */
   isDubbo(service: string): boolean {
     return this.services.get(service)?.subpath === PROVIDERS;
@@ -222,7 +226,8 @@ export class TreeWatcher<P> {
   private dropService(service: string): void {
     const mirror = this.services.get(service);
     this.services.delete(service);
-    if (mirror && mirror.instances.size > 0) this.hooks.onServiceChanged(service);
+    // Reported even without instances: the service node itself is gone, which consumers may track.
+    if (mirror) this.hooks.onServiceChanged(service);
   }
 
   private retrying<T>(path: string, read: () => Promise<T>): Promise<T | undefined> {
