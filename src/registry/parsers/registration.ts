@@ -63,6 +63,7 @@ export function parseDubboEndpoints(text: string): Checked<DubboEndpoint[]> {
   for (const [i, entry] of value.entries()) {
     if (!isJsonObject(entry)) return reject(`metadata ${DUBBO_ENDPOINTS_KEY}[${i}] must be an object`);
     const protocol = ownField(entry, 'protocol');
+    if (protocol === undefined || protocol === null) return reject(`metadata ${DUBBO_ENDPOINTS_KEY}[${i}].protocol is missing`);
     if (typeof protocol !== 'string' || protocol === '') return reject(`metadata ${DUBBO_ENDPOINTS_KEY}[${i}].protocol ${describeValue(protocol)} is not a protocol name`);
     const port = checkPort(`metadata ${DUBBO_ENDPOINTS_KEY}[${i}].port`, ownField(entry, 'port'));
     if (!port.ok) return port;
