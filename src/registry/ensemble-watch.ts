@@ -13,6 +13,7 @@ import { treeLayout, type EnsembleConfig } from './sources-config.js';
 import { TreeWatcher } from './tree-watcher.js';
 import { ZkConnection } from './zk-connection.js';
 import type { ZkDigestCredentials } from './zk-credentials.js';
+import { ZK_NOAUTH } from './zk-retry.js';
 
 export type SessionState = 'connecting' | 'connected' | 'disconnected' | 'resyncing';
 
@@ -283,8 +284,13 @@ export class EnsembleWatch {
   }
 
   private readFailed(err: Error, path: string): void {
-    this.deps.metrics.zkReadErrors.inc({ code: 'code' in err ? String(err.code) : 'unknown' });
-    this.log.warn({ path, err: err.message }, 'ZooKeeper read failed; retrying');
+    const code = 'code' in err ? String(err.code) : 'unknown';
+    this.deps.metrics.zkReadErrors.inc({ code });
+    if (code === String(ZK_NOAUTH)) {
+      this.log.error({ path, credentialsFrom: this.opts.auth?.origin ?? null }, 'ZooKeeper denied reading this node (NoAuth); it stays unread until the next session: check the ensemble credentials');
+    } else {
+      this.log.warn({ path, err: err.message }, 'ZooKeeper read failed; retrying');
+    }
   }
 
   private parse(w: TreeWatcher<ParsedChild>, service: string, child: string, data: Buffer, dubbo: boolean): ParsedChild {

@@ -208,6 +208,22 @@ describe('real registrars, two ensembles, every layout', () => {
     }
   });
 
+  it('without the credentials, reports the protected nodes (NoAuth) instead of waiting on them forever', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    const blind = new ZkRegistry(
+      { sources: validateSources({ ensembles: [{ name: 'west', connect: west.connectString, chroot: '/prod', roots: [{ path: '/dubbo', layout: 'dubbo' }] }] }, 'test'), policyRoot: '/zk-xds/policy', sessionTimeoutMs: 4000, debounceMs: 5, maxDelayMs: 50 },
+      { log: pino({ level: 'silent' }), metrics: m, onServices: () => undefined },
+    );
+    try {
+      await blind.start();
+      expect(blind.status()).toMatchObject({ initialSyncDone: true, services: 0 });
+      const denied = (await m.zkReadErrors.get()).values.find((v) => v.labels.code === '-102');
+      expect(denied?.value).toBeGreaterThanOrEqual(1);
+    } finally {
+      await blind.stop();
+    }
+  });
+
   it('follows a registrar leaving: its ephemeral registrations disappear from the catalog', async () => {
     const kazoo = registrars[1]!;
     await kazoo.stop();
