@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { meshName, identityKey, type NamingOptions } from '../catalog/naming.js';
 import { EMPTY_POLICY, type ServicePolicy } from '../catalog/policy.js';
+import type { ServiceIdentity } from '../catalog/model.js';
 import { parseDubboChild, parseServiceChild } from './parsers/registration.js';
 import { PolicyWatcher, type PolicyError } from './policy-watcher.js';
 import type { NamedEntry } from './service-index.js';
@@ -62,6 +63,8 @@ export class EnsembleWatch {
   private sessionsOpened = 0;
   private stopped = false;
   private readonly log: Logger;
+  /** Mesh names by identity key (see named()). */
+  private readonly names = new Map<string, { ok: true; identity: ServiceIdentity; key: string; name: string } | { ok: false; reason: string }>();
   readonly name: string;
 
   constructor(
@@ -142,9 +145,8 @@ export class EnsembleWatch {
     // A service node without instances still names its service, which stays served with no
     // endpoints (clients see "unavailable" rather than "unknown service").
     if (!w.isDubbo(service)) {
-      const identity = { kind: 'service', name: service } as const;
-      const name = meshName(identity, this.opts.naming);
-      if (name.ok) out.push({ name: name.name, identity, identityKey: identityKey(identity), instance: null });
+      const named = this.named({ kind: 'service', name: service });
+      if (named.ok) out.push({ name: named.name, identity: named.identity, identityKey: named.key, instance: null });
     }
     for (const [, record] of children) if (record.parsed.ok) out.push(...record.parsed.entries);
     return out;
@@ -160,6 +162,21 @@ export class EnsembleWatch {
       }
     }
     return out;
+  }
+
+  /**
+   * The identity's mesh name, computed once per identity: every instance of a service then shares
+   * one identity object and one name string instead of holding copies.
+   */
+  private named(identity: ServiceIdentity): { ok: true; identity: ServiceIdentity; key: string; name: string } | { ok: false; reason: string } {
+    const key = identityKey(identity);
+    let known = this.names.get(key);
+    if (!known) {
+      const name = meshName(identity, this.opts.naming);
+      known = name.ok ? { ok: true, identity, key, name: name.name } : name;
+      this.names.set(key, known);
+    }
+    return known;
   }
 
   private chrootPrefix(): string {
@@ -302,12 +319,12 @@ export class EnsembleWatch {
       const entries: NamedEntry[] = [];
       result = { ok: true, entries };
       for (const e of outcome.entries) {
-        const name = meshName(e.identity, this.opts.naming);
-        if (!name.ok) {
-          result = { ok: false, reason: name.reason };
+        const named = this.named(e.identity);
+        if (!named.ok) {
+          result = { ok: false, reason: named.reason };
           break;
         }
-        entries.push({ name: name.name, identity: e.identity, identityKey: identityKey(e.identity), instance: { ...e.instance, source: path, format: e.format, ensemble: this.name } });
+        entries.push({ name: named.name, identity: named.identity, identityKey: named.key, instance: { ...e.instance, source: path, format: e.format, ensemble: this.name } });
       }
     }
     if (!result.ok) {
