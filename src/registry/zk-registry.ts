@@ -69,6 +69,7 @@ export class ZkRegistry {
     this.sources =
       opts.sources ??
       defaultSources({ zk: opts.connect ?? '127.0.0.1:2181', zkRoot: opts.root ?? '/services', ...(opts.authFile ? { zkAuthFile: opts.authFile } : {}) });
+    if (opts.sources && opts.authFile) this.log.warn({ authFile: opts.authFile }, 'the ZooKeeper credentials file flag is ignored with a sources file: set auth per ensemble there');
     this.batcher = new ChangeBatcher(opts, (keys, firstSeenAt) => this.flush(keys, firstSeenAt));
     const hooks = {
       onSourceChanged: (e: EnsembleWatch, rootIndex: number, service: string) => this.batcher.add(this.sourceKey(e, rootIndex, service)),
