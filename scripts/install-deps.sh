@@ -12,7 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
-PACKAGES=(zookeeper python3-kazoo libcurator-discovery-java)
+# openjdk-17-jdk-headless: javac, to compile the Curator registrar the tests run (test/support/java).
+PACKAGES=(zookeeper python3-kazoo libcurator-discovery-java openjdk-17-jdk-headless)
 # Jars the test harness (test/support/zookeeper-server.ts) puts on the classpath.
 REQUIRED_JARS=(/usr/share/java/zookeeper.jar /usr/share/java/slf4j-simple.jar)
 

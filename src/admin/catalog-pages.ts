@@ -3,7 +3,7 @@
 import type { CatalogStore } from '../catalog/catalog-store.js';
 import type { RegisteredInstance, Service } from '../catalog/model.js';
 import type { ServicePolicy } from '../catalog/policy.js';
-import type { SkippedRegistration } from '../registry/zk-registry.js';
+import type { InvalidRegistration } from '../registry/zk-registry.js';
 import type { PolicyError } from '../registry/policy-watcher.js';
 import type { CatalogPublisher } from '../xds/catalog-publisher.js';
 import type { ResourceCache } from '../xds/resource-cache.js';
@@ -13,7 +13,7 @@ import { PROXY_KINDS, type ProxyKind } from '../xds/proxy-kind.js';
 
 /** What the registry can say about what it read (ZkRegistry satisfies it). */
 export interface RegistryReport {
-  skippedRegistrations(): SkippedRegistration[];
+  invalidRegistrations(): InvalidRegistration[];
   policyErrors(): PolicyError[];
 }
 
@@ -21,7 +21,7 @@ export interface CatalogService {
   readonly name: string;
   readonly instances: readonly RegisteredInstance[];
   readonly policy: ServicePolicy;
-  readonly skipped: SkippedRegistration[];
+  readonly skipped: InvalidRegistration[];
   /** The policy write that was rejected (the policy shown is the previous good one), if any. */
   readonly policyError: PolicyError | null;
 }
@@ -29,7 +29,7 @@ export interface CatalogService {
 export interface CatalogPage {
   readonly services: CatalogService[];
   /** Every skipped registration (of the services shown). */
-  readonly skipped: SkippedRegistration[];
+  readonly skipped: InvalidRegistration[];
   readonly policyErrors: PolicyError[];
 }
 
@@ -37,7 +37,7 @@ export type PageResult<T> = { status: 200; body: T } | { status: 404; body: { er
 
 /** The catalog, or one service of it (`service`); 404 for a service neither read nor skipped. */
 export function catalogPage(catalog: CatalogStore, registry: RegistryReport, service?: string): PageResult<CatalogPage> {
-  const skipped = registry.skippedRegistrations().filter((s) => !service || s.service === service);
+  const skipped = registry.invalidRegistrations().filter((s) => !service || s.service === service);
   const policyErrors = registry.policyErrors().filter((e) => !service || e.service === service);
   const names = new Set<string>(service ? [] : catalog.snapshot().keys());
   if (service && (catalog.get(service) || skipped.length > 0 || policyErrors.length > 0)) names.add(service);
@@ -47,7 +47,7 @@ export function catalogPage(catalog: CatalogStore, registry: RegistryReport, ser
   return { status: 200, body: { services, skipped, policyErrors } };
 }
 
-function describe(service: Service | undefined, name: string, skipped: SkippedRegistration[], policyErrors: PolicyError[]): CatalogService {
+function describe(service: Service | undefined, name: string, skipped: InvalidRegistration[], policyErrors: PolicyError[]): CatalogService {
   return {
     name,
     instances: service?.instances ?? [],

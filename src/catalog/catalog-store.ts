@@ -45,6 +45,7 @@ function sameInstances(a: readonly RegisteredInstance[], b: readonly RegisteredI
 function sameInstance(a: RegisteredInstance, b: RegisteredInstance): boolean {
   return (
     a.source === b.source &&
+    a.ensemble === b.ensemble &&
     a.id === b.id &&
     a.address === b.address &&
     a.port === b.port &&

@@ -27,19 +27,40 @@ export interface Instance {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-/** Which registration format an instance was parsed from (for admin and inspect output). */
-export type RegistrationFormat = 'host-port' | 'json' | 'curator';
+/**
+ * Which registration format an instance was parsed from (for admin and inspect output):
+ * `dubbo` is a Dubbo 2 provider URL, `dubbo-app` one protocol endpoint of a Dubbo 3 application.
+ */
+export type RegistrationFormat = 'host-port' | 'json' | 'curator' | 'dubbo' | 'dubbo-app';
+
+/**
+ * What a service is, in its framework's own terms; the mesh name is derived from it (see naming.ts).
+ * Two registrations with the same identity are the same service, whichever ensemble or root they
+ * were read from.
+ */
+export type ServiceIdentity =
+  /** Curator ServiceDiscovery, Spring Cloud Zookeeper, Dubbo 3 application, plain JSON, host:port. */
+  | { readonly kind: 'service'; readonly name: string }
+  /** A Dubbo 2 interface-level service. Empty group or version means unset. */
+  | { readonly kind: 'dubbo-interface'; readonly interface: string; readonly group: string; readonly version: string }
+  /** One protocol endpoint (from `dubbo.endpoints`) of a Dubbo 3 application. */
+  | { readonly kind: 'dubbo-application'; readonly application: string; readonly protocol: string };
 
 /** An instance together with where it was read from. */
 export interface RegisteredInstance extends Instance {
   /** Full znode path of the registration. */
   readonly source: string;
   readonly format: RegistrationFormat;
+  /** Name of the ZooKeeper ensemble it was read from (absent in fixtures built without a registry). */
+  readonly ensemble?: string;
 }
 
 /** A service and its current instances, sorted by source path so equal inputs give equal values. */
 export interface Service {
+  /** The DNS-safe mesh name clients dial (`xds:///<name>`); see catalog/naming.ts. */
   readonly name: string;
+  /** The framework's own identity the name was derived from (absent in fixtures built without a registry). */
+  readonly identity?: ServiceIdentity;
   readonly instances: readonly RegisteredInstance[];
   /** The operator's traffic policy (EMPTY_POLICY when none is set). */
   readonly policy: ServicePolicy;

@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { CatalogStore } from '../catalog/catalog-store.js';
 import { ZkRegistry } from '../registry/zk-registry.js';
+import { loadSourcesFile } from '../registry/sources-config.js';
 import { ResourceCache } from '../xds/resource-cache.js';
 import { RESOURCE_KINDS, TYPE_URL } from '../xds/resource-types.js';
 import { XdsServer } from '../xds/xds-server.js';
@@ -21,6 +22,10 @@ export interface ServeConfig {
   readonly zkRoot: string;
   readonly zkPolicyRoot: string;
   readonly zkSessionTimeoutMs: number;
+  /** Path of a file holding `user:password` digest credentials for the `--zk` ensemble. */
+  readonly zkAuthFile?: string;
+  /** YAML/JSON file listing ensembles and roots (see registry/sources-config.ts); replaces --zk/--zk-root. */
+  readonly sourcesFile?: string;
   readonly bindAddress: string;
   readonly xdsPort: number;
   readonly adminPort: number;
@@ -67,7 +72,12 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
   metrics.setCatalogSource(() => countCatalog(catalog));
 
   const registry = new ZkRegistry(
-    { connect: config.zk, root: config.zkRoot, policyRoot: config.zkPolicyRoot, sessionTimeoutMs: config.zkSessionTimeoutMs, debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs },
+    {
+      connect: config.zk,
+      root: config.zkRoot,
+      ...(config.zkAuthFile ? { authFile: config.zkAuthFile } : {}),
+      ...(config.sourcesFile ? { sources: loadSourcesFile(config.sourcesFile) } : {}),
+      policyRoot: config.zkPolicyRoot, sessionTimeoutMs: config.zkSessionTimeoutMs, debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs },
     { log, metrics, onServices: (services, observedAt) => catalog.offer(services, observedAt) },
   );
   metrics.setZooKeeperStateSource(() => registry.status().state);
@@ -93,10 +103,15 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       }),
       // Services whose ServiceEntry Istio would reject (not served to istiod), with the reasons.
       '/debug/istio': () => ({ status: 200, body: { namespace: istio.namespace, revision: istio.revision, exportTo: istio.exportTo, rejected: Object.fromEntries(mcpPublisher.rejectedEntries()) } }),
+      // Registrations skipped as invalid and mesh names claimed by two services.
+      '/debug/registrations': () => ({
+        status: 200,
+        body: { invalid: registry.invalidRegistrations(), nameCollisions: registry.nameCollisions() },
+      }),
     },
   });
   const adminPort = await admin.listen(config.bindAddress, config.adminPort);
-  log.info({ xdsPort, adminPort, zk: config.zk, root: config.zkRoot }, 'zk-xds listening; reading ZooKeeper');
+  log.info({ xdsPort, adminPort, ensembles: registry.sources.ensembles.map((e) => ({ name: e.name, zk: e.connect, chroot: e.chroot, roots: e.roots })) }, 'zk-xds listening; reading ZooKeeper');
   const started = registry.start().catch((err: Error) => log.error({ err: err.message }, 'registry stopped'));
 
   let stopping: Promise<void> | null = null;

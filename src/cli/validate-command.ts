@@ -2,7 +2,7 @@
 // validation `serve` uses, and reports every registration and policy that would be rejected.
 // Serves nothing. Exit 0 when all is well, 1 when something would be rejected, 2 when ZooKeeper
 // could not be read.
-import { ZkRegistry, type SkippedRegistration } from '../registry/zk-registry.js';
+import { ZkRegistry, type InvalidRegistration } from '../registry/zk-registry.js';
 import type { PolicyError } from '../registry/policy-watcher.js';
 import { createMetrics } from '../observability/metrics.js';
 import { silentLogger } from '../observability/logger.js';
@@ -20,7 +20,7 @@ export interface ValidateOptions {
 export interface ValidationReport {
   readonly services: number;
   readonly registrations: number;
-  readonly rejectedRegistrations: SkippedRegistration[];
+  readonly rejectedRegistrations: InvalidRegistration[];
   readonly rejectedPolicies: PolicyError[];
 }
 
@@ -53,7 +53,7 @@ async function readOnce(opts: ValidateOptions): Promise<ValidationReport> {
     if (outcome === 'timeout') {
       throw new CommandFailure(`could not read ZooKeeper at ${opts.zk} within ${opts.timeoutMs} ms (unreachable, or the session never came up)`, EXIT.unreachable);
     }
-    const rejectedRegistrations = registry.skippedRegistrations();
+    const rejectedRegistrations = registry.invalidRegistrations();
     return { services, registrations: registrations + rejectedRegistrations.length, rejectedRegistrations, rejectedPolicies: registry.policyErrors() };
   } finally {
     clearTimeout(timer);

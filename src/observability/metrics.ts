@@ -134,6 +134,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     resources: new Gauge({ name: 'zkxds_xds_resources', help: 'Resources served, per type and proxy view', labelNames: ['type', 'view'], registers: r }),
     istioServiceEntriesRejectedTotal: new Counter({ name: 'zkxds_istio_service_entries_rejected_total', help: 'ServiceEntries built that break Istio validation rules (not served; the previous entry stays)', registers: r }),
     istioServiceEntriesRejected: new Gauge({ name: 'zkxds_istio_service_entries_rejected', help: 'Services whose current ServiceEntry breaks Istio validation rules', registers: r }),
+    // Several roots and ensembles (issue 5).
+    zkEnsembleConnected: new Gauge({ name: 'zkxds_zookeeper_ensemble_connected', help: '1 while the session with this ZooKeeper ensemble is connected, else 0', labelNames: ['ensemble'], registers: r }),
+    nameCollisions: new Gauge({ name: 'zkxds_name_collisions', help: 'Mesh names claimed by two different services (the first identity in sort order is served)', registers: r }),
+    nameCollisionsTotal: new Counter({ name: 'zkxds_name_collisions_total', help: 'Collisions of two different services on one mesh name, as they were detected', registers: r }),
     translationErrors: new Counter({ name: 'zkxds_translation_errors_total', help: 'Services whose resources could not be built (previous resources kept)', registers: r }),
   };
 }

@@ -1,4 +1,6 @@
 // Mirrors `<root>/<service>/<instance>` of one ZooKeeper session in memory with one-shot watches.
+// Under a Dubbo 2 root the instances sit one level lower, at `<root>/<interface>/providers/<url>`
+// (see TreeLayout); consumers, routers and configurators beside `providers` are never read.
 //
 // Every read sets its watch in the same request (getChildren/getData with a watcher), so no change
 // can slip between a read and its watch; when a watch fires, the node is read again, which both
@@ -12,8 +14,8 @@ export interface InstanceRecord<P> {
 }
 
 export interface TreeWatcherHooks<P> {
-  /** Parses an instance's data once per new value. */
-  parse(service: string, child: string, data: Buffer): P;
+  /** Parses an instance's data once per new value; `dubbo` says it is a Dubbo 2 provider znode. */
+  parse(service: string, child: string, data: Buffer, dubbo: boolean): P;
   /** A service's mirrored instances changed (added, removed, new data, or the service vanished). */
   onServiceChanged(service: string): void;
   /** A read failed for a reason other than "no node" (it is retried). */
@@ -21,10 +23,24 @@ export interface TreeWatcherHooks<P> {
   onWatchEvent(kind: 'root' | 'service' | 'instance'): void;
 }
 
+/**
+ * `flat`: instances are the service node's children (Curator, Spring Cloud, Dubbo 3, JSON, host:port).
+ * `dubbo`: instances are the children of `<service>/providers` (Dubbo 2 interface-level).
+ * `auto`: per service: `dubbo` when the service node has a Dubbo category child, else `flat`.
+ */
+export type TreeLayout = 'flat' | 'dubbo' | 'auto';
+
+/** Children Dubbo 2 writes under an interface node; any of them marks a Dubbo interface. */
+const DUBBO_CATEGORIES = new Set(['providers', 'consumers', 'routers', 'configurators']);
+/** Dubbo's own bookkeeping trees beside the interfaces under `/dubbo`: not services. */
+const DUBBO_NON_SERVICES = new Set(['config', 'mapping', 'metadata']);
+const PROVIDERS = '/providers';
 
 class ServiceMirror<P> {
   readonly instances = new Map<string, InstanceRecord<P>>();
   children = new Set<string>();
+  /** '' when instances are the service node's children, '/providers' for a Dubbo interface. */
+  subpath = '';
   /** Instances with a read in flight (whose watch is therefore being armed). */
   readonly reading = new Set<string>();
 }
@@ -37,6 +53,7 @@ export class TreeWatcher<P> {
     private readonly conn: ZkConnection,
     readonly root: string,
     private readonly hooks: TreeWatcherHooks<P>,
+    readonly layout: TreeLayout = 'flat',
   ) {}
 
   /** Reads the whole tree; resolves once every service and instance has been read once. */
@@ -56,6 +73,20 @@ export class TreeWatcher<P> {
     return [...this.services.keys()];
   }
 
+  hasService(service: string): boolean {
+    return this.services.has(service);
+  }
+
+  /** Whether a service is read as a Dubbo 2 interface (instances under `providers`). */
+  isDubbo(service: string): boolean {
+    return this.services.get(service)?.subpath === PROVIDERS;
+  }
+
+  /** Path of a service's instance znodes (under `providers` for a Dubbo interface). */
+  instancesPath(service: string): string {
+    return `${this.root}/${service}${this.services.get(service)?.subpath ?? ''}`;
+  }
+
   /** Current instances of a service (empty when the service is unknown or gone). */
   instancesOf(service: string): ReadonlyMap<string, InstanceRecord<P>> {
     return this.services.get(service)?.instances ?? EMPTY;
@@ -67,7 +98,7 @@ export class TreeWatcher<P> {
       this.hooks.onWatchEvent('root');
       void this.readRoot();
     };
-    const children = await this.retrying(this.root, () => this.conn.getChildren(this.root, onChange));
+    let children = await this.retrying(this.root, () => this.conn.getChildren(this.root, onChange));
     if (children === undefined) return;
     if (children === null) {
       // No root yet: wait for it to be created. If it appeared in between, read it now.
@@ -76,6 +107,7 @@ export class TreeWatcher<P> {
       if (exists) await this.readRoot();
       return;
     }
+    if (this.layout === 'dubbo') children = children.filter((s) => !DUBBO_NON_SERVICES.has(s));
     const current = new Set(children);
     for (const s of [...this.services.keys()]) if (!current.has(s)) this.dropService(s);
     const added = children.filter((s) => !this.services.has(s));
@@ -84,6 +116,10 @@ export class TreeWatcher<P> {
   }
 
   private async readService(service: string, mirror: ServiceMirror<P>): Promise<void> {
+    if (this.layout === 'dubbo') {
+      mirror.subpath = PROVIDERS;
+      return this.readProviders(service, mirror);
+    }
     const path = `${this.root}/${service}`;
     const tracked = () => !this.stopped && this.services.get(service) === mirror;
     if (!tracked()) return;
@@ -94,6 +130,40 @@ export class TreeWatcher<P> {
       }),
     );
     if (children === undefined || !tracked()) return;
+    const dubbo = this.layout === 'auto' && children !== null && children.some((c) => DUBBO_CATEGORIES.has(c));
+    if (dubbo !== (mirror.subpath === PROVIDERS)) {
+      // The service changed shape (or is seen for the first time as a Dubbo interface): start over.
+      mirror.subpath = dubbo ? PROVIDERS : '';
+      mirror.children = new Set();
+      if (mirror.instances.size > 0) {
+        mirror.instances.clear();
+        this.hooks.onServiceChanged(service);
+      }
+      if (dubbo) return this.readProviders(service, mirror);
+    }
+    if (dubbo) return; // its providers watch is armed already
+    await this.applyListing(service, mirror, children);
+  }
+
+  /** Lists `<service>/providers`, watching it (or, while it does not exist, watching for its creation). */
+  private async readProviders(service: string, mirror: ServiceMirror<P>): Promise<void> {
+    const path = `${this.root}/${service}${PROVIDERS}`;
+    const tracked = () => !this.stopped && this.services.get(service) === mirror && mirror.subpath === PROVIDERS;
+    if (!tracked()) return;
+    const onChange = () => {
+      this.hooks.onWatchEvent('service');
+      void this.readProviders(service, mirror);
+    };
+    const children = await this.retrying(path, () => this.conn.getChildren(path, onChange));
+    if (children === undefined || !tracked()) return;
+    if (children === null) {
+      const exists = await this.retrying(path, () => this.conn.exists(path, onChange));
+      if (exists && tracked()) return this.readProviders(service, mirror);
+    }
+    await this.applyListing(service, mirror, children);
+  }
+
+  private async applyListing(service: string, mirror: ServiceMirror<P>, children: string[] | null): Promise<void> {
     if (children === null) {
       // The service node is gone (Curator deletes empty parents); the root watch drops it.
       mirror.children = new Set();
@@ -119,8 +189,9 @@ export class TreeWatcher<P> {
   }
 
   private async readInstance(service: string, mirror: ServiceMirror<P>, child: string): Promise<void> {
-    const path = `${this.root}/${service}/${child}`;
-    const tracked = () => !this.stopped && this.services.get(service) === mirror && mirror.children.has(child);
+    const path = `${this.root}/${service}${mirror.subpath}/${child}`;
+    const subpath = mirror.subpath;
+    const tracked = () => !this.stopped && this.services.get(service) === mirror && mirror.subpath === subpath && mirror.children.has(child);
     if (!tracked()) return;
     mirror.reading.add(child);
     const read = () =>
@@ -148,14 +219,15 @@ export class TreeWatcher<P> {
       return;
     }
     if (old && old.data.equals(data)) return;
-    mirror.instances.set(child, { data, parsed: this.hooks.parse(service, child, data) });
+    mirror.instances.set(child, { data, parsed: this.hooks.parse(service, child, data, subpath === PROVIDERS) });
     this.hooks.onServiceChanged(service);
   }
 
   private dropService(service: string): void {
     const mirror = this.services.get(service);
     this.services.delete(service);
-    if (mirror && mirror.instances.size > 0) this.hooks.onServiceChanged(service);
+    // Reported even without instances: the service node itself is gone, which consumers may track.
+    if (mirror) this.hooks.onServiceChanged(service);
   }
 
   private retrying<T>(path: string, read: () => Promise<T>): Promise<T | undefined> {

@@ -3,6 +3,7 @@
 // One ZkConnection is one ZooKeeper session; after expiry it is dead and a new one is opened.
 import { EventEmitter } from 'node:events';
 import ZooKeeper from 'zookeeper';
+import type { ZkDigestCredentials } from './zk-credentials.js';
 
 /** ZooKeeper result codes we act on. */
 export const ZK_OK = 0;
@@ -21,6 +22,8 @@ export interface ZkConnectionOptions {
   /** Connect string, optionally with a chroot: `host1:2181,host2:2181/chroot`. */
   readonly connect: string;
   readonly sessionTimeoutMs: number;
+  /** Digest credentials, sent on every (re)connect of the session. */
+  readonly auth?: ZkDigestCredentials;
 }
 
 export class ZkError extends Error {
@@ -39,6 +42,7 @@ interface NativeHandle {
   aw_get(path: string, watch: NativeWatch, cb: (rc: number, err: string, stat: unknown, data: Buffer | null) => void): void;
   aw_get_children2(path: string, watch: NativeWatch, cb: (rc: number, err: string, children: string[] | null, stat: unknown) => void): void;
   aw_exists(path: string, watch: NativeWatch, cb: (rc: number, err: string, stat: unknown) => void): void;
+  add_auth(scheme: string, auth: string, cb: (rc: number, err: string) => void): void;
 }
 type NativeWatch = (type: number, state: number, path: string) => void;
 
@@ -109,6 +113,14 @@ export class ZkConnection extends EventEmitter {
         resolve(conn);
       });
       conn.client.init({});
+      // Straight to the native handle: the JS wrapper's add_auth formats its arguments (the
+      // password) into a debug string. The C client queues it until connected and re-sends it
+      // after every reconnect.
+      if (options.auth) {
+        conn.client.native.add_auth('digest', options.auth.reveal(), (rc) => {
+          if (rc !== ZK_OK) conn.emit('auth-failed', rc);
+        });
+      }
     });
   }
 

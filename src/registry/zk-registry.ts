@@ -1,21 +1,29 @@
-// The ZooKeeper registry: keeps a session open (opening a new one when it expires), mirrors the
-// service tree with a TreeWatcher, parses each registration, and offers changed services to the
-// catalog in batches. While ZooKeeper is unreachable the last known services stay as they are.
+// The ZooKeeper registry: one EnsembleWatch per configured ensemble (each with its session, chroot,
+// credentials and roots), a ServiceIndex merging what they read into mesh-named services, and a
+// batcher offering changed services to the catalog. The first ensemble is the primary: it also
+// holds the policy root. While an ensemble is unreachable its last known services stay as they are.
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { RegisteredInstance, Service } from '../catalog/model.js';
-import { EMPTY_POLICY } from '../catalog/policy.js';
+import type { Service } from '../catalog/model.js';
 import { ChangeBatcher } from './change-batcher.js';
-import { parseRegistration, type ParseOutcome } from './parsers/parse-registration.js';
-import { TreeWatcher } from './tree-watcher.js';
-import { ZkConnection } from './zk-connection.js';
-import { PolicyWatcher, type PolicyError } from './policy-watcher.js';
+import { EnsembleWatch, type EnsembleStatus, type InvalidRegistration, type SessionState } from './ensemble-watch.js';
+import type { PolicyError } from './policy-watcher.js';
+import { ServiceIndex, type NameCollision } from './service-index.js';
+import { defaultSources, type SourcesConfig } from './sources-config.js';
+import type { ZkConnection } from './zk-connection.js';
+import { loadCredentials } from './zk-credentials.js';
 
 export interface ZkRegistryOptions {
-  readonly connect: string;
-  readonly root: string;
-  /** znode whose children hold each service's policy JSON (`<policyRoot>/<service>`). */
+  /** Single-ensemble form (ensemble `default`); ignored when `sources` is given. */
+  readonly connect?: string;
+  readonly root?: string;
+  /** Path of a file holding `user:password` for the single-ensemble form. */
+  readonly authFile?: string;
+  /** Every ensemble and root to read; see sources-config.ts. */
+  readonly sources?: SourcesConfig;
+  /** znode of the primary ensemble whose children hold each service's policy JSON (`<policyRoot>/<mesh name>`). */
   readonly policyRoot: string;
+  /** Default for ensembles that do not set their own. */
   readonly sessionTimeoutMs: number;
   readonly debounceMs: number;
   readonly maxDelayMs: number;
@@ -23,12 +31,14 @@ export interface ZkRegistryOptions {
 
 export type ServicesHandler = (services: Service[], observedAt: number) => void;
 
-export type SessionState = 'connecting' | 'connected' | 'disconnected' | 'resyncing';
+export type { SessionState, InvalidRegistration, EnsembleStatus, NameCollision };
 
 export interface RegistryStatus {
+  /** Primary ensemble's connect string and first root (kept from the single-ensemble status). */
   readonly connect: string;
   readonly root: string;
   readonly state: SessionState;
+  /** True once every ensemble finished its first full read. */
   readonly initialSyncDone: boolean;
   readonly lastFullSyncAt: string | null;
   readonly sessionsOpened: number;
@@ -36,230 +46,150 @@ export interface RegistryStatus {
   readonly invalidRegistrations: number;
   readonly policyRoot: string;
   readonly invalidPolicies: number;
+  readonly ensembles: readonly EnsembleStatus[];
+  readonly nameCollisions: readonly NameCollision[];
 }
 
-/** A registration znode whose data could not be used. */
-export interface SkippedRegistration {
-  readonly service: string;
-  readonly path: string;
-  readonly reason: string;
-}
-
-const RECONNECT_BACKOFF_MS = [200, 500, 1000, 2000, 5000];
+const POLICY_KEY = '\u0000policy:';
 
 export class ZkRegistry {
-  private watcher: TreeWatcher<ParseOutcome> | null = null;
-  private policies: PolicyWatcher | null = null;
-  private conn: ZkConnection | null = null;
-  private state: SessionState = 'connecting';
-  private initialSyncDone = false;
-  private lastFullSyncAt: Date | null = null;
-  private sessionsOpened = 0;
-  private stopped = false;
+  private readonly ensembles: EnsembleWatch[];
+  private readonly index = new ServiceIndex();
+  /** Batch keys of service nodes, to what they point at. */
+  private readonly sourceRefs = new Map<string, { ensemble: EnsembleWatch; rootIndex: number; service: string }>();
   private readonly batcher: ChangeBatcher;
   private readonly log: Logger;
+  readonly sources: SourcesConfig;
 
   constructor(
     private readonly opts: ZkRegistryOptions,
     private readonly deps: { log: Logger; metrics: Metrics; onServices: ServicesHandler },
   ) {
-    this.log = deps.log.child({ component: 'registry', zk: opts.connect, root: opts.root });
-    this.batcher = new ChangeBatcher(opts, (names, firstSeenAt) => this.publish(names, firstSeenAt));
-    deps.metrics.setInvalidRegistrationsSource(() => this.countInvalid());
-  }
-
-  /** Connects and reads the whole tree; resolves after the first full read (retrying until then). */
-  async start(): Promise<void> {
-    await this.openSessionAndSync();
-  }
-
-  status(): RegistryStatus {
-    return {
-      connect: this.opts.connect,
-      root: this.opts.root,
-      state: this.state,
-      initialSyncDone: this.initialSyncDone,
-      lastFullSyncAt: this.lastFullSyncAt?.toISOString() ?? null,
-      sessionsOpened: this.sessionsOpened,
-      services: this.watcher?.serviceNames().length ?? 0,
-      invalidRegistrations: this.countInvalid(),
-      policyRoot: this.opts.policyRoot,
-      invalidPolicies: this.policies?.errors().length ?? 0,
+    this.log = deps.log.child({ component: 'registry' });
+    this.sources =
+      opts.sources ??
+      defaultSources({ zk: opts.connect ?? '127.0.0.1:2181', zkRoot: opts.root ?? '/services', ...(opts.authFile ? { zkAuthFile: opts.authFile } : {}) });
+    if (opts.sources && opts.authFile) this.log.warn({ authFile: opts.authFile }, 'the ZooKeeper credentials file flag is ignored with a sources file: set auth per ensemble there');
+    this.batcher = new ChangeBatcher(opts, (keys, firstSeenAt) => this.flush(keys, firstSeenAt));
+    const hooks = {
+      onSourceChanged: (e: EnsembleWatch, rootIndex: number, service: string) => this.batcher.add(this.sourceKey(e, rootIndex, service)),
+      onPolicyChanged: (name: string) => this.batcher.add(POLICY_KEY + name),
+      onResynced: (e: EnsembleWatch, startedAt: number) => this.resynced(e, startedAt),
     };
+    // Credentials are read now, so a missing or malformed file stops start-up with a clear error.
+    this.ensembles = this.sources.ensembles.map(
+      (config, i) =>
+        new EnsembleWatch(
+          config,
+          {
+            sessionTimeoutMs: config.sessionTimeoutMs ?? opts.sessionTimeoutMs,
+            naming: this.sources.naming,
+            ...(i === 0 ? { policyRoot: opts.policyRoot } : {}),
+            ...(config.auth ? { auth: loadCredentials(config.auth) } : {}),
+          },
+          { log: deps.log, metrics: deps.metrics, hooks },
+        ),
+    );
+    deps.metrics.setInvalidRegistrationsSource(() => this.ensembles.reduce((n, e) => n + e.invalidRegistrations().length, 0));
+  }
+
+  /** Connects every ensemble; resolves once each finished its first full read (retrying until then). */
+  async start(): Promise<void> {
+    await Promise.all(this.ensembles.map((e) => e.start()));
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.batcher.clear();
-    this.watcher?.stop();
-    this.policies?.stop();
-    this.conn?.close();
+    await Promise.all(this.ensembles.map((e) => e.stop()));
+  }
+
+  status(): RegistryStatus {
+    const all = this.ensembles.map((e) => e.status());
+    const primary = all[0]!;
+    return {
+      connect: primary.connect,
+      root: primary.roots[0]?.path ?? '',
+      state: primary.state,
+      initialSyncDone: all.every((s) => s.initialSyncDone),
+      lastFullSyncAt: primary.lastFullSyncAt,
+      sessionsOpened: all.reduce((n, s) => n + s.sessionsOpened, 0),
+      services: this.index.names().length,
+      invalidRegistrations: all.reduce((n, s) => n + s.invalidRegistrations, 0),
+      policyRoot: this.opts.policyRoot,
+      invalidPolicies: this.policyErrors().length,
+      ensembles: all,
+      nameCollisions: this.index.collisions(),
+    };
   }
 
   /** Policies currently rejected (the previous good one of each stays in force). */
   policyErrors(): PolicyError[] {
-    return this.policies?.errors() ?? [];
+    return this.ensembles[0]!.policyErrors();
   }
 
-  /** Registrations currently skipped, with why (admin pages, `zk-xds validate`), sorted by path. */
-  skippedRegistrations(): SkippedRegistration[] {
-    const w = this.watcher;
-    if (!w) return [];
-    const out: SkippedRegistration[] = [];
-    for (const service of w.serviceNames()) {
-      for (const [child, r] of w.instancesOf(service)) if (!r.parsed.ok) out.push({ service, path: `${this.opts.root}/${service}/${child}`, reason: r.parsed.reason });
-    }
-    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  /** Registrations skipped as invalid, with where and why (for admin and inspect output). */
+  invalidRegistrations(): InvalidRegistration[] {
+    return this.ensembles.flatMap((e) => e.invalidRegistrations()).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
-  /** The live session (tests use it to force an expiry). */
+  /** Mesh names claimed by more than one service identity. */
+  nameCollisions(): NameCollision[] {
+    return this.index.collisions();
+  }
+
+  /** The primary ensemble's live session (tests use it to force an expiry). */
   connection(): ZkConnection | null {
-    return this.conn;
+    return this.ensembles[0]!.connection();
   }
 
-  private async openSessionAndSync(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
-      let conn: ZkConnection;
-      try {
-        conn = await ZkConnection.open({ connect: this.opts.connect, sessionTimeoutMs: this.opts.sessionTimeoutMs }, this.opts.sessionTimeoutMs);
-      } catch (err) {
-        const delay = RECONNECT_BACKOFF_MS[Math.min(attempt, RECONNECT_BACKOFF_MS.length - 1)]!;
-        this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot open a ZooKeeper session; serving the last known services');
-        await sleep(delay);
+  /** One ensemble's live session, by name. */
+  ensembleConnection(name: string): ZkConnection | null {
+    return this.ensembles.find((e) => e.name === name)?.connection() ?? null;
+  }
+
+  private sourceKey(e: EnsembleWatch, rootIndex: number, service: string): string {
+    const key = `${e.name}:${e.config.chroot ?? ''}${e.config.roots[rootIndex]!.path}/${service}`;
+    if (!this.sourceRefs.has(key)) this.sourceRefs.set(key, { ensemble: e, rootIndex, service });
+    return key;
+  }
+
+  /** Takes a whole ensemble afresh after its full read, and publishes at once. */
+  private resynced(e: EnsembleWatch, startedAt: number): void {
+    const keys = new Set(this.index.sources(`${e.name}:`));
+    for (const { rootIndex, service } of e.sources()) keys.add(this.sourceKey(e, rootIndex, service));
+    if (e === this.ensembles[0]) for (const name of e.policyServices()) keys.add(POLICY_KEY + name);
+    this.flush(keys, startedAt);
+  }
+
+  private flush(keys: Set<string>, observedAt: number): void {
+    const names = new Set<string>();
+    for (const key of keys) {
+      if (key.startsWith(POLICY_KEY)) {
+        names.add(key.slice(POLICY_KEY.length));
         continue;
       }
-      if (this.stopped) {
-        conn.close();
-        return;
+      const ref = this.sourceRefs.get(key);
+      if (!ref) continue;
+      const entries = ref.ensemble.entries(ref.rootIndex, ref.service);
+      for (const n of this.index.update(key, entries)) names.add(n);
+      if (entries.length === 0) this.sourceRefs.delete(key);
+    }
+    if (names.size === 0) return;
+    const primary = this.ensembles[0]!;
+    const services: Service[] = [];
+    for (const name of names) {
+      const { service, newCollision } = this.index.build(name, primary.policyOf(name));
+      if (newCollision) {
+        this.deps.metrics.nameCollisionsTotal.inc();
+        this.log.warn(
+          { name, served: newCollision.identities[0], servedFrom: newCollision.sources[0], leftOut: newCollision.identities.slice(1), leftOutFrom: newCollision.sources.slice(1) },
+          'two different services claim one mesh name; serving the first identity in sort order and leaving the other out',
+        );
       }
-      if (await this.syncWith(conn)) return;
+      services.push(service);
     }
-  }
-
-  /** Reads the whole tree on a fresh session, then makes it the live mirror. False if the session died meanwhile. */
-  private async syncWith(conn: ZkConnection): Promise<boolean> {
-    this.sessionsOpened++;
-    this.watchSession(conn);
-    const started = performance.now();
-    let live = false;
-    const watcher = new TreeWatcher<ParseOutcome>(conn, this.opts.root, {
-      parse: (service, child, data) => this.parse(service, child, data),
-      onServiceChanged: (service) => {
-        if (live) this.batcher.add(service);
-      },
-      onReadError: (err, path) => this.readFailed(err, path),
-      onWatchEvent: (kind) => this.deps.metrics.zkEvents.inc({ kind }),
-    });
-    const policies = new PolicyWatcher(
-      conn,
-      this.opts.policyRoot,
-      {
-        onPolicyChanged: (service) => {
-          if (live) this.batcher.add(service);
-        },
-        onInvalid: (err) => {
-          this.deps.metrics.invalidPolicies.inc({ service: err.service });
-          this.log.warn({ path: err.path, errors: err.errors }, 'rejected an invalid policy; the previous good policy stays in force');
-        },
-        onReadError: (err, path) => this.readFailed(err, path),
-      },
-      this.policies ?? undefined,
-    );
-    await Promise.all([watcher.start(), policies.start()]);
-    if (conn.isDead || this.stopped) {
-      watcher.stop();
-      policies.stop();
-      return false;
-    }
-    const previous = this.watcher;
-    previous?.stop();
-    this.policies?.stop();
-    this.watcher = watcher;
-    this.policies = policies;
-    live = true;
-    this.batcher.clear();
-    const seconds = (performance.now() - started) / 1000;
-    this.lastFullSyncAt = new Date();
-    this.deps.metrics.zkLastSync.set(this.lastFullSyncAt.getTime() / 1000);
-    this.deps.metrics.zkFullSyncDuration.set(seconds);
-    // Offer every service either mirror knows: ones gone from ZooKeeper come out empty.
-    const names = new Set([...(previous?.serviceNames() ?? []), ...watcher.serviceNames(), ...policies.services()]);
-    this.publish(names, started);
-    this.initialSyncDone = true;
-    this.state = conn.connected ? 'connected' : 'disconnected';
-    this.log.info({ services: watcher.serviceNames().length, seconds: Number(seconds.toFixed(3)), session: this.sessionsOpened }, 'full read of ZooKeeper done');
-    return true;
-  }
-
-  private watchSession(conn: ZkConnection): void {
-    this.conn = conn;
-    this.state = this.initialSyncDone ? 'resyncing' : 'connecting';
-    this.deps.metrics.zkSessionState.set(1);
-    conn.on('disconnected', () => {
-      if (this.conn !== conn) return;
-      this.state = 'disconnected';
-      this.deps.metrics.zkSessionState.set(0);
-      this.log.warn('lost the ZooKeeper connection; serving the last known services while the client reconnects');
-    });
-    conn.on('connected', () => {
-      if (this.conn !== conn) return;
-      if (this.watcher?.usesConnection(conn)) this.state = 'connected';
-      this.deps.metrics.zkSessionState.set(1);
-      this.log.info('ZooKeeper connection back');
-    });
-    conn.on('expired', () => {
-      if (this.stopped || this.conn !== conn) return;
-      this.deps.metrics.zkSessionState.set(0);
-      this.deps.metrics.zkSessionExpirations.inc();
-      this.state = 'resyncing';
-      this.log.warn('ZooKeeper session expired; opening a new session and reading the whole tree again');
-      void this.openSessionAndSync();
-    });
-  }
-
-  private readFailed(err: Error, path: string): void {
-    this.deps.metrics.zkReadErrors.inc({ code: 'code' in err ? String(err.code) : 'unknown' });
-    this.log.warn({ path, err: err.message }, 'ZooKeeper read failed; retrying');
-  }
-
-  private parse(service: string, child: string, data: Buffer): ParseOutcome {
-    const outcome = parseRegistration(child, data);
-    if (!outcome.ok) {
-      this.deps.metrics.invalidRegistrations.inc({ service });
-      this.log.warn({ path: `${this.opts.root}/${service}/${child}`, reason: outcome.reason }, 'skipping an invalid registration');
-    }
-    return outcome;
-  }
-
-  private publish(names: Set<string>, observedAt: number): void {
-    const w = this.watcher;
-    if (!w) return;
+    this.deps.metrics.nameCollisions.set(this.index.collisions().length);
     this.deps.metrics.catalogBatches.inc();
-    this.deps.onServices(
-      [...names].map((s) => this.buildService(w, s)),
-      observedAt,
-    );
+    this.deps.onServices(services, observedAt);
   }
-
-  private buildService(w: TreeWatcher<ParseOutcome>, name: string): Service {
-    const children = [...w.instancesOf(name).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const instances: RegisteredInstance[] = [];
-    for (const [child, record] of children) {
-      const p = record.parsed;
-      if (p.ok) instances.push({ ...p.instance, source: `${this.opts.root}/${name}/${child}`, format: p.format });
-    }
-    return { name, instances, policy: this.policies?.policyOf(name) ?? EMPTY_POLICY };
-  }
-
-  private countInvalid(): number {
-    const w = this.watcher;
-    if (!w) return 0;
-    let n = 0;
-    for (const s of w.serviceNames()) for (const r of w.instancesOf(s).values()) if (!r.parsed.ok) n++;
-    return n;
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

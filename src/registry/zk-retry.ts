@@ -3,10 +3,14 @@
 import type { ZkConnection } from './zk-connection.js';
 
 const RETRY_MS = 500;
+/** ZooKeeper's "not authorised" result: retrying cannot help until the ACL or the credentials change. */
+export const ZK_NOAUTH = -102;
 
 /**
  * Runs `read` until it succeeds, `stopped()` says so, or the session is dead. Returns undefined
- * when it gave up. Each failure is reported to `onError`, then it waits for the connection.
+ * when it gave up. Each failure is reported to `onError`, then it waits for the connection. A node
+ * the session may not read (NoAuth) is given up at once: it is reported, and read again only by
+ * the next session, so a tree the credentials do not cover cannot hold the first full read forever.
  */
 export async function readWithRetry<T>(
   conn: ZkConnection,
@@ -21,7 +25,7 @@ export async function readWithRetry<T>(
       return await read();
     } catch (err) {
       onError(err instanceof Error ? err : new Error(String(err)), path);
-      if (conn.isDead) return undefined;
+      if (conn.isDead || (err as { code?: unknown }).code === ZK_NOAUTH) return undefined;
       await waitForConnection(conn, RETRY_MS);
     }
   }

@@ -177,7 +177,7 @@ describe('admin debug pages and the zk-xds CLI', () => {
     const echo = body.services[0]!;
     expect(echo.instances.map((i) => i.source).sort()).toEqual(backends.map((b) => `/services/echo/${b.host}:${b.port}`).sort());
     expect(echo.instances.every((i) => i.format === 'json')).toBe(true);
-    expect(echo.skipped).toEqual([{ service: 'echo', path: '/services/echo/broken', reason: 'data starts with "{" but is not valid json (malformed or truncated)' }]);
+    expect(echo.skipped).toEqual([{ ensemble: 'default', service: 'echo', path: '/services/echo/broken', reason: 'data starts with "{" but is not valid json (malformed or truncated)' }]);
     expect(echo.policyError).toMatchObject({ path: '/zk-xds/policy/echo', errors: [expect.objectContaining({ field: '/loadBalancing/policy' })] });
     expect((await getJson('/debug/catalog?service=nope')).status).toBe(404);
   });

@@ -1,0 +1,342 @@
+// One ZooKeeper ensemble: keeps a session open (opening a new one when it expires, with the
+// ensemble's chroot and digest credentials), mirrors each of its roots with a TreeWatcher, and
+// parses every registration into mesh-named entries. The primary ensemble also watches the
+// policy root. While the ensemble is unreachable its last known registrations stay as they are.
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { meshName, identityKey, type NamingOptions } from '../catalog/naming.js';
+import { EMPTY_POLICY, type ServicePolicy } from '../catalog/policy.js';
+import type { ServiceIdentity } from '../catalog/model.js';
+import { parseDubboChild, parseServiceChild } from './parsers/registration.js';
+import { PolicyWatcher, type PolicyError } from './policy-watcher.js';
+import type { NamedEntry } from './service-index.js';
+import { treeLayout, type EnsembleConfig } from './sources-config.js';
+import { TreeWatcher } from './tree-watcher.js';
+import { ZkConnection } from './zk-connection.js';
+import type { ZkDigestCredentials } from './zk-credentials.js';
+import { ZK_NOAUTH } from './zk-retry.js';
+
+export type SessionState = 'connecting' | 'connected' | 'disconnected' | 'resyncing';
+
+/** What one registration znode gave: named entries, or why it was skipped. */
+export type ParsedChild = { readonly ok: true; readonly entries: readonly NamedEntry[] } | { readonly ok: false; readonly reason: string };
+
+export interface InvalidRegistration {
+  readonly ensemble: string;
+  /** The service znode the registration sits under, as named in ZooKeeper. */
+  readonly service: string;
+  /** Full znode path (with the ensemble's chroot). */
+  readonly path: string;
+  readonly reason: string;
+}
+
+export interface EnsembleStatus {
+  readonly name: string;
+  readonly connect: string;
+  readonly chroot: string;
+  readonly roots: readonly { path: string; layout: string }[];
+  /** User name of the digest credentials (never the password), or null without. */
+  readonly authUser: string | null;
+  readonly state: SessionState;
+  readonly initialSyncDone: boolean;
+  readonly lastFullSyncAt: string | null;
+  readonly sessionsOpened: number;
+  readonly services: number;
+  readonly invalidRegistrations: number;
+}
+
+export interface EnsembleHooks {
+  /** A service node of root `rootIndex` changed (live changes only, after the first full read). */
+  onSourceChanged(ensemble: EnsembleWatch, rootIndex: number, service: string): void;
+  onPolicyChanged(name: string): void;
+  /** A full read on a new session finished: every source of this ensemble must be taken afresh. */
+  onResynced(ensemble: EnsembleWatch, startedAt: number): void;
+}
+
+const RECONNECT_BACKOFF_MS = [200, 500, 1000, 2000, 5000];
+
+export class EnsembleWatch {
+  private watchers: TreeWatcher<ParsedChild>[] = [];
+  private policies: PolicyWatcher | null = null;
+  private conn: ZkConnection | null = null;
+  private state: SessionState = 'connecting';
+  private initialSyncDone = false;
+  private lastFullSyncAt: Date | null = null;
+  private sessionsOpened = 0;
+  private stopped = false;
+  private readonly log: Logger;
+  /** Mesh names by identity key (see named()). */
+  private readonly names = new Map<string, { ok: true; identity: ServiceIdentity; key: string; name: string } | { ok: false; reason: string }>();
+  readonly name: string;
+
+  constructor(
+    readonly config: EnsembleConfig,
+    private readonly opts: {
+      readonly sessionTimeoutMs: number;
+      readonly naming: NamingOptions;
+      /** Only for the primary ensemble. */
+      readonly policyRoot?: string;
+      readonly auth?: ZkDigestCredentials;
+    },
+    private readonly deps: { log: Logger; metrics: Metrics; hooks: EnsembleHooks },
+  ) {
+    this.name = config.name;
+    this.log = deps.log.child({ component: 'registry', ensemble: config.name, zk: config.connect, roots: config.roots.map((r) => r.path) });
+  }
+
+  /** Connects and reads every root; resolves after the first full read (retrying until then). */
+  async start(): Promise<void> {
+    if (this.opts.auth) this.log.info({ credentialsFrom: this.opts.auth.origin, user: this.opts.auth.user }, 'using ZooKeeper digest credentials');
+    await this.openSessionAndSync();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const w of this.watchers) w.stop();
+    this.policies?.stop();
+    this.conn?.close();
+  }
+
+  get isInitialSyncDone(): boolean {
+    return this.initialSyncDone;
+  }
+
+  connection(): ZkConnection | null {
+    return this.conn;
+  }
+
+  status(): EnsembleStatus {
+    return {
+      name: this.name,
+      connect: this.config.connect,
+      chroot: this.config.chroot ?? '',
+      roots: this.config.roots.map((r) => ({ path: r.path, layout: r.layout })),
+      authUser: this.opts.auth?.user ?? null,
+      state: this.state,
+      initialSyncDone: this.initialSyncDone,
+      lastFullSyncAt: this.lastFullSyncAt?.toISOString() ?? null,
+      sessionsOpened: this.sessionsOpened,
+      services: this.watchers.reduce((n, w) => n + w.serviceNames().length, 0),
+      invalidRegistrations: this.invalidRegistrations().length,
+    };
+  }
+
+  policyErrors(): PolicyError[] {
+    return this.policies?.errors() ?? [];
+  }
+
+  policyOf(name: string): ServicePolicy {
+    return this.policies?.policyOf(name) ?? EMPTY_POLICY;
+  }
+
+  policyServices(): string[] {
+    return this.policies?.services() ?? [];
+  }
+
+  /** Every (root, service node) currently mirrored. */
+  sources(): { rootIndex: number; service: string }[] {
+    return this.watchers.flatMap((w, rootIndex) => w.serviceNames().map((service) => ({ rootIndex, service })));
+  }
+
+  /** The entries one service node of one root contributes now. */
+  entries(rootIndex: number, service: string): NamedEntry[] {
+    const w = this.watchers[rootIndex];
+    if (!w || !w.hasService(service)) return [];
+    const children = [...w.instancesOf(service).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const out: NamedEntry[] = [];
+    // A service node without instances still names its service, which stays served with no
+    // endpoints (clients see "unavailable" rather than "unknown service").
+    if (!w.isDubbo(service)) {
+      const named = this.named({ kind: 'service', name: service });
+      if (named.ok) out.push({ name: named.name, identity: named.identity, identityKey: named.key, instance: null });
+    }
+    for (const [, record] of children) if (record.parsed.ok) out.push(...record.parsed.entries);
+    return out;
+  }
+
+  invalidRegistrations(): InvalidRegistration[] {
+    const out: InvalidRegistration[] = [];
+    for (const w of this.watchers) {
+      for (const s of w.serviceNames()) {
+        for (const [child, r] of w.instancesOf(s)) {
+          if (!r.parsed.ok) out.push({ ensemble: this.name, service: s, path: `${this.chrootPrefix()}${w.instancesPath(s)}/${child}`, reason: r.parsed.reason });
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The identity's mesh name, computed once per identity: every instance of a service then shares
+   * one identity object and one name string instead of holding copies.
+   */
+  private named(identity: ServiceIdentity): { ok: true; identity: ServiceIdentity; key: string; name: string } | { ok: false; reason: string } {
+    const key = identityKey(identity);
+    let known = this.names.get(key);
+    if (!known) {
+      const name = meshName(identity, this.opts.naming);
+      known = name.ok ? { ok: true, identity, key, name: name.name } : name;
+      this.names.set(key, known);
+    }
+    return known;
+  }
+
+  private chrootPrefix(): string {
+    return this.config.chroot ?? '';
+  }
+
+  private async openSessionAndSync(): Promise<void> {
+    const connect = `${this.config.connect}${this.chrootPrefix()}`;
+    for (let attempt = 0; !this.stopped; attempt++) {
+      let conn: ZkConnection;
+      try {
+        conn = await ZkConnection.open({ connect, sessionTimeoutMs: this.opts.sessionTimeoutMs, ...(this.opts.auth ? { auth: this.opts.auth } : {}) }, this.opts.sessionTimeoutMs);
+      } catch (err) {
+        const delay = RECONNECT_BACKOFF_MS[Math.min(attempt, RECONNECT_BACKOFF_MS.length - 1)]!;
+        this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot open a ZooKeeper session; serving the last known services');
+        await sleep(delay);
+        continue;
+      }
+      if (this.stopped) {
+        conn.close();
+        return;
+      }
+      if (await this.syncWith(conn)) return;
+    }
+  }
+
+  /** Reads every root on a fresh session, then makes it the live mirror. False if the session died meanwhile. */
+  private async syncWith(conn: ZkConnection): Promise<boolean> {
+    this.sessionsOpened++;
+    this.watchSession(conn);
+    const started = performance.now();
+    let live = false;
+    const watchers: TreeWatcher<ParsedChild>[] = this.config.roots.map(
+      (root, rootIndex) =>
+        new TreeWatcher<ParsedChild>(
+          conn,
+          root.path,
+          {
+            parse: (service, child, data, dubbo) => this.parse(watcher(rootIndex), service, child, data, dubbo),
+            onServiceChanged: (service) => {
+              if (live) this.deps.hooks.onSourceChanged(this, rootIndex, service);
+            },
+            onReadError: (err, path) => this.readFailed(err, path),
+            onWatchEvent: (kind) => this.deps.metrics.zkEvents.inc({ kind }),
+          },
+          treeLayout(root.layout),
+        ),
+    );
+    const watcher = (i: number): TreeWatcher<ParsedChild> => watchers[i]!;
+    const policies =
+      this.opts.policyRoot === undefined
+        ? null
+        : new PolicyWatcher(
+            conn,
+            this.opts.policyRoot,
+            {
+              onPolicyChanged: (service) => {
+                if (live) this.deps.hooks.onPolicyChanged(service);
+              },
+              onInvalid: (err) => {
+                this.deps.metrics.invalidPolicies.inc({ service: err.service });
+                this.log.warn({ path: err.path, errors: err.errors }, 'rejected an invalid policy; the previous good policy stays in force');
+              },
+              onReadError: (err, path) => this.readFailed(err, path),
+            },
+            this.policies ?? undefined,
+          );
+    await Promise.all([...watchers.map((w) => w.start()), policies?.start()]);
+    if (conn.isDead || this.stopped) {
+      for (const w of watchers) w.stop();
+      policies?.stop();
+      return false;
+    }
+    for (const w of this.watchers) w.stop();
+    this.policies?.stop();
+    this.watchers = watchers;
+    this.policies = policies;
+    live = true;
+    const seconds = (performance.now() - started) / 1000;
+    this.lastFullSyncAt = new Date();
+    this.deps.metrics.zkLastSync.set(this.lastFullSyncAt.getTime() / 1000);
+    this.deps.metrics.zkFullSyncDuration.set(seconds);
+    this.deps.hooks.onResynced(this, started);
+    this.initialSyncDone = true;
+    this.state = conn.connected ? 'connected' : 'disconnected';
+    this.log.info({ services: this.status().services, seconds: Number(seconds.toFixed(3)), session: this.sessionsOpened }, 'full read of ZooKeeper done');
+    return true;
+  }
+
+  private setConnected(up: boolean): void {
+    this.deps.metrics.zkEnsembleConnected.set({ ensemble: this.name }, up ? 1 : 0);
+    if (this.opts.policyRoot !== undefined) this.deps.metrics.zkSessionState.set(up ? 1 : 0);
+  }
+
+  private watchSession(conn: ZkConnection): void {
+    this.conn = conn;
+    this.state = this.initialSyncDone ? 'resyncing' : 'connecting';
+    this.setConnected(true);
+    conn.on('auth-failed', (rc: number) => {
+      this.log.error({ rc, credentialsFrom: this.opts.auth?.origin }, 'ZooKeeper rejected the digest credentials');
+    });
+    conn.on('disconnected', () => {
+      if (this.conn !== conn) return;
+      this.state = 'disconnected';
+      this.setConnected(false);
+      this.log.warn('lost the ZooKeeper connection; serving the last known services while the client reconnects');
+    });
+    conn.on('connected', () => {
+      if (this.conn !== conn) return;
+      if (this.watchers.length > 0 && this.watchers[0]!.usesConnection(conn)) this.state = 'connected';
+      this.setConnected(true);
+      this.log.info('ZooKeeper connection back');
+    });
+    conn.on('expired', () => {
+      if (this.stopped || this.conn !== conn) return;
+      this.setConnected(false);
+      this.deps.metrics.zkSessionExpirations.inc();
+      this.state = 'resyncing';
+      this.log.warn('ZooKeeper session expired; opening a new session and reading the whole tree again');
+      void this.openSessionAndSync();
+    });
+  }
+
+  private readFailed(err: Error, path: string): void {
+    const code = 'code' in err ? String(err.code) : 'unknown';
+    this.deps.metrics.zkReadErrors.inc({ code });
+    if (code === String(ZK_NOAUTH)) {
+      this.log.error({ path, credentialsFrom: this.opts.auth?.origin ?? null }, 'ZooKeeper denied reading this node (NoAuth); it stays unread until the next session: check the ensemble credentials');
+    } else {
+      this.log.warn({ path, err: err.message }, 'ZooKeeper read failed; retrying');
+    }
+  }
+
+  private parse(w: TreeWatcher<ParsedChild>, service: string, child: string, data: Buffer, dubbo: boolean): ParsedChild {
+    const path = `${this.chrootPrefix()}${w.instancesPath(service)}/${child}`;
+    const outcome = dubbo ? parseDubboChild(service, child, data) : parseServiceChild(service, child, data);
+    let result: ParsedChild;
+    if (!outcome.ok) result = outcome;
+    else {
+      const entries: NamedEntry[] = [];
+      result = { ok: true, entries };
+      for (const e of outcome.entries) {
+        const named = this.named(e.identity);
+        if (!named.ok) {
+          result = { ok: false, reason: named.reason };
+          break;
+        }
+        entries.push({ name: named.name, identity: named.identity, identityKey: named.key, instance: { ...e.instance, source: path, format: e.format, ensemble: this.name } });
+      }
+    }
+    if (!result.ok) {
+      this.deps.metrics.invalidRegistrations.inc({ service });
+      this.log.warn({ path, reason: result.reason }, 'skipping an invalid registration');
+    }
+    return result;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
