@@ -13,6 +13,15 @@ export function virtualHostFor(service: Service, domains: readonly string[], aud
 
 /** Host names a sidecar's outbound traffic may use for a service: with and without suffix and port. */
 export function sidecarDomains(service: string, port: number, domainSuffix: string): string[] {
-  const names = domainSuffix ? [service, `${service}.${domainSuffix}`] : [service];
+  const host = meshHostOf(service, domainSuffix);
+  const names = host === service ? [service] : [service, host];
   return names.flatMap((n) => [n, `${n}:${port}`]);
+}
+
+/**
+ * The one host name of a service in the mesh: `<name>.<suffix>` when a suffix is set, else the
+ * bare name. Sidecar routes answer to it and Istio ServiceEntries declare it, so they must agree.
+ */
+export function meshHostOf(service: string, domainSuffix: string): string {
+  return domainSuffix ? `${service}.${domainSuffix}` : service;
 }
