@@ -37,6 +37,8 @@ export interface RequestRecord {
   path: string;
   query: Record<string, string>;
   contentType: string;
+  /** When it arrived (performance.now()). */
+  at: number;
   /** Set for mutating requests to serviceentries. */
   name?: string;
 }
@@ -132,7 +134,7 @@ export class FakeKubeApiServer {
     const url = new URL(req.url ?? '/', 'http://x');
     const query = Object.fromEntries(url.searchParams);
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
-    const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query, contentType };
+    const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query, contentType, at: performance.now() };
     this.requests.push(record);
     try {
       const body = await readBody(req);
