@@ -110,12 +110,16 @@ export function contentHashOf(entry: ServiceEntryObject): string {
   return entry.metadata.annotations[CONTENT_HASH_ANNOTATION] ?? '';
 }
 
-/** Istio's `region/zone/subzone`, trailing unset parts left off; undefined when unset or not representable. */
+/**
+ * Istio's `region/zone/subzone`, up to the first unset part (a subzone without a zone has no
+ * place in it); undefined when the region is unset or a part contains `/` (it would shift the
+ * parts Istio reads).
+ */
 export function istioLocalityOf(locality: Locality): string | undefined {
-  const parts = [locality.region, locality.zone, locality.subZone];
-  // A `/` inside a part would shift the parts Istio reads; such a locality cannot be expressed.
-  if (!locality.region || parts.some((p) => p.includes('/'))) return undefined;
-  while (parts[parts.length - 1] === '') parts.pop();
+  const all = [locality.region, locality.zone, locality.subZone];
+  const firstUnset = all.indexOf('');
+  const parts = firstUnset < 0 ? all : all.slice(0, firstUnset);
+  if (parts.length === 0 || parts.some((p) => p.includes('/'))) return undefined;
   return parts.join('/');
 }
 

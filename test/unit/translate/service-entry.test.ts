@@ -78,7 +78,7 @@ describe('istioLocalityOf', () => {
     [{ region: '', zone: '', subZone: '' }, undefined],
     [{ region: 'r', zone: '', subZone: '' }, 'r'],
     [{ region: 'r', zone: 'z', subZone: '' }, 'r/z'],
-    [{ region: 'r', zone: '', subZone: 's' }, 'r//s'],
+    [{ region: 'r', zone: '', subZone: 's' }, 'r'],
     [{ region: 'r/x', zone: 'z', subZone: '' }, undefined],
     [{ region: '', zone: 'z', subZone: '' }, undefined],
   ])('%j -> %s', (locality, expected) => expect(istioLocalityOf(locality)).toBe(expected));
