@@ -10,6 +10,7 @@ import { XdsServer } from '../xds/xds-server.js';
 import { CatalogPublisher } from '../xds/catalog-publisher.js';
 import { AdminServer } from '../admin/admin-server.js';
 import type { ProxyKind } from '../xds/proxy-kind.js';
+import { startKubernetesServiceEntries, type KubernetesServiceEntries } from '../istio/kubernetes-service-entries.js';
 
 export interface ServeConfig {
   readonly zk: string;
@@ -27,6 +28,15 @@ export interface ServeConfig {
   readonly sidecarListenAddress: string;
   /** Least time between two pushes to one proxy stream (0 = none). */
   readonly minPushIntervalMs?: number;
+  /** Keep ServiceEntry objects in Kubernetes (the leader replica writes them). */
+  readonly k8sServiceEntries?: boolean;
+  /** Namespace of the ServiceEntries zk-xds makes. */
+  readonly istioNamespace?: string;
+  /** kubeconfig path(s); unset: in-cluster service account, else ~/.kube/config. */
+  readonly kubeconfig?: string;
+  /** Parent znode of the leader election among replicas. */
+  readonly leaderElectionPath?: string;
+  readonly k8sWritesPerSecond?: number;
 }
 
 export interface RunningServer {
@@ -38,6 +48,8 @@ export interface RunningServer {
   readonly publisher: CatalogPublisher;
   readonly xds: XdsServer;
   readonly metrics: Metrics;
+  /** Present with --k8s-service-entries. */
+  readonly kubernetes?: KubernetesServiceEntries;
   stop(): Promise<void>;
 }
 
@@ -73,19 +85,38 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
   });
   const adminPort = await admin.listen(config.bindAddress, config.adminPort);
   log.info({ xdsPort, adminPort, zk: config.zk, root: config.zkRoot }, 'zk-xds listening; reading ZooKeeper');
+  const kubernetes = config.k8sServiceEntries
+    ? startKubernetesServiceEntries(
+        {
+          zk: config.zk,
+          zkSessionTimeoutMs: config.zkSessionTimeoutMs,
+          namespace: config.istioNamespace ?? 'zk-xds',
+          kubeconfig: config.kubeconfig,
+          leaderElectionPath: config.leaderElectionPath ?? '/zk-xds/leader',
+          writesPerSecond: config.k8sWritesPerSecond ?? 20,
+          domainSuffix: config.domainSuffix,
+        },
+        catalog,
+        () => registry.status().initialSyncDone,
+        log,
+        metrics,
+      )
+    : undefined;
   const started = registry.start().catch((err: Error) => log.error({ err: err.message }, 'registry stopped'));
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
       log.info('shutting down: closing xDS streams and the ZooKeeper session');
+      // First, so the next replica takes over writing at once.
+      await kubernetes?.stop();
       await xds.shutdown();
       await registry.stop();
       await admin.close();
       await Promise.race([started, new Promise((r) => setTimeout(r, 100))]);
       log.info('stopped');
     })());
-  return { xdsPort, adminPort, registry, catalog, caches, publisher, xds, metrics, stop };
+  return { xdsPort, adminPort, registry, catalog, caches, publisher, xds, metrics, kubernetes, stop };
 }
 
 function countCatalog(catalog: CatalogStore): { services: number; serving: number; notServing: number } {
