@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CliProcess, type LogLine } from '../support/cli-process.js';
 import { eventually } from '../support/eventually.js';
 import { FakeKubeApiServer } from '../support/fake-kube-apiserver.js';
+import { kubectl } from '../support/kubectl.js';
 import { ZkTestClient } from '../support/zk-test-client.js';
 import { ZooKeeperServer, freePorts } from '../support/zookeeper-server.js';
 
@@ -78,6 +79,13 @@ describe('ServiceEntries through the Kubernetes API with two replicas', () => {
     await registrar.mkdirp('/services/payments');
     await registrar.create('/services/payments/10.2.0.1:9090', '');
     await eventually(() => expect(endpointsOf('payments')).toEqual(['10.2.0.1:9090']), FOLLOW_MS);
+
+    // The real kubectl sees them, selects them by our label, and reads them back as written.
+    expect((await kubectl(kubeconfig, 'get', 'serviceentries', '-l', 'app.kubernetes.io/managed-by=zk-xds', '-o', 'name')).stdout.trim().split('\n').sort()).toEqual([
+      'serviceentry.networking.istio.io/orders',
+      'serviceentry.networking.istio.io/payments',
+    ]);
+    expect((await kubectl(kubeconfig, 'get', 'se', 'payments', '-o', 'jsonpath={.spec.hosts[0]} {.spec.endpoints[0].address} {.metadata.managedFields[0].manager}')).stdout).toBe('payments 10.2.0.1 zk-xds');
 
     // Only A leads and writes; B follows and serves xDS too.
     expect(await metric(a.admin, 'zkxds_leader')).toBe(1);

@@ -1,13 +1,9 @@
 // The fake API server keeps the real rules (so the writer's tests mean something), checked over
 // real HTTP(S) with plain requests and with the real kubectl.
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { FakeKubeApiServer } from '../../support/fake-kube-apiserver.js';
-
-const run = promisify(execFile);
+import { kubectl as runKubectl } from '../../support/kubectl.js';
 const BASE = '/apis/networking.istio.io/v1/namespaces/mesh/serviceentries';
 
 function entry(name: string, extra: Record<string, unknown> = {}, labels: Record<string, string> = {}) {
@@ -126,7 +122,7 @@ describe('fake kube-apiserver rules', () => {
 describe('fake kube-apiserver against the real kubectl', () => {
   let server: FakeKubeApiServer;
   let kubeconfig: string;
-  const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', path.join(os.tmpdir(), `kubectl-cache-${process.pid}`), ...args], { encoding: 'utf8' });
+  const kubectl = (...args: string[]) => runKubectl(kubeconfig, ...args);
   beforeAll(async () => {
     server = await FakeKubeApiServer.start({ tls: true, token: 'not-a-real-token' });
     kubeconfig = await server.writeKubeconfig('mesh');
