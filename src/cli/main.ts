@@ -20,7 +20,7 @@ function zkRootPath(value: string): string {
 
 function bool(value: string): boolean {
   if (/^(true|1|yes|on)$/i.test(value)) return true;
-  if (/^(false|0|no|off)$/i.test(value)) return false;
+  if (/^(false|0|no|off|)$/i.test(value)) return false;
   throw new InvalidArgumentError('expected true or false');
 }
 

@@ -36,10 +36,10 @@ export function loadKubeConfig(kubeconfig: string | undefined, serviceAccountRoo
   const kc = new k8s.KubeConfig();
   const files = (kubeconfig ?? '').split(path.delimiter).filter(Boolean);
   if (files.length > 0) {
-    kc.loadFromFile(files[0]!);
+    loadFile(kc, files[0]!);
     for (const file of files.slice(1)) {
       const more = new k8s.KubeConfig();
-      more.loadFromFile(file);
+      loadFile(more, file);
       kc.mergeConfig(more);
     }
   } else if (process.env.KUBERNETES_SERVICE_HOST && existsSync(serviceAccountRoot + SERVICE_ACCOUNT_TOKEN)) {
@@ -49,6 +49,15 @@ export function loadKubeConfig(kubeconfig: string | undefined, serviceAccountRoo
     kc.loadFromDefault();
   }
   return kc;
+}
+
+function loadFile(kc: k8s.KubeConfig, file: string): void {
+  try {
+    kc.loadFromFile(file);
+  } catch (err) {
+    // The message names the file only: a parse error must not echo the file's content (tokens).
+    throw new Error(`cannot load the kubeconfig ${file}: ${(err as NodeJS.ErrnoException).code ?? 'invalid file'}`);
+  }
 }
 
 /** An error answer of the API server: its HTTP code (0 when no answer came) and message. */

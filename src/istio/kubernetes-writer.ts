@@ -149,10 +149,11 @@ export class KubernetesWriter {
     this.retries.clear();
     this.attempts.clear();
     const informer = this.informer;
+    const worker = this.worker;
     this.informer = undefined;
-    await informer?.stop();
     this.wake?.();
-    await this.worker;
+    await informer?.stop();
+    await worker;
   }
 
   private async run(epoch: number): Promise<void> {
@@ -182,15 +183,22 @@ export class KubernetesWriter {
     while (live()) {
       const informer = this.deps.client.informer();
       let failure: unknown;
+      let watchFailures = 0;
       informer.on('error', (err: unknown) => {
         failure = err;
         if (this.informer !== informer) return;
-        // A broken watch stops the informer: start a fresh one (it lists again).
-        this.deps.log.warn({ err: describeFailure(err).message }, 'ServiceEntry watch failed; listing again');
+        // A failed watch or list stops the informer: start it again (it lists again), backing off.
+        watchFailures++;
+        const retryInMs = Math.min((this.options.retryBaseMs ?? 200) * 2 ** (watchFailures - 1), this.options.retryMaxMs ?? 30_000);
+        this.deps.log.warn({ err: describeFailure(err).message, retryInMs }, 'ServiceEntry list/watch failed; listing again');
         this.deps.metrics.k8sErrors.inc({ kind: 'watch' });
         setTimeout(() => {
-          if (this.informer === informer && live()) void informer.start();
-        }, this.options.retryBaseMs ?? 200);
+          if (this.informer !== informer || !live()) return;
+          const before = watchFailures;
+          void informer.start().then(() => {
+            if (watchFailures === before) watchFailures = 0;
+          });
+        }, retryInMs);
       });
       const onChange = (o: StoredObject, deleted: boolean) => {
         this.updateOwnedGauge();

@@ -105,7 +105,7 @@ export class FakeKubeApiServer {
     return file;
   }
 
-  /** The next `count` mutating requests to serviceentries answer `status` (e.g. 500, 429). */
+  /** The next `count` requests to serviceentries (mutating ones, or those of `onlyMethods`) answer `status` (e.g. 500, 429). */
   failNext(count: number, status: number, onlyMethods?: string[]): void {
     this.failures = { count, status, onlyMethods };
   }
@@ -145,7 +145,8 @@ export class FakeKubeApiServer {
       if (!m) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       const [, namespace, name] = m;
       if (req.method !== 'GET') record.name = name;
-      if (req.method !== 'GET' && this.failures.count > 0 && (!this.failures.onlyMethods || this.failures.onlyMethods.includes(req.method!))) {
+      const failable = this.failures.onlyMethods ? this.failures.onlyMethods.includes(req.method!) : req.method !== 'GET';
+      if (failable && this.failures.count > 0) {
         this.failures.count--;
         const status = this.failures.status;
         if (status === 429) res.setHeader('Retry-After', '0');
