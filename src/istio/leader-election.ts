@@ -34,6 +34,9 @@ export interface LeaderGauge {
 const CANDIDATE_PREFIX = 'candidate-';
 const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 5000;
+const STOP_DELETE_WAIT_MS = 1000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 export class LeaderElection {
   private conn: ZkConnection | undefined;
@@ -78,7 +81,9 @@ export class LeaderElection {
     this.stopped = true;
     this.stepDown('shutting down');
     const conn = this.conn;
-    if (conn && !conn.isDead && this.node) await conn.delete(this.node).catch(() => undefined);
+    // Bounded: with ZooKeeper unreachable the delete would wait for a reconnect; the session's
+    // expiry removes the node then anyway.
+    if (conn && !conn.isDead && this.node) await Promise.race([conn.delete(this.node).catch(() => undefined), sleep(STOP_DELETE_WAIT_MS)]);
     // The binding must be closed outside its own callbacks.
     await new Promise((r) => setImmediate(r));
     conn?.close();
@@ -96,7 +101,7 @@ export class LeaderElection {
         this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'could not enter the leader election; retrying');
         this.conn?.close();
         this.conn = undefined;
-        await new Promise((r) => setTimeout(r, delay));
+        await sleep(delay);
         delay = Math.min(delay * 2, RETRY_MAX_MS);
       }
     }
