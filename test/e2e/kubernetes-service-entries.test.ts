@@ -123,8 +123,22 @@ describe('ServiceEntries through the Kubernetes API with two replicas', () => {
     expect(kube.writesFor('bystander').map((w) => w.verb)).toEqual(['create']);
     expect(kube.store.get(NS, 'bystander')).toMatchObject({ spec: { hosts: ['bystander.example'] } });
 
+    expect(await metric(b.admin, 'zkxds_k8s_service_entries_owned')).toBe(1);
+
+    // A clean stop (SIGTERM) of the leader hands over without waiting for a session timeout.
+    const c = await replica('replica-c');
+    const writesBeforeStop = kube.writes.length;
+    const stoppedAt = performance.now();
+    b.cli.kill('SIGTERM');
+    await c.cli.waitForLine(isLeaderLine, SESSION_TIMEOUT_MS);
+    const cleanHandOverMs = performance.now() - stoppedAt;
+    expect((await b.cli.exited).code).toBe(0);
+    await registrar.create('/services/orders/10.1.0.4:8080', '');
+    await eventually(() => expect(endpointsOf('orders')).toHaveLength(4), FOLLOW_MS);
+    expect(kube.writes.slice(writesBeforeStop).map((w) => `${w.verb} ${w.name}`)).toEqual(['apply orders']);
+
     // The token never reaches a log line.
-    for (const p of [a, b]) expect(JSON.stringify(p.cli.lines) + p.cli.stderr).not.toContain('e2e-secret-token');
-    console.log(`leader hand-over after kill -9: ${Math.round(handOverMs)} ms (session timeout ${SESSION_TIMEOUT_MS} ms)`);
+    for (const p of [a, b, c]) expect(JSON.stringify(p.cli.lines) + p.cli.stderr).not.toContain('e2e-secret-token');
+    console.log(`leader hand-over: ${Math.round(handOverMs)} ms after kill -9 (session timeout ${SESSION_TIMEOUT_MS} ms), ${Math.round(cleanHandOverMs)} ms after SIGTERM`);
   }, 60000);
 });
