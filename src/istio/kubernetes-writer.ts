@@ -151,6 +151,7 @@ export class KubernetesWriter {
     const informer = this.informer;
     const worker = this.worker;
     this.informer = undefined;
+    this.deps.metrics.k8sOwned.set(0);
     this.wake?.();
     await informer?.stop();
     await worker;

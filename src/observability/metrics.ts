@@ -71,7 +71,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     leader: new Gauge({ name: 'zkxds_leader', help: '1 while this replica leads the election and writes to Kubernetes, else 0', registers: r }),
     k8sWrites: new Counter({ name: 'zkxds_k8s_writes_total', help: 'Requests that write ServiceEntry objects to the Kubernetes API', labelNames: ['verb', 'outcome'], registers: r }),
     k8sErrors: new Counter({ name: 'zkxds_k8s_errors_total', help: 'Kubernetes writer problems (rejected objects, conflicts, foreign objects in the way, failed requests)', labelNames: ['kind'], registers: r }),
-    k8sOwned: new Gauge({ name: 'zkxds_k8s_service_entries_owned', help: 'ServiceEntry objects in the namespace labelled as managed by zk-xds', registers: r }),
+    k8sOwned: new Gauge({ name: 'zkxds_k8s_service_entries_owned', help: 'ServiceEntry objects in the namespace labelled as managed by zk-xds, as the leader sees them (0 on other replicas)', registers: r }),
     translationErrors: new Counter({ name: 'zkxds_translation_errors_total', help: 'Services whose resources could not be built (previous resources kept)', registers: r }),
   };
 }
