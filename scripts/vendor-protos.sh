@@ -30,5 +30,7 @@ xDS client decodes. Do not edit by hand: bump @grpc/grpc-js-xds and run \`make p
 | xds/, udpa/ | cncf/xds | Apache-2.0 |
 | validate/ | bufbuild/protoc-gen-validate | Apache-2.0 |
 | google/ | googleapis/googleapis | Apache-2.0 |
+
+istio/ (Istio's API protos for MCP-over-xDS) is not copied from there: see istio/SOURCE.md.
 MD
 echo "protos/ refreshed from @grpc/grpc-js-xds@${version}: $(find protos -name '*.proto' | wc -l) files"

@@ -11,6 +11,8 @@ import { CatalogPublisher } from '../xds/catalog-publisher.js';
 import { AdminServer } from '../admin/admin-server.js';
 import type { ProxyKind } from '../xds/proxy-kind.js';
 import { startKubernetesServiceEntries, type KubernetesServiceEntries } from '../istio/kubernetes-service-entries.js';
+import { McpPublisher } from '../istio/mcp-publisher.js';
+import { MCP_SERVICE_ENTRY_TYPE_URLS } from '../istio/mcp-resources.js';
 
 export interface ServeConfig {
   readonly zk: string;
@@ -28,10 +30,14 @@ export interface ServeConfig {
   readonly sidecarListenAddress: string;
   /** Least time between two pushes to one proxy stream (0 = none). */
   readonly minPushIntervalMs?: number;
+  /** Namespace of the Istio ServiceEntries, served over MCP and written to Kubernetes (default `zk-xds`). */
+  readonly istioNamespace?: string;
+  /** Istio revision (`istio.io/rev` label on every ServiceEntry); empty for the default revision. */
+  readonly istioRevision?: string;
+  /** `exportTo` of every ServiceEntry (default `*`). */
+  readonly istioExportTo?: readonly string[];
   /** Keep ServiceEntry objects in Kubernetes (the leader replica writes them). */
   readonly k8sServiceEntries?: boolean;
-  /** Namespace of the ServiceEntries zk-xds makes. */
-  readonly istioNamespace?: string;
   /** kubeconfig path(s); unset: in-cluster service account, else ~/.kube/config. */
   readonly kubeconfig?: string;
   /** Parent znode of the leader election among replicas. */
@@ -46,6 +52,7 @@ export interface RunningServer {
   readonly catalog: CatalogStore;
   readonly caches: Readonly<Record<ProxyKind, ResourceCache>>;
   readonly publisher: CatalogPublisher;
+  readonly mcpPublisher: McpPublisher;
   readonly xds: XdsServer;
   readonly metrics: Metrics;
   /** Present with --k8s-service-entries. */
@@ -56,10 +63,14 @@ export interface RunningServer {
 /** Starts everything; the xDS and admin ports answer at once, readiness follows the first full read. */
 export async function startServer(config: ServeConfig, log: Logger, metrics: Metrics = createMetrics()): Promise<RunningServer> {
   const catalog = new CatalogStore();
-  const types = RESOURCE_KINDS.map((k) => TYPE_URL[k]);
+  const types = [...RESOURCE_KINDS.map((k) => TYPE_URL[k]), ...MCP_SERVICE_ENTRY_TYPE_URLS];
   const caches = { proxyless: new ResourceCache(types), sidecar: new ResourceCache(types) };
   const publisher = new CatalogPublisher(caches, { domainSuffix: config.domainSuffix, sidecarBindAddress: config.sidecarListenAddress }, log.child({ component: 'publisher' }), metrics);
   catalog.onChange((change, observedAt) => publisher.publish(change, observedAt));
+  // istiod (MCP-over-xDS) may be served from either view: both caches hold the ServiceEntries.
+  const istio = { namespace: config.istioNamespace || 'zk-xds', revision: config.istioRevision ?? '', exportTo: config.istioExportTo ?? ['*'], domainSuffix: config.domainSuffix };
+  const mcpPublisher = new McpPublisher([caches.proxyless, caches.sidecar], istio, log.child({ component: 'istio-mcp' }), metrics);
+  catalog.onChange((change, observedAt) => mcpPublisher.publish(change, observedAt));
   metrics.setCatalogSource(() => countCatalog(catalog));
 
   const registry = new ZkRegistry(
@@ -81,6 +92,8 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
         status: 200,
         body: { invalid: registry.policyErrors(), sidecarConflicts: Object.fromEntries(publisher.sidecarConflicts()) },
       }),
+      // Services whose ServiceEntry Istio would reject (not served to istiod), with the reasons.
+      '/debug/istio': () => ({ status: 200, body: { namespace: istio.namespace, revision: istio.revision, exportTo: istio.exportTo, rejected: Object.fromEntries(mcpPublisher.rejectedEntries()) } }),
     },
   });
   const adminPort = await admin.listen(config.bindAddress, config.adminPort);
@@ -90,11 +103,10 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
         {
           zk: config.zk,
           zkSessionTimeoutMs: config.zkSessionTimeoutMs,
-          namespace: config.istioNamespace ?? 'zk-xds',
+          entries: istio,
           kubeconfig: config.kubeconfig,
           leaderElectionPath: config.leaderElectionPath ?? '/zk-xds/leader',
           writesPerSecond: config.k8sWritesPerSecond ?? 20,
-          domainSuffix: config.domainSuffix,
         },
         catalog,
         () => registry.status().initialSyncDone,
@@ -116,7 +128,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       await Promise.race([started, new Promise((r) => setTimeout(r, 100))]);
       log.info('stopped');
     })());
-  return { xdsPort, adminPort, registry, catalog, caches, publisher, xds, metrics, kubernetes, stop };
+  return { xdsPort, adminPort, registry, catalog, caches, publisher, mcpPublisher, xds, metrics, kubernetes, stop };
 }
 
 function countCatalog(catalog: CatalogStore): { services: number; serving: number; notServing: number } {

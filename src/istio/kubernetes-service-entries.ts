@@ -4,7 +4,7 @@
 import type { CatalogStore } from '../catalog/catalog-store.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { serviceEntryFor } from '../translate/service-entry.js';
+import { serviceEntryFor, type ServiceEntryOptions } from '../translate/service-entry.js';
 import { loadKubeConfig, ServiceEntryClient } from './kube-client.js';
 import { FIELD_MANAGER, KubernetesWriter, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type ObjectBuilder } from './kubernetes-writer.js';
 import { LeaderElection } from './leader-election.js';
@@ -13,11 +13,11 @@ import { checkServiceEntry } from './service-entry-checks.js';
 export interface KubernetesServiceEntriesConfig {
   readonly zk: string;
   readonly zkSessionTimeoutMs: number;
-  readonly namespace: string;
+  /** The same entry options the MCP route uses (namespace, revision, exportTo, domain suffix). */
+  readonly entries: ServiceEntryOptions;
   readonly kubeconfig?: string;
   readonly leaderElectionPath: string;
   readonly writesPerSecond: number;
-  readonly domainSuffix: string;
 }
 
 export interface KubernetesServiceEntries {
@@ -27,8 +27,8 @@ export interface KubernetesServiceEntries {
 }
 
 export function startKubernetesServiceEntries(config: KubernetesServiceEntriesConfig, catalog: CatalogStore, catalogReady: () => boolean, log: Logger, metrics: Metrics): KubernetesServiceEntries {
-  const client = new ServiceEntryClient(loadKubeConfig(config.kubeconfig), config.namespace, FIELD_MANAGER);
-  const build = serviceEntryBuilder(config.namespace, config.domainSuffix);
+  const client = new ServiceEntryClient(loadKubeConfig(config.kubeconfig), config.entries.namespace, FIELD_MANAGER);
+  const build = serviceEntryBuilder(config.entries);
   const writer = new KubernetesWriter({ writesPerSecond: config.writesPerSecond }, { client, build, catalogReady, log: log.child({ component: 'k8s-writer' }), metrics });
   writer.updateServices(catalog.snapshot().values());
   catalog.onChange((change) => writer.updateServices(change.upserts));
@@ -39,7 +39,7 @@ export function startKubernetesServiceEntries(config: KubernetesServiceEntriesCo
     metrics.leader,
   );
   election.start();
-  log.info({ server: client.server, namespace: config.namespace, leaderElectionPath: config.leaderElectionPath }, 'keeping ServiceEntries in Kubernetes when elected leader');
+  log.info({ server: client.server, namespace: config.entries.namespace, leaderElectionPath: config.leaderElectionPath }, 'keeping ServiceEntries in Kubernetes when elected leader');
   return {
     writer,
     election,
@@ -51,9 +51,10 @@ export function startKubernetesServiceEntries(config: KubernetesServiceEntriesCo
 }
 
 /** The translator's entry, labelled as ours; entries Istio's webhook would refuse are errors (the previous entry stays). */
-export function serviceEntryBuilder(namespace: string, domainSuffix: string): ObjectBuilder {
+export function serviceEntryBuilder(options: ServiceEntryOptions): ObjectBuilder {
+  const opts: ServiceEntryOptions = { ...options, labels: { ...options.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } };
   return (service) => {
-    const entry = serviceEntryFor(service, { namespace, exportTo: ['*'], domainSuffix, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } });
+    const entry = serviceEntryFor(service, opts);
     if (!entry) return undefined;
     const { errors } = checkServiceEntry(entry.spec, entry.metadata);
     if (errors.length > 0) throw new Error(`Istio would reject the ServiceEntry: ${errors.join('; ')}`);

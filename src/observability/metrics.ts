@@ -72,6 +72,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     k8sWrites: new Counter({ name: 'zkxds_k8s_writes_total', help: 'Requests that write ServiceEntry objects to the Kubernetes API', labelNames: ['verb', 'outcome'], registers: r }),
     k8sErrors: new Counter({ name: 'zkxds_k8s_errors_total', help: 'Kubernetes writer problems (rejected objects, conflicts, foreign objects in the way, failed requests)', labelNames: ['kind'], registers: r }),
     k8sOwned: new Gauge({ name: 'zkxds_k8s_service_entries_owned', help: 'ServiceEntry objects in the namespace labelled as managed by zk-xds, as the leader sees them (0 on other replicas)', registers: r }),
+    istioServiceEntriesRejectedTotal: new Counter({ name: 'zkxds_istio_service_entries_rejected_total', help: 'ServiceEntries built that break Istio validation rules (not served; the previous entry stays)', registers: r }),
+    istioServiceEntriesRejected: new Gauge({ name: 'zkxds_istio_service_entries_rejected', help: 'Services whose current ServiceEntry breaks Istio validation rules', registers: r }),
     translationErrors: new Counter({ name: 'zkxds_translation_errors_total', help: 'Services whose resources could not be built (previous resources kept)', registers: r }),
   };
 }

@@ -1,4 +1,4 @@
-// Loads the vendored Envoy protos (protos/) into one protobufjs Root, once per process.
+// Loads the vendored Envoy and Istio protos (protos/) into one protobufjs Root, once per process.
 // Every message zk-xds sends is encoded with these types; nothing is hand-written.
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -36,21 +36,32 @@ export const ROOT_PROTO_FILES = [
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
 ];
 
+/**
+ * Istio's MCP envelope and the ServiceEntry body (protos/istio, see its SOURCE.md). They import
+ * each other by their istio/api paths (`mcp/...`, `networking/...`), resolved under protos/istio.
+ */
+export const ISTIO_PROTO_FILES = ['mcp/v1alpha1/resource.proto', 'networking/v1alpha3/service_entry.proto'];
+const ISTIO_IMPORT_ROOTS = ['mcp/', 'networking/', 'meta/', 'analysis/', 'type/'];
+
 let cached: protobuf.Root | undefined;
 
 /** The shared Root with every type in ROOT_PROTO_FILES and their imports resolved. */
 export function envoyRoot(): protobuf.Root {
   if (cached) return cached;
   const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => {
-    if (BUNDLED_WELL_KNOWN.has(target)) return target;
-    if (target.startsWith('google/protobuf/')) return path.join(WELL_KNOWN_DIR, path.basename(target));
-    return path.join(PROTO_DIR, target);
-  };
-  root.loadSync(ROOT_PROTO_FILES, { keepCase: true });
+  root.resolvePath = (_origin, target) => resolveProtoPath(target);
+  root.loadSync([...ROOT_PROTO_FILES, ...ISTIO_PROTO_FILES], { keepCase: true });
   root.resolveAll();
   cached = root;
   return root;
+}
+
+/** Where an import path of a vendored proto is: bundled well-known types, protos/istio, or protos/. */
+export function resolveProtoPath(target: string): string {
+  if (BUNDLED_WELL_KNOWN.has(target)) return target;
+  if (target.startsWith('google/protobuf/')) return path.join(WELL_KNOWN_DIR, path.basename(target));
+  if (ISTIO_IMPORT_ROOTS.some((r) => target.startsWith(r))) return path.join(PROTO_DIR, 'istio', target);
+  return path.join(PROTO_DIR, target);
 }
 
 /** Looks up a message type by its full name, e.g. `envoy.config.cluster.v3.Cluster`. */

@@ -19,11 +19,13 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = ['cluster', 'endpoint', '
 export const PUSH_ORDER: readonly TypeUrl[] = [TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route];
 
 /**
- * In state-of-the-world xDS, a Listener or Cluster response is the complete set: a resource left
- * out is deleted. Route and endpoint responses may carry only the resources that changed.
+ * In state-of-the-world xDS, a response is the complete set of its type (a resource left out is
+ * deleted), except for routes and endpoints, whose responses may carry only what changed. Types
+ * beyond Envoy's four (Istio's MCP types) are complete sets too: istiod replaces its whole store
+ * of a type with each response.
  */
 export function isFullStateType(typeUrl: string): boolean {
-  return typeUrl === TYPE_URL.cluster || typeUrl === TYPE_URL.listener;
+  return typeUrl !== TYPE_URL.route && typeUrl !== TYPE_URL.endpoint;
 }
 
 const KIND_BY_URL = new Map<string, ResourceKind>(RESOURCE_KINDS.map((k) => [TYPE_URL[k], k]));

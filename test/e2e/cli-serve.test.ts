@@ -7,6 +7,7 @@ import { CliProcess } from '../support/cli-process.js';
 import { AdsClient } from '../support/ads-client.js';
 import { TYPE_URL } from '../../src/xds/resource-types.js';
 import { eventually } from '../support/eventually.js';
+import { decodeMcpResourceValue, decodeServiceEntryBody } from '../../src/istio/mcp-resources.js';
 
 let zk: ZooKeeperServer;
 let writer: ZkTestClient;
@@ -79,6 +80,30 @@ describe('zk-xds serve', () => {
     expect(await sessions()).toBe(sessionsBefore - 1);
     expect(cli.lines.some((l) => l.msg === 'stopped')).toBe(true);
     ads.close();
+  });
+
+  it('takes the Istio settings from environment variables and serves ServiceEntries with them over MCP', async () => {
+    const { xds, admin } = await serve(['--zk', zk.connectString, '--zk-root', '/registry', '--domain-suffix', 'zk.internal'], {
+      ZKXDS_ISTIO_NAMESPACE: 'mesh-zk',
+      ZKXDS_ISTIO_REVISION: '1-29-0',
+      ZKXDS_ISTIO_EXPORT_TO: '., frontend',
+    });
+    await eventually(async () => expect((await get(admin, '/readyz')).status).toBe(200), 10000);
+    expect(JSON.parse((await get(admin, '/debug/istio')).text)).toEqual({ namespace: 'mesh-zk', revision: '1-29-0', exportTo: ['.', 'frontend'], rejected: {} });
+    const ads = new AdsClient(`127.0.0.1:${xds}`);
+    ads.send({ typeUrl: 'networking.istio.io/v1/ServiceEntry', nonce: '2026-01-01 00:00:00 +0000 UTC', node: { id: 'istiod' } });
+    const [resource] = (await ads.next('networking.istio.io/v1/ServiceEntry')).resources;
+    const { metadata, body } = decodeMcpResourceValue(resource!.raw.value);
+    expect(metadata).toMatchObject({ name: 'mesh-zk/web', labels: { 'istio.io/rev': '1-29-0' } });
+    expect(decodeServiceEntryBody(body)).toMatchObject({ hosts: ['web.zk.internal'], exportTo: ['.', 'frontend'] });
+    ads.close();
+  });
+
+  it('rejects a bad Istio namespace with a clear message', async () => {
+    const cli = CliProcess.start(['serve', '--istio-namespace', 'Not_A_Namespace']);
+    running.push(cli);
+    expect((await cli.exited).code).not.toBe(0);
+    expect(cli.stderr).toMatch(/--istio-namespace.*expected a Kubernetes namespace name/);
   });
 
   it('rejects a bad flag with a clear message', async () => {

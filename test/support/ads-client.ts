@@ -10,7 +10,8 @@ export interface ReceivedResponse {
   readonly versionInfo: string;
   readonly typeUrl: string;
   readonly nonce: string;
-  readonly resources: Array<{ name: string; object: Record<string, unknown> }>;
+  /** raw: the resource's Any as received (its own type URL and value bytes). */
+  readonly resources: Array<{ name: string; object: Record<string, unknown>; raw: { typeUrl: string; value: Uint8Array } }>;
   readonly at: number;
 }
 
@@ -74,7 +75,7 @@ export class AdsClient {
         nonce: r.nonce,
         resources: r.resources.map((any) => {
           const object = decodeValue(any.type_url, any.value);
-          return { name: String(object.name ?? object.cluster_name ?? ''), object };
+          return { name: String(object.name ?? object.cluster_name ?? ''), object, raw: { typeUrl: any.type_url, value: any.value } };
         }),
         at: performance.now(),
       }),

@@ -3,10 +3,19 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ServiceEntry } from '@kubernetes-models/istio/networking.istio.io/v1/ServiceEntry';
+import { ServiceEntry as ServiceEntryV1alpha3 } from '@kubernetes-models/istio/networking.istio.io/v1alpha3/ServiceEntry';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { createMetrics } from '../../../src/observability/metrics.js';
+import { CatalogPublisher } from '../../../src/xds/catalog-publisher.js';
+import { ResourceCache } from '../../../src/xds/resource-cache.js';
+import { RESOURCE_KINDS, TYPE_URL } from '../../../src/xds/resource-types.js';
+import { decodeAny } from '../../../src/xds/resource-encoding.js';
+import { outboundName } from '../../../src/translate/sidecar-listener.js';
+import type { ServicePolicy } from '../../../src/catalog/policy.js';
 import type { Service } from '../../../src/catalog/model.js';
 import { checkServiceEntry, checkWorkloadEntry, type ServiceEntrySpecInput, type WorkloadEntryInput } from '../../../src/istio/service-entry-checks.js';
 import { serviceEntryFor, type ServiceEntryOptions } from '../../../src/translate/service-entry.js';
-import { service } from '../../support/catalog-fixtures.js';
+import { service, type InstanceSpec } from '../../support/catalog-fixtures.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/istio-validation');
 
@@ -94,5 +103,62 @@ describe('generated ServiceEntries', () => {
       'endpoints[0].ports: "http-9" is not a port of the ServiceEntry',
       'endpoints[0].labels: "bad key" is not a label key',
     ]);
+  });
+});
+
+// A generated catalog: every ServiceEntry must be valid for both API versions and agree with the
+// Envoy sidecar view (same port, and a host the port's route answers to).
+const POLICIES: ServicePolicy[] = [{}, { protocol: 'grpc' }, { protocol: 'tcp', port: 5432 }, { port: 8443 }, { trafficSplit: { label: 'version', subsets: [{ value: 'v1', weight: 50 }, { value: 'v2', weight: 50 }] } }];
+
+function generatedCatalog(size: number): Service[] {
+  return Array.from({ length: size }, (_, n) => {
+    const instances: InstanceSpec[] = Array.from({ length: n % 6 }, (_, i) => ({
+      address: i % 3 === 2 ? `2001:db8::${n.toString(16)}:${i + 1}` : `10.${n >> 8}.${n & 255}.${i + 1}`,
+      port: [8080, 9090, 80, 3000][(n + i) % 4]!,
+      weight: 1 + ((n * 7 + i) % 5),
+      healthy: i !== 1,
+      locality: { region: n % 3 ? `r${i % 2}` : '', zone: `z${i % 3}`, subZone: i % 2 ? 'rack' : '' },
+      metadata: { version: i % 2 ? 'v2' : 'v1', 'team name': `t ${n % 4}`, ...(n % 5 === 0 ? { protocol: 'grpc' } : {}) },
+    }));
+    return service(`svc-${n}`, instances, POLICIES[n % POLICIES.length]);
+  });
+}
+
+describe('the ServiceEntries of a generated catalog of 300 services', () => {
+  const catalog = generatedCatalog(300);
+  const types = RESOURCE_KINDS.map((k) => TYPE_URL[k]);
+  const sidecar = new ResourceCache(types);
+  const publisher = new CatalogPublisher({ proxyless: new ResourceCache(types), sidecar }, { domainSuffix: 'svc.mesh', sidecarBindAddress: '0.0.0.0' }, silentLogger(), createMetrics({ defaultMetrics: false }));
+  publisher.publish({ upserts: catalog });
+  const entries = catalog.flatMap((s) => {
+    const e = serviceEntryFor(s, { ...OPTS, domainSuffix: 'svc.mesh' });
+    return e ? [[s, e] as const] : [];
+  });
+
+  it('leaves out only the services without a port', () => {
+    expect(entries.length).toBe(catalog.filter((s) => s.instances.length > 0 || s.policy.port !== undefined).length);
+  });
+
+  it('are valid for the v1 and v1alpha3 CRD schemas and for the webhook rules', () => {
+    for (const [, e] of entries) {
+      expect(() => new ServiceEntry(e).validate()).not.toThrow();
+      expect(() => new ServiceEntryV1alpha3({ metadata: e.metadata, spec: e.spec }).validate()).not.toThrow();
+      expect(checkServiceEntry(e.spec, e.metadata)).toEqual({ errors: [], warnings: [] });
+    }
+  });
+
+  it('declare the port and host the sidecar view routes the service on', () => {
+    const conflicts = publisher.sidecarConflicts();
+    let checked = 0;
+    for (const [s, e] of entries) {
+      if (conflicts.has(s.name)) continue;
+      const [port] = e.spec.ports;
+      expect(sidecar.get(TYPE_URL.listener, outboundName(port!.number))).toBeDefined();
+      if (port!.protocol === 'TCP') continue;
+      const route = decodeAny(sidecar.get(TYPE_URL.route, outboundName(port!.number))!.anyBytes).object as { virtual_hosts: Array<{ name: string; domains: string[] }> };
+      expect(route.virtual_hosts.find((v) => v.name === s.name)?.domains).toContain(e.spec.hosts[0]);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(100);
   });
 });
