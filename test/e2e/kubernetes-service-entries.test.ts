@@ -40,7 +40,7 @@ async function replica(name: string): Promise<{ cli: CliProcess; admin: number }
   const [xds, admin] = await freePorts(2);
   const cli = CliProcess.start(
     ['serve', '--xds-port', String(xds), '--admin-port', String(admin), '--bind-address', '127.0.0.1', '--zk', zk.connectString, '--zk-session-timeout-ms', String(SESSION_TIMEOUT_MS), '--k8s-service-entries', '--istio-namespace', NS],
-    { KUBECONFIG: kubeconfig, ZKXDS_LEADER_ELECTION_PATH: '/zk-xds/e2e-leader', ZKXDS_LOG_LEVEL: 'debug', HOSTNAME: name },
+    { KUBECONFIG: kubeconfig, ZKXDS_LEADER_ELECTION_PATH: '/zk-xds/e2e-leader', ZKXDS_ISTIO_REVISION: 'canary', ZKXDS_LOG_LEVEL: 'debug', HOSTNAME: name },
   );
   running.push(cli);
   await cli.waitForLine((l) => l.msg === 'entered the leader election');
@@ -86,6 +86,8 @@ describe('ServiceEntries through the Kubernetes API with two replicas', () => {
       'serviceentry.networking.istio.io/payments',
     ]);
     expect((await kubectl(kubeconfig, 'get', 'se', 'payments', '-o', 'jsonpath={.spec.hosts[0]} {.spec.endpoints[0].address} {.metadata.managedFields[0].manager}')).stdout).toBe('payments 10.2.0.1 zk-xds');
+    // The same entry options as the MCP route: the revision label reaches the objects.
+    expect((await kubectl(kubeconfig, 'get', 'se', '-l', 'istio.io/rev=canary', '-o', 'name')).stdout.trim().split('\n')).toHaveLength(2);
 
     // Only A leads and writes; B follows and serves xDS too.
     expect(await metric(a.admin, 'zkxds_leader')).toBe(1);
