@@ -74,7 +74,10 @@ export function describeFailure(err: unknown): KubeFailure {
     const retry = Number(err.headers?.['retry-after']);
     return { code: err.code, message: body?.message ?? String(err.message).split('\n')[0]!, retryAfterSeconds: Number.isFinite(retry) ? retry : undefined };
   }
-  return { code: 0, message: err instanceof Error ? err.message : String(err) };
+  // Network failures: undici's "fetch failed" says why only in its cause (ECONNREFUSED, a TLS error...).
+  const cause = err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 0, message: cause ? `${message}: ${cause.code ?? cause.message ?? 'unknown cause'}` : message };
 }
 
 function parseBody(body: unknown): { message?: string } | undefined {
