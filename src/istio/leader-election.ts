@@ -99,8 +99,10 @@ export class LeaderElection {
         return;
       } catch (err) {
         this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'could not enter the leader election; retrying');
-        this.conn?.close();
+        // Closed outside the binding's callbacks (this continues one), or the close is deferred.
+        const failed = this.conn;
         this.conn = undefined;
+        setImmediate(() => failed?.close());
         await sleep(delay);
         delay = Math.min(delay * 2, RETRY_MAX_MS);
       }
