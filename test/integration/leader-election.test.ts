@@ -125,4 +125,16 @@ describe('leader election', () => {
     await eventually(() => expect(a.election.isLeader).toBe(true), 8000);
     expect(a.events).toEqual(['elected', 'revoked: lost the ZooKeeper connection', 'elected']);
   }, 30000);
+
+  it('keeps trying to enter while ZooKeeper is down, and leads once it is back', async () => {
+    timeline = [];
+    await zk.stop();
+    const a = candidate('a', newPath(), 1000);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(a.election.isLeader).toBe(false);
+    expect(a.election.candidateNode).toBeUndefined();
+    await zk.restart();
+    await eventually(() => expect(a.election.isLeader).toBe(true), 10000);
+    expect(a.gauge).toBe(1);
+  }, 30000);
 });
