@@ -17,6 +17,7 @@
 import type { Service } from '../catalog/model.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { SERVICE_NAME_ANNOTATION } from '../translate/service-entry.js';
 import { describeFailure, type ServiceEntryClient, type StoredObject } from './kube-client.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -280,7 +281,7 @@ export class KubernetesWriter {
       this.deps.metrics.k8sWrites.inc({ verb: 'delete', outcome: 'ok' });
       this.applied.delete(name);
       this.attempts.delete(name);
-      this.deps.log.info({ name, service: seen.metadata?.annotations?.['zk-xds/service'] }, 'ServiceEntry deleted: its service is gone');
+      this.deps.log.info({ name, service: seen.metadata?.annotations?.[SERVICE_NAME_ANNOTATION] }, 'ServiceEntry deleted: its service is gone');
     } catch (err) {
       if (describeFailure(err).code === 404) {
         this.deps.metrics.k8sWrites.inc({ verb: 'delete', outcome: 'gone' });
