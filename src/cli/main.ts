@@ -22,6 +22,12 @@ function zkRootPath(value: string): string {
   return value;
 }
 
+function bool(value: string): boolean {
+  if (/^(true|1|yes|on)$/i.test(value)) return true;
+  if (/^(false|0|no|off|)$/i.test(value)) return false;
+  throw new InvalidArgumentError('expected true or false');
+}
+
 function dnsLabel(value: string): string {
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(value)) throw new InvalidArgumentError('expected a Kubernetes namespace name (lowercase letters, digits and -, at most 63)');
   return value;
@@ -62,9 +68,13 @@ export function buildProgram(): Command {
     .addOption(new Option('--min-push-interval-ms <ms>', 'least time between two pushes of changes to one proxy stream; under churn the changes of the interval go out together (an idle stream is pushed at once)').env('ZKXDS_MIN_PUSH_INTERVAL_MS').default(100).argParser(int(0, 10000)))
     .addOption(new Option('--domain-suffix <suffix>', 'suffix of the host names Envoy sidecars route (orders.<suffix>); empty for none').env('ZKXDS_DOMAIN_SUFFIX').default(''))
     .addOption(new Option('--sidecar-listen-address <ip>', "address Envoy sidecars' outbound listeners bind to").env('ZKXDS_SIDECAR_LISTEN_ADDRESS').default('127.0.0.1'))
-    .addOption(new Option('--istio-namespace <ns>', 'namespace of the Istio ServiceEntries served to istiod over MCP').env('ZKXDS_ISTIO_NAMESPACE').default('zk-xds').argParser(dnsLabel))
+    .addOption(new Option('--istio-namespace <ns>', 'namespace of the Istio ServiceEntries (served to istiod over MCP, written with --k8s-service-entries)').env('ZKXDS_ISTIO_NAMESPACE').default('zk-xds').argParser(dnsLabel))
     .addOption(new Option('--istio-revision <rev>', 'Istio revision (istio.io/rev label) of the ServiceEntries; empty for the default revision').env('ZKXDS_ISTIO_REVISION').default('').argParser(labelValue))
     .addOption(new Option('--istio-export-to <list>', 'exportTo of the ServiceEntries: *, . or namespaces, comma-separated').env('ZKXDS_ISTIO_EXPORT_TO').default(['*'], '*').argParser(exportToList))
+    .addOption(new Option('--k8s-service-entries [enabled]', 'keep ServiceEntry objects in --istio-namespace through the Kubernetes API (one elected replica writes)').env('ZKXDS_K8S_SERVICE_ENTRIES').default(false).preset(true).argParser(bool))
+    .addOption(new Option('--kubeconfig <path>', 'kubeconfig file; unset: the pod service account in a cluster, else ~/.kube/config').env('KUBECONFIG'))
+    .addOption(new Option('--leader-election-path <path>', 'znode under which replicas elect the one that writes to Kubernetes').env('ZKXDS_LEADER_ELECTION_PATH').default('/zk-xds/leader').argParser(zkRootPath))
+    .addOption(new Option('--k8s-writes-per-second <n>', 'most Kubernetes API writes per second (bursts up to the same number)').env('ZKXDS_K8S_WRITES_PER_SECOND').default(20).argParser(int(1, 10000)))
     .addOption(new Option('--log-level <level>', 'pino log level').env('ZKXDS_LOG_LEVEL').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .action(async (opts: ServeConfig & { logLevel: string }) => {
       const log = createLogger(opts.logLevel);

@@ -14,6 +14,7 @@ import type { ProxyKind } from '../xds/proxy-kind.js';
 import { debugRoutes } from '../admin/debug-routes.js';
 import { countProxiesByKind, streamsByNode } from '../admin/proxy-status.js';
 import { shortTypeName } from '../xds/resource-types.js';
+import { startKubernetesServiceEntries, type KubernetesServiceEntries } from '../istio/kubernetes-service-entries.js';
 import { McpPublisher } from '../istio/mcp-publisher.js';
 import { MCP_SERVICE_ENTRY_TYPE_URLS } from '../istio/mcp-resources.js';
 
@@ -37,12 +38,19 @@ export interface ServeConfig {
   readonly sidecarListenAddress: string;
   /** Least time between two pushes to one proxy stream (0 = none). */
   readonly minPushIntervalMs?: number;
-  /** Namespace of the Istio ServiceEntries served over MCP (default `zk-xds`). */
+  /** Namespace of the Istio ServiceEntries, served over MCP and written to Kubernetes (default `zk-xds`). */
   readonly istioNamespace?: string;
   /** Istio revision (`istio.io/rev` label on every ServiceEntry); empty for the default revision. */
   readonly istioRevision?: string;
   /** `exportTo` of every ServiceEntry (default `*`). */
   readonly istioExportTo?: readonly string[];
+  /** Keep ServiceEntry objects in Kubernetes (the leader replica writes them). */
+  readonly k8sServiceEntries?: boolean;
+  /** kubeconfig path(s); unset: in-cluster service account, else ~/.kube/config. */
+  readonly kubeconfig?: string;
+  /** Parent znode of the leader election among replicas. */
+  readonly leaderElectionPath?: string;
+  readonly k8sWritesPerSecond?: number;
 }
 
 export interface RunningServer {
@@ -55,6 +63,8 @@ export interface RunningServer {
   readonly mcpPublisher: McpPublisher;
   readonly xds: XdsServer;
   readonly metrics: Metrics;
+  /** Present with --k8s-service-entries. */
+  readonly kubernetes?: KubernetesServiceEntries;
   stop(): Promise<void>;
 }
 
@@ -112,19 +122,36 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
   });
   const adminPort = await admin.listen(config.bindAddress, config.adminPort);
   log.info({ xdsPort, adminPort, ensembles: registry.sources.ensembles.map((e) => ({ name: e.name, zk: e.connect, chroot: e.chroot, roots: e.roots })) }, 'zk-xds listening; reading ZooKeeper');
+  const kubernetes = config.k8sServiceEntries
+    ? startKubernetesServiceEntries(
+        {
+          zk: registry.primaryConnectionOptions(),
+          entries: istio,
+          kubeconfig: config.kubeconfig,
+          leaderElectionPath: config.leaderElectionPath ?? '/zk-xds/leader',
+          writesPerSecond: config.k8sWritesPerSecond ?? 20,
+        },
+        catalog,
+        () => registry.status().initialSyncDone,
+        log,
+        metrics,
+      )
+    : undefined;
   const started = registry.start().catch((err: Error) => log.error({ err: err.message }, 'registry stopped'));
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
       log.info('shutting down: closing xDS streams and the ZooKeeper session');
+      // First, so the next replica takes over writing at once.
+      await kubernetes?.stop();
       await xds.shutdown();
       await registry.stop();
       await admin.close();
       await Promise.race([started, new Promise((r) => setTimeout(r, 100))]);
       log.info('stopped');
     })());
-  return { xdsPort, adminPort, registry, catalog, caches, publisher, mcpPublisher, xds, metrics, stop };
+  return { xdsPort, adminPort, registry, catalog, caches, publisher, mcpPublisher, xds, metrics, kubernetes, stop };
 }
 
 function countCatalog(catalog: CatalogStore): { services: number; serving: number; notServing: number } {

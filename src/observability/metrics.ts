@@ -132,6 +132,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     staleRequests: new Counter({ name: 'zkxds_xds_stale_requests_total', help: 'Requests ignored because they answered an outdated nonce', labelNames: ['type'], registers: r }),
     pushLatency: new Histogram({ name: 'zkxds_xds_push_latency_seconds', help: 'From the ZooKeeper notification to the response being handed to the stream', labelNames: ['type'], buckets: LATENCY_BUCKETS, registers: r }),
     resources: new Gauge({ name: 'zkxds_xds_resources', help: 'Resources served, per type and proxy view', labelNames: ['type', 'view'], registers: r }),
+    // Kubernetes ServiceEntry writer and leader election.
+    leader: new Gauge({ name: 'zkxds_leader', help: '1 while this replica leads the election and writes to Kubernetes, else 0', registers: r }),
+    k8sWrites: new Counter({ name: 'zkxds_k8s_writes_total', help: 'Requests that write ServiceEntry objects to the Kubernetes API', labelNames: ['verb', 'outcome'], registers: r }),
+    k8sErrors: new Counter({ name: 'zkxds_k8s_errors_total', help: 'Kubernetes writer problems (rejected objects, conflicts, foreign objects in the way, failed requests)', labelNames: ['kind'], registers: r }),
+    k8sOwned: new Gauge({ name: 'zkxds_k8s_service_entries_owned', help: 'ServiceEntry objects in the namespace labelled as managed by zk-xds, as the leader sees them (0 on other replicas)', registers: r }),
     istioServiceEntriesRejectedTotal: new Counter({ name: 'zkxds_istio_service_entries_rejected_total', help: 'ServiceEntries built that break Istio validation rules (not served; the previous entry stays)', registers: r }),
     istioServiceEntriesRejected: new Gauge({ name: 'zkxds_istio_service_entries_rejected', help: 'Services whose current ServiceEntry breaks Istio validation rules', registers: r }),
     // Several roots and ensembles (issue 5).

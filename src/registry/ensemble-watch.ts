@@ -12,7 +12,7 @@ import { PolicyWatcher, type PolicyError } from './policy-watcher.js';
 import type { NamedEntry } from './service-index.js';
 import { treeLayout, type EnsembleConfig } from './sources-config.js';
 import { TreeWatcher } from './tree-watcher.js';
-import { ZkConnection } from './zk-connection.js';
+import { ZkConnection, type ZkConnectionOptions } from './zk-connection.js';
 import type { ZkDigestCredentials } from './zk-credentials.js';
 import { ZK_NOAUTH } from './zk-retry.js';
 
@@ -185,12 +185,17 @@ export class EnsembleWatch {
     return this.config.chroot ?? '';
   }
 
+  /** How to open a session with this ensemble: its chroot and credentials included. */
+  connectionOptions(): ZkConnectionOptions {
+    return { connect: `${this.config.connect}${this.chrootPrefix()}`, sessionTimeoutMs: this.opts.sessionTimeoutMs, ...(this.opts.auth ? { auth: this.opts.auth } : {}) };
+  }
+
   private async openSessionAndSync(): Promise<void> {
-    const connect = `${this.config.connect}${this.chrootPrefix()}`;
+    const options = this.connectionOptions();
     for (let attempt = 0; !this.stopped; attempt++) {
       let conn: ZkConnection;
       try {
-        conn = await ZkConnection.open({ connect, sessionTimeoutMs: this.opts.sessionTimeoutMs, ...(this.opts.auth ? { auth: this.opts.auth } : {}) }, this.opts.sessionTimeoutMs);
+        conn = await ZkConnection.open(options, this.opts.sessionTimeoutMs);
       } catch (err) {
         const delay = RECONNECT_BACKOFF_MS[Math.min(attempt, RECONNECT_BACKOFF_MS.length - 1)]!;
         this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot open a ZooKeeper session; serving the last known services');

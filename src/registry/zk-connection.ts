@@ -9,6 +9,11 @@ import type { ZkDigestCredentials } from './zk-credentials.js';
 export const ZK_OK = 0;
 export const ZK_NONODE = -101;
 export const ZK_SESSION_EXPIRED = -112;
+export const ZK_NODEEXISTS = -110;
+
+/** Node kinds for {@link ZkConnection.create} (ZooKeeper's create flags). */
+export const ZK_PERSISTENT = 0;
+export const ZK_EPHEMERAL_SEQUENTIAL = 3;
 
 const SESSION_EVENT = -1;
 const RESPONSE_COUNTER_LIMIT = 1000;
@@ -43,6 +48,8 @@ interface NativeHandle {
   aw_get_children2(path: string, watch: NativeWatch, cb: (rc: number, err: string, children: string[] | null, stat: unknown) => void): void;
   aw_exists(path: string, watch: NativeWatch, cb: (rc: number, err: string, stat: unknown) => void): void;
   add_auth(scheme: string, auth: string, cb: (rc: number, err: string) => void): void;
+  a_create(path: string, data: Buffer | string, flags: number, cb: (rc: number, err: string, path: string) => void): void;
+  a_delete_(path: string, version: number, cb: (rc: number, err: string) => void): void;
 }
 type NativeWatch = (type: number, state: number, path: string) => void;
 
@@ -166,6 +173,40 @@ export class ZkConnection extends EventEmitter {
         if (rc === ZK_OK) resolve(true);
         else if (rc === ZK_NONODE) resolve(false);
         else reject(new ZkError(rc, 'exists', path, err));
+      });
+    });
+  }
+
+  /** Creates `path` (ZK_PERSISTENT or ZK_EPHEMERAL_SEQUENTIAL); resolves with the created path (sequential suffix included). */
+  create(path: string, data: Buffer, flags: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.client.native.a_create(path, data, flags, (rc, err, created) => {
+        if (rc === ZK_OK) resolve(created);
+        else reject(new ZkError(rc, 'create', path, err));
+      });
+    });
+  }
+
+  /** Creates every missing persistent node on the way to `path` (existing ones are fine). */
+  async ensurePath(path: string): Promise<void> {
+    let at = '';
+    for (const part of path.split('/').filter(Boolean)) {
+      at += `/${part}`;
+      try {
+        await this.create(at, Buffer.alloc(0), ZK_PERSISTENT);
+      } catch (err) {
+        if (!(err instanceof ZkError && err.code === ZK_NODEEXISTS)) throw err;
+      }
+    }
+  }
+
+  /** Deletes `path` whatever its version; resolves false when it did not exist. */
+  delete(path: string): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.client.native.a_delete_(path, -1, (rc, err) => {
+        if (rc === ZK_OK) resolve(true);
+        else if (rc === ZK_NONODE) resolve(false);
+        else reject(new ZkError(rc, 'delete', path, err));
       });
     });
   }

@@ -10,7 +10,7 @@ import { EnsembleWatch, type EnsembleStatus, type InvalidRegistration, type Sess
 import type { PolicyError } from './policy-watcher.js';
 import { ServiceIndex, type NameCollision } from './service-index.js';
 import { defaultSources, type SourcesConfig } from './sources-config.js';
-import type { ZkConnection } from './zk-connection.js';
+import type { ZkConnection, ZkConnectionOptions } from './zk-connection.js';
 import { loadCredentials } from './zk-credentials.js';
 
 export interface ZkRegistryOptions {
@@ -140,6 +140,11 @@ export class ZkRegistry {
   /** The primary ensemble's live session (tests use it to force an expiry). */
   connection(): ZkConnection | null {
     return this.ensembles[0]!.connection();
+  }
+
+  /** How to open a session with the primary ensemble (leader election uses it). */
+  primaryConnectionOptions(): ZkConnectionOptions {
+    return this.ensembles[0]!.connectionOptions();
   }
 
   /** One ensemble's live session, by name. */

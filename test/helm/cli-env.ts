@@ -8,16 +8,6 @@ import { PROJECT_ROOT } from './kube-tools.js';
 
 export const CLI_MAIN = path.join(PROJECT_ROOT, 'dist/src/cli/main.js');
 
-/**
- * Variables the chart and deploy/ already set for flags that issues 5 and 6 add in parallel.
- * INTEGRATOR: delete each name here once its flag is in src/cli/main.ts (a test fails until you do).
- */
-export const NOT_YET_IN_CLI: readonly string[] = [
-  'ZKXDS_K8S_SERVICE_ENTRIES',
-  'ZKXDS_LEADER_ELECTION_PATH',
-  'ZKXDS_K8S_WRITES_PER_SECOND',
-];
-
 let cached: Set<string> | undefined;
 
 /** The ZKXDS_* variables of `zk-xds serve`. */

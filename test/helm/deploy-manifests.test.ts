@@ -12,7 +12,7 @@ import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { kubectl, parseObjects, PROJECT_ROOT, type KubeObject } from './kube-tools.js';
 import { allSchemaErrors } from './kube-schema.js';
-import { cliEnvVars, NOT_YET_IN_CLI } from './cli-env.js';
+import { cliEnvVars } from './cli-env.js';
 import { consistencyProblems, credentialLeaks, envOf, only, ofKind, zkXdsContainer } from './chart-checks.js';
 
 const read = (file: string) => readFileSync(path.join(PROJECT_ROOT, file), 'utf8');
@@ -50,11 +50,10 @@ describe('deploy/kubernetes', () => {
     expect(zkXdsContainer(deployment).image).toBe('zk-xds:0.1.0');
   });
 
-  it('sets only environment variables the CLI has (and none still on their way)', () => {
+  it('sets only environment variables the CLI has', () => {
     const names = [...envOf(only<IDeployment>(kustomized(), 'Deployment')).keys()];
     const known = cliEnvVars();
     expect(names.filter((n) => !known.has(n))).toEqual([]);
-    expect(names.filter((n) => NOT_YET_IN_CLI.includes(n))).toEqual([]);
   });
 });
 

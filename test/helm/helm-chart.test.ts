@@ -20,7 +20,7 @@ import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { CHART_DIR, helm, PROJECT_ROOT, renderChart, type KubeObject } from './kube-tools.js';
 import { allSchemaErrors } from './kube-schema.js';
-import { CLI_MAIN, cliEnvVars, NOT_YET_IN_CLI } from './cli-env.js';
+import { CLI_MAIN, cliEnvVars } from './cli-env.js';
 import { podEnvOnThisMachine, startCli } from './cli-run.js';
 import { consistencyProblems, credentialLeaks, envOf, only, ofKind, zkXdsContainer } from './chart-checks.js';
 
@@ -108,15 +108,14 @@ describe('charts/zk-xds', () => {
     const known = cliEnvVars();
     const names = [...envOf(only<IDeployment>(rendered(file), 'Deployment')).keys()];
     expect(names.length).toBeGreaterThan(0);
-    expect(names.filter((n) => !known.has(n) && !NOT_YET_IN_CLI.includes(n))).toEqual([]);
+    expect(names.filter((n) => !known.has(n))).toEqual([]);
   });
 
   it.each(VALUES_FILES)('the real CLI starts with the environment and files %s gives the pod (values it would reject fail here)', async (file) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'zkxds-pod-'));
     const env = podEnvOnThisMachine(rendered(file), dir);
-    // Variables of flags still on their way are left out until the CLI has them (see NOT_YET_IN_CLI);
-    // the ServiceEntry writer needs a Kubernetes API server, which no test machine has.
-    for (const name of [...NOT_YET_IN_CLI, 'ZKXDS_K8S_SERVICE_ENTRIES']) delete env[name];
+    // The ServiceEntry writer needs a Kubernetes API server, which no test machine has.
+    delete env.ZKXDS_K8S_SERVICE_ENTRIES;
     const cli = startCli(PROJECT_ROOT, CLI_MAIN, env);
     try {
       const port = await cli.adminPort();
@@ -132,11 +131,6 @@ describe('charts/zk-xds', () => {
     }
   });
 
-  it('lists as not-yet-in-CLI only variables the CLI really lacks (delete the ones that arrived)', () => {
-    const known = cliEnvVars();
-    expect(NOT_YET_IN_CLI.filter((n) => known.has(n))).toEqual([]);
-  });
-
   it('defaults: 2 replicas, PDB, preferred anti-affinity, one ensemble through the existing flags, no RBAC, no token, no ServiceMonitor', () => {
     const objects = rendered('values-default.yaml');
     const deployment = only<IDeployment>(objects, 'Deployment');
@@ -150,8 +144,6 @@ describe('charts/zk-xds', () => {
     expect(env.get('ZKXDS_ZK')).toBe('zookeeper.zookeeper.svc.cluster.local:2181');
     expect(env.get('ZKXDS_ZK_ROOT')).toBe('/services');
     expect(env.has('ZKXDS_SOURCES_FILE')).toBe(false);
-    // The defaults need no flag that is still on its way: the chart works with today's image.
-    expect([...env.keys()].filter((n) => NOT_YET_IN_CLI.includes(n))).toEqual([]);
 
     expect(objects.filter((o) => RBAC_KINDS.includes(o.kind))).toEqual([]);
     expect(deployment.spec!.template.spec!.automountServiceAccountToken).toBe(false);

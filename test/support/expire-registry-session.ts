@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ZkRegistry } from '../../src/registry/zk-registry.js';
+import type { ZkConnection } from '../../src/registry/zk-connection.js';
 
 export type TreeChange = { op: 'create'; path: string; data: string } | { op: 'delete'; path: string };
 
@@ -34,6 +35,11 @@ zk.init({});
 export function expireRegistrySession(registry: ZkRegistry, changes: TreeChange[] = []): void {
   const conn = registry.connection();
   if (!conn) throw new Error('the registry has no session');
+  expireSession(conn, changes);
+}
+
+/** The same for any ZkConnection (the leader election's own session, for one). */
+export function expireSession(conn: ZkConnection, changes: TreeChange[] = []): void {
   const { id, password, timeoutMs } = conn.sessionIdentity();
   const dir = path.dirname(fileURLToPath(import.meta.url));
   const connect = conn.options.connect;

@@ -1,0 +1,140 @@
+// Leader election against a real ZooKeeper server: one leader at a time, hand-over on a clean stop,
+// on session expiry and after a lost connection; followers watch only their predecessor.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { LeaderElection } from '../../src/istio/leader-election.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { ZooKeeperServer } from '../support/zookeeper-server.js';
+import { expireSession } from '../support/expire-registry-session.js';
+import { eventually } from '../support/eventually.js';
+
+let zk: ZooKeeperServer;
+let pathCounter = 0;
+const started: LeaderElection[] = [];
+
+beforeAll(async () => {
+  zk = await ZooKeeperServer.start();
+});
+afterAll(async () => {
+  await zk?.destroy();
+});
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((e) => e.stop()));
+});
+
+interface Candidate {
+  election: LeaderElection;
+  events: string[];
+  gauge: number;
+}
+
+/** Every candidate's transitions, in one shared order, to check that two never lead at once. */
+let timeline: string[] = [];
+
+function candidate(name: string, path: string, sessionTimeoutMs = 2000): Candidate {
+  const c: Candidate = { events: [], gauge: -1 } as unknown as Candidate;
+  c.election = new LeaderElection(
+    { zk: { connect: zk.connectString, sessionTimeoutMs }, path, identity: name },
+    {
+      onElected: () => {
+        c.events.push('elected');
+        timeline.push(`+${name}`);
+      },
+      onRevoked: (reason) => {
+        c.events.push(`revoked: ${reason}`);
+        timeline.push(`-${name}`);
+      },
+    },
+    silentLogger(),
+    { set: (v) => (c.gauge = v) },
+  );
+  started.push(c.election);
+  c.election.start();
+  return c;
+}
+
+/** Walks the shared timeline: at no point may two candidates lead together. */
+function maxConcurrentLeaders(): number {
+  const leading = new Set<string>();
+  let max = 0;
+  for (const t of timeline) {
+    if (t.startsWith('+')) leading.add(t.slice(1));
+    else leading.delete(t.slice(1));
+    max = Math.max(max, leading.size);
+  }
+  return max;
+}
+
+const newPath = () => `/zk-xds/leader-test-${++pathCounter}`;
+
+describe('leader election', () => {
+  it('elects the first candidate; a clean stop hands over at once to the next', async () => {
+    timeline = [];
+    const path = newPath();
+    const a = candidate('a', path);
+    await eventually(() => expect(a.election.isLeader).toBe(true));
+    const b = candidate('b', path);
+    const c = candidate('c', path);
+    await eventually(() => expect(c.election.candidateNode).toBeDefined());
+    await new Promise((r) => setTimeout(r, 200));
+    expect([a.gauge, b.gauge, c.gauge]).toEqual([1, 0, 0]);
+
+    // Stopping a follower changes nothing for the leader (b's successor c re-targets to a).
+    await b.election.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(a.election.isLeader).toBe(true);
+    expect(c.election.isLeader).toBe(false);
+
+    await a.election.stop();
+    await eventually(() => expect(c.election.isLeader).toBe(true), 1000);
+    expect(a.events).toEqual(['elected', 'revoked: shutting down']);
+    expect(b.events).toEqual([]);
+    expect(maxConcurrentLeaders()).toBe(1);
+  });
+
+  it('when the leader session expires the other takes over, and the old leader rejoins as a follower', async () => {
+    timeline = [];
+    const path = newPath();
+    const a = candidate('a', path);
+    await eventually(() => expect(a.election.isLeader).toBe(true));
+    const b = candidate('b', path);
+    await eventually(() => expect(b.election.candidateNode).toBeDefined());
+    const oldNode = a.election.candidateNode;
+    expireSession(a.election.connection()!);
+    await eventually(() => expect(b.election.isLeader).toBe(true), 5000);
+    // The session moving to another connection shows first as a lost connection: a steps down then.
+    expect(a.events).toEqual(['elected', expect.stringMatching(/^revoked: (lost the ZooKeeper connection|ZooKeeper session expired)$/)]);
+    await eventually(() => expect(a.election.candidateNode).not.toEqual(oldNode));
+    await eventually(() => expect(a.election.candidateNode).toBeDefined());
+    expect(a.election.isLeader).toBe(false);
+    expect(maxConcurrentLeaders()).toBe(1);
+  });
+
+  it('steps down as soon as the connection is lost, and leads again after the reconnect', async () => {
+    timeline = [];
+    const path = newPath();
+    const a = candidate('a', path, 6000);
+    await eventually(() => expect(a.election.isLeader).toBe(true));
+    await zk.freeze();
+    try {
+      // The client notices a silent server after about 2/3 of the session timeout.
+      await eventually(() => expect(a.election.isLeader).toBe(false), 8000);
+      expect(a.gauge).toBe(0);
+    } finally {
+      await zk.thaw();
+    }
+    await eventually(() => expect(a.election.isLeader).toBe(true), 8000);
+    expect(a.events).toEqual(['elected', 'revoked: lost the ZooKeeper connection', 'elected']);
+  }, 30000);
+
+  it('keeps trying to enter while ZooKeeper is down, and leads once it is back', async () => {
+    timeline = [];
+    await zk.stop();
+    const a = candidate('a', newPath(), 1000);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(a.election.isLeader).toBe(false);
+    expect(a.election.candidateNode).toBeUndefined();
+    await zk.restart();
+    await eventually(() => expect(a.election.isLeader).toBe(true), 10000);
+    expect(a.gauge).toBe(1);
+  }, 30000);
+});
