@@ -9,18 +9,7 @@ import { statusCommand } from './status-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { validateCommand, type ValidateOptions } from './validate-command.js';
 
-function int(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
-    return n;
-  };
-}
-
-function zkRootPath(value: string): string {
-  if (!value.startsWith('/') || (value.length > 1 && value.endsWith('/'))) throw new InvalidArgumentError('expected an absolute ZooKeeper path like /services');
-  return value;
-}
+import { int, zkRootPath, zookeeperOptions } from './zookeeper-flags.js';
 
 function bool(value: string): boolean {
   if (/^(true|1|yes|on)$/i.test(value)) return true;
@@ -51,15 +40,11 @@ export function buildProgram(): Command {
     .description('Serves services registered in ZooKeeper to Envoy and proxyless gRPC over xDS')
     .showHelpAfterError();
 
-  program
+  const serve = program
     .command('serve')
-    .description('watch ZooKeeper and serve xDS (ADS and CDS/EDS/RDS/LDS) plus the admin port')
-    .addOption(new Option('--zk <connect>', 'ZooKeeper connect string, host:port[,host:port...][/chroot]').env('ZKXDS_ZK').default('127.0.0.1:2181'))
-    .addOption(new Option('--zk-root <path>', 'znode whose children are services (auto layout; /dubbo is read too, as Dubbo 2)').env('ZKXDS_ZK_ROOT').default('/services').argParser(zkRootPath))
-    .addOption(new Option('--zk-auth-file <path>', 'file holding ZooKeeper digest credentials user:password for --zk (never pass them on the command line)').env('ZKXDS_ZK_AUTH_FILE'))
-    .addOption(new Option('--sources-file <path>', 'YAML/JSON file listing ZooKeeper ensembles (connect, chroot, credentials file or env) and their roots; replaces --zk, --zk-root and --zk-auth-file').env('ZKXDS_SOURCES_FILE'))
-    .addOption(new Option('--zk-policy-root <path>', 'znode whose children hold per-service policy JSON').env('ZKXDS_ZK_POLICY_ROOT').default('/zk-xds/policy').argParser(zkRootPath))
-    .addOption(new Option('--zk-session-timeout-ms <ms>', 'ZooKeeper session timeout').env('ZKXDS_ZK_SESSION_TIMEOUT_MS').default(10000).argParser(int(1000, 600000)))
+    .description('watch ZooKeeper and serve xDS (ADS and CDS/EDS/RDS/LDS) plus the admin port');
+  for (const option of zookeeperOptions()) serve.addOption(option);
+  serve
     .addOption(new Option('--bind-address <ip>', 'address the xDS and admin ports listen on').env('ZKXDS_BIND_ADDRESS').default('0.0.0.0'))
     .addOption(new Option('--xds-port <port>', 'gRPC xDS port').env('ZKXDS_XDS_PORT').default(18000).argParser(int(0, 65535)))
     .addOption(new Option('--admin-port <port>', 'HTTP port for /healthz, /readyz, /metrics and /debug/* (proxies, config_dump, catalog, resources)').env('ZKXDS_ADMIN_PORT').default(9901).argParser(int(0, 65535)))
@@ -121,13 +106,11 @@ function addOperatorCommands(program: Command): void {
     .addOption(adminOption())
     .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
     .action((service: string, opts: { admin: string; output: 'text' | 'json' }) => oneShot(() => inspectCommand(service, opts, write)));
-  program
+  const validate = program
     .command('validate')
-    .description('read the ZooKeeper tree once and report every registration and policy zk-xds would reject (exit 1 if any); serves nothing')
-    .addOption(new Option('--zk <connect>', 'ZooKeeper connect string').env('ZKXDS_ZK').default('127.0.0.1:2181'))
-    .addOption(new Option('--zk-root <path>', 'znode whose children are services').env('ZKXDS_ZK_ROOT').default('/services').argParser(zkRootPath))
-    .addOption(new Option('--zk-policy-root <path>', 'znode whose children hold per-service policy JSON').env('ZKXDS_ZK_POLICY_ROOT').default('/zk-xds/policy').argParser(zkRootPath))
-    .addOption(new Option('--zk-session-timeout-ms <ms>', 'ZooKeeper session timeout').env('ZKXDS_ZK_SESSION_TIMEOUT_MS').default(10000).argParser(int(1000, 600000)))
+    .description('read the ZooKeeper tree once and report every registration and policy zk-xds would reject (exit 1 if any); serves nothing');
+  for (const option of zookeeperOptions()) validate.addOption(option);
+  validate
     .addOption(new Option('--timeout-ms <ms>', 'give up (exit 2) if the tree cannot be read in this time').default(15000).argParser(int(100, 600000)))
     .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
     .action((opts: ValidateOptions) => oneShot(() => validateCommand(opts, write)));

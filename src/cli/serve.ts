@@ -4,7 +4,7 @@ import type { Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { CatalogStore } from '../catalog/catalog-store.js';
 import { ZkRegistry } from '../registry/zk-registry.js';
-import { loadSourcesFile } from '../registry/sources-config.js';
+import { registryOptionsFrom, type ZooKeeperFlags } from './zookeeper-flags.js';
 import { ResourceCache } from '../xds/resource-cache.js';
 import { RESOURCE_KINDS, TYPE_URL } from '../xds/resource-types.js';
 import { XdsServer } from '../xds/xds-server.js';
@@ -18,15 +18,7 @@ import { startKubernetesServiceEntries, type KubernetesServiceEntries } from '..
 import { McpPublisher } from '../istio/mcp-publisher.js';
 import { MCP_SERVICE_ENTRY_TYPE_URLS } from '../istio/mcp-resources.js';
 
-export interface ServeConfig {
-  readonly zk: string;
-  readonly zkRoot: string;
-  readonly zkPolicyRoot: string;
-  readonly zkSessionTimeoutMs: number;
-  /** Path of a file holding `user:password` digest credentials for the `--zk` ensemble. */
-  readonly zkAuthFile?: string;
-  /** YAML/JSON file listing ensembles and roots (see registry/sources-config.ts); replaces --zk/--zk-root. */
-  readonly sourcesFile?: string;
+export interface ServeConfig extends ZooKeeperFlags {
   readonly bindAddress: string;
   readonly xdsPort: number;
   readonly adminPort: number;
@@ -82,12 +74,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
   metrics.setCatalogSource(() => countCatalog(catalog));
 
   const registry = new ZkRegistry(
-    {
-      connect: config.zk,
-      root: config.zkRoot,
-      ...(config.zkAuthFile ? { authFile: config.zkAuthFile } : {}),
-      ...(config.sourcesFile ? { sources: loadSourcesFile(config.sourcesFile) } : {}),
-      policyRoot: config.zkPolicyRoot, sessionTimeoutMs: config.zkSessionTimeoutMs, debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs },
+    registryOptionsFrom(config, { debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs }),
     { log, metrics, onServices: (services, observedAt) => catalog.offer(services, observedAt) },
   );
   metrics.setZooKeeperStateSource(() => registry.status().state);

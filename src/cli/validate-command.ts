@@ -7,12 +7,9 @@ import type { PolicyError } from '../registry/policy-watcher.js';
 import { createMetrics } from '../observability/metrics.js';
 import { silentLogger } from '../observability/logger.js';
 import { CommandFailure, EXIT } from './admin-client.js';
+import { registryOptionsFrom, type ZooKeeperFlags } from './zookeeper-flags.js';
 
-export interface ValidateOptions {
-  readonly zk: string;
-  readonly zkRoot: string;
-  readonly zkPolicyRoot: string;
-  readonly zkSessionTimeoutMs: number;
+export interface ValidateOptions extends ZooKeeperFlags {
   readonly timeoutMs: number;
   readonly output: 'text' | 'json';
 }
@@ -32,17 +29,16 @@ export async function validateCommand(opts: ValidateOptions, out: (text: string)
 }
 
 async function readOnce(opts: ValidateOptions): Promise<ValidationReport> {
-  let services = 0;
-  let registrations = 0;
+  // Each ensemble publishes its own batch: keep the latest of every service.
+  const read = new Map<string, number>();
   const registry = new ZkRegistry(
-    { connect: opts.zk, root: opts.zkRoot, policyRoot: opts.zkPolicyRoot, sessionTimeoutMs: opts.zkSessionTimeoutMs, debounceMs: 0, maxDelayMs: 1 },
+    registryOptionsFrom(opts, { debounceMs: 0, maxDelayMs: 1 }),
     {
       // The report is the output; the registry's own warnings would repeat it.
       log: silentLogger(),
       metrics: createMetrics({ defaultMetrics: false }),
       onServices: (list) => {
-        services = list.length;
-        registrations = list.reduce((n, s) => n + s.instances.length, 0);
+        for (const s of list) read.set(s.name, s.instances.length);
       },
     },
   );
@@ -51,18 +47,24 @@ async function readOnce(opts: ValidateOptions): Promise<ValidationReport> {
   try {
     const outcome = await Promise.race([registry.start().then(() => 'read' as const), timedOut]);
     if (outcome === 'timeout') {
-      throw new CommandFailure(`could not read ZooKeeper at ${opts.zk} within ${opts.timeoutMs} ms (unreachable, or the session never came up)`, EXIT.unreachable);
+      throw new CommandFailure(`could not read ZooKeeper at ${opts.sourcesFile ? `the ensembles of ${opts.sourcesFile}` : opts.zk} within ${opts.timeoutMs} ms (unreachable, or the session never came up)`, EXIT.unreachable);
     }
     const rejectedRegistrations = registry.invalidRegistrations();
-    return { services, registrations: registrations + rejectedRegistrations.length, rejectedRegistrations, rejectedPolicies: registry.policyErrors() };
+    const registrations = [...read.values()].reduce((n, count) => n + count, 0);
+    return { services: read.size, registrations: registrations + rejectedRegistrations.length, rejectedRegistrations, rejectedPolicies: registry.policyErrors() };
   } finally {
     clearTimeout(timer);
     await registry.stop();
   }
 }
 
-export function formatReport(r: ValidationReport, opts: Pick<ValidateOptions, 'zk' | 'zkRoot' | 'zkPolicyRoot'>): string {
-  const lines = [`read ${opts.zk} ${opts.zkRoot}: ${r.services} service(s), ${r.registrations} registration(s); policies under ${opts.zkPolicyRoot}`];
+/** What was read: the sources file, else the single ensemble and root of the flags. */
+function sourceOf(opts: Pick<ValidateOptions, 'zk' | 'zkRoot' | 'sourcesFile'>): string {
+  return opts.sourcesFile ? `the ensembles of ${opts.sourcesFile}` : `${opts.zk} ${opts.zkRoot}`;
+}
+
+export function formatReport(r: ValidationReport, opts: Pick<ValidateOptions, 'zk' | 'zkRoot' | 'zkPolicyRoot' | 'sourcesFile'>): string {
+  const lines = [`read ${sourceOf(opts)}: ${r.services} service(s), ${r.registrations} registration(s); policies under ${opts.zkPolicyRoot}`];
   lines.push('', `rejected registrations: ${r.rejectedRegistrations.length}`);
   for (const s of r.rejectedRegistrations) lines.push(`  ${s.path}: ${s.reason}`);
   lines.push('', `rejected policies: ${r.rejectedPolicies.length}`);

@@ -57,6 +57,18 @@ describe('zk-xds serve with ZooKeeper credentials and sources files', () => {
     expect(output).not.toContain(PASSWORD);
   });
 
+  it('validate reads the ensembles of a sources file, with their credentials, as serve would', async () => {
+    const authFile = path.join(dir, 'zk-auth-validate');
+    await writeFile(authFile, `ops:${PASSWORD}\n`, { mode: 0o600 });
+    const file = path.join(dir, 'sources-validate.yaml');
+    await writeFile(file, `ensembles:\n  - name: main\n    connect: ${zk.connectString}\n    auth: { file: ${authFile} }\n    roots: [{ path: /dubbo, layout: dubbo }]\n`);
+    const res = await CliProcess.run(['validate', '--sources-file', file]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`read the ensembles of ${file}: 1 service(s), 1 registration(s)`);
+    expect(res.stdout).toContain('OK: zk-xds would accept everything');
+    expect(res.stdout + res.stderr).not.toContain(PASSWORD);
+  });
+
   it('refuses to start on a sources file with a bad field, naming it', async () => {
     const file = path.join(dir, 'sources.yaml');
     await writeFile(file, `ensembles:\n  - name: main\n    connect: ${zk.connectString}\n    roots: [{ path: /services, layout: eureka }]\n`);
