@@ -63,10 +63,11 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-level <level>', 'pino log level').env('ZKXDS_LOG_LEVEL').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .action(async (opts: ServeConfig & { logLevel: string }) => {
       const log = createLogger(opts.logLevel);
-      const server = await startServer(opts, log);
+      const starting = startServer(opts, log);
+      // Installed before start-up finishes, so that a SIGTERM during it still ends in a clean stop.
       const shutdown = (signal: string) => {
         log.info({ signal }, 'signal received');
-        server.stop().then(
+        starting.then((server) => server.stop()).then(
           () => process.exit(0),
           (err: Error) => {
             log.error({ err: err.message }, 'shutdown failed');
@@ -76,6 +77,7 @@ export function buildProgram(): Command {
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
+      await starting;
     });
   addOperatorCommands(program);
   return program;

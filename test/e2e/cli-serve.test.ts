@@ -85,6 +85,14 @@ describe('zk-xds serve', () => {
     ads.close();
   });
 
+  it('stops cleanly (exit 0) on a SIGTERM that arrives while ZooKeeper is still being reached', async () => {
+    const [dead] = await freePorts(1);
+    const { cli } = await serve(['--zk', `127.0.0.1:${dead}`]);
+    cli.kill('SIGTERM');
+    expect((await cli.exited).code).toBe(0);
+    expect(cli.lines.some((l) => l.msg === 'stopped')).toBe(true);
+  });
+
   it('takes the Istio settings from environment variables and serves ServiceEntries with them over MCP', async () => {
     const { xds, admin } = await serve(['--zk', zk.connectString, '--zk-root', '/registry', '--domain-suffix', 'zk.internal'], {
       ZKXDS_ISTIO_NAMESPACE: 'mesh-zk',
