@@ -12,7 +12,8 @@ import { PROJECT_ROOT, renderChart } from './kube-tools.js';
 import { envOf, only } from './chart-checks.js';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { CLI_MAIN } from './cli-env.js';
-import { startCli, testMachineEnv, type RunningCli } from './cli-run.js';
+import { testMachineEnv } from './cli-run.js';
+import { CliProcess } from '../support/cli-process.js';
 
 interface Instruction {
   readonly stage: string;
@@ -141,9 +142,9 @@ describe('Dockerfile', () => {
     }
 
     /** Starts `node dist/src/cli/main.js serve` in `app` with the env of the chart's default Deployment. */
-    function serveLikeThePod(app: string): RunningCli {
+    function serveLikeThePod(app: string): CliProcess {
       const podEnv = envOf(only<IDeployment>(renderChart(path.join(PROJECT_ROOT, 'test/helm/values-default.yaml')), 'Deployment'));
-      return startCli(app, 'dist/src/cli/main.js', testMachineEnv(podEnv));
+      return CliProcess.start(['serve'], testMachineEnv(podEnv), { cwd: app, main: 'dist/src/cli/main.js' });
     }
 
     it('starts zk-xds serve with the chart default env: /healthz 200, /readyz 503 before ZooKeeper, SIGTERM exits 0', async () => {
@@ -155,7 +156,7 @@ describe('Dockerfile', () => {
         expect((await fetch(`http://127.0.0.1:${adminPort}/healthz`)).status).toBe(200);
         expect((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status).toBe(503);
         proc.child.kill('SIGTERM');
-        expect(await proc.exited).toBe(0);
+        expect((await proc.exited).code).toBe(0);
       } finally {
         proc.child.kill('SIGKILL');
         rmSync(app, { recursive: true, force: true });
@@ -166,7 +167,7 @@ describe('Dockerfile', () => {
       const app = runtimeLayout(false);
       const proc = serveLikeThePod(app);
       try {
-        expect(await proc.exited).not.toBe(0);
+        expect((await proc.exited).code).not.toBe(0);
         expect(proc.output()).toMatch(/protos/);
       } finally {
         proc.child.kill('SIGKILL');

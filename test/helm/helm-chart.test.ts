@@ -21,7 +21,8 @@ import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/mon
 import { CHART_DIR, helm, PROJECT_ROOT, renderChart, type KubeObject } from './kube-tools.js';
 import { allSchemaErrors } from './kube-schema.js';
 import { CLI_MAIN, cliEnvVars } from './cli-env.js';
-import { podEnvOnThisMachine, startCli } from './cli-run.js';
+import { podEnvOnThisMachine } from './cli-run.js';
+import { CliProcess } from '../support/cli-process.js';
 import { consistencyProblems, credentialLeaks, envOf, only, ofKind, zkXdsContainer } from './chart-checks.js';
 
 const VALUES_DIR = path.join(PROJECT_ROOT, 'test/helm');
@@ -116,7 +117,7 @@ describe('charts/zk-xds', () => {
     const env = podEnvOnThisMachine(rendered(file), dir);
     // The ServiceEntry writer needs a Kubernetes API server, which no test machine has.
     delete env.ZKXDS_K8S_SERVICE_ENTRIES;
-    const cli = startCli(PROJECT_ROOT, CLI_MAIN, env);
+    const cli = CliProcess.start(['serve'], env, { cwd: PROJECT_ROOT, main: CLI_MAIN });
     try {
       const port = await cli.adminPort();
       expect({ listening: port !== undefined, output: port === undefined ? cli.output() : '' }).toEqual({ listening: true, output: '' });
@@ -124,7 +125,7 @@ describe('charts/zk-xds', () => {
       // logging "listening", and a SIGTERM before that ends it by the signal, not with exit 0.
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       cli.child.kill('SIGTERM');
-      expect(await cli.exited).toBe(0);
+      expect((await cli.exited).code).toBe(0);
     } finally {
       cli.child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });

@@ -39,8 +39,13 @@ export class CliProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  static start(args: string[], env: Record<string, string> = {}): CliProcess {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /**
+   * `podLike`: run `main` (relative to `cwd`) with only PATH and `env`, as in a container, instead
+   * of this process's environment; for the chart and image tests.
+   */
+  static start(args: string[], env: Record<string, string> = {}, podLike?: { cwd: string; main: string }): CliProcess {
+    const fullEnv = podLike ? { PATH: process.env['PATH'] ?? '', ...env } : { ...process.env, NODE_OPTIONS: '', ...env };
+    const child = spawn(process.execPath, [podLike?.main ?? MAIN, ...args], { cwd: podLike?.cwd, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     return new CliProcess(child);
   }
 
@@ -64,6 +69,20 @@ export class CliProcess {
       }
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** The admin port from the "zk-xds listening" line; undefined if the process ended or never logged it. */
+  async adminPort(timeoutMs = 15000): Promise<number | undefined> {
+    try {
+      return (await this.waitForLine((l) => l.msg.startsWith('zk-xds listening'), timeoutMs))['adminPort'] as number;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** stdout and stderr together, for failure messages. */
+  output(): string {
+    return this.stdout + this.stderr;
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
