@@ -41,7 +41,7 @@ export class NameSetPool {
 }
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
+  return a === b || (a.byteLength === b.byteLength && Buffer.compare(a, b) === 0);
 }
 
 /** The pool SotW streams share within a process. */

@@ -70,6 +70,7 @@ function scanRequest(bytes: Uint8Array): RequestScan {
   const nameRanges: Array<[number, number]> = [];
   let fast = true;
   let pos = 0;
+  let knownRun: Uint8Array | null = null;
   // A hand-written loop (not protobufjs' Reader): an Envoy ACK holds ~1,000 names to step over.
   const varint = (): number => {
     let value = 0;
@@ -100,6 +101,16 @@ function scanRequest(bytes: Uint8Array): RequestScan {
     pos += length;
     if (pos > bytes.length) throw new RangeError(`DiscoveryRequest field ${field} runs past the end of the message`);
     if (field === RESOURCE_NAMES) {
+      if (nameRanges.length === 0) {
+        const run = recentRunAt(bytes, fieldStart);
+        if (run) {
+          // The same names as a recent request: stepped over in one comparison, not field by field.
+          knownRun = run;
+          pos = fieldStart + run.length;
+          nameRanges.push([fieldStart, pos]);
+          continue;
+        }
+      }
       const last = nameRanges[nameRanges.length - 1];
       if (last && last[1] === fieldStart) last[1] = pos;
       else nameRanges.push([fieldStart, pos]);
@@ -109,7 +120,42 @@ function scanRequest(bytes: Uint8Array): RequestScan {
       fast = false;
     }
   }
-  return { fast, names: joinRanges(bytes, nameRanges), strings };
+  const single = nameRanges.length === 1 ? nameRanges[0]! : null;
+  if (knownRun && single && single[1] - single[0] === knownRun.length) return { fast, names: knownRun, strings };
+  const names = joinRanges(bytes, nameRanges);
+  remember(names);
+  return { fast, names, strings };
+}
+
+/**
+ * Runs of resource_names fields seen lately (private copies), most recent first. An Envoy repeats
+ * its EDS names in every ACK, and Envoys behind one control plane mostly hold the same clusters.
+ */
+const recentRuns: Uint8Array[] = [];
+const RECENT_RUNS = 8;
+/** Shorter runs cost little to walk and are not worth remembering. */
+const MIN_REMEMBERED_RUN = 256;
+
+/** A remembered run that the message holds at `start`. Correct as a shortcut because a run is a
+ * sequence of complete fields: parsing from `start` would step over exactly those bytes. */
+function recentRunAt(bytes: Uint8Array, start: number): Uint8Array | null {
+  for (let i = 0; i < recentRuns.length; i++) {
+    const run = recentRuns[i]!;
+    const end = start + run.length;
+    if (end > bytes.length || Buffer.compare(bytes.subarray(start, end), run) !== 0) continue;
+    if (i > 0) {
+      recentRuns.splice(i, 1);
+      recentRuns.unshift(run);
+    }
+    return run;
+  }
+  return null;
+}
+
+function remember(run: Uint8Array): void {
+  if (run.length < MIN_REMEMBERED_RUN) return;
+  recentRuns.unshift(new Uint8Array(run));
+  if (recentRuns.length > RECENT_RUNS) recentRuns.pop();
 }
 
 /** The names' bytes: a view when they are contiguous (they always are from real clients). */

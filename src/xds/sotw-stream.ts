@@ -61,7 +61,7 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
   onCacheChange(typeUrl: string, changed: ReadonlySet<string>, observedAt: number): void {
     const sub = this.subscriptions.get(typeUrl);
     if (!sub || sub.nonce === null) return;
-    if (!sub.wildcard && !intersects(changed, sub.names)) return;
+    if (!sub.wildcard && !touches(changed, sub.names)) return;
     this.changed(typeUrl, observedAt);
   }
 
@@ -145,6 +145,20 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
     }
     return out;
   }
+}
+
+/**
+ * intersects() for a cache change against a subscription's names, remembered per name set for the
+ * change being dispatched: the server hands one change to every stream in turn, and thousands of
+ * Envoy streams share one name set (name-sets.ts).
+ */
+let lastChange: { changed: ReadonlySet<string>; byNames: Map<ReadonlySet<string>, boolean> } | null = null;
+
+function touches(changed: ReadonlySet<string>, names: ReadonlySet<string>): boolean {
+  if (lastChange?.changed !== changed) lastChange = { changed, byNames: new Map() };
+  let hit = lastChange.byNames.get(names);
+  if (hit === undefined) lastChange.byNames.set(names, (hit = intersects(changed, names)));
+  return hit;
 }
 
 function intersects(a: ReadonlySet<string> | 'all', b: ReadonlySet<string>): boolean {

@@ -89,6 +89,26 @@ describe('SotW request decoding', () => {
     expect(Buffer.from(r.resource_names_bytes!)).toEqual(Buffer.from(adsDeserialize(encode({ resource_names: ['a', 'b'] })).resource_names_bytes!));
   });
 
+  it('a request repeating a recent long run of names, or extending it, or cutting it short, decodes to its own names', () => {
+    const run = many.slice(0, 500);
+    const namesOf = (names: string[], extra: RequestFields = {}) => {
+      const r = adsDeserialize(encode({ resource_names: names, type_url: eds, response_nonce: '1', ...extra }));
+      return { names: [...r.resource_names], bytes: decodeNames(r.resource_names_bytes!) };
+    };
+    // The first request is walked field by field and remembered; the others start with the same bytes.
+    for (const names of [run, run, [...run, 'one-more'], run.slice(0, 499), [...run.slice(0, 499), 'x'], run]) {
+      const got = namesOf(names, { node: names.length === 499 ? { id: 'n', cluster: 'c', user_agent_name: 'envoy' } : undefined });
+      expect(got.names).toEqual(names);
+      expect(got.bytes).toEqual(names);
+    }
+    // The remembered run followed by other fields, then more names.
+    const w = (field: number, v: string) => Buffer.from(requestType.encode(requestType.fromObject(field === 3 ? { resource_names: [v] } : { type_url: v })).finish());
+    const runBytes = encode({ resource_names: run });
+    const r = adsDeserialize(Buffer.concat([runBytes, w(4, eds), w(3, 'tail')]));
+    expect([...r.resource_names]).toEqual([...run, 'tail']);
+    expect(r.type_url).toBe(eds);
+  });
+
   it('every SotW service decodes requests this way', () => {
     for (const name of Object.values(SERVICE_NAMES)) {
       const [, method] = Object.entries(discoveryServiceDefinition(name)).find(([m, d]) => d.requestStream && d.responseStream && !m.startsWith('Delta'))!;
