@@ -6,6 +6,8 @@ import { SubscriptionBase, type SyncState } from './type-subscription.js';
 const OUTSTANDING_LIMIT = 32;
 
 export class DeltaSubscription extends SubscriptionBase {
+  /** Changed in place by subscribe/unsubscribe lists (delta requests carry differences, not sets). */
+  override readonly names = new Set<string>();
   /** Resource name to the version the client holds (as it told us, or as we last sent it). */
   readonly known = new Map<string, string>();
   private lastReplyNack = false;

@@ -6,11 +6,14 @@ import * as protoLoader from '@grpc/proto-loader';
 import type * as grpc from '@grpc/grpc-js';
 import { PROTO_DIR } from './protos.js';
 import { encodeDeltaResponse, type OutgoingDeltaResponse } from './delta-messages.js';
+import { sotwRequestDeserializer } from './request-decoding.js';
 
 export interface DiscoveryRequestMessage {
   version_info: string;
   node: NodeMessage | null;
   resource_names: string[];
+  /** The encoded resource_names fields, kept by the SotW request decoder (request-decoding.ts). */
+  resource_names_bytes?: Uint8Array;
   type_url: string;
   response_nonce: string;
   error_detail: { code: number; message: string } | null;
@@ -100,7 +103,12 @@ export function discoveryServiceDefinition(serviceName: string): grpc.ServiceDef
     const isStream = def.requestStream && def.responseStream;
     if (!isStream) out[method] = def;
     else if (method.startsWith('Delta')) out[method] = { ...def, responseSerialize: (value: unknown) => encodeDeltaResponse(value as OutgoingDeltaResponse) };
-    else out[method] = { ...def, responseSerialize: (value: unknown) => encodeDiscoveryResponse(value as OutgoingDiscoveryResponse) };
+    else
+      out[method] = {
+        ...def,
+        requestDeserialize: sotwRequestDeserializer(def.requestDeserialize),
+        responseSerialize: (value: unknown) => encodeDiscoveryResponse(value as OutgoingDiscoveryResponse),
+      };
   }
   return out as grpc.ServiceDefinition;
 }

@@ -5,6 +5,8 @@ import { encodeResponseBody, type DiscoveryRequestMessage, type OutgoingDiscover
 import { isFullStateType, shortTypeName } from './resource-types.js';
 import { TypeSubscription } from './type-subscription.js';
 import { StreamBase } from './stream-base.js';
+import { SHARED_NAME_SETS } from './name-sets.js';
+import { ALL_SUBSCRIBED, EVERY_NAME, type PickedBody } from './shared-bodies.js';
 
 export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryResponse> {
   onRequest(req: DiscoveryRequestMessage): void {
@@ -25,7 +27,7 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
       // version_info (istiod sends a foreign nonce; a client back from a server restart sends an old version).
       sub = new TypeSubscription(typeUrl);
       this.subscriptions.set(typeUrl, sub);
-      sub.updateNames(req.resource_names, (n) => this.intern(typeUrl, n));
+      sub.updateFromRequest(req, (n) => this.intern(typeUrl, n), SHARED_NAME_SETS);
       sub.owe('all');
       this.env.schedule(this);
       return;
@@ -48,7 +50,7 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
       this.env.metrics.acks.inc({ type });
       this.env.onReply?.({ kind: 'ack', nodeId: this.nodeId, typeUrl, version: req.version_info, at: performance.now() });
     }
-    const added = sub.updateNames(req.resource_names, (n) => this.intern(typeUrl, n));
+    const added = sub.updateFromRequest(req, (n) => this.intern(typeUrl, n), SHARED_NAME_SETS);
     if (added === 'all' || added.size > 0) {
       sub.owe(added);
       this.env.schedule(this);
@@ -59,7 +61,7 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
   onCacheChange(typeUrl: string, changed: ReadonlySet<string>, observedAt: number): void {
     const sub = this.subscriptions.get(typeUrl);
     if (!sub || sub.nonce === null) return;
-    if (!sub.wildcard && !intersects(changed, sub.names)) return;
+    if (!sub.wildcard && !touches(changed, sub.names)) return;
     this.changed(typeUrl, observedAt);
   }
 
@@ -87,11 +89,19 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
       body = bodies.allOf(sub.typeUrl);
       count = entries.size;
     } else {
-      const picked = isFullStateType(sub.typeUrl) || pending === 'all' || changed === 'all'
-        ? this.subscribedEntries(sub, entries)
-        : this.changedEntries(sub, entries, changed as ReadonlySet<string>, pending as Set<string> | null);
-      body = encodeResponseBody(version, sub.typeUrl, picked.map((e) => e.anyBytes));
-      count = picked.length;
+      const everySubscribed = isFullStateType(sub.typeUrl) || pending === 'all' || changed === 'all';
+      const pick = (): PickedBody => {
+        const picked = everySubscribed
+          ? this.subscribedEntries(sub, entries)
+          : this.changedEntries(sub, entries, changed as ReadonlySet<string>, pending as Set<string> | null);
+        return { body: encodeResponseBody(version, sub.typeUrl, picked.map((e) => e.anyBytes)), count: picked.length };
+      };
+      // Streams with the same names (one shared set) at the same step get the same body: built once.
+      // Names owed on top of the changes (a subscription just grew) make a body of this stream's own.
+      const shareable = (sub.wildcard || sub.sharesNames) && (everySubscribed || pending === null);
+      ({ body, count } = shareable
+        ? bodies.picked(sub.typeUrl, sub.wildcard ? EVERY_NAME : sub.names, everySubscribed ? ALL_SUBSCRIBED : sub.sentSeq, pick)
+        : pick());
     }
     sub.pending = null;
     sub.sentSeq = seq;
@@ -135,6 +145,20 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
     }
     return out;
   }
+}
+
+/**
+ * intersects() for a cache change against a subscription's names, remembered per name set for the
+ * change being dispatched: the server hands one change to every stream in turn, and thousands of
+ * Envoy streams share one name set (name-sets.ts).
+ */
+let lastChange: { changed: ReadonlySet<string>; byNames: Map<ReadonlySet<string>, boolean> } | null = null;
+
+function touches(changed: ReadonlySet<string>, names: ReadonlySet<string>): boolean {
+  if (lastChange?.changed !== changed) lastChange = { changed, byNames: new Map() };
+  let hit = lastChange.byNames.get(names);
+  if (hit === undefined) lastChange.byNames.set(names, (hit = intersects(changed, names)));
+  return hit;
 }
 
 function intersects(a: ReadonlySet<string> | 'all', b: ReadonlySet<string>): boolean {

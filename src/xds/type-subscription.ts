@@ -1,5 +1,6 @@
 // What one stream subscribes to for one resource type, and what it was sent, ACKed and NACKed.
 // This is also what the admin pages show per proxy (sent vs ACKed version, last NACK).
+import { sameBytes, type NameSetPool } from './name-sets.js';
 
 export interface NackRecord {
   readonly nonce: string;
@@ -17,7 +18,7 @@ export type Pending = 'all' | Set<string>;
 /** What both protocol variants keep per stream and type: subscription, what is owed, what was sent. */
 export abstract class SubscriptionBase {
   wildcard = false;
-  readonly names = new Set<string>();
+  names: ReadonlySet<string> = new Set<string>();
   /** Cache step of the data last sent; -1 before the first response. */
   sentSeq = -1;
   nonce: string | null = null;
@@ -34,7 +35,7 @@ export abstract class SubscriptionBase {
   }
 
   /** Adds names (or everything) to what the next flush must send. */
-  owe(what: Pending): void {
+  owe(what: 'all' | ReadonlySet<string>): void {
     if (what === 'all' || this.pending === 'all') {
       this.pending = 'all';
       return;
@@ -46,28 +47,83 @@ export abstract class SubscriptionBase {
   abstract syncState(): SyncState;
 }
 
+/** The resource names of a SotW request, with their encoded bytes when the decoder kept them. */
+export interface RequestedNames {
+  readonly resource_names: readonly string[];
+  readonly resource_names_bytes?: Uint8Array;
+}
+
+const NOTHING_ADDED: ReadonlySet<string> = new Set();
+
 export class TypeSubscription extends SubscriptionBase {
   /** True while the stream never named a resource: empty names keep meaning "everything". */
   private legacyWildcard = true;
+  /** The encoded names `names` was built from (shared with the pool); null when built from strings. */
+  private namesBytes: Uint8Array | null = null;
+
+  /** The names are a pool's set, shared with every subscription that asked for the same ones. */
+  get sharesNames(): boolean {
+    return this.namesBytes !== null;
+  }
+
+  /**
+   * Applies the resource_names of a request, as updateNames does. When the request kept its
+   * encoded names and they equal the last applied ones byte for byte (every ACK of an unchanged
+   * subscription), nothing is decoded or diffed. Otherwise the names become the pool's shared set.
+   */
+  updateFromRequest(req: RequestedNames, intern: (name: string) => string, pool: NameSetPool): ReadonlySet<string> | 'all' {
+    const bytes = req.resource_names_bytes;
+    if (!bytes) return this.updateNames(req.resource_names, intern);
+    if (this.namesBytes && sameBytes(bytes, this.namesBytes)) return NOTHING_ADDED;
+    // Names are decoded only when no other subscription holds a set of exactly these.
+    const shared = pool.share(bytes, () => {
+      const names = new Set<string>();
+      let explicitWildcard = false;
+      for (const n of req.resource_names) {
+        if (n === '*') explicitWildcard = true;
+        else names.add(intern(n));
+      }
+      return { names, explicitWildcard };
+    });
+    const becameWildcard = this.applyWildcard(shared.explicitWildcard, shared.names.size);
+    let fresh: ReadonlySet<string> = shared.names;
+    if (this.names.size > 0) {
+      const added = new Set<string>();
+      for (const n of shared.names) if (!this.names.has(n)) added.add(n);
+      fresh = added;
+    }
+    this.names = shared.names;
+    this.namesBytes = shared.bytes;
+    return becameWildcard ? 'all' : fresh;
+  }
 
   /**
    * Applies the resource_names of a request. Returns the names newly subscribed, or 'all' when the
    * stream became a wildcard subscriber (then every resource is due).
    */
-  updateNames(requested: readonly string[], intern: (name: string) => string = (n) => n): Set<string> | 'all' {
-    const explicitWildcard = requested.includes('*');
+  updateNames(requested: readonly string[], intern: (name: string) => string = (n) => n): ReadonlySet<string> | 'all' {
     const named = requested.filter((n) => n !== '*');
-    if (named.length > 0 || explicitWildcard) this.legacyWildcard = false;
-    const becomesWildcard = explicitWildcard || (this.legacyWildcard && named.length === 0);
-    const wasWildcard = this.wildcard;
-    this.wildcard = becomesWildcard;
+    const becameWildcard = this.applyWildcard(requested.includes('*'), named.length);
+    // A set shared with other streams is never modified: this stream takes a private copy.
+    const own = this.namesBytes ? new Set(this.names) : (this.names as Set<string>);
+    this.namesBytes = null;
+    this.names = own;
     const added = new Set<string>();
     const next = new Set(named);
-    for (const n of next) if (!this.names.has(n)) added.add(n);
-    for (const n of [...this.names]) if (!next.has(n)) this.names.delete(n);
+    for (const n of next) if (!own.has(n)) added.add(n);
+    for (const n of [...own]) if (!next.has(n)) own.delete(n);
     // Only names new to the set are interned: the hot ACK path repeats the same names.
-    for (const n of added) this.names.add(intern(n));
-    return becomesWildcard && !wasWildcard ? 'all' : added;
+    for (const n of added) own.add(intern(n));
+    return becameWildcard ? 'all' : added;
+  }
+
+  /** Updates the wildcard state for a request; true when the stream just became a wildcard subscriber. */
+  private applyWildcard(explicitWildcard: boolean, namedCount: number): boolean {
+    if (namedCount > 0 || explicitWildcard) this.legacyWildcard = false;
+    const becomesWildcard = explicitWildcard || (this.legacyWildcard && namedCount === 0);
+    const wasWildcard = this.wildcard;
+    this.wildcard = becomesWildcard;
+    return becomesWildcard && !wasWildcard;
   }
 
   syncState(): SyncState {

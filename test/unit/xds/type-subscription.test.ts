@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { TypeSubscription, type Pending, type SyncState } from '../../../src/xds/type-subscription.js';
 import { TYPE_URL } from '../../../src/xds/resource-types.js';
+import { NameSetPool } from '../../../src/xds/name-sets.js';
+import protobuf from 'protobufjs';
 
 /** One request's resource_names and what the subscription must look like after it. */
 interface Step {
@@ -18,7 +20,7 @@ const step = (request: readonly string[], returns: 'all' | readonly string[], wi
   names,
 });
 
-const asComparable = (r: Set<string> | 'all'): 'all' | string[] => (r === 'all' ? 'all' : [...r].sort());
+const asComparable = (r: ReadonlySet<string> | 'all'): 'all' | string[] => (r === 'all' ? 'all' : [...r].sort());
 
 describe('TypeSubscription.updateNames', () => {
   it.each<[string, Step[]]>([
@@ -178,5 +180,86 @@ describe('updateNames interning', () => {
     sub.updateNames(['a', 'b', 'c'], intern);
     expect(seen).toEqual(['a', 'b', 'c']);
     expect([...sub.names].sort()).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('TypeSubscription.updateFromRequest', () => {
+  const encodeNames = (names: readonly string[]): Uint8Array => {
+    const w = protobuf.Writer.create();
+    for (const n of names) w.uint32(0x1a).string(n);
+    return w.finish();
+  };
+  /** A request as the SotW decoder makes it; `reads` counts how often its names were decoded. */
+  const requestOf = (names: readonly string[]) => {
+    const req = {
+      reads: 0,
+      resource_names_bytes: encodeNames(names),
+      get resource_names(): readonly string[] {
+        req.reads++;
+        return names;
+      },
+    };
+    return req;
+  };
+  const keep = (n: string) => n;
+
+  it.each<[string, Step[]]>([
+    ['a legacy wildcard, then names, then none', [step([], 'all', true), step([], [], true), step(['a'], ['a'], false, ['a']), step([], [], false)]],
+    ['names change, then repeat', [step(['a', 'b'], ['a', 'b'], false, ['a', 'b']), step(['b', 'c'], ['c'], false, ['b', 'c']), step(['b', 'c'], [], false, ['b', 'c'])]],
+    ['"*" and names', [step(['*', 'a'], 'all', true, ['a']), step(['*', 'a'], [], true, ['a']), step(['a'], [], false, ['a']), step(['*'], 'all', true)]],
+    ['another order of the same names adds nothing', [step(['a', 'b'], ['a', 'b'], false, ['a', 'b']), step(['b', 'a'], [], false, ['a', 'b'])]],
+  ])('behaves as updateNames: %s', (_title, steps) => {
+    const sub = new TypeSubscription(TYPE_URL.endpoint);
+    const pool = new NameSetPool();
+    steps.forEach((s, i) => {
+      const context = `step ${i}: ${JSON.stringify(s.request)}`;
+      expect({ context, returns: asComparable(sub.updateFromRequest(requestOf(s.request), keep, pool)) }).toEqual({ context, returns: s.returns });
+      expect({ context, wildcard: sub.wildcard, names: [...sub.names].sort() }).toEqual({ context, wildcard: s.wildcard, names: [...s.names] });
+    });
+  });
+
+  it('an ACK with the same names neither decodes nor diffs them; changed names do', () => {
+    const sub = new TypeSubscription(TYPE_URL.endpoint);
+    const pool = new NameSetPool();
+    const interned: string[] = [];
+    const intern = (n: string) => (interned.push(n), n);
+    const first = requestOf(['a', 'b']);
+    expect(asComparable(sub.updateFromRequest(first, intern, pool))).toEqual(['a', 'b']);
+    const names = sub.names;
+
+    const ack = requestOf(['a', 'b']);
+    expect(asComparable(sub.updateFromRequest(ack, intern, pool))).toEqual([]);
+    expect(ack.reads).toBe(0);
+    expect(sub.names).toBe(names);
+    expect(interned).toEqual(['a', 'b']);
+
+    const changed = requestOf(['a', 'b', 'c']);
+    expect(asComparable(sub.updateFromRequest(changed, intern, pool))).toEqual(['c']);
+    expect(changed.reads).toBeGreaterThan(0);
+    expect([...sub.names].sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('subscriptions asking for the same names share one set; a change or updateNames leaves the others alone', () => {
+    const pool = new NameSetPool();
+    const [x, y, z] = [0, 1, 2].map(() => new TypeSubscription(TYPE_URL.endpoint));
+    for (const sub of [x!, y!, z!]) sub.updateFromRequest(requestOf(['a', 'b']), keep, pool);
+    expect(y!.names).toBe(x!.names);
+    expect(z!.names).toBe(x!.names);
+    expect(pool.size).toBe(1);
+
+    y!.updateFromRequest(requestOf(['a', 'b', 'c']), keep, pool);
+    z!.updateNames(['a']);
+    expect([...x!.names].sort()).toEqual(['a', 'b']);
+    expect([...y!.names].sort()).toEqual(['a', 'b', 'c']);
+    expect([...z!.names]).toEqual(['a']);
+    expect(pool.size).toBe(2);
+  });
+
+  it('without encoded names (requests built in code) it falls back to updateNames', () => {
+    const sub = new TypeSubscription(TYPE_URL.endpoint);
+    const pool = new NameSetPool();
+    expect(asComparable(sub.updateFromRequest({ resource_names: ['a'] }, keep, pool))).toEqual(['a']);
+    expect(asComparable(sub.updateFromRequest({ resource_names: ['a'] }, keep, pool))).toEqual([]);
+    expect(pool.size).toBe(0);
   });
 });
