@@ -1,38 +1,30 @@
 // Traffic policy end to end with gRPC's own xDS client: a traffic split by instance label really
 // splits calls, and every policy field zk-xds translates for proxyless gRPC is accepted (never NACKed).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { silentLogger } from '../../src/observability/logger.js';
-import { startServer, type RunningServer } from '../../src/cli/serve.js';
-import { serveConfig } from '../support/serve-config.js';
 import { TYPE_URL } from '../../src/xds/resource-types.js';
-import { ZooKeeperServer } from '../support/zookeeper-server.js';
 import { ZkTestClient } from '../support/zk-test-client.js';
-import { startEchoBackend, type EchoBackend } from '../support/echo-backend.js';
+import type { EchoBackend } from '../support/echo-backend.js';
 import { XdsClientProcess } from '../support/xds-client-process.js';
+import { startGrpcEndToEnd, totalNacks, type GrpcEndToEnd } from '../support/grpc-end-to-end.js';
+import type { RunningServer } from '../../src/cli/serve.js';
 import { eventually } from '../support/eventually.js';
 
-let zk: ZooKeeperServer;
+let e2e: GrpcEndToEnd;
 let app: ZkTestClient;
 let server: RunningServer;
-let backends: EchoBackend[];
 let client: XdsClientProcess;
 
 const POLICY_PATH = '/zk-xds/policy/shop';
 
-async function nacks(): Promise<number> {
-  return (await server.metrics.nacks.get()).values.reduce((sum, v) => sum + v.value, 0);
-}
+const nacks = () => totalNacks(server);
 
-beforeAll(async () => {
-  zk = await ZooKeeperServer.start();
-  app = await ZkTestClient.connect(zk.connectString);
-  backends = await Promise.all(['v1-a', 'v1-b', 'v2-a'].map((id) => startEchoBackend(id)));
-  await app.mkdirp('/services/shop');
-  for (const b of backends) {
-    await app.create(`/services/shop/${b.id}`, JSON.stringify({ address: b.host, port: b.port, metadata: { version: b.id.slice(0, 2) } }), { ephemeral: true });
+async function register(writer: ZkTestClient, started: readonly EchoBackend[]): Promise<void> {
+  await writer.mkdirp('/services/shop');
+  for (const b of started) {
+    await writer.create(`/services/shop/${b.id}`, JSON.stringify({ address: b.host, port: b.port, metadata: { version: b.id.slice(0, 2) } }), { ephemeral: true });
   }
-  await app.mkdirp('/zk-xds/policy');
-  await app.create(
+  await writer.mkdirp('/zk-xds/policy');
+  await writer.create(
     POLICY_PATH,
     JSON.stringify({
       protocol: 'grpc',
@@ -44,19 +36,15 @@ beforeAll(async () => {
       connectTimeoutMs: 1000,
     }),
   );
-  server = await startServer(serveConfig(zk.connectString),
-    silentLogger(),
-  );
-  await eventually(() => expect(server.registry.status().initialSyncDone).toBe(true));
-  client = await XdsClientProcess.start({ xdsServer: `127.0.0.1:${server.xdsPort}`, nodeId: 'policy-client', target: 'shop' });
+}
+
+beforeAll(async () => {
+  e2e = await startGrpcEndToEnd({ backendIds: ['v1-a', 'v1-b', 'v2-a'], register, target: 'shop', nodeId: 'policy-client' });
+  ({ app, server, client } = e2e);
 }, 60000);
 
 afterAll(async () => {
-  await client?.stop();
-  await server?.stop();
-  await app?.close();
-  await Promise.all((backends ?? []).map((b) => b.stop()));
-  await zk?.destroy();
+  await e2e?.stop();
 });
 
 describe('policy with gRPC proxyless clients', () => {

@@ -2,18 +2,16 @@
 // gRPC's own xDS client (@grpc/grpc-js-xds, in a child process) dialing xds:///echo, and real gRPC
 // backends answering. gRPC's strict validation is the conformance oracle: it must never NACK.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { silentLogger } from '../../src/observability/logger.js';
-import { startServer, type RunningServer } from '../../src/cli/serve.js';
-import { serveConfig } from '../support/serve-config.js';
 import { TYPE_URL } from '../../src/xds/resource-types.js';
-import { ZooKeeperServer } from '../support/zookeeper-server.js';
 import { ZkTestClient } from '../support/zk-test-client.js';
-import { startEchoBackend, type EchoBackend } from '../support/echo-backend.js';
+import type { EchoBackend } from '../support/echo-backend.js';
 import { XdsClientProcess } from '../support/xds-client-process.js';
+import { startGrpcEndToEnd, totalNacks, type GrpcEndToEnd } from '../support/grpc-end-to-end.js';
+import type { RunningServer } from '../../src/cli/serve.js';
 import { AdsClient } from '../support/ads-client.js';
 import { eventually } from '../support/eventually.js';
 
-let zk: ZooKeeperServer;
+let e2e: GrpcEndToEnd;
 let app: ZkTestClient;
 let server: RunningServer;
 let backends: EchoBackend[];
@@ -22,29 +20,23 @@ let client: XdsClientProcess;
 const registration = (b: EchoBackend) => JSON.stringify({ id: b.id, address: b.host, port: b.port, metadata: { version: 'v1' } });
 const znode = (b: EchoBackend) => `/services/echo/${b.host}:${b.port}`;
 
-async function nacks(): Promise<number> {
-  return (await server.metrics.nacks.get()).values.reduce((sum, v) => sum + v.value, 0);
-}
+const nacks = () => totalNacks(server);
 
 beforeAll(async () => {
-  zk = await ZooKeeperServer.start();
-  app = await ZkTestClient.connect(zk.connectString);
-  backends = await Promise.all(['b1', 'b2', 'b3'].map((id) => startEchoBackend(id)));
-  await app.mkdirp('/services/echo');
-  for (const b of backends.slice(0, 2)) await app.create(znode(b), registration(b), { ephemeral: true });
-  server = await startServer(serveConfig(zk.connectString),
-    silentLogger(),
-  );
-  await eventually(() => expect(server.registry.status().initialSyncDone).toBe(true));
-  client = await XdsClientProcess.start({ xdsServer: `127.0.0.1:${server.xdsPort}`, nodeId: 'e2e-client', target: 'echo' });
+  e2e = await startGrpcEndToEnd({
+    backendIds: ['b1', 'b2', 'b3'],
+    target: 'echo',
+    nodeId: 'e2e-client',
+    register: async (writer, started) => {
+      await writer.mkdirp('/services/echo');
+      for (const b of started.slice(0, 2)) await writer.create(znode(b), registration(b), { ephemeral: true });
+    },
+  });
+  ({ app, server, backends, client } = e2e);
 }, 60000);
 
 afterAll(async () => {
-  await client?.stop();
-  await server?.stop();
-  await app?.close();
-  await Promise.all((backends ?? []).map((b) => b.stop()));
-  await zk?.destroy();
+  await e2e?.stop();
 });
 
 describe('ZooKeeper -> zk-xds -> grpc-js-xds -> gRPC backends', () => {
