@@ -184,6 +184,25 @@ describe('delta streams holding the cache at a step', () => {
     expect(slow.last().body).toBe(slower.last().body);
   });
 
+  it('sends nothing for a resource that changed and changed back, or came and went, while it waited', () => {
+    const { open, set } = setup();
+    const s = open({ resource_names_subscribe: ['a', 'b', 'e'] });
+    s.reply();
+    // The write of this change is the one the transport pushes back on; later ones wait for drain.
+    s.control.pushBack = true;
+    set({ b: 2 });
+    set({ a: 2 });
+    set({ a: 1 });
+    set({ e: 1 });
+    set({}, ['e']);
+    set({ b: 5 });
+    const before = s.sent.length;
+    s.control.drain();
+    expect(s.sent.length).toBe(before + 1);
+    expect(names(s.last())).toEqual(['b']);
+    expect(s.last().removed).toEqual([]);
+  });
+
   it('a stream behind the whole change log gets every subscribed resource and the removals', () => {
     const { open, set } = setup();
     const s = open({ resource_names_subscribe: ['a', 'b', 'c'] });
