@@ -59,7 +59,7 @@ function dumpType(stream: XdsStream, sub: SubscriptionBase): DumpedType {
   if (!cache || !cache.hasType(sub.typeUrl)) return { ...status, currentVersion: '', resources: [] };
   const currentVersion = cache.version(sub.typeUrl);
   if (stream instanceof DeltaStream) {
-    const known = (sub as DeltaSubscription).known;
+    const known = stream.heldVersions(sub as DeltaSubscription);
     const resources = [...known].sort(byFirst).map(([name, sentVersion]) => dumped(name, cache.get(sub.typeUrl, name), sentVersion));
     return { ...status, currentVersion, resources };
   }

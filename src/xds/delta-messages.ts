@@ -20,6 +20,8 @@ export interface OutgoingDeltaResponse {
   readonly resources: readonly EncodedResource[];
   readonly removed: readonly string[];
   readonly nonce: string;
+  /** Every field but the nonce, encoded (shared by streams sent the same response); made when absent. */
+  readonly body?: Uint8Array;
 }
 
 /** envoy.service.discovery.v3.Resource {version = 1; resource = 2; name = 3}, memoized per resource version. */
@@ -34,14 +36,22 @@ function deltaResource(e: EncodedResource): Uint8Array {
   return bytes;
 }
 
-const controlPlaneField = protobuf.Writer.create().uint32(0x3a).fork().uint32(0x0a).string('zk-xds').ldelim().finish();
+/** config.core.v3.ControlPlane {identifier = 1}. */
+const controlPlaneIdentifier = protobuf.Writer.create().uint32(0x0a).string('zk-xds').finish();
 
-export function encodeDeltaResponse(r: OutgoingDeltaResponse): Buffer {
+/** A DeltaDiscoveryResponse without its nonce: the part many streams can share byte for byte. */
+export function encodeDeltaBody(systemVersion: string, typeUrl: string, resources: readonly EncodedResource[], removed: readonly string[]): Uint8Array {
   const w = protobuf.Writer.create();
-  w.uint32(0x0a).string(r.systemVersion);
-  for (const e of r.resources) w.uint32(0x12).bytes(deltaResource(e));
-  w.uint32(0x22).string(r.typeUrl);
-  w.uint32(0x2a).string(r.nonce);
-  for (const name of r.removed) w.uint32(0x32).string(name);
-  return Buffer.concat([w.finish(), controlPlaneField]);
+  w.uint32(0x0a).string(systemVersion);
+  for (const e of resources) w.uint32(0x12).bytes(deltaResource(e));
+  w.uint32(0x22).string(typeUrl);
+  for (const name of removed) w.uint32(0x32).string(name);
+  w.uint32(0x3a).bytes(controlPlaneIdentifier);
+  return w.finish();
+}
+
+/** The body, then the nonce (protobuf fields may come in any order; decoders accept it). */
+export function encodeDeltaResponse(r: OutgoingDeltaResponse): Buffer {
+  const body = r.body ?? encodeDeltaBody(r.systemVersion, r.typeUrl, r.resources, r.removed);
+  return Buffer.concat([body, protobuf.Writer.create().uint32(0x2a).string(r.nonce).finish()]);
 }

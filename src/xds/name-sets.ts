@@ -34,6 +34,16 @@ export class NameSetPool {
     return made;
   }
 
+  /**
+   * The shared set equal to `names`, iteration order included (delta streams build theirs from
+   * subscribe/unsubscribe lists, so identical clients reach identical sets in the same order).
+   * The pool holds it only weakly: the caller keeps the returned object for as long as it uses it.
+   */
+  shareSet(names: ReadonlySet<string>): SharedNameSet {
+    const key = Buffer.from(JSON.stringify([...names]));
+    return this.share(key, () => ({ names, explicitWildcard: false }));
+  }
+
   /** Distinct sets currently tracked (tests, admin). */
   get size(): number {
     return this.byDigest.size;
@@ -46,3 +56,27 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** The pool SotW streams share within a process. */
 export const SHARED_NAME_SETS = new NameSetPool();
+
+/** The pool delta streams share within a process (keyed differently from SotW's). */
+export const DELTA_NAME_SETS = new NameSetPool();
+
+/**
+ * Whether a cache change touches a set of names, remembered per name set for the change being
+ * dispatched: the server hands one change to every stream in turn, and thousands of Envoy streams
+ * share one name set.
+ */
+let lastChange: { changed: ReadonlySet<string>; byNames: Map<ReadonlySet<string>, boolean> } | null = null;
+
+export function touches(changed: ReadonlySet<string>, names: ReadonlySet<string>): boolean {
+  if (lastChange?.changed !== changed) lastChange = { changed, byNames: new Map() };
+  let hit = lastChange.byNames.get(names);
+  if (hit === undefined) lastChange.byNames.set(names, (hit = intersects(changed, names)));
+  return hit;
+}
+
+export function intersects(a: ReadonlySet<string> | 'all', b: ReadonlySet<string>): boolean {
+  if (a === 'all') return b.size > 0;
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  for (const x of small) if (large.has(x)) return true;
+  return false;
+}

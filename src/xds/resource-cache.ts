@@ -34,7 +34,12 @@ const DIGEST_BYTES = 12;
 interface ChangeStep {
   readonly seq: number;
   readonly names: ReadonlySet<string>;
+  /** Each changed name's version before this step (undefined: it did not exist). */
+  readonly prior: ReadonlyMap<string, string | undefined>;
 }
+
+/** For names changed after a step, the version each had at that step (undefined: absent then). */
+export type VersionsAt = ReadonlyMap<string, string | undefined>;
 
 class TypeTable {
   readonly entries = new Map<string, EncodedResource>();
@@ -45,18 +50,23 @@ class TypeTable {
   readonly log: ChangeStep[] = [];
   /** Unions already computed for the current seq, by starting step: streams in step share one. */
   readonly unions = new Map<number, ReadonlySet<string>>();
+  /** versionsAt() already computed for the current seq, by starting step. */
+  readonly priors = new Map<number, VersionsAt>();
+  /** Names removed at some time and not back since (what a client far behind may still hold). */
+  readonly gone = new Set<string>();
 
   toggle(entry: EncodedResource): void {
     const h = createHash('sha256').update(entry.name).update('\0').update(entry.version).digest();
     for (let i = 0; i < DIGEST_BYTES; i++) this.digest[i]! ^= h[i]!;
   }
 
-  commit(names: ReadonlySet<string>): void {
+  commit(names: ReadonlySet<string>, prior: ReadonlyMap<string, string | undefined>): void {
     this.version = versionOf(this.digest);
     this.seq++;
-    this.log.push({ seq: this.seq, names });
+    this.log.push({ seq: this.seq, names, prior });
     if (this.log.length > CHANGE_LOG_STEPS) this.log.splice(0, this.log.length - CHANGE_LOG_STEPS);
     this.unions.clear();
+    this.priors.clear();
   }
 }
 
@@ -83,24 +93,29 @@ export class ResourceCache {
       const table = this.table(update.typeUrl);
       const changed = new Set<string>();
       const removed = new Set<string>();
+      const prior = new Map<string, string | undefined>();
       for (const entry of update.upserts) {
         const old = table.entries.get(entry.name);
         if (old?.version === entry.version) continue;
         if (old) table.toggle(old);
         table.toggle(entry);
         table.entries.set(entry.name, entry);
+        if (!prior.has(entry.name)) prior.set(entry.name, old?.version);
         changed.add(entry.name);
+        table.gone.delete(entry.name);
       }
       for (const name of update.removals) {
         const old = table.entries.get(name);
         if (!old) continue;
         table.toggle(old);
         table.entries.delete(name);
+        if (!prior.has(name)) prior.set(name, old.version);
         changed.add(name);
         removed.add(name);
+        table.gone.add(name);
       }
       if (changed.size === 0) continue;
-      table.commit(changed);
+      table.commit(changed, prior);
       changes.push({ typeUrl: update.typeUrl, version: table.version, seq: table.seq, changed, removed, observedAt });
     }
     if (changes.length > 0) for (const l of this.listeners) l(changes);
@@ -146,6 +161,35 @@ export class ResourceCache {
     return union;
   }
 
+  /**
+   * For every name changed after step `sinceSeq`, its version at that step (undefined when it did
+   * not exist then); 'all' when the log no longer reaches back that far. Lets a delta stream that
+   * holds "the cache at step N" know what its client holds without a map of its own. Computed once
+   * per (step, current seq) for every stream at that step.
+   */
+  versionsAt(typeUrl: string, sinceSeq: number): VersionsAt | 'all' {
+    const table = this.table(typeUrl);
+    if (sinceSeq >= table.seq) return NO_VERSIONS;
+    const first = table.log[0];
+    if (!first || first.seq > sinceSeq + 1) return 'all';
+    const from = sinceSeq + 1 - first.seq;
+    if (from === table.log.length - 1) return table.log[from]!.prior;
+    let out = table.priors.get(sinceSeq);
+    if (!out) {
+      const m = new Map<string, string | undefined>();
+      // The earliest step that changed a name knows what it was before: that is its version at sinceSeq.
+      for (let i = from; i < table.log.length; i++) for (const [n, v] of table.log[i]!.prior) if (!m.has(n)) m.set(n, v);
+      table.priors.set(sinceSeq, m);
+      out = m;
+    }
+    return out;
+  }
+
+  /** Names once served and removed since (not back): what a client far behind may still hold. */
+  goneNames(typeUrl: string): ReadonlySet<string> {
+    return this.table(typeUrl).gone;
+  }
+
   hasType(typeUrl: string): boolean {
     return this.tables.has(typeUrl);
   }
@@ -158,3 +202,4 @@ export class ResourceCache {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+const NO_VERSIONS: VersionsAt = new Map();

@@ -5,6 +5,10 @@
 // name-sets.ts) at the same cache step.
 import type { ResourceCache } from './resource-cache.js';
 import { encodeResponseBody } from './discovery-messages.js';
+import type { OutgoingDeltaResponse } from './delta-messages.js';
+
+/** A delta response without its nonce, with its encoded body. */
+export type DeltaBody = Omit<OutgoingDeltaResponse, 'nonce' | 'body'> & { readonly body: Uint8Array };
 
 /** An encoded response body and how many resources it carries. */
 export interface PickedBody {
@@ -22,6 +26,9 @@ export class SharedBodies {
   private readonly memo = new Map<string, { version: string; body: Uint8Array }>();
   /** Per type: the cache step the memo is for, then name set -> since-step -> body. */
   private readonly pickedMemo = new Map<string, { seq: number; byNames: Map<ReadonlySet<string>, Map<number, PickedBody>> }>();
+
+  /** The same for delta responses: per type, the cache step, then name set -> since-step -> body. */
+  private readonly deltaMemo = new Map<string, { seq: number; byNames: Map<ReadonlySet<string>, Map<number, DeltaBody>> }>();
 
   constructor(private readonly cache: ResourceCache) {}
 
@@ -47,6 +54,25 @@ export class SharedBodies {
     if (!memo || memo.seq !== seq) {
       memo = { seq, byNames: new Map() };
       this.pickedMemo.set(typeUrl, memo);
+    }
+    let bySince = memo.byNames.get(names);
+    if (!bySince) memo.byNames.set(names, (bySince = new Map()));
+    let hit = bySince.get(sinceSeq);
+    if (!hit) bySince.set(sinceSeq, (hit = build()));
+    return hit;
+  }
+
+  /**
+   * The delta response `build` makes for a client holding the cache at step `sinceSeq` (or nothing:
+   * ALL_SUBSCRIBED) of `names` (EVERY_NAME for a wildcard), built once per cache step for all such
+   * streams. `build` must depend on nothing else.
+   */
+  deltaPicked(typeUrl: string, names: ReadonlySet<string>, sinceSeq: number, build: () => DeltaBody): DeltaBody {
+    const seq = this.cache.seq(typeUrl);
+    let memo = this.deltaMemo.get(typeUrl);
+    if (!memo || memo.seq !== seq) {
+      memo = { seq, byNames: new Map() };
+      this.deltaMemo.set(typeUrl, memo);
     }
     let bySince = memo.byNames.get(names);
     if (!bySince) memo.byNames.set(names, (bySince = new Map()));

@@ -5,7 +5,7 @@ import { encodeResponseBody, type DiscoveryRequestMessage, type OutgoingDiscover
 import { isFullStateType, shortTypeName } from './resource-types.js';
 import { TypeSubscription } from './type-subscription.js';
 import { StreamBase } from './stream-base.js';
-import { SHARED_NAME_SETS } from './name-sets.js';
+import { SHARED_NAME_SETS, intersects, touches } from './name-sets.js';
 import { ALL_SUBSCRIBED, EVERY_NAME, type PickedBody } from './shared-bodies.js';
 
 export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryResponse> {
@@ -145,27 +145,6 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
     }
     return out;
   }
-}
-
-/**
- * intersects() for a cache change against a subscription's names, remembered per name set for the
- * change being dispatched: the server hands one change to every stream in turn, and thousands of
- * Envoy streams share one name set (name-sets.ts).
- */
-let lastChange: { changed: ReadonlySet<string>; byNames: Map<ReadonlySet<string>, boolean> } | null = null;
-
-function touches(changed: ReadonlySet<string>, names: ReadonlySet<string>): boolean {
-  if (lastChange?.changed !== changed) lastChange = { changed, byNames: new Map() };
-  let hit = lastChange.byNames.get(names);
-  if (hit === undefined) lastChange.byNames.set(names, (hit = intersects(changed, names)));
-  return hit;
-}
-
-function intersects(a: ReadonlySet<string> | 'all', b: ReadonlySet<string>): boolean {
-  if (a === 'all') return b.size > 0;
-  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
-  for (const x of small) if (large.has(x)) return true;
-  return false;
 }
 
 function smaller(changed: ReadonlySet<string>, names: ReadonlySet<string>, wildcard: boolean): Iterable<string> {
