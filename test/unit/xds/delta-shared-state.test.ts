@@ -3,62 +3,24 @@
 // responses are byte for byte what the name-by-name path (an explicit map of held versions) sends,
 // and the exceptions (NACK, initial_resource_versions, unsubscribe, a stream far behind) stay right.
 import { describe, expect, it } from '@jest/globals';
+import { EDS, recordingSink, streamWorld } from '../../support/stream-world.js';
 import { DeltaStream } from '../../../src/xds/delta-stream.js';
 import type { DeltaSubscription } from '../../../src/xds/delta-subscription.js';
-import { ResourceCache } from '../../../src/xds/resource-cache.js';
-import { SharedBodies } from '../../../src/xds/shared-bodies.js';
-import { encodeResource } from '../../../src/xds/resource-encoding.js';
-import { RESOURCE_KINDS, TYPE_URL } from '../../../src/xds/resource-types.js';
 import { encodeDeltaResponse, type DeltaDiscoveryRequestMessage, type OutgoingDeltaResponse } from '../../../src/xds/delta-messages.js';
-import type { StreamEnvironment } from '../../../src/xds/stream-base.js';
-import { createMetrics } from '../../../src/observability/metrics.js';
-import { silentLogger } from '../../../src/observability/logger.js';
 
-const eds = TYPE_URL.endpoint;
-const assignment = (name: string, weight: number) =>
-  encodeResource(eds, name, {
-    cluster_name: name,
-    endpoints: [{ locality: {}, lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 80 } } }, load_balancing_weight: { value: weight } }] }],
-  });
+const eds = EDS;
 
 function setup() {
-  const cache = new ResourceCache(RESOURCE_KINDS.map((k) => TYPE_URL[k]));
-  cache.apply([{ typeUrl: eds, upserts: ['a', 'b', 'c', 'd'].map((n) => assignment(n, 1)), removals: [] }]);
-  const bodies = new SharedBodies(cache);
-  const env: StreamEnvironment = {
-    viewFor: () => ({ kind: 'sidecar', cache, bodies }),
-    log: silentLogger(),
-    metrics: createMetrics({ defaultMetrics: false }),
-    schedule: (s) => s.flush(),
-    minPushIntervalMs: 0,
-  };
+  const { cache, env, set, track } = streamWorld();
   let id = 1;
-  const streams: DeltaStream[] = [];
-  cache.onChange((changes) => {
-    for (const c of changes) for (const s of streams) s.onCacheChange(c.typeUrl, c.changed, c.observedAt);
-  });
   const open = (first: Partial<DeltaDiscoveryRequestMessage>) => {
-    const sent: OutgoingDeltaResponse[] = [];
-    // A transport that can push back (write returns false) until drain() is called.
-    const control = { pushBack: false, drain: () => {} };
-    const sink = {
-      write: (r: OutgoingDeltaResponse) => (sent.push(r), !control.pushBack),
-      once: (_event: 'drain', listener: () => void) => {
-        control.drain = () => {
-          control.pushBack = false;
-          listener();
-        };
-      },
-    };
-    const stream = new DeltaStream({ id: id++, api: 'delta-ads', peer: 'test', connectedAt: new Date(0) }, sink, env);
-    streams.push(stream);
+    const { sink, sent, control } = recordingSink<OutgoingDeltaResponse>();
+    const stream = track(new DeltaStream({ id: id++, api: 'delta-ads', peer: 'test', connectedAt: new Date(0) }, sink, env));
     stream.onRequest(request(first));
     const sub = () => stream.subscriptions.get(eds)! as DeltaSubscription;
     const reply = (fields: Partial<DeltaDiscoveryRequestMessage> = {}) => stream.onRequest(request({ response_nonce: sent[sent.length - 1]!.nonce, ...fields }));
     return { stream, sent, control, sub, reply, last: () => sent[sent.length - 1]! };
   };
-  const set = (weights: Record<string, number>, removals: string[] = []) =>
-    cache.apply([{ typeUrl: eds, upserts: Object.entries(weights).map(([n, w]) => assignment(n, w)), removals }]);
   return { cache, open, set };
 }
 

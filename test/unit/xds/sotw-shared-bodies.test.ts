@@ -1,59 +1,22 @@
 // SotW streams that ask for the same names share one name set and one encoded body per cache step;
 // the shared body is byte for byte what a stream with its own set builds.
 import { describe, expect, it } from '@jest/globals';
+import { EDS, recordingSink, streamWorld } from '../../support/stream-world.js';
 import protobuf from 'protobufjs';
 import { SotwStream } from '../../../src/xds/sotw-stream.js';
-import { ResourceCache } from '../../../src/xds/resource-cache.js';
-import { SharedBodies } from '../../../src/xds/shared-bodies.js';
-import { encodeResource } from '../../../src/xds/resource-encoding.js';
-import { RESOURCE_KINDS, TYPE_URL } from '../../../src/xds/resource-types.js';
 import type { DiscoveryRequestMessage, OutgoingDiscoveryResponse } from '../../../src/xds/discovery-messages.js';
-import type { StreamEnvironment } from '../../../src/xds/stream-base.js';
-import { createMetrics } from '../../../src/observability/metrics.js';
-import { silentLogger } from '../../../src/observability/logger.js';
 
-const eds = TYPE_URL.endpoint;
-const assignment = (name: string, weight: number) =>
-  encodeResource(eds, name, {
-    cluster_name: name,
-    endpoints: [{ locality: {}, load_balancing_weight: { value: 1 }, lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 80 } } }, load_balancing_weight: { value: weight } }] }],
-  });
+const eds = EDS;
 
 function setup() {
-  const cache = new ResourceCache(RESOURCE_KINDS.map((k) => TYPE_URL[k]));
-  cache.apply([{ typeUrl: eds, upserts: ['a', 'b', 'c', 'd'].map((n) => assignment(n, 1)), removals: [] }]);
-  const bodies = new SharedBodies(cache);
-  const env: StreamEnvironment = {
-    viewFor: () => ({ kind: 'sidecar', cache, bodies }),
-    log: silentLogger(),
-    metrics: createMetrics({ defaultMetrics: false }),
-    schedule: (s) => s.flush(),
-    minPushIntervalMs: 0,
-  };
+  const { cache, env, set, track } = streamWorld();
   let id = 1;
-  const streams: SotwStream[] = [];
-  // What XdsServer does: every change goes to every stream.
-  cache.onChange((changes) => {
-    for (const c of changes) for (const s of streams) s.onCacheChange(c.typeUrl, c.changed, c.observedAt);
-  });
   const open = () => {
-    const sent: OutgoingDiscoveryResponse[] = [];
-    // A transport that can push back once (write returns false) until drain() is called.
-    const control = { pushBack: false, drain: () => {} };
-    const sink = {
-      write: (r: OutgoingDiscoveryResponse) => (sent.push(r), !control.pushBack),
-      once: (_event: 'drain', listener: () => void) => {
-        control.drain = () => {
-          control.pushBack = false;
-          listener();
-        };
-      },
-    };
-    const stream = new SotwStream({ id: id++, api: 'ads', peer: 'test', connectedAt: new Date(0) }, sink, env);
-    streams.push(stream);
+    const { sink, sent, control } = recordingSink<OutgoingDiscoveryResponse>();
+    const stream = track(new SotwStream({ id: id++, api: 'ads', peer: 'test', connectedAt: new Date(0) }, sink, env));
     return { stream, sent, control };
   };
-  return { cache, open };
+  return { cache, open, set };
 }
 
 const encodedNames = (names: readonly string[]): Uint8Array => {
@@ -83,7 +46,7 @@ describe('SotW bodies shared between streams with the same names', () => {
   const names = ['a', 'c', 'd'];
 
   it('the first answer and each change: one body instance for the sharing streams, equal bytes to a private one', () => {
-    const { cache, open } = setup();
+    const { open, set } = setup();
     const [x, y, own] = [open(), open(), open()];
     x.stream.onRequest(request(names, true));
     y.stream.onRequest(request(names, true));
@@ -95,7 +58,7 @@ describe('SotW bodies shared between streams with the same names', () => {
 
     for (const s of [x, y]) ackLast(s, names, true);
     ackLast(own, names, false);
-    cache.apply([{ typeUrl: eds, upserts: [assignment('c', 2), assignment('b', 2)], removals: [] }]);
+    set({ c: 2, b: 2 });
     for (const s of [x, y, own]) expect(s.sent).toHaveLength(2);
     expect(y.sent[1]!.body).toBe(x.sent[1]!.body);
     expect(Buffer.from(own.sent[1]!.body)).toEqual(Buffer.from(x.sent[1]!.body));
@@ -103,7 +66,7 @@ describe('SotW bodies shared between streams with the same names', () => {
   });
 
   it('streams that fell behind get what changed since their own step; those at the same step share it', () => {
-    const { cache, open } = setup();
+    const { open, set } = setup();
     const [x, z, y, own] = [open(), open(), open(), open()];
     for (const s of [x, z, y]) s.stream.onRequest(request(names, true));
     own.stream.onRequest(request(names, false));
@@ -111,9 +74,9 @@ describe('SotW bodies shared between streams with the same names', () => {
     ackLast(own, names, false);
     // x, z and the private stream push back on the next response: they miss the two after it.
     for (const s of [x, z, own]) s.control.pushBack = true;
-    cache.apply([{ typeUrl: eds, upserts: [assignment('a', 3)], removals: [] }]);
-    cache.apply([{ typeUrl: eds, upserts: [assignment('d', 3)], removals: [] }]);
-    cache.apply([{ typeUrl: eds, upserts: [assignment('c', 3)], removals: [] }]);
+    set({ a: 3 });
+    set({ d: 3 });
+    set({ c: 3 });
     expect(y.sent).toHaveLength(4);
     for (const s of [x, z, own]) {
       expect(s.sent).toHaveLength(2);
