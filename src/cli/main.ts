@@ -10,6 +10,7 @@ import { inspectCommand } from './inspect-command.js';
 import { validateCommand, type ValidateOptions } from './validate-command.js';
 
 import { int, zkRootPath, zookeeperOptions } from './zookeeper-flags.js';
+import { isDnsLabel, isLabelValue } from '../translate/kubernetes-names.js';
 
 function bool(value: string): boolean {
   if (/^(true|1|yes|on)$/i.test(value)) return true;
@@ -18,12 +19,12 @@ function bool(value: string): boolean {
 }
 
 function dnsLabel(value: string): string {
-  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(value)) throw new InvalidArgumentError('expected a Kubernetes namespace name (lowercase letters, digits and -, at most 63)');
+  if (!isDnsLabel(value)) throw new InvalidArgumentError('expected a Kubernetes namespace name (lowercase letters, digits and -, at most 63)');
   return value;
 }
 
 function labelValue(value: string): string {
-  if (value !== '' && !/^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/.test(value)) throw new InvalidArgumentError('expected a Kubernetes label value (letters, digits, ., _ and -, at most 63)');
+  if (!isLabelValue(value)) throw new InvalidArgumentError('expected a Kubernetes label value (letters, digits, ., _ and -, at most 63)');
   return value;
 }
 

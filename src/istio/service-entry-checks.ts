@@ -4,7 +4,7 @@
 // @kubernetes-models/istio. Written from Istio's documented behaviour and checked against Istio's
 // own validation cases (test/unit/istio/service-entry-checks.test.ts). Pure.
 import { isIP } from 'node:net';
-import { isDns1123Subdomain, isLabelKey, isLabelValue } from '../translate/kubernetes-names.js';
+import { isDns1123Subdomain, isDnsLabel, isLabelKey, isLabelValue } from '../translate/kubernetes-names.js';
 
 export interface CheckResult {
   /** Reasons Istio would reject the object. */
@@ -55,7 +55,6 @@ const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB']);
 const TLS_PROTOCOLS = new Set(['HTTPS', 'TLS']);
 const KNOWN_PROTOCOLS = new Set([...HTTP_PROTOCOLS, ...TLS_PROTOCOLS, 'TCP', 'UDP', 'MONGO', 'REDIS', 'MYSQL']);
 const RESOLUTIONS = new Set(['NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN', 'DYNAMIC_DNS']);
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const WILDCARD_LABEL = /^\*$|^\*?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export interface CheckOptions {
@@ -132,7 +131,7 @@ export function checkWorkloadEntry(spec: WorkloadEntryInput, field = 'workloadEn
 
 function checkMeta(meta: ObjectMetaInput, out: Collector): void {
   if (meta.name !== undefined && !isDns1123Subdomain(meta.name)) out.error(`metadata.name: "${meta.name}" is not a DNS-1123 subdomain`);
-  if (meta.namespace !== undefined && !DNS_LABEL.test(meta.namespace)) out.error(`metadata.namespace: "${meta.namespace}" is not a DNS-1123 label`);
+  if (meta.namespace !== undefined && !isDnsLabel(meta.namespace)) out.error(`metadata.namespace: "${meta.namespace}" is not a DNS-1123 label`);
   checkLabels('metadata.labels', meta.labels ?? {}, out);
 }
 
@@ -149,7 +148,7 @@ function checkPorts(ports: ReadonlyArray<PortInput | null>, out: Collector): Set
     const field = `ports[${i}]`;
     if (port === null) return out.error(`${field}: must not be null`);
     const name = port.name ?? '';
-    if (!DNS_LABEL.test(name)) out.error(`${field}.name: "${name}" is not a DNS-1123 label`);
+    if (!isDnsLabel(name)) out.error(`${field}.name: "${name}" is not a DNS-1123 label`);
     if (names.has(name)) out.error(`${field}.name: "${name}" is used twice`);
     names.add(name);
     const number = port.number ?? 0;
@@ -254,7 +253,7 @@ function checkLabels(field: string, labels: Readonly<Record<string, string>>, ou
 function checkExportTo(exportTo: readonly string[], namespace: string | undefined, out: Collector): void {
   const seen = new Set<string>();
   exportTo.forEach((e, i) => {
-    if (e !== '*' && e !== '.' && e !== '~' && !DNS_LABEL.test(e)) out.error(`exportTo[${i}]: "${e}" is not *, ., ~ or a namespace`);
+    if (e !== '*' && e !== '.' && e !== '~' && !isDnsLabel(e)) out.error(`exportTo[${i}]: "${e}" is not *, ., ~ or a namespace`);
     const key = e === '.' && namespace ? namespace : e;
     if (seen.has(key)) out.error(`exportTo[${i}]: "${e}" is listed twice`);
     seen.add(key);
@@ -278,7 +277,7 @@ function isFqdn(host: string): boolean {
 function dnsLabelsValid(labels: readonly string[]): boolean {
   const parts = labels[labels.length - 1] === '' && labels.length > 1 ? labels.slice(0, -1) : labels;
   if (/^[0-9]+$/.test(parts[parts.length - 1]!)) return false;
-  return parts.every((l) => DNS_LABEL.test(l));
+  return parts.every(isDnsLabel);
 }
 
 function isIpOrCidr(value: string): boolean {

@@ -11,6 +11,11 @@ const HASH_SUFFIX_CHARS = 8;
 const LABEL_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/** DNS-1123 label (a namespace name, a port name): lowercase alphanumerics and `-`, alphanumeric at both ends, <= 63. */
+export function isDnsLabel(value: string): boolean {
+  return DNS_LABEL.test(value);
+}
+
 /** DNS-1123 subdomain: lowercase alphanumerics, `-` and `.`, alphanumeric at both ends of each label, <= 253. */
 export function isDns1123Subdomain(value: string): boolean {
   return value.length > 0 && value.length <= MAX_SUBDOMAIN && value.split('.').every((l) => DNS_LABEL.test(l));
