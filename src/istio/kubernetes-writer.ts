@@ -20,6 +20,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { SERVICE_NAME_ANNOTATION } from '../translate/service-entry.js';
 import { describeFailure, type ServiceEntryClient, type StoredObject } from './kube-client.js';
 import { RateLimiter } from './rate-limiter.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'zk-xds';
@@ -353,9 +354,6 @@ function withOwnership(object: DesiredObject, service: string): DesiredObject {
   return { ...object, metadata: { ...object.metadata, labels } };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 function isSubset(want: Record<string, string> | undefined, have: Record<string, string> | undefined): boolean {
   return Object.entries(want ?? {}).every(([k, v]) => have?.[k] === v);

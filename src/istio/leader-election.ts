@@ -10,6 +10,7 @@
 import os from 'node:os';
 import type { Logger } from '../observability/logger.js';
 import { ZK_EPHEMERAL_SEQUENTIAL, ZkConnection, type ZkConnectionOptions } from '../registry/zk-connection.js';
+import { setTimeout as timer } from 'node:timers/promises';
 
 export interface LeaderElectionOptions {
   /** The session to elect over: the registry's primary ensemble (with its chroot and credentials). */
@@ -35,7 +36,8 @@ const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 5000;
 const STOP_DELETE_WAIT_MS = 1000;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+// Unref'd: a pending retry or stop wait never keeps the process alive on its own.
+const sleep = (ms: number): Promise<void> => timer(ms, undefined, { ref: false });
 
 export class LeaderElection {
   private conn: ZkConnection | undefined;

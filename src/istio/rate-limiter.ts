@@ -1,5 +1,7 @@
 // A token bucket: at most `perSecond` operations per second on average, bursts up to `burst`.
 // Keeps a mass change (a whole registry appearing at once) from flooding the API server.
+import { setTimeout as sleep } from 'node:timers/promises';
+
 export class RateLimiter {
   private tokens: number;
   private last: number;
@@ -19,7 +21,7 @@ export class RateLimiter {
     for (;;) {
       const wait = this.tryTake();
       if (wait === 0) return;
-      await new Promise((r) => setTimeout(r, wait));
+      await sleep(wait);
     }
   }
 

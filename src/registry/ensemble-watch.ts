@@ -15,6 +15,7 @@ import { TreeWatcher } from './tree-watcher.js';
 import { ZkConnection, type ZkConnectionOptions } from './zk-connection.js';
 import type { ZkDigestCredentials } from './zk-credentials.js';
 import { ZK_NOAUTH } from './zk-retry.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type SessionState = 'connecting' | 'connected' | 'disconnected' | 'resyncing';
 
@@ -342,6 +343,3 @@ export class EnsembleWatch {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
