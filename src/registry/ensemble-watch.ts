@@ -24,7 +24,10 @@ export type ParsedChild = { readonly ok: true; readonly entries: readonly NamedE
 
 export interface InvalidRegistration {
   readonly ensemble: string;
-  /** The service znode the registration sits under, as named in ZooKeeper. */
+  /**
+   * The service it belongs to: the mesh name of its service node, or the node's own name where that
+   * does not name a service by itself (a Dubbo interface node, whose group and version are per URL).
+   */
   readonly service: string;
   /** Full znode path (with the ensemble's chroot). */
   readonly path: string;
@@ -160,11 +163,17 @@ export class EnsembleWatch {
     for (const w of this.watchers) {
       for (const s of w.serviceNames()) {
         for (const [child, r] of w.instancesOf(s)) {
-          if (!r.parsed.ok) out.push({ ensemble: this.name, service: s, path: `${this.chrootPrefix()}${w.instancesPath(s)}/${child}`, reason: r.parsed.reason });
+          if (!r.parsed.ok) out.push({ ensemble: this.name, service: this.serviceNameOf(w, s), path: `${this.chrootPrefix()}${w.instancesPath(s)}/${child}`, reason: r.parsed.reason });
         }
       }
     }
     return out;
+  }
+
+  private serviceNameOf(w: TreeWatcher<ParsedChild>, service: string): string {
+    if (w.isDubbo(service)) return service;
+    const named = this.named({ kind: 'service', name: service });
+    return named.ok ? named.name : service;
   }
 
   /**

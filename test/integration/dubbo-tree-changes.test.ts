@@ -77,4 +77,18 @@ describe('Dubbo 2 trees that change under a live registry', () => {
     expect(catalog.get('g.svc')?.instances[0]?.source).toBe(`/mixed/svc/providers/${provider('svc', '10.6.0.2', 'side=provider&group=g')}`);
     expect(registry.invalidRegistrations()).toEqual([]);
   });
+
+  it('reports a skipped registration under the mesh name of its service, or under its Dubbo interface node', async () => {
+    await writer.mkdirp('/mixed/Cart_API');
+    await writer.create('/mixed/Cart_API/broken', '{"address": "10.7.0.1"');
+    await writer.mkdirp('/dubbo/org.x.Odd/providers');
+    await writer.create(`/dubbo/org.x.Odd/providers/${encodeURIComponent('dubbo://10.7.0.2/org.x.Odd?side=provider')}`, '');
+    await eventually(() => expect(registry.invalidRegistrations()).toHaveLength(2));
+    expect(registry.invalidRegistrations().map((r) => [r.service, r.path])).toEqual([
+      ['org.x.Odd', `/dubbo/org.x.Odd/providers/${encodeURIComponent('dubbo://10.7.0.2/org.x.Odd?side=provider')}`],
+      ['cart-api', '/mixed/Cart_API/broken'],
+    ]);
+    await writer.removeRecursive('/mixed/Cart_API');
+    await writer.removeRecursive('/dubbo/org.x.Odd');
+  });
 });
