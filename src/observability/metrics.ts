@@ -41,6 +41,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   });
   // Sampled at scrape time: counting on every change would cost more than the metric is worth.
   let invalidNow: () => number = () => 0;
+  let invalidPoliciesNow: () => number = () => 0;
   let catalogNow: () => { services: number; serving: number; notServing: number } = () => ({ services: 0, serving: 0, notServing: 0 });
   let proxyStatesNow: () => { byState: Record<string, number>; oldestStaleSeconds: number } = () => ({ byState: {}, oldestStaleSeconds: 0 });
   return {
@@ -62,6 +63,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     },
     setInvalidRegistrationsSource(count: () => number): void {
       invalidNow = count;
+    },
+    /** Policies rejected now (each keeps its previous good policy), read when scraped. */
+    setInvalidPoliciesSource(count: () => number): void {
+      invalidPoliciesNow = count;
     },
     /** Catalog sizes are counted when scraped: counting on every change would cost O(catalog) per change. */
     setCatalogSource(count: () => { services: number; serving: number; notServing: number }): void {
@@ -126,6 +131,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       },
     }),
     invalidPolicies: new Counter({ name: 'zkxds_invalid_policies_total', help: 'Policy writes rejected (the previous good policy stays in force)', labelNames: ['service'], registers: r }),
+    invalidPoliciesCurrent: new Gauge({
+      name: 'zkxds_invalid_policies',
+      help: 'Policies currently rejected (the previous good policy of each stays in force)',
+      registers: r,
+      collect() {
+        this.set(invalidPoliciesNow());
+      },
+    }),
     sidecarPortConflicts: new Gauge({ name: 'zkxds_sidecar_port_conflicts', help: 'Services left without a sidecar listener because their port is taken', registers: r }),
     catalogBatches: new Counter({ name: 'zkxds_catalog_batches_total', help: 'Batches of registry changes applied to the catalog', registers: r }),
     services: new Gauge({

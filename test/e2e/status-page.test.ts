@@ -39,7 +39,8 @@ async function getJson<T>(p: string): Promise<T> {
 
 beforeAll(async () => {
   zk = await ZooKeeperServer.start();
-  app = await ZkTestClient.connect(zk.connectString);
+  // A long session: on a loaded machine the default 4 s can lapse between two writes of this test.
+  app = await ZkTestClient.connect(zk.connectString, { sessionTimeoutMs: 30000 });
   backends = await Promise.all(['b1', 'b2', 'b3'].map((id) => startEchoBackend(id)));
   await app.mkdirp('/services/echo');
   for (const b of backends.slice(0, 2)) await app.create(`/services/echo/${b.host}:${b.port}`, JSON.stringify({ id: b.id, address: b.host, port: b.port }));
@@ -152,6 +153,14 @@ describe('the status page in headless Chromium', () => {
       await page.close();
     }
   }, 60000);
+
+  it('exports the proxies by state and the rejected policies the alerts watch', async () => {
+    const text = await (await fetch(`${admin}/metrics`)).text();
+    expect(text).toMatch(/^zkxds_xds_proxies_by_state\{state="NACKED"\} 1$/m);
+    expect(text).toMatch(/^zkxds_xds_proxies_by_state\{state="SYNCED"\} 2$/m);
+    expect(text).toMatch(/^zkxds_invalid_policies 1$/m);
+    expect(text).toMatch(/^zkxds_xds_stale_proxy_max_seconds 0$/m);
+  });
 
   it('fits a narrow screen: nothing but the tables scrolls sideways', async () => {
     const { page } = await openStatusPage({ width: 375, height: 800 });
