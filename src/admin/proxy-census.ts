@@ -9,6 +9,7 @@ import type { SyncState } from '../xds/type-subscription.js';
 import type { StreamSource } from './proxy-status.js';
 
 export const SYNC_STATES: readonly SyncState[] = ['SYNCED', 'STALE', 'NACKED', 'NOT_SENT'];
+const REUSE_MS = 500;
 const RANK: Record<SyncState, number> = { NACKED: 3, STALE: 2, NOT_SENT: 1, SYNCED: 0 };
 
 export interface ProxyCensusResult {
@@ -27,9 +28,15 @@ export class ProxyCensus {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Bound, so it can be handed over as the metrics' source. */
+  private last: { at: number; result: ProxyCensusResult } | undefined;
+
+  /**
+   * Bound, so it can be handed over as the metrics' source. Two gauges read it per scrape: a result
+   * younger than REUSE_MS is reused (a census walks every stream: ~20 ms at 5,000 proxies).
+   */
   readonly take = (): ProxyCensusResult => {
     const now = this.now();
+    if (this.last && now - this.last.at < REUSE_MS && now >= this.last.at) return this.last.result;
     const worst = new Map<string, SyncState>();
     const stillStale = new Map<string, number>();
     let oldest = 0;
@@ -50,6 +57,8 @@ export class ProxyCensus {
     this.staleSince = stillStale;
     const byState = { SYNCED: 0, STALE: 0, NACKED: 0, NOT_SENT: 0 };
     for (const s of worst.values()) byState[s]++;
-    return { byState, oldestStaleSeconds: oldest / 1000 };
+    const result = { byState, oldestStaleSeconds: oldest / 1000 };
+    this.last = { at: now, result };
+    return result;
   };
 }

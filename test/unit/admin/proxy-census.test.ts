@@ -44,4 +44,16 @@ describe('ProxyCensus', () => {
     now = 90_000;
     expect(census.take()).toEqual({ byState: { SYNCED: 1, STALE: 0, NACKED: 0, NOT_SENT: 0 }, oldestStaleSeconds: 0 });
   });
+
+  it('reuses a census younger than half a second (two gauges read it per scrape)', () => {
+    let now = 1000;
+    const cds = sub('CDS', 'SYNCED');
+    const census = new ProxyCensus({ connectedStreams: () => [stream(1, 'a', [cds])] }, () => now);
+    expect(census.take().byState.SYNCED).toBe(1);
+    cds.state = 'NACKED';
+    now = 1400;
+    expect(census.take().byState.NACKED).toBe(0);
+    now = 1500;
+    expect(census.take().byState.NACKED).toBe(1);
+  });
 });
