@@ -32,6 +32,8 @@ export interface ServeConfig extends ZooKeeperFlags {
   readonly minPushIntervalMs?: number;
   /** Longest retired resources wait for proxies to ACK the change that dropped them (default 10 s). */
   readonly retireGraceMs?: number;
+  /** Longest a retired resource stays while a proxy still subscribes to it by name (default 20 min). */
+  readonly retireSubscribedMaxMs?: number;
   /** Namespace of the Istio ServiceEntries, served over MCP and written to Kubernetes (default `zk-xds`). */
   readonly istioNamespace?: string;
   /** Istio revision (`istio.io/rev` label on every ServiceEntry); empty for the default revision. */
@@ -80,7 +82,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
     { log, metrics, onServices: (services, observedAt) => catalog.offer(services, observedAt) },
   );
   metrics.setZooKeeperStateSource(() => registry.status().state);
-  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs });
+  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs, retireSubscribedMaxMs: config.retireSubscribedMaxMs });
   const xdsPort = await xds.listen(config.bindAddress, config.xdsPort);
   metrics.setProxySource(() => countProxiesByKind(xds), () => new Set(streamsByNode(xds).keys()));
   xds.onReply((reply) => {

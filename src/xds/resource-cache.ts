@@ -177,11 +177,11 @@ export class ResourceCache {
     return changes;
   }
 
-  /** Removes what is still retiring of a batch (one step per type), as the gate decided. */
-  release(batch: RetirementBatch): TypeChange[] {
+  /** Removes what is still retiring of a batch, or only the names `which` accepts (one step per type). */
+  release(batch: RetirementBatch, which: (typeUrl: string, name: string) => boolean = () => true): TypeChange[] {
     const updates: ResourceUpdate[] = [];
     for (const [typeUrl, names] of batch.names) {
-      const removals = [...names];
+      const removals = [...names].filter((n) => which(typeUrl, n));
       for (const n of removals) this.unretire(typeUrl, n);
       if (removals.length > 0) updates.push({ typeUrl, upserts: [], removals });
     }

@@ -57,7 +57,7 @@ export interface Sink<Out> {
   once(event: 'drain', listener: () => void): unknown;
 }
 
-export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 'awaitsAckOf'>, Out> {
+export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 'awaitsAckOf' | 'names'>, Out> {
   node: NodeMessage | null = null;
   /** Set by the first request. */
   view: ResourceView | null = null;
@@ -132,6 +132,11 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
   /** Whether this stream holds back resources retired at step `seq` of a type (retirement-gate.ts). */
   awaitsAckOf(typeUrl: string, seq: number, changed: ReadonlySet<string>): boolean {
     return this.subscriptions.get(typeUrl)?.awaitsAckOf(seq, changed) ?? false;
+  }
+
+  /** Whether this stream subscribes to `name` of `typeUrl` by name (a wildcard does not count). */
+  namesResource(typeUrl: string, name: string): boolean {
+    return this.subscriptions.get(typeUrl)?.names.has(name) ?? false;
   }
 
   /** The response a subscription is due now, or null. */

@@ -1,6 +1,6 @@
 // What one stream subscribes to for one resource type, and what it was sent, ACKed and NACKed.
 // This is also what the admin pages show per proxy (sent vs ACKed version, last NACK).
-import { sameBytes, touches, type NameSetPool } from './name-sets.js';
+import { intersects, sameBytes, type NameSetPool } from './name-sets.js';
 
 export interface NackRecord {
   readonly nonce: string;
@@ -55,7 +55,7 @@ export abstract class SubscriptionBase {
    */
   awaitsAckOf(seq: number, changed: ReadonlySet<string>): boolean {
     if (this.nonce === null || this.ackedSeq >= seq) return false;
-    return this.wildcard || touches(changed, this.names);
+    return this.wildcard || intersects(changed, this.names);
   }
 
   abstract syncState(): SyncState;

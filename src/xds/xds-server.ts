@@ -29,9 +29,13 @@ export interface XdsServerOptions {
   readonly minPushIntervalMs?: number;
   /** Longest retired resources wait for proxies to ACK the change that dropped them (default 10 s). */
   readonly retireGraceMs?: number;
+  /** Longest a retired resource stays while a proxy still subscribes to it by name (default 20 min). */
+  readonly retireSubscribedMaxMs?: number;
 }
 
 export const DEFAULT_RETIRE_GRACE_MS = 10_000;
+/** Longer than gRPC's 15-minute retention of clusters its routes no longer name. */
+export const DEFAULT_RETIRE_SUBSCRIBED_MAX_MS = 20 * 60_000;
 
 /** Per-type services: gRPC method name to the one type its streams carry. */
 const SINGLE_TYPE_SERVICES = [
@@ -85,10 +89,9 @@ export class XdsServer {
     for (const cache of bodies.keys()) cache.onChange((changes) => this.onCacheChange(cache, changes));
     for (const cache of bodies.keys()) {
       const streams = () => [...this.streams.keys()].filter((s) => s.view?.cache === cache);
-      const gate = new StreamAckRetirementGate({ cache, streams, graceMs: opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS, views: this.kindsOf.get(cache)!, log: opts.log, metrics: opts.metrics });
+      const gate = new StreamAckRetirementGate({ cache, streams, graceMs: opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS, subscribedMaxMs: opts.retireSubscribedMaxMs ?? DEFAULT_RETIRE_SUBSCRIBED_MAX_MS, views: this.kindsOf.get(cache)!, log: opts.log, metrics: opts.metrics });
       this.gates.set(cache, gate);
     }
-    this.onReply(() => this.recheckRetirements());
   }
 
   /** Binds and starts serving; returns the bound port (useful with port 0). */
@@ -185,6 +188,7 @@ export class XdsServer {
     call.on('data', (req: Req) => {
       try {
         stream.onRequest(req);
+        this.recheckRetirements();
       } catch (err) {
         // A request we cannot handle must not take the process or other streams down.
         log.error({ stream: info.id, node: stream.nodeId, err: (err as Error).message }, 'failed to handle an xDS request; closing the stream');
