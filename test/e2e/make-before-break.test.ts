@@ -10,7 +10,7 @@ import { TYPE_URL } from '../../src/xds/resource-types.js';
 import type { EchoBackend } from '../support/echo-backend.js';
 import { eventually } from '../support/eventually.js';
 import { startGrpcEndToEnd, totalNacks, type GrpcEndToEnd } from '../support/grpc-end-to-end.js';
-import { CoreCaller, JsCaller, failures, lastCallsReach, type ContinuousCaller } from '../support/continuous-callers.js';
+import { CoreCaller, JsCaller, SidecarObserver, failures, lastCallsReach, type ContinuousCaller } from '../support/continuous-callers.js';
 import type { ZkTestClient } from '../support/zk-test-client.js';
 
 const POLICY_PATH = '/zk-xds/policy/echo';
@@ -23,6 +23,7 @@ let e2e: GrpcEndToEnd;
 let app: ZkTestClient;
 let server: RunningServer;
 let callers: ContinuousCaller[] = [];
+let sidecar: SidecarObserver;
 /** Per case and client: calls made and failed (printed at the end for docs/reliability.md). */
 const tally: string[] = [];
 
@@ -55,6 +56,10 @@ async function change(write: () => Promise<unknown>, reached: (backend: string) 
       for (const b of mustSee) expect({ client: c.label, sees: b, seen: seen.has(b) }).toEqual({ client: c.label, sees: b, seen: true });
     });
   }, TAKES_EFFECT_MS, 50);
+  // Calls go on while the old resources are removed (every retirement past its ACK wait), and after.
+  await eventually(() => expect(Object.values(server.xds.retiring()).flat().flatMap((r) => r.waitingFor)).toEqual([]), TAKES_EFFECT_MS);
+  const after = callers.map((c) => c.results.length);
+  await eventually(() => callers.forEach((c, i) => expect(c.results.length).toBeGreaterThanOrEqual(after[i]! + SETTLED_CALLS)), TAKES_EFFECT_MS);
   return from;
 }
 
@@ -73,10 +78,14 @@ beforeAll(async () => {
   ({ app, server } = e2e);
   const core = await CoreCaller.start({ xdsServer: `127.0.0.1:${server.xdsPort}`, nodeId: 'mbb-c-core', target: 'echo' });
   callers = [new JsCaller(e2e.client), core];
+  sidecar = new SidecarObserver(`127.0.0.1:${server.xdsPort}`, 'mbb-envoy');
   await change(async () => undefined, (b) => b === 'v1-a', ['v1-a']);
+  await eventually(() => expect([...sidecar.routedClusters()]).toContain('echo|version=v1'), TAKES_EFFECT_MS);
+  sidecar.startChecking();
 }, 90_000);
 
 afterAll(async () => {
+  await sidecar?.stop();
   await Promise.all(callers.map((c) => c.stop()));
   await e2e?.stop();
   if (tally.length > 0) process.stdout.write(`make-before-break calls:\n  ${tally.join('\n  ')}\n`);
@@ -108,12 +117,21 @@ describe('make before break, with grpc-js-xds and gRPC C-core calling throughout
     expectNoFailedCall('policy deleted', start);
   }, 120_000);
 
+  it('an Envoy-like sidecar (delta, wildcard) never held a route naming a cluster it did not hold, and was sent each removal', async () => {
+    expect(sidecar.dangling).toEqual([]);
+    await eventually(() => expect([...sidecar.clusters].filter((c) => c.startsWith('echo|'))).toEqual([]), 15_000);
+  });
+
   it('was never NACKed, and every retirement was released by ACKs, none by the grace period', async () => {
     expect(await totalNacks(server)).toBe(0);
     const wait = await server.metrics.retirementWait.get();
-    const count = (outcome: string) => wait.values.find((v) => v.metricName === 'zkxds_xds_retirement_wait_seconds_count' && v.labels.outcome === outcome && v.labels.view === 'proxyless')?.value ?? 0;
-    const sum = wait.values.find((v) => v.metricName === 'zkxds_xds_retirement_wait_seconds_sum' && v.labels.outcome === 'acked' && v.labels.view === 'proxyless')?.value ?? 0;
-    tally.push(`retirements released by ACKs: ${count('acked')}, mean wait ${((sum / Math.max(1, count('acked'))) * 1000).toFixed(1)} ms; by grace: ${count('grace')}`);
+    const metric = (suffix: string, outcome: string, view: string) =>
+      wait.values.find((v) => v.metricName === `zkxds_xds_retirement_wait_seconds_${suffix}` && v.labels.outcome === outcome && v.labels.view === view)?.value ?? 0;
+    const count = (outcome: string) => metric('count', outcome, 'proxyless');
+    for (const view of ['proxyless', 'sidecar']) {
+      const n = metric('count', 'acked', view);
+      tally.push(`${view} view: retirements released after ACKs: ${n}, mean wait ${((metric('sum', 'acked', view) / Math.max(1, n)) * 1000).toFixed(1)} ms; after the grace period: ${metric('count', 'grace', view)}`);
+    }
     expect(count('acked')).toBeGreaterThan(0);
     expect(count('grace')).toBe(0);
   });

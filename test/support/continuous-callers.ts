@@ -1,13 +1,16 @@
 // Real proxyless gRPC clients that call without pause while a test changes things, and record every
 // call: gRPC C-core (Debian's python3-grpcio, test/support/python/xds_echo_caller.py) and grpc-js-xds
 // (the XdsClientProcess child, driven in a loop). Tests read `results` to count failed calls and to
-// see when calls reach a new backend.
+// see when calls reach a new backend. Plus an Envoy-like delta sidecar that checks its routes never
+// name a cluster it does not hold.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/xds/protos.js';
 import { CLOSE_INHERITED_FDS } from './zookeeper-server.js';
 import { XdsClientProcess, xdsBootstrap } from './xds-client-process.js';
+import { DeltaClient, type DeltaResponse } from './delta-client.js';
+import { TYPE_URL } from '../../src/xds/resource-types.js';
 
 const CORE_SCRIPT = path.join(PROJECT_ROOT, 'test', 'support', 'python', 'xds_echo_caller.py');
 const READY_TIMEOUT_MS = 30_000;
@@ -144,4 +147,81 @@ export class JsCaller implements ContinuousCaller {
     this.running = false;
     await this.loop;
   }
+}
+
+/**
+ * An Envoy-like sidecar on delta ADS (user agent envoy: the sidecar view) subscribed to every
+ * cluster and route, ACKing each response after applying it. After each response it checks what
+ * Envoy would need: every cluster its routes name is one it holds. `dangling` lists the breaks.
+ */
+export class SidecarObserver {
+  readonly dangling: string[] = [];
+  readonly clusters = new Set<string>();
+  private readonly routes = new Map<string, Set<string>>();
+  private readonly client: DeltaClient;
+  private checking = false;
+  private seen = 0;
+  private running = true;
+  private readonly loop: Promise<void>;
+
+  constructor(address: string, nodeId: string) {
+    const client = new DeltaClient(address);
+    this.client = client;
+    client.send({ typeUrl: TYPE_URL.cluster, node: { id: nodeId, userAgent: 'envoy' } });
+    client.send({ typeUrl: TYPE_URL.route });
+    this.loop = (async () => {
+      while (this.running && !client.ended) {
+        let r: DeltaResponse;
+        try {
+          r = await client.next(undefined, 1000, this.seen);
+        } catch {
+          continue; // nothing within the second: look again
+        }
+        this.seen++;
+        this.apply(r);
+        client.ack(r);
+      }
+    })();
+  }
+
+  /** From now on, a route naming a cluster not held counts as a break. */
+  startChecking(): void {
+    this.checking = true;
+  }
+
+  /** Cluster names the routes name now. */
+  routedClusters(): Set<string> {
+    return new Set([...this.routes.values()].flatMap((s) => [...s]));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    this.client.close();
+  }
+
+  private apply(r: DeltaResponse): void {
+    if (r.typeUrl === TYPE_URL.cluster) {
+      for (const res of r.resources) this.clusters.add(res.name);
+      for (const n of r.removed) this.clusters.delete(n);
+    } else if (r.typeUrl === TYPE_URL.route) {
+      for (const res of r.resources) this.routes.set(res.name, clusterNames(res.object));
+      for (const n of r.removed) this.routes.delete(n);
+    }
+    if (!this.checking) return;
+    for (const c of this.routedClusters()) if (!this.clusters.has(c)) this.dangling.push(`after ${r.typeUrl.split('.').pop()} nonce ${r.nonce}: route names ${c}, not held`);
+  }
+}
+
+/** Every cluster a RouteConfiguration (decoded) names: route.cluster and weighted cluster names. */
+function clusterNames(o: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(o)) for (const x of o) clusterNames(x, out);
+  else if (o && typeof o === 'object') {
+    const obj = o as Record<string, unknown>;
+    if (typeof obj.cluster === 'string') out.add(obj.cluster);
+    const weighted = (obj.weighted_clusters ?? obj.weightedClusters) as { clusters?: Array<{ name?: string }> } | undefined;
+    for (const c of weighted?.clusters ?? []) if (c.name) out.add(c.name);
+    for (const v of Object.values(obj)) clusterNames(v, out);
+  }
+  return out;
 }
