@@ -101,7 +101,8 @@ describe('make before break, with grpc-js-xds and gRPC C-core calling throughout
     expectNoFailedCall('6 flips v1<->v2', start);
     // C-core keeps watching the subset it left (for 15 minutes): v2 stays served, retiring, for it.
     expect(server.caches.proxyless.get(TYPE_URL.cluster, 'echo|version=v2')).toBeDefined();
-    expect(JSON.stringify(server.xds.retiring())).toContain('echo|version=v2');
+    const debug = (await (await fetch(`http://127.0.0.1:${server.adminPort}/debug/proxies`)).json()) as { retiring: { proxyless?: Array<{ resources: Record<string, string[]>; subscribedBy: string[] }> } };
+    expect(debug.retiring.proxyless).toContainEqual(expect.objectContaining({ resources: { CDS: ['echo|version=v2'], EDS: ['echo|version=v2'] }, subscribedBy: ['mbb-c-core'] }));
   }, 300_000);
 
   it('changing a split (weights, then the label) fails no call', async () => {
