@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 # openjdk-17-jdk-headless: javac, to compile the Curator registrar the tests run (test/support/java).
 # chromium: ~300 MB with its libraries; prometheus: ~100 MB (no service is started: no systemd here).
-PACKAGES=(zookeeper python3-kazoo libcurator-discovery-java openjdk-17-jdk-headless chromium prometheus fonts-dejavu-core)
+# python3-grpcio: gRPC C-core 1.51, the second real xDS client of the end-to-end tests.
+PACKAGES=(zookeeper python3-kazoo python3-grpcio libcurator-discovery-java openjdk-17-jdk-headless chromium prometheus fonts-dejavu-core)
 # Jars the test harness (test/support/zookeeper-server.ts) puts on the classpath.
 REQUIRED_JARS=(/usr/share/java/zookeeper.jar /usr/share/java/slf4j-simple.jar)
 

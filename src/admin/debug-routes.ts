@@ -15,11 +15,13 @@ export interface DebugSources {
   readonly registry: RegistryReport;
   readonly publisher: CatalogPublisher;
   readonly caches: Readonly<Record<ProxyKind, ResourceCache>>;
+  /** Resources retiring per view: still served until proxies ACK the change that dropped them. */
+  readonly retiring?: () => unknown;
 }
 
 export function debugRoutes(src: DebugSources): Record<string, RouteHandler> {
   return {
-    '/debug/proxies': () => ({ status: 200, body: { proxies: allProxies(src.xds) } }),
+    '/debug/proxies': () => ({ status: 200, body: { proxies: allProxies(src.xds), retiring: src.retiring?.() ?? {} } }),
     '/debug/config_dump': (url) => {
       const node = url.searchParams.get('node');
       if (!node) return { status: 400, body: { error: 'name a proxy: /debug/config_dump?node=<node id> (see /debug/proxies)' } };

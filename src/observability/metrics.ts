@@ -169,6 +169,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     staleRequests: new Counter({ name: 'zkxds_xds_stale_requests_total', help: 'Requests ignored because they answered an outdated nonce', labelNames: ['type'], registers: r }),
     pushLatency: new Histogram({ name: 'zkxds_xds_push_latency_seconds', help: 'From the ZooKeeper notification to the response being handed to the stream', labelNames: ['type'], buckets: LATENCY_BUCKETS, registers: r }),
     resources: new Gauge({ name: 'zkxds_xds_resources', help: 'Resources served, per type and proxy view', labelNames: ['type', 'view'], registers: r }),
+    resourcesRetiring: new Gauge({ name: 'zkxds_xds_resources_retiring', help: 'Resources no longer referenced, still served until the proxies sent the change ACK it (or the grace period ends)', labelNames: ['type', 'view'], registers: r }),
+    retirementWait: new Histogram({ name: 'zkxds_xds_retirement_wait_seconds', help: 'How long retired resources waited before removal, per proxy view: outcome acked (every proxy sent the change ACKed it), unheld (no connected proxy was sent it) or grace (the grace period ended first)', labelNames: ['outcome', 'view'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: r }),
     // Kubernetes ServiceEntry writer and leader election.
     leader: new Gauge({ name: 'zkxds_leader', help: '1 while this replica leads the election and writes to Kubernetes, else 0', registers: r }),
     k8sWrites: new Counter({ name: 'zkxds_k8s_writes_total', help: 'Requests that write ServiceEntry objects to the Kubernetes API', labelNames: ['verb', 'outcome'], registers: r }),
