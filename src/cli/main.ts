@@ -12,6 +12,7 @@ import { validateCommand, type ValidateOptions } from './validate-command.js';
 
 import { int, zkRootPath, zookeeperOptions } from './zookeeper-flags.js';
 import { isDnsLabel, isLabelValue } from '../translate/kubernetes-names.js';
+import { DEFAULT_DROPPED_LABELS } from '../translate/endpoint-labels.js';
 
 function bool(value: string): boolean {
   if (/^(true|1|yes|on)$/i.test(value)) return true;
@@ -35,6 +36,11 @@ function exportToList(value: string): string[] {
   if (entries.length === 0) throw new InvalidArgumentError('expected *, . or namespace names, comma-separated');
   for (const e of entries) if (e !== '*' && e !== '.' && e !== '~') dnsLabel(e);
   return entries;
+}
+
+/** `a,b,prefix*`: metadata keys; an empty value is an empty list (every key becomes a label). */
+function keyList(value: string): string[] {
+  return value.split(',').map((k) => k.trim()).filter((k) => k !== '');
 }
 
 export function buildProgram(): Command {
@@ -61,6 +67,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--istio-namespace <ns>', 'namespace of the Istio ServiceEntries (served to istiod over MCP, written with --k8s-service-entries)').env('ZKXDS_ISTIO_NAMESPACE').default('zk-xds').argParser(dnsLabel))
     .addOption(new Option('--istio-revision <rev>', 'Istio revision (istio.io/rev label) of the ServiceEntries; empty for the default revision').env('ZKXDS_ISTIO_REVISION').default('').argParser(labelValue))
     .addOption(new Option('--istio-export-to <list>', 'exportTo of the ServiceEntries: *, . or namespaces, comma-separated').env('ZKXDS_ISTIO_EXPORT_TO').default(['*'], '*').argParser(exportToList))
+    .addOption(new Option('--istio-dropped-labels <keys>', 'instance metadata keys never made ServiceEntry endpoint labels (volatile or internal ones, e.g. Dubbo pid and timestamp), comma-separated; key* for a prefix; replaces the default list').env('ZKXDS_ISTIO_DROPPED_LABELS').default([...DEFAULT_DROPPED_LABELS], DEFAULT_DROPPED_LABELS.join(',')).argParser(keyList))
     .addOption(new Option('--k8s-service-entries [enabled]', 'keep ServiceEntry objects in --istio-namespace through the Kubernetes API (one elected replica writes)').env('ZKXDS_K8S_SERVICE_ENTRIES').default(false).preset(true).argParser(bool))
     .addOption(new Option('--kubeconfig <path>', 'kubeconfig file; unset: the pod service account in a cluster, else ~/.kube/config').env('KUBECONFIG'))
     .addOption(new Option('--leader-election-path <path>', 'znode under which replicas elect the one that writes to Kubernetes').env('ZKXDS_LEADER_ELECTION_PATH').default('/zk-xds/leader').argParser(zkRootPath))
