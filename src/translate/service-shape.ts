@@ -26,17 +26,24 @@ export function registeredProtocolOf(service: Service): Protocol | undefined {
  * Instances that declare no protocol are always in.
  */
 export function trafficInstancesOf(service: Service): RegisteredInstance[] {
+  return instancesOfServiceProtocol(service).filter((i) => i.healthy);
+}
+
+/** The instances (serving or not) that speak the service's registered protocol or declare none. */
+function instancesOfServiceProtocol(service: Service): readonly RegisteredInstance[] {
   const protocol = registeredProtocolOf(service);
   return service.instances.filter((i) => {
-    if (!i.healthy) return false;
     const declared = declaredMeshProtocol(i.metadata);
     return declared === undefined || declared.protocol === protocol;
   });
 }
 
-/** The policy's port, else the port most instances listen on (lowest on a tie); none without either. */
+/**
+ * The policy's port, else the port most instances of the service's protocol listen on (lowest on
+ * a tie); none without either.
+ */
 export function sidecarPortOf(service: Service): number | undefined {
-  return service.policy.port ?? mostCommon(service.instances.map((i) => i.port));
+  return service.policy.port ?? mostCommon(instancesOfServiceProtocol(service).map((i) => i.port));
 }
 
 export interface Subset {
