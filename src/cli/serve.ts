@@ -5,6 +5,7 @@ import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { CatalogStore } from '../catalog/catalog-store.js';
 import { UnknownProtocolReporter } from '../catalog/unknown-protocols.js';
 import { DEFAULT_DROPPED_LABELS, labelRuleFrom } from '../translate/endpoint-labels.js';
+import { trafficInstancesOf } from '../translate/service-shape.js';
 import { ZkRegistry } from '../registry/zk-registry.js';
 import { registryOptionsFrom, type ZooKeeperFlags } from './zookeeper-flags.js';
 import { ResourceCache } from '../xds/resource-cache.js';
@@ -147,10 +148,17 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
   return { xdsPort, adminPort, registry, catalog, caches, publisher, mcpPublisher, xds, metrics, kubernetes, stop };
 }
 
+/**
+ * Serving: the endpoints proxies get, per service (a process registered twice, or over a second
+ * protocol, is one); not serving: registrations that say they take no traffic.
+ */
 function countCatalog(catalog: CatalogStore): { services: number; serving: number; notServing: number } {
   let serving = 0;
   let notServing = 0;
   const snapshot = catalog.snapshot();
-  for (const s of snapshot.values()) for (const i of s.instances) i.healthy ? serving++ : notServing++;
+  for (const s of snapshot.values()) {
+    serving += new Set(trafficInstancesOf(s).map((i) => `${i.address}|${i.port}`)).size;
+    for (const i of s.instances) if (!i.healthy) notServing++;
+  }
   return { services: snapshot.size, serving, notServing };
 }

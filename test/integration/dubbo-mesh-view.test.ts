@@ -244,6 +244,10 @@ describe('Dubbo registrations in the mesh', () => {
     expect(lbEndpoints(eds.get('shop'))).toEqual(['10.6.0.1:20880']);
     // The catalog keeps both registrations of the interface, as read.
     expect(server.catalog.get(SHOP_INTERFACE)!.instances.map((i) => `${i.metadata.protocol}:${i.port}`).sort()).toEqual(['dubbo:20880', 'tri:50051']);
+    // The endpoint count is what proxies get: the interface's dubbo registration is not counted again.
+    const served = [...eds.values()].reduce((n, a) => n + lbEndpoints(a).length, 0);
+    const metrics = await (await fetch(`${admin}/metrics`)).text();
+    expect(metrics).toContain(`zkxds_endpoints{health="serving"} ${served}`);
   });
 
   it('gives proxyless gRPC clients a Listener for grpc services only: a dubbo service is not callable over gRPC', async () => {
