@@ -15,6 +15,8 @@ import { CatalogPublisher } from '../xds/catalog-publisher.js';
 import { AdminServer } from '../admin/admin-server.js';
 import type { ProxyKind } from '../xds/proxy-kind.js';
 import { debugRoutes } from '../admin/debug-routes.js';
+import { statusRoutes } from '../admin/status-routes.js';
+import { ProxyCensus } from '../admin/proxy-census.js';
 import { countProxiesByKind, streamsByNode } from '../admin/proxy-status.js';
 import { shortTypeName } from '../xds/resource-types.js';
 import { startKubernetesServiceEntries, type KubernetesServiceEntries } from '../istio/kubernetes-service-entries.js';
@@ -88,6 +90,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
   const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0 });
   const xdsPort = await xds.listen(config.bindAddress, config.xdsPort);
   metrics.setProxySource(() => countProxiesByKind(xds), () => new Set(streamsByNode(xds).keys()));
+  metrics.setProxyStateSource(new ProxyCensus(xds).take);
   xds.onReply((reply) => {
     if (reply.kind === 'nack') metrics.recordProxyNack(reply.nodeId, shortTypeName(reply.typeUrl));
   });
@@ -100,6 +103,8 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
     },
     routes: {
       ...debugRoutes({ xds, catalog, registry, publisher, caches }),
+      // /debug/status (HTML) and its JSON pages; `kubernetes` is assigned before any request is served.
+      ...statusRoutes({ xds, caches, catalog, registry, kubernetes: () => kubernetes }),
       // Rejected policies (the previous good policy of each stays in force) and sidecar port conflicts.
       '/debug/policies': () => ({
         status: 200,
