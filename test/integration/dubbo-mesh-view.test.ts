@@ -5,7 +5,7 @@
 // `zk-xds serve` from a real ZooKeeper. Checked through the ServiceEntries an istiod-like MCP client
 // gets, the listeners and endpoints an Envoy-like sidecar gets, what a proxyless client gets, and
 // /debug/catalog; and that a provider restarting on the same address leaves its ServiceEntry alone.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { startServer, type RunningServer } from '../../src/cli/serve.js';
@@ -25,6 +25,9 @@ import { checkAny, checkResourceSet } from '../support/proto-constraints.js';
 import { eventually } from '../support/eventually.js';
 
 const SE = 'networking.istio.io/v1/ServiceEntry';
+/** How long to wait for an answer on a loaded machine (an upper bound for failing, not a measurement). */
+const WAIT_MS = 30_000;
+jest.setTimeout(4 * WAIT_MS);
 const NS = 'zk-xds';
 const ORDERS = '1-0-0.g.org.acme.orders';
 const GREETER = '1-0-0.org.acme.greeter';
@@ -123,7 +126,7 @@ async function istiod(): Promise<IstiodLikeClient> {
   const c = new IstiodLikeClient(`127.0.0.1:${server.xdsPort}`, [SE]);
   clients.push(c);
   c.subscribe();
-  await eventually(() => expect(c.responsesOf(SE).length).toBeGreaterThan(0));
+  await eventually(() => expect(c.responsesOf(SE).length).toBeGreaterThan(0), WAIT_MS);
   c.ack(c.responsesOf(SE).at(-1)!);
   return c;
 }
@@ -135,15 +138,15 @@ async function sidecar(): Promise<{ clusters: ReceivedResponse; endpoints: Recei
   const ads = new AdsClient(`127.0.0.1:${server.xdsPort}`);
   clients.push(ads);
   ads.send({ typeUrl: TYPE_URL.cluster, node: { id: 'envoy-1', userAgent: 'envoy' } });
-  const clusters = await ads.next(TYPE_URL.cluster);
+  const clusters = await ads.next(TYPE_URL.cluster, WAIT_MS);
   ads.ack(clusters);
   ads.send({ typeUrl: TYPE_URL.endpoint, names: clusters.resources.map((r) => r.name) });
-  const endpoints = await ads.next(TYPE_URL.endpoint);
+  const endpoints = await ads.next(TYPE_URL.endpoint, WAIT_MS);
   ads.send({ typeUrl: TYPE_URL.listener });
-  const listeners = await ads.next(TYPE_URL.listener);
+  const listeners = await ads.next(TYPE_URL.listener, WAIT_MS);
   const routeNames = listeners.resources.filter((l) => JSON.stringify(l.object).includes('route_config_name')).map((l) => l.name);
   ads.send({ typeUrl: TYPE_URL.route, names: routeNames });
-  const routes = await ads.next(TYPE_URL.route);
+  const routes = await ads.next(TYPE_URL.route, WAIT_MS);
   return { clusters, endpoints, listeners, routes };
 }
 
@@ -174,6 +177,12 @@ describe('Dubbo registrations in the mesh', () => {
     // The unknown protocol is said once, with the service and where it was read.
     expect(logText.match(/a protocol zk-xds does not know/g)).toHaveLength(1);
     expect(logText).toMatch(/"service":"org\.acme\.legacy","protocol":"frob","source":"\/dubbo\/org\.acme\.Legacy\/providers\/frob%3A%2F%2F10\.5\.0\.4/);
+    const page = (await (await fetch(`${admin}/debug/catalog`)).json()) as CatalogPage;
+    const shown = new Map(page.services.map((x) => [x.name, [x.protocol, x.unknownProtocols]]));
+    expect(shown.get(LEGACY)).toEqual(['tcp', ['frob']]);
+    expect(shown.get(ORDERS)).toEqual(['tcp', []]);
+    expect(shown.get(GREETER)).toEqual(['grpc', []]);
+    expect(shown.get('linklocal')).toEqual(['http', []]);
   });
 
   it('keeps only stable labels: version, group, application, protocol, tags and the user\'s own; no pid, timestamp, methods', async () => {
@@ -254,7 +263,7 @@ describe('Dubbo registrations in the mesh', () => {
     const ads = new AdsClient(`127.0.0.1:${server.xdsPort}`);
     clients.push(ads);
     ads.send({ typeUrl: TYPE_URL.listener, names: [ORDERS, GREETER, 'tri.shop', 'shop', LEGACY], node: { id: 'grpc-1', userAgent: 'grpc-node-js' } });
-    const listeners = await ads.next(TYPE_URL.listener);
+    const listeners = await ads.next(TYPE_URL.listener, WAIT_MS);
     expect(listeners.resources.map((r) => r.name).sort()).toEqual([GREETER, 'tri.shop']);
   });
 
@@ -265,12 +274,12 @@ describe('Dubbo registrations in the mesh', () => {
     // The new process registers before the old one's node is gone, as after a quick restart.
     const restarted = await RegistrarProcess.kazooDubbo(zk.connectString, [ordersProvider(202, 1_700_000_000_999, 'cancel,create,refund')]);
     registrars.push(restarted);
-    await eventually(() => expect(server.catalog.get(ORDERS)!.instances.filter((i) => i.address === '10.5.0.1')).toHaveLength(2));
+    await eventually(() => expect(server.catalog.get(ORDERS)!.instances.filter((i) => i.address === '10.5.0.1')).toHaveLength(2), WAIT_MS);
     await ordersProcess.stop();
-    await eventually(() => expect(server.catalog.get(ORDERS)!.instances.filter((i) => i.address === '10.5.0.1').map((i) => i.metadata.pid)).toEqual(['202']));
+    await eventually(() => expect(server.catalog.get(ORDERS)!.instances.filter((i) => i.address === '10.5.0.1').map((i) => i.metadata.pid)).toEqual(['202']), WAIT_MS);
     // Something else changes afterwards, so a response is certain to have come after the restart.
     await writer.create('/services/drained/c', JSON.stringify({ address: '10.7.0.3', port: 8080 }));
-    await eventually(() => expect(entriesOf(c.responsesOf(SE).at(-1)!).get('drained')!.spec.endpoints).toHaveLength(2));
+    await eventually(() => expect(entriesOf(c.responsesOf(SE).at(-1)!).get('drained')!.spec.endpoints).toHaveLength(2), WAIT_MS);
     const after = c.responsesOf(SE).slice(seen).map((r) => entriesOf(r).get(ORDERS)!.version);
     expect(after.length).toBeGreaterThan(0);
     expect(new Set(after)).toEqual(new Set([before.version]));
