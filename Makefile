@@ -1,8 +1,9 @@
 # zk-xds developer commands. `make run` and `make test` work on a fresh Debian machine.
-.PHONY: help install build run demo-client test protos bench bench-profile clean
+.PHONY: help install build run clean-run demo-client test protos bench bench-profile clean
 
 help:
 	@echo "make run          install what is missing, start a local ZooKeeper + demo service, serve xDS"
+	@echo "make clean-run    stop make run's ZooKeeper and delete its data (policies included): the next make run starts clean"
 	@echo "make demo-client  call the demo service through zk-xds with gRPC's xDS client"
 	@echo "make test         run every test (unit, integration with real ZooKeeper, end to end)"
 	@echo "make bench        run the performance benchmark"
@@ -16,6 +17,9 @@ build: install
 
 run:
 	scripts/run-demo.sh
+
+clean-run:
+	scripts/local-zookeeper.sh clean .run/zookeeper
 
 demo-client:
 	node deploy/demo/demo-client.mjs --xds 127.0.0.1:$${XDS_PORT:-18000} --service demo

@@ -3,11 +3,22 @@
 # with its data, config, log and pid under DIR.
 #   scripts/local-zookeeper.sh start DIR PORT
 #   scripts/local-zookeeper.sh stop DIR
+#   scripts/local-zookeeper.sh clean DIR   (stop, then delete its data: the next start is empty)
 set -euo pipefail
 cmd=${1:?start|stop}; dir=${2:?data dir}; mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
 pidfile=$dir/zookeeper.pid
 
 is_running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+# Stops it and waits until it is gone (its port free, its data no longer written).
+stop_server() {
+  if is_running; then
+    local pid; pid=$(cat "$pidfile"); kill "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    echo "ZooKeeper stopped"
+  fi
+  rm -f "$pidfile"
+}
 
 ready() { # srvr answers with a Mode: line only once the server really serves clients
   local reply
@@ -41,7 +52,10 @@ CFG
     done
     echo "ZooKeeper did not become ready in 20 s; see $dir/zookeeper.log" >&2; exit 1 ;;
   stop)
-    if is_running; then kill "$(cat "$pidfile")"; echo "ZooKeeper stopped"; fi
-    rm -f "$pidfile" ;;
-  *) echo "usage: $0 start DIR PORT | stop DIR" >&2; exit 2 ;;
+    stop_server ;;
+  clean)
+    stop_server
+    rm -rf "$dir/data" "$dir/zoo.cfg" "$dir/zookeeper.log"
+    echo "ZooKeeper data in $dir deleted" ;;
+  *) echo "usage: $0 start DIR PORT | stop DIR | clean DIR" >&2; exit 2 ;;
 esac

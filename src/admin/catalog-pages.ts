@@ -10,6 +10,8 @@ import type { ResourceCache } from '../xds/resource-cache.js';
 import { decodeAny } from '../xds/resource-encoding.js';
 import { RESOURCE_KINDS, TYPE_URL, type ResourceKind } from '../xds/resource-types.js';
 import { PROXY_KINDS, type ProxyKind } from '../xds/proxy-kind.js';
+import { protocolOf } from '../translate/service-shape.js';
+import { unknownProtocolsOf } from '../catalog/unknown-protocols.js';
 
 /** What the registry can say about what it read (ZkRegistry satisfies it). */
 export interface RegistryReport {
@@ -21,6 +23,10 @@ export interface CatalogService {
   readonly name: string;
   readonly instances: readonly RegisteredInstance[];
   readonly policy: ServicePolicy;
+  /** The mesh protocol (tcp, http, grpc) sidecars and Istio treat the service's traffic as. */
+  readonly protocol: string;
+  /** Registration protocols its instances declare that zk-xds does not know (treated as tcp). */
+  readonly unknownProtocols: string[];
   readonly skipped: InvalidRegistration[];
   /** The policy write that was rejected (the policy shown is the previous good one), if any. */
   readonly policyError: PolicyError | null;
@@ -52,6 +58,8 @@ function describe(service: Service | undefined, name: string, skipped: InvalidRe
     name,
     instances: service?.instances ?? [],
     policy: service?.policy ?? {},
+    protocol: service ? protocolOf(service) : 'http',
+    unknownProtocols: service ? unknownProtocolsOf(service) : [],
     skipped: skipped.filter((s) => s.service === name),
     policyError: policyErrors.find((e) => e.service === name) ?? null,
   };

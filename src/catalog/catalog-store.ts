@@ -55,7 +55,8 @@ function sameInstance(a: RegisteredInstance, b: RegisteredInstance): boolean {
     a.locality.region === b.locality.region &&
     a.locality.zone === b.locality.zone &&
     a.locality.subZone === b.locality.subZone &&
-    sameRecord(a.metadata, b.metadata)
+    sameRecord(a.metadata, b.metadata) &&
+    (a.notes ?? []).join('\n') === (b.notes ?? []).join('\n')
   );
 }
 

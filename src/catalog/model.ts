@@ -19,12 +19,14 @@ export interface Instance {
   /** IP literal (v4 or v6, without brackets). Hostnames are rejected by the parsers. */
   readonly address: string;
   readonly port: number;
-  /** Load-balancing weight, >= 1. */
+  /** Load-balancing weight, >= 1; 0 means "registered, takes no traffic" (and healthy is false). */
   readonly weight: number;
-  /** False when the registration says it is not serving (disabled, OUT_OF_SERVICE). */
+  /** False when the registration says it is not serving (disabled, OUT_OF_SERVICE, weight 0). */
   readonly healthy: boolean;
   readonly locality: Locality;
   readonly metadata: Readonly<Record<string, string>>;
+  /** What the parser changed in the registration to make it usable (a removed IPv6 zone id), for /debug/catalog. */
+  readonly notes?: readonly string[];
 }
 
 /**

@@ -11,8 +11,11 @@ export class CommandFailure extends Error {
   }
 }
 
-/** Exit codes of the operator commands. */
-export const EXIT = { ok: 0, findings: 1, unreachable: 2 } as const;
+/**
+ * Exit codes of the operator commands. A usage error (unknown flag, missing argument) exits 2 as
+ * well, as command-line tools customarily do: either way the command did not get to look.
+ */
+export const EXIT = { ok: 0, findings: 1, unreachable: 2, usage: 2 } as const;
 
 const REQUEST_TIMEOUT_MS = 10_000;
 

@@ -12,8 +12,7 @@ export async function inspectCommand(service: string, opts: { admin: string; out
   }
   const page = catalog.status === 200 ? (catalog.body as CatalogPage) : null;
   const served = resources.status === 200 ? (resources.body as ResourcesPage) : null;
-  if (opts.output === 'json') return out(JSON.stringify({ service, catalog: page, resources: served }, null, 2) + '\n');
-  out(describeService(service, page, served));
+  out(opts.output === 'json' ? JSON.stringify({ service, catalog: page, resources: served }, null, 2) + '\n' : describeService(service, page, served));
 }
 
 export function describeService(service: string, page: CatalogPage | null, served: ResourcesPage | null): string {

@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 // The zk-xds command line. Every flag can also be set by an environment variable (shown in --help),
 // which is how the container and the Helm chart configure it.
-import { Command, Option, InvalidArgumentError } from 'commander';
+import { Command, Option, InvalidArgumentError, type CommanderError } from 'commander';
 import { createLogger } from '../observability/logger.js';
 import { startServer, type ServeConfig } from './serve.js';
-import { CommandFailure } from './admin-client.js';
+import { CommandFailure, EXIT } from './admin-client.js';
+import { packageVersion } from './version.js';
 import { statusCommand } from './status-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { validateCommand, type ValidateOptions } from './validate-command.js';
 
 import { int, zkRootPath, zookeeperOptions } from './zookeeper-flags.js';
 import { isDnsLabel, isLabelValue } from '../translate/kubernetes-names.js';
+import { DEFAULT_DROPPED_LABELS } from '../translate/endpoint-labels.js';
 
 function bool(value: string): boolean {
   if (/^(true|1|yes|on)$/i.test(value)) return true;
@@ -36,13 +38,21 @@ function exportToList(value: string): string[] {
   return entries;
 }
 
+/** `a,b,prefix*`: metadata keys; an empty value is an empty list (every key becomes a label). */
+function keyList(value: string): string[] {
+  return value.split(',').map((k) => k.trim()).filter((k) => k !== '');
+}
+
 export function buildProgram(): Command {
   const program = new Command('zk-xds')
     .description('Serves services registered in ZooKeeper to Envoy and proxyless gRPC over xDS')
-    .showHelpAfterError();
+    .version(packageVersion(), '-V, --version', 'print the zk-xds version')
+    .exitOverride(exitOnUsageError);
+  withUsageHint(program);
 
   const serve = program
     .command('serve')
+    .showHelpAfterError(usageHint('serve'))
     .description('watch ZooKeeper and serve xDS (ADS and CDS/EDS/RDS/LDS) plus the admin port');
   for (const option of zookeeperOptions()) serve.addOption(option);
   serve
@@ -59,6 +69,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--istio-namespace <ns>', 'namespace of the Istio ServiceEntries (served to istiod over MCP, written with --k8s-service-entries)').env('ZKXDS_ISTIO_NAMESPACE').default('zk-xds').argParser(dnsLabel))
     .addOption(new Option('--istio-revision <rev>', 'Istio revision (istio.io/rev label) of the ServiceEntries; empty for the default revision').env('ZKXDS_ISTIO_REVISION').default('').argParser(labelValue))
     .addOption(new Option('--istio-export-to <list>', 'exportTo of the ServiceEntries: *, . or namespaces, comma-separated').env('ZKXDS_ISTIO_EXPORT_TO').default(['*'], '*').argParser(exportToList))
+    .addOption(new Option('--istio-dropped-labels <keys>', 'instance metadata keys never made ServiceEntry endpoint labels (volatile or internal ones, e.g. Dubbo pid and timestamp), comma-separated; key* for a prefix; replaces the default list').env('ZKXDS_ISTIO_DROPPED_LABELS').default([...DEFAULT_DROPPED_LABELS], DEFAULT_DROPPED_LABELS.join(',')).argParser(keyList))
     .addOption(new Option('--k8s-service-entries [enabled]', 'keep ServiceEntry objects in --istio-namespace through the Kubernetes API (one elected replica writes)').env('ZKXDS_K8S_SERVICE_ENTRIES').default(false).preset(true).argParser(bool))
     .addOption(new Option('--kubeconfig <path>', 'kubeconfig file; unset: the pod service account in a cluster, else ~/.kube/config').env('KUBECONFIG'))
     .addOption(new Option('--leader-election-path <path>', 'znode under which replicas elect the one that writes to Kubernetes').env('ZKXDS_LEADER_ELECTION_PATH').default('/zk-xds/leader').argParser(zkRootPath))
@@ -86,11 +97,33 @@ export function buildProgram(): Command {
   return program;
 }
 
-const write = (text: string) => process.stdout.write(text);
+/** A usage error names itself in one line and points to the help, instead of printing all of it. */
+function usageHint(command?: string): string {
+  return `(run "zk-xds ${command ? `${command} ` : ''}--help" for usage)`;
+}
+
+function withUsageHint(program: Command): void {
+  program.showHelpAfterError(usageHint());
+}
+
+/**
+ * Commander's own exits: help and --version end with 0; a usage error (unknown flag or command,
+ * missing or invalid argument, no command at all) with 2, as is customary, so that scripts can
+ * tell it from `validate`'s 1 ("rejections found").
+ */
+function exitOnUsageError(err: CommanderError): never {
+  process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+}
+
+// Returns nothing: process.stdout.write's boolean must never reach the exit code.
+const write = (text: string): void => {
+  process.stdout.write(text);
+};
 
 /** Runs a one-shot command and exits with its code once stdout is flushed (a closed ZooKeeper handle may linger). */
 async function oneShot(run: () => Promise<number | void>): Promise<void> {
-  const code = (await run()) ?? 0;
+  const result = await run();
+  const code = typeof result === 'number' ? result : EXIT.ok;
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exit(code);
 }
@@ -100,12 +133,14 @@ const adminOption = () => new Option('--admin <url>', 'admin URL of a running zk
 function addOperatorCommands(program: Command): void {
   program
     .command('status')
+    .showHelpAfterError(usageHint('status'))
     .description('every connected proxy and, per type, whether it ACKed what it was sent (SYNCED, STALE, NACKED)')
     .addOption(adminOption())
     .addOption(new Option('-o, --output <format>', 'table or json').choices(['table', 'json']).default('table'))
     .action((opts: { admin: string; output: 'table' | 'json' }) => oneShot(() => statusCommand(opts, write)));
   program
     .command('inspect')
+    .showHelpAfterError(usageHint('inspect'))
     .description("a service's registrations as read, the ones skipped and why, and the xDS resources it became")
     .argument('<service>', 'service name')
     .addOption(adminOption())
@@ -113,6 +148,7 @@ function addOperatorCommands(program: Command): void {
     .action((service: string, opts: { admin: string; output: 'text' | 'json' }) => oneShot(() => inspectCommand(service, opts, write)));
   const validate = program
     .command('validate')
+    .showHelpAfterError(usageHint('validate'))
     .description('read the ZooKeeper tree once and report every registration and policy zk-xds would reject (exit 1 if any); serves nothing');
   for (const option of zookeeperOptions()) validate.addOption(option);
   validate

@@ -3,6 +3,9 @@
 import type { Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { CatalogStore } from '../catalog/catalog-store.js';
+import { UnknownProtocolReporter } from '../catalog/unknown-protocols.js';
+import { DEFAULT_DROPPED_LABELS, labelRuleFrom } from '../translate/endpoint-labels.js';
+import { trafficInstancesOf } from '../translate/service-shape.js';
 import { ZkRegistry } from '../registry/zk-registry.js';
 import { registryOptionsFrom, type ZooKeeperFlags } from './zookeeper-flags.js';
 import { ResourceCache } from '../xds/resource-cache.js';
@@ -42,6 +45,8 @@ export interface ServeConfig extends ZooKeeperFlags {
   readonly istioRevision?: string;
   /** `exportTo` of every ServiceEntry (default `*`). */
   readonly istioExportTo?: readonly string[];
+  /** Instance metadata keys (`prefix*` for a prefix) never made ServiceEntry endpoint labels (default DEFAULT_DROPPED_LABELS). */
+  readonly istioDroppedLabels?: readonly string[];
   /** Keep ServiceEntry objects in Kubernetes (the leader replica writes them). */
   readonly k8sServiceEntries?: boolean;
   /** kubeconfig path(s); unset: in-cluster service account, else ~/.kube/config. */
@@ -73,8 +78,10 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
   const caches = { proxyless: new ResourceCache(types), sidecar: new ResourceCache(types) };
   const publisher = new CatalogPublisher(caches, { domainSuffix: config.domainSuffix, sidecarBindAddress: config.sidecarListenAddress }, log.child({ component: 'publisher' }), metrics);
   catalog.onChange((change, observedAt) => publisher.publish(change, observedAt));
+  const unknownProtocols = new UnknownProtocolReporter(log.child({ component: 'catalog' }));
+  catalog.onChange((change) => unknownProtocols.observe(change));
   // istiod (MCP-over-xDS) may be served from either view: both caches hold the ServiceEntries.
-  const istio = { namespace: config.istioNamespace || 'zk-xds', revision: config.istioRevision ?? '', exportTo: config.istioExportTo ?? ['*'], domainSuffix: config.domainSuffix };
+  const istio = { namespace: config.istioNamespace || 'zk-xds', revision: config.istioRevision ?? '', exportTo: config.istioExportTo ?? ['*'], domainSuffix: config.domainSuffix, labelRule: labelRuleFrom(config.istioDroppedLabels ?? DEFAULT_DROPPED_LABELS) };
   const mcpPublisher = new McpPublisher([caches.proxyless, caches.sidecar], istio, log.child({ component: 'istio-mcp' }), metrics);
   catalog.onChange((change, observedAt) => mcpPublisher.publish(change, observedAt));
   metrics.setCatalogSource(() => countCatalog(catalog));
@@ -150,10 +157,17 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
   return { xdsPort, adminPort, registry, catalog, caches, publisher, mcpPublisher, xds, metrics, kubernetes, stop };
 }
 
+/**
+ * Serving: the endpoints proxies get, per service (a process registered twice, or over a second
+ * protocol, is one); not serving: registrations that say they take no traffic.
+ */
 function countCatalog(catalog: CatalogStore): { services: number; serving: number; notServing: number } {
   let serving = 0;
   let notServing = 0;
   const snapshot = catalog.snapshot();
-  for (const s of snapshot.values()) for (const i of s.instances) i.healthy ? serving++ : notServing++;
+  for (const s of snapshot.values()) {
+    serving += new Set(trafficInstancesOf(s).map((i) => `${i.address}|${i.port}`)).size;
+    for (const i of s.instances) if (!i.healthy) notServing++;
+  }
   return { services: snapshot.size, serving, notServing };
 }

@@ -7,8 +7,7 @@ const TYPES = ['CDS', 'LDS', 'EDS', 'RDS'] as const;
 
 export async function statusCommand(opts: { admin: string; output: 'table' | 'json' }, out: (text: string) => void): Promise<void> {
   const { body } = await getAdmin<{ proxies: ProxyStatus[] }>(opts.admin, '/debug/proxies');
-  if (opts.output === 'json') return out(JSON.stringify(body, null, 2) + '\n');
-  out(proxyTable(body.proxies));
+  out(opts.output === 'json' ? JSON.stringify(body, null, 2) + '\n' : proxyTable(body.proxies));
 }
 
 export function proxyTable(proxies: readonly ProxyStatus[]): string {

@@ -151,7 +151,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     endpoints: new Gauge({
       name: 'zkxds_endpoints',
-      help: 'Instances in the catalog (serving or not)',
+      help: 'Endpoints proxies get (serving: one per service and address:port) and registrations that take no traffic (not_serving)',
       labelNames: ['health'],
       registers: r,
       collect() {

@@ -191,6 +191,11 @@ export class EnsembleWatch {
     return known;
   }
 
+  /** What proxies get meanwhile: only after a first full read is there anything known to serve. */
+  private servingWhileAway(): string {
+    return this.initialSyncDone ? 'serving the last known services' : 'no services known yet (the first read of this ensemble is not done)';
+  }
+
   private chrootPrefix(): string {
     return this.config.chroot ?? '';
   }
@@ -208,7 +213,7 @@ export class EnsembleWatch {
         conn = await ZkConnection.open(options, this.opts.sessionTimeoutMs);
       } catch (err) {
         const delay = RECONNECT_BACKOFF_MS[Math.min(attempt, RECONNECT_BACKOFF_MS.length - 1)]!;
-        this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot open a ZooKeeper session; serving the last known services');
+        this.log.warn({ err: (err as Error).message, retryInMs: delay }, `cannot open a ZooKeeper session; ${this.servingWhileAway()}`);
         await sleep(delay);
         continue;
       }
@@ -299,7 +304,7 @@ export class EnsembleWatch {
       if (this.conn !== conn) return;
       this.state = 'disconnected';
       this.setConnected(false);
-      this.log.warn('lost the ZooKeeper connection; serving the last known services while the client reconnects');
+      this.log.warn(`lost the ZooKeeper connection; ${this.servingWhileAway()} while the client reconnects`);
     });
     conn.on('connected', () => {
       if (this.conn !== conn) return;

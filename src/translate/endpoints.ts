@@ -6,20 +6,21 @@
 import type { Locality, RegisteredInstance, Service } from '../catalog/model.js';
 import type { Json } from './envoy-json.js';
 import { resourceNamesFor } from './resource-names.js';
-import { subsetsOf } from './service-shape.js';
+import { subsetsOf, trafficInstancesOf } from './service-shape.js';
 
 const MAX_UINT32 = 0xffffffff;
 
 /** The service's assignment plus one per traffic-split subset (instances whose label matches). */
 export function assignmentsFor(service: Service): Json[] {
+  const instances = trafficInstancesOf(service);
   return [
-    endpointsFor(service),
-    ...subsetsOf(service).map((s) => assignment(s.cluster, service.instances.filter((i) => i.metadata[s.label] === s.value))),
+    assignment(resourceNamesFor(service.name).endpoints, instances),
+    ...subsetsOf(service).map((s) => assignment(s.cluster, instances.filter((i) => i.metadata[s.label] === s.value))),
   ];
 }
 
 export function endpointsFor(service: Service): Json {
-  return assignment(resourceNamesFor(service.name).endpoints, service.instances);
+  return assignment(resourceNamesFor(service.name).endpoints, trafficInstancesOf(service));
 }
 
 function assignment(clusterName: string, instances: readonly RegisteredInstance[]): Json {

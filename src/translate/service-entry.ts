@@ -15,7 +15,8 @@ import { createHash } from 'node:crypto';
 import type { Locality, RegisteredInstance, Service } from '../catalog/model.js';
 import type { Protocol } from '../catalog/policy.js';
 import { objectNameFor, sanitizeLabels } from './kubernetes-names.js';
-import { protocolOf, sidecarPortOf } from './service-shape.js';
+import { DEFAULT_LABEL_RULE, stableLabels, type LabelRule } from './endpoint-labels.js';
+import { protocolOf, sidecarPortOf, trafficInstancesOf } from './service-shape.js';
 import { meshHostOf } from './virtual-host.js';
 
 export const SERVICE_ENTRY_API_VERSION = 'networking.istio.io/v1';
@@ -75,6 +76,8 @@ export interface ServiceEntryOptions {
   readonly domainSuffix: string;
   /** Extra labels on every entry. */
   readonly labels?: Readonly<Record<string, string>>;
+  /** Which instance metadata keys become endpoint labels (default DEFAULT_LABEL_RULE). */
+  readonly labelRule?: LabelRule;
 }
 
 const ISTIO_PROTOCOL: Readonly<Record<Protocol, IstioProtocol>> = { http: 'HTTP', grpc: 'GRPC', tcp: 'TCP' };
@@ -90,7 +93,7 @@ export function serviceEntryFor(service: Service, opts: ServiceEntryOptions): Se
     ports: [{ number, protocol: ISTIO_PROTOCOL[protocol], name: portName }],
     location: 'MESH_INTERNAL',
     resolution: 'STATIC',
-    endpoints: endpointsOf(service.instances, portName),
+    endpoints: endpointsOf(trafficInstancesOf(service), portName, opts.labelRule ?? DEFAULT_LABEL_RULE),
     exportTo: [...opts.exportTo],
   };
   const labels: Record<string, string> = { ...opts.labels };
@@ -123,13 +126,16 @@ export function istioLocalityOf(locality: Locality): string | undefined {
   return parts.join('/');
 }
 
-function endpointsOf(instances: readonly RegisteredInstance[], portName: string): ServiceEntryEndpoint[] {
+function endpointsOf(instances: readonly RegisteredInstance[], portName: string, labelRule: LabelRule): ServiceEntryEndpoint[] {
   // Sorted by address and port, not by znode: a re-registration under a new sequential znode
   // with the same content must not change the entry (and so its version).
-  const serving = instances.filter((i) => i.healthy).sort((a, b) => compare(a.address, b.address) || a.port - b.port || compare(a.source, b.source));
+  const sorted = [...instances].sort((a, b) => compare(a.address, b.address) || a.port - b.port || compare(a.source, b.source));
+  // One endpoint per address and port, as in EDS: a process registered twice (two roots, two
+  // ensembles, Dubbo 3's dual registration) must not get twice the traffic.
+  const serving = sorted.filter((i, n) => n === 0 || i.address !== sorted[n - 1]!.address || i.port !== sorted[n - 1]!.port);
   return serving.map((i) => {
     const endpoint: ServiceEntryEndpoint = { address: i.address, ports: { [portName]: i.port }, weight: i.weight };
-    const labels = sanitizeLabels(i.metadata);
+    const labels = sanitizeLabels(stableLabels(i.metadata, labelRule));
     if (Object.keys(labels).length > 0) endpoint.labels = labels;
     const locality = istioLocalityOf(i.locality);
     if (locality) endpoint.locality = locality;

@@ -6,6 +6,7 @@ import { assignmentsFor, endpointsFor } from './endpoints.js';
 import { apiListenerFor } from './listener.js';
 import { routeFor } from './route.js';
 import type { Json } from './envoy-json.js';
+import { protocolOf } from './service-shape.js';
 
 export interface ServiceResources {
   readonly cluster: Json;
@@ -33,8 +34,20 @@ export interface ServiceResourceSet {
   readonly route: Json[];
 }
 
+/**
+ * A gRPC client can only call a service that speaks gRPC (or plain HTTP/2, the default for
+ * registrations that declare nothing): a tcp service (Dubbo's binary protocol, thrift, an unknown
+ * one) gets no Listener or Route in this view, so a client dialing it is told the name does not
+ * exist instead of sending gRPC frames to a Dubbo port. Its Cluster and endpoints stay (harmless).
+ */
 export function proxylessResourceSet(service: Service): ServiceResourceSet {
-  return { cluster: clustersFor(service, 'proxyless'), endpoint: assignmentsFor(service), listener: [apiListenerFor(service)], route: [routeFor(service)] };
+  const callable = protocolOf(service) !== 'tcp';
+  return {
+    cluster: clustersFor(service, 'proxyless'),
+    endpoint: assignmentsFor(service),
+    listener: callable ? [apiListenerFor(service)] : [],
+    route: callable ? [routeFor(service)] : [],
+  };
 }
 
 /** A sidecar's per-service resources; its listeners and routes come per port. */

@@ -110,6 +110,14 @@ describe('zk-xds serve', () => {
     ads.close();
   });
 
+  it('on a first start against an unreachable ZooKeeper, does not claim to serve last known services it never had', async () => {
+    const [dead] = await freePorts(1);
+    const { cli } = await serve(['--zk', `127.0.0.1:${dead}`, '--zk-session-timeout-ms', '1000']);
+    const line = await cli.waitForLine((l) => l.msg.startsWith('cannot open a ZooKeeper session'), 30000);
+    expect(line.msg).toBe('cannot open a ZooKeeper session; no services known yet (the first read of this ensemble is not done)');
+    expect(cli.lines.some((l) => l.msg.includes('last known services'))).toBe(false);
+  });
+
   it('rejects a bad Istio namespace with a clear message', async () => {
     const cli = CliProcess.start(['serve', '--istio-namespace', 'Not_A_Namespace']);
     running.push(cli);

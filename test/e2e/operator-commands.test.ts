@@ -108,6 +108,7 @@ describe('admin debug pages and the zk-xds CLI', () => {
 
       const json = await CliProcess.run(['status', '--admin', admin, '-o', 'json']);
       expect(JSON.parse(json.stdout)).toEqual((await getJson('/debug/proxies')).body);
+      expect(json).toMatchObject({ code: 0, stderr: '' });
 
       // The NACK is counted against its proxy and type, and the proxies by kind.
       const metrics = await metricsText();
@@ -195,7 +196,9 @@ describe('admin debug pages and the zk-xds CLI', () => {
     expect(out).toMatch(new RegExp(`proxyless\\s+endpoint\\s+echo\\s+${edsVersion}\\s+2 endpoints`));
     expect(out).toMatch(/sidecar\s+cluster\s+echo\s+\S+\s+type EDS/);
 
-    const json = JSON.parse((await CliProcess.run(['inspect', 'echo', '--admin', admin, '-o', 'json'])).stdout) as { resources: ResourcesPage };
+    const asJson = await CliProcess.run(['inspect', 'echo', '--admin', admin, '-o', 'json']);
+    expect(asJson).toMatchObject({ code: 0, stderr: '' });
+    const json = JSON.parse(asJson.stdout) as { resources: ResourcesPage };
     expect(json.resources.views.proxyless.endpoint[0]).toMatchObject({ name: 'echo', version: edsVersion });
 
     const missing = await CliProcess.run(['inspect', 'nope', '--admin', admin]);

@@ -141,4 +141,11 @@ describe('deploy/envoy (kustomize: bootstrap ConfigMap + an application with an 
     const listen = envOf(only<IDeployment>(kustomized(), 'Deployment')).get('ZKXDS_SIDECAR_LISTEN_ADDRESS');
     expect(pod.hostAliases!.map((h) => h.ip)).toEqual([listen]);
   });
+
+  it('gives every container resource requests (the scheduler places the pod by them) and a memory limit', () => {
+    const pod = only<IDeployment>(built(), 'Deployment').spec!.template.spec!;
+    for (const c of pod.containers) {
+      expect([c.name, Object.keys(c.resources?.requests ?? {}).sort(), Object.keys(c.resources?.limits ?? {})]).toEqual([c.name, ['cpu', 'memory'], ['memory']]);
+    }
+  });
 });

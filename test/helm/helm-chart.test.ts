@@ -240,13 +240,20 @@ describe('charts/zk-xds', () => {
     expect(credentialLeaks(objects, [FULL_PASSWORD])).toHaveLength(2);
   });
 
-  it('ServiceMonitor when asked: scrapes /metrics on the admin port of the Service', () => {
-    const objects = rendered('values-full.yaml');
+  it('ServiceMonitor when asked and the cluster has monitoring.coreos.com/v1: scrapes /metrics on the admin port of the Service', () => {
+    for (const apiVersion of ['monitoring.coreos.com/v1', 'monitoring.coreos.com/v1/ServiceMonitor']) {
+      expect(ofKind(renderChart(valuesFile('full'), 'zk-xds', 'zk-xds', ['--api-versions', apiVersion]), 'ServiceMonitor')).toHaveLength(1);
+    }
+    const objects = renderChart(valuesFile('full'), 'zk-xds', 'zk-xds', ['--api-versions', 'monitoring.coreos.com/v1']);
     const monitor = only<IServiceMonitor>(objects, 'ServiceMonitor');
     expect(monitor.spec.endpoints).toEqual([{ port: 'http-admin', path: '/metrics', interval: '15s', scrapeTimeout: '5s' }]);
     expect(monitor.metadata!.labels!['release']).toBe('prometheus');
     const svc = only<{ metadata: { labels: Record<string, string> } }>(objects, 'Service');
     for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels!)) expect(svc.metadata.labels[k]).toBe(v);
+  });
+
+  it('no ServiceMonitor on a cluster without the Prometheus Operator, even when asked: the install would fail', () => {
+    expect(ofKind(rendered('values-full.yaml'), 'ServiceMonitor')).toEqual([]);
   });
 
   it('one replica without PDB, anti-affinity or own ServiceAccount when asked', () => {

@@ -110,3 +110,14 @@ ensembles:
     {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/*
+True when a ServiceMonitor is both asked for and possible: the cluster (or `helm template
+--api-versions`) serves the Prometheus Operator's monitoring.coreos.com/v1. Without the CRD the
+object would make the whole install fail.
+*/}}
+{{- define "zk-xds.serviceMonitorAvailable" -}}
+{{- if or (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1") (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor") -}}
+true
+{{- end -}}
+{{- end -}}

@@ -9,13 +9,14 @@ import {
   checkIpLiteral,
   checkPort,
   DEFAULT_WEIGHT,
+  DRAINED_WEIGHT,
   isJsonObject,
-  makeLocality,
+  localityFromPairs,
   MAX_WEIGHT,
-  MIN_WEIGHT,
   normaliseMetadata,
   ownField,
   reject,
+  zoneIdNotes,
   type Checked,
   type JsonObject,
 } from './validate-fields.js';
@@ -57,12 +58,12 @@ function checkEndpoint(json: JsonObject): Checked<Endpoint> {
   return reject('port is missing (neither port nor sslPort is set)');
 }
 
-/** Weight is not a Curator field; it can only travel in metadata, so a bad one is ignored. */
+/** Weight is not a Curator field; it can only travel in metadata, so a bad one is ignored. 0 = not serving. */
 function weightFromMetadata(metadata: Readonly<Record<string, string>>): number {
   const text = metadata['weight'];
   if (text === undefined || !/^[0-9]+$/.test(text)) return DEFAULT_WEIGHT;
   const weight = Number(text);
-  return weight >= MIN_WEIGHT && weight <= MAX_WEIGHT ? weight : DEFAULT_WEIGHT;
+  return weight >= DRAINED_WEIGHT && weight <= MAX_WEIGHT ? weight : DEFAULT_WEIGHT;
 }
 
 function isNotServing(metadata: Readonly<Record<string, string>>): boolean {
@@ -91,14 +92,17 @@ export function parseCuratorRegistration(json: JsonObject, znodeName: string): C
   if (!id.ok) return id;
   const metadata = payloadMetadata(json);
   if (endpoint.value.tls) metadata['tls'] = 'true';
+  const weight = weightFromMetadata(metadata);
+  const notes = zoneIdNotes(ownField(json, 'address'));
   return accept({
     id: id.value,
     address: address.value,
     port: endpoint.value.port,
-    weight: weightFromMetadata(metadata),
-    healthy: enabled.value && !isNotServing(metadata),
-    // Spring Cloud Zookeeper puts `zone` in metadata; region and subZone follow the same rule.
-    locality: makeLocality(metadata['region'] ?? '', metadata['zone'] ?? '', metadata['subZone'] ?? ''),
+    weight,
+    healthy: enabled.value && !isNotServing(metadata) && weight > 0,
+    // Spring Cloud Zookeeper puts `zone` in metadata; region and subZone follow the same rule (any spelling).
+    locality: localityFromPairs(Object.entries(metadata)),
     metadata,
+    ...(notes.length > 0 ? { notes } : {}),
   });
 }

@@ -2,9 +2,10 @@
 // znode name is a URL-encoded provider URL, `dubbo://10.0.0.1:20880/org.example.Greeter?k=v&..`,
 // and the data is empty or the provider's IP. Everything the mesh needs is in the URL: protocol,
 // host, port, `group`, `version`, `weight`, `enabled`/`disabled`, `application`, `side`; every
-// other parameter is kept as a label (instance metadata). Nothing has to be added by the provider.
+// other parameter is kept as instance metadata (which of it becomes ServiceEntry labels is decided
+// by translate/endpoint-labels.ts). Nothing has to be added by the provider.
 import type { Instance } from '../../catalog/model.js';
-import { accept, checkInteger, checkIpLiteral, checkPort, describeValue, makeLocality, reject, type Checked } from './validate-fields.js';
+import { accept, checkInteger, checkIpLiteral, checkPort, describeValue, localityFromPairs, reject, zoneIdNotes, type Checked } from './validate-fields.js';
 
 /** Dubbo's own default provider weight (RandomLoadBalance treats a missing weight as 100). */
 export const DUBBO_DEFAULT_WEIGHT = 100;
@@ -53,7 +54,8 @@ interface UrlParts {
 
 /** `proto://[user:pw@]host:port/path?query`, with IPv6 hosts in brackets. */
 function splitUrl(url: string): Checked<UrlParts> {
-  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(?:[^@/?]*@)?(\[[0-9a-fA-F:.]+\]|[^:/?]*)(?::([^/?]*))?(\/[^?]*)?(?:\?(.*))?$/s.exec(url);
+  // An IPv6 host may carry a zone id (`[fe80::1%eth0]`); checkIpLiteral removes it.
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(?:[^@/?]*@)?(\[[0-9a-fA-F:.]+(?:%[^\]/?]+)?\]|[^:/?]*)(?::([^/?]*))?(\/[^?]*)?(?:\?(.*))?$/s.exec(url);
   if (!m) return reject(`znode name ${describeValue(url)} is not a provider url (protocol://host:port/interface?params)`);
   return accept({ protocol: m[1]!.toLowerCase(), host: m[2]!, port: m[3] ?? '', path: m[4] ?? '', query: m[5] ?? '' });
 }
@@ -83,11 +85,13 @@ export function parseDubboProvider(znodeName: string, data: Buffer | null): Chec
   if (side !== undefined && side !== '' && side !== 'provider') return reject(`side ${describeValue(side)} is not provider`);
   // The URL names the host; some registrars leave a hostname there and put the IP in the data.
   let address = checkIpLiteral('host', parts.value.host);
+  let rawAddress = parts.value.host;
   if (!address.ok) {
     const fromData = data?.toString('utf8').trim() ?? '';
     if (fromData === '') return address;
     address = checkIpLiteral('data', fromData);
     if (!address.ok) return address;
+    rawAddress = fromData;
   }
   const port = checkPort('port', parts.value.port === '' ? undefined : parts.value.port);
   if (!port.ok) return port;
@@ -98,7 +102,7 @@ export function parseDubboProvider(znodeName: string, data: Buffer | null): Chec
     if (!checked.ok) return checked;
     weight = checked.value;
   }
-  // weight=0 is Dubbo's way to drain a provider; the model's weights start at 1.
+  // weight=0 is Dubbo's way to drain a provider: registered, takes no traffic (as in every format).
   const healthy = !isFalse(params.get('enabled')) && !isTrue(params.get('disabled')) && weight > 0;
   const group = params.get('group') ?? '';
   const version = params.get('version') ?? '';
@@ -107,7 +111,7 @@ export function parseDubboProvider(znodeName: string, data: Buffer | null): Chec
   const labels = new Map<string, string>();
   for (const [key, value] of params) if (!FIELD_PARAMS.has(key)) labels.set(key, value);
   labels.set('protocol', protocol);
-  if (weight === 0) labels.set('weight', '0');
+  const notes = zoneIdNotes(rawAddress);
   return accept({
     protocol,
     group,
@@ -117,10 +121,11 @@ export function parseDubboProvider(znodeName: string, data: Buffer | null): Chec
       id: `${address.value}:${port.value}`,
       address: address.value,
       port: port.value,
-      weight: Math.max(weight, 1),
+      weight,
       healthy,
-      locality: makeLocality(params.get('region') ?? '', params.get('zone') ?? '', params.get('subZone') ?? ''),
+      locality: localityFromPairs(params),
       metadata: Object.fromEntries(labels),
+      ...(notes.length > 0 ? { notes } : {}),
     },
   });
 }

@@ -7,12 +7,15 @@ import {
   checkPort,
   DEFAULT_WEIGHT,
   reject,
+  zoneIdNotes,
   type Checked,
 } from './validate-fields.js';
 
 export interface HostPort {
   readonly address: string;
   readonly port: number;
+  /** Set when an IPv6 zone id was removed from the address. */
+  readonly notes?: string[];
 }
 
 interface HostPortText {
@@ -45,7 +48,8 @@ export function parseHostPort(text: string): Checked<HostPort> {
   if (!address.ok) return address;
   const port = checkPort('port', split.value.port);
   if (!port.ok) return port;
-  return accept({ address: address.value, port: port.value });
+  const notes = zoneIdNotes(split.value.host);
+  return accept({ address: address.value, port: port.value, ...(notes.length > 0 ? { notes } : {}) });
 }
 
 /** The text form carries no id, weight, health or metadata, so those take their defaults. */
@@ -60,5 +64,6 @@ export function parseHostPortRegistration(text: string, znodeName: string): Chec
     healthy: true,
     locality: NO_LOCALITY,
     metadata: {},
+    ...(hostPort.value.notes ? { notes: hostPort.value.notes } : {}),
   });
 }

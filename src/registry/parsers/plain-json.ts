@@ -1,7 +1,8 @@
 // The plain JSON form written by home-grown registries:
 // {"host"|"address": "<ip>", "port": n, "weight"?: n, "metadata"?: {..},
 //  "locality"?: {"region","zone","subZone"}, "enabled"?: bool, "id"?: string}
-// Unknown fields are ignored so registries can carry extra data without breaking us.
+// Unknown top-level fields are ignored so registries can carry extra data without breaking us;
+// inside `locality` every key must name a part (see normaliseLocality). Weight 0 = not serving.
 import type { Instance } from '../../catalog/model.js';
 import {
   accept,
@@ -15,6 +16,7 @@ import {
   normaliseMetadata,
   ownField,
   reject,
+  zoneIdNotes,
   type Checked,
   type JsonObject,
 } from './validate-fields.js';
@@ -50,13 +52,15 @@ export function parsePlainJsonRegistration(json: JsonObject, znodeName: string):
   if (!metadata.ok) return metadata;
   const locality = normaliseLocality('locality', ownField(json, 'locality'));
   if (!locality.ok) return locality;
+  const notes = zoneIdNotes(ownField(json, 'host') ?? ownField(json, 'address'));
   return accept({
     id: id.value,
     address: address.value,
     port: port.value,
     weight: weight.value,
-    healthy: enabled.value,
+    healthy: enabled.value && weight.value > 0,
     locality: locality.value,
     metadata: metadata.value,
+    ...(notes.length > 0 ? { notes } : {}),
   });
 }

@@ -22,11 +22,18 @@ export const DUBBO_ENDPOINTS_KEY = 'dubbo.endpoints';
 export function parseServiceChild(service: string, child: string, data: Buffer | null): RegistrationOutcome {
   const outcome = parseRegistration(child, data);
   if (!outcome.ok) return outcome;
-  const primary: RegistrationEntry = { identity: { kind: 'service', name: service }, format: outcome.format, instance: outcome.instance };
   const endpointsText = outcome.instance.metadata[DUBBO_ENDPOINTS_KEY];
-  if (endpointsText === undefined) return { ok: true, entries: [primary] };
+  if (endpointsText === undefined) return { ok: true, entries: [{ identity: { kind: 'service', name: service }, format: outcome.format, instance: outcome.instance }] };
   const endpoints = parseDubboEndpoints(endpointsText);
   if (!endpoints.ok) return endpoints;
+  // The application's own entry is on its registered port: it speaks that endpoint's protocol
+  // (else a sidecar would take Dubbo's binary protocol for HTTP). A declared protocol stays.
+  const ownProtocol = endpoints.value.find((e) => e.port === outcome.instance.port)?.protocol;
+  const primaryInstance =
+    ownProtocol !== undefined && outcome.instance.metadata['protocol'] === undefined
+      ? { ...outcome.instance, metadata: { ...outcome.instance.metadata, protocol: ownProtocol } }
+      : outcome.instance;
+  const primary: RegistrationEntry = { identity: { kind: 'service', name: service }, format: outcome.format, instance: primaryInstance };
   const perProtocol = endpoints.value.map(
     (e): RegistrationEntry => ({
       identity: { kind: 'dubbo-application', application: service, protocol: e.protocol },

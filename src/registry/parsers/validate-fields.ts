@@ -17,6 +17,8 @@ export type JsonObject = { readonly [key: string]: unknown };
 export const MIN_PORT = 1;
 export const MAX_PORT = 65535;
 export const MIN_WEIGHT = 1;
+/** The weight of an instance that is registered but takes no traffic. */
+export const DRAINED_WEIGHT = 0;
 export const MAX_WEIGHT = 1_000_000;
 export const DEFAULT_WEIGHT = 1;
 
@@ -78,7 +80,22 @@ export function checkIpLiteral(field: string, value: unknown): Checked<string> {
   if (version === 0 || (version === 4 && unbracketed !== value)) {
     return reject(`${field} ${describeValue(value)} is not an IP literal (hostnames are not resolved)`);
   }
-  return accept(unbracketed);
+  // An IPv6 zone id (`fe80::1%eth0`) names an interface of the registering host: anywhere else it
+  // means nothing, and Envoy, gRPC and Istio reject or misread it. The bare address is kept.
+  return accept(version === 6 ? withoutZoneId(unbracketed) : unbracketed);
+}
+
+function withoutZoneId(address: string): string {
+  const percent = address.indexOf('%');
+  return percent < 0 ? address : address.slice(0, percent);
+}
+
+/** The instance note saying a zone id was removed from `raw` (empty when there was none). */
+export function zoneIdNotes(raw: unknown): string[] {
+  if (typeof raw !== 'string') return [];
+  const unbracketed = raw.startsWith('[') && raw.endsWith(']') ? raw.slice(1, -1) : raw;
+  if (isIP(unbracketed) !== 6 || !unbracketed.includes('%')) return [];
+  return [`IPv6 zone id ${describeValue(unbracketed.slice(unbracketed.indexOf('%')))} removed from address ${describeValue(unbracketed)}: it names an interface of the registering host only`];
 }
 
 /**
@@ -104,10 +121,13 @@ export function checkPort(field: string, value: unknown): Checked<number> {
   return checkInteger(field, value, MIN_PORT, MAX_PORT);
 }
 
-/** Optional: absent means DEFAULT_WEIGHT; 0, negative and fractional weights are rejected. */
+/**
+ * Optional: absent means DEFAULT_WEIGHT; negative and fractional weights are rejected. 0 is valid
+ * in every format and means "registered, takes no traffic" (the instance is not serving).
+ */
 export function checkWeight(field: string, value: unknown): Checked<number> {
   if (isAbsent(value)) return accept(DEFAULT_WEIGHT);
-  return checkInteger(field, value, MIN_WEIGHT, MAX_WEIGHT);
+  return checkInteger(field, value, DRAINED_WEIGHT, MAX_WEIGHT);
 }
 
 /** Optional boolean; absent means `fallback`. */
@@ -147,17 +167,53 @@ export function makeLocality(region: string, zone: string, subZone: string): Loc
   return Object.freeze({ region, zone, subZone });
 }
 
-/** `{"region","zone","subZone"}`, each optional; absent means NO_LOCALITY. */
+type LocalityPart = keyof Locality;
+
+/**
+ * The spellings people write for each locality part, lowered and without `_` and `-`: Envoy's
+ * `sub_zone`, the README's `subZone`, Istio's `subzone` all name the sub-zone.
+ */
+const LOCALITY_SPELLINGS: Readonly<Record<string, LocalityPart>> = { region: 'region', zone: 'zone', subzone: 'subZone' };
+
+/** The locality part a key names, whatever its case and separators; undefined for another key. */
+export function localityPartOf(key: string): LocalityPart | undefined {
+  const spelling = key.toLowerCase().replace(/[-_]/g, '');
+  // hasOwn: a key such as `constructor` must not resolve to the prototype.
+  return Object.hasOwn(LOCALITY_SPELLINGS, spelling) ? LOCALITY_SPELLINGS[spelling] : undefined;
+}
+
+/**
+ * `{"region","zone","subZone"}`, each optional; absent means NO_LOCALITY. Any spelling of a part
+ * is accepted (`subZone`, `subzone`, `sub_zone`); a key that names no part, or two spellings of one
+ * part that disagree, reject the registration: a locality silently lost would move its traffic.
+ */
 export function normaliseLocality(field: string, value: unknown): Checked<Locality> {
   if (isAbsent(value)) return accept(NO_LOCALITY);
   if (!isJsonObject(value)) return reject(`${field} must be an object, got ${describeKind(value)}`);
-  const parts: string[] = [];
-  for (const key of ['region', 'zone', 'subZone']) {
-    const part = ownField(value, key);
-    if (isAbsent(part)) parts.push('');
-    else if (typeof part === 'string') parts.push(part);
-    else return reject(`${field}.${key} ${describeValue(part)} is not a string`);
+  const parts: Record<LocalityPart, string> = { region: '', zone: '', subZone: '' };
+  const spelledAs: Partial<Record<LocalityPart, string>> = {};
+  for (const [key, part] of Object.entries(value)) {
+    const name = localityPartOf(key);
+    if (name === undefined) return reject(`${field}.${key} is not a locality field (expected region, zone, subZone)`);
+    if (isAbsent(part)) continue;
+    if (typeof part !== 'string') return reject(`${field}.${key} ${describeValue(part)} is not a string`);
+    const earlier = spelledAs[name];
+    if (earlier !== undefined && parts[name] !== part) return reject(`${field}.${earlier} and ${field}.${key} disagree`);
+    parts[name] = part;
+    spelledAs[name] = key;
   }
-  const [region = '', zone = '', subZone = ''] = parts;
-  return accept(makeLocality(region, zone, subZone));
+  return accept(makeLocality(parts.region, parts.zone, parts.subZone));
+}
+
+/**
+ * A locality from flat key/value pairs (Spring Cloud metadata, Dubbo URL parameters), accepting
+ * every spelling of each part; keys that name no part are other metadata and are left alone.
+ */
+export function localityFromPairs(pairs: Iterable<readonly [string, string]>): Locality {
+  const parts: Record<LocalityPart, string> = { region: '', zone: '', subZone: '' };
+  for (const [key, value] of pairs) {
+    const name = localityPartOf(key);
+    if (name !== undefined && parts[name] === '') parts[name] = value;
+  }
+  return makeLocality(parts.region, parts.zone, parts.subZone);
 }

@@ -53,7 +53,7 @@ describe('Dubbo 2 provider URLs', () => {
     ['disabled=true', 'disabled=true', false, 100],
     ['bare disabled flag', 'disabled', false, 100],
     ['disabled=false', 'disabled=false', true, 100],
-    ['weight=0 drains it', 'weight=0', false, 1],
+    ['weight=0: registered, takes no traffic', 'weight=0', false, 0],
     ['no weight: Dubbo default 100', 'side=provider', true, 100],
   ])('serving state: %s', (_label, query, healthy, weight) => {
     const parsed = parseDubboProvider(enc(`dubbo://10.0.0.1:20880/${GREETER}?${query}`), null);
@@ -116,7 +116,8 @@ describe('Dubbo 3 application-level (Curator JSON with dubbo.endpoints)', () => 
     expect(out.ok).toBe(true);
     if (!out.ok) return;
     expect(out.entries.map((e) => [e.identity, e.format, e.instance.port, e.instance.metadata['protocol']])).toEqual([
-      [{ kind: 'service', name: 'shop' }, 'curator', 20880, undefined],
+      // The application's own entry speaks the protocol of the endpoint on its registered port.
+      [{ kind: 'service', name: 'shop' }, 'curator', 20880, 'dubbo'],
       [{ kind: 'dubbo-application', application: 'shop', protocol: 'dubbo' }, 'dubbo-app', 20880, 'dubbo'],
       [{ kind: 'dubbo-application', application: 'shop', protocol: 'tri' }, 'dubbo-app', 50051, 'tri'],
     ]);

@@ -85,6 +85,8 @@ describe('planPort', () => {
     ['one http service', 8080, [on('orders', 8080, undefined)], ['orders']],
     ['one grpc service', 9090, [on('greeter', 9090, 'grpc')], ['greeter']],
     ['a grpc service by instance metadata', 9090, [on('greeter', 9090, 'metadata:GRPC')], ['greeter']],
+    ['a Triple provider is grpc', 50051, [on('greeter', 50051, 'metadata:tri')], ['greeter']],
+    ['a Dubbo provider with a policy protocol override', 20880, [on('orders', 20880, 'metadata:dubbo', { protocol: 'http' })], ['orders']],
     [
       'http and grpc services share the port, virtual hosts sorted by name',
       8080,
@@ -164,6 +166,8 @@ describe('planPort', () => {
   const tcpCases: [string, number, Service[], string, string[]][] = [
     ['one tcp service owns its port', 5432, [on('postgres', 5432, 'tcp')], 'postgres', []],
     ['a tcp service by instance metadata', 6379, [on('redis', 6379, 'metadata:TCP')], 'redis', []],
+    ['a Dubbo provider (dubbo:// is binary RPC: a TcpProxy, never an HTTP codec)', 20880, [on('orders', 20880, 'metadata:dubbo')], 'orders', []],
+    ['a provider of an unknown protocol is tcp too', 7000, [on('legacy', 7000, 'metadata:frob')], 'legacy', []],
     ['a second tcp service on the port is ignored', 6379, [on('cache-b', 6379, 'tcp'), on('cache-a', 6379, 'tcp')], 'cache-a', ['cache-b']],
     ['three tcp services: the first by name owns the port', 6379, [on('z', 6379, 'tcp'), on('m', 6379, 'tcp'), on('a', 6379, 'tcp')], 'a', ['m', 'z']],
   ];
