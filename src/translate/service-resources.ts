@@ -6,6 +6,7 @@ import { assignmentsFor, endpointsFor } from './endpoints.js';
 import { apiListenerFor } from './listener.js';
 import { routeFor } from './route.js';
 import type { Json } from './envoy-json.js';
+import { defaultCapabilities, type ClientCapabilities } from './client-capabilities.js';
 
 export interface ServiceResources {
   readonly cluster: Json;
@@ -33,8 +34,9 @@ export interface ServiceResourceSet {
   readonly route: Json[];
 }
 
-export function proxylessResourceSet(service: Service): ServiceResourceSet {
-  return { cluster: clustersFor(service, 'proxyless'), endpoint: assignmentsFor(service), listener: [apiListenerFor(service)], route: [routeFor(service)] };
+/** A proxyless client's resources for a service, for a gRPC client with `caps` (default: any gRPC). */
+export function proxylessResourceSet(service: Service, caps: ClientCapabilities = defaultCapabilities('proxyless')): ServiceResourceSet {
+  return { cluster: clustersFor(service, 'proxyless', caps), endpoint: assignmentsFor(service), listener: [apiListenerFor(service)], route: [routeFor(service, caps)] };
 }
 
 /** A sidecar's per-service resources; its listeners and routes come per port. */
