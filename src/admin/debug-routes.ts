@@ -2,8 +2,7 @@
 // built from live state on request.
 import type { CatalogStore } from '../catalog/catalog-store.js';
 import type { CatalogPublisher } from '../xds/catalog-publisher.js';
-import type { ResourceCache } from '../xds/resource-cache.js';
-import type { ProxyKind } from '../xds/proxy-kind.js';
+import type { ViewCaches } from '../xds/client-profile.js';
 import type { RouteHandler } from './admin-server.js';
 import { allProxies, streamsByNode, type StreamSource } from './proxy-status.js';
 import { configDump } from './config-dump.js';
@@ -14,7 +13,7 @@ export interface DebugSources {
   readonly catalog: CatalogStore;
   readonly registry: RegistryReport;
   readonly publisher: CatalogPublisher;
-  readonly caches: Readonly<Record<ProxyKind, ResourceCache>>;
+  readonly caches: ViewCaches;
 }
 
 export function debugRoutes(src: DebugSources): Record<string, RouteHandler> {
@@ -27,6 +26,6 @@ export function debugRoutes(src: DebugSources): Record<string, RouteHandler> {
       return dump ? { status: 200, body: dump } : { status: 404, body: { error: `no proxy with node id "${node}" is connected` } };
     },
     '/debug/catalog': (url) => catalogPage(src.catalog, src.registry, url.searchParams.get('service') ?? undefined),
-    '/debug/resources': (url) => resourcesPage(src.publisher, src.caches, url.searchParams.get('service')),
+    '/debug/resources': (url) => resourcesPage(src.publisher, src.caches, url.searchParams.get('service'), src.catalog),
   };
 }
