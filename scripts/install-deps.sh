@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
 # openjdk-17-jdk-headless: javac, to compile the Curator registrar the tests run (test/support/java).
-PACKAGES=(zookeeper python3-kazoo libcurator-discovery-java openjdk-17-jdk-headless)
+# python3-grpcio: gRPC C-core 1.51, the second real proxyless client of the end-to-end tests.
+PACKAGES=(zookeeper python3-kazoo libcurator-discovery-java openjdk-17-jdk-headless python3-grpcio)
 # Jars the test harness (test/support/zookeeper-server.ts) puts on the classpath.
 REQUIRED_JARS=(/usr/share/java/zookeeper.jar /usr/share/java/slf4j-simple.jar)
 
