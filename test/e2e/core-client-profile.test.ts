@@ -29,11 +29,10 @@ afterAll(async () => {
   await e2e?.stop();
 });
 
-/** Waits until zk-xds serves the policy just written (the C-core view's route or cluster changed). */
+/** Writes the service's policy and waits until zk-xds holds it (the publisher has then built every view). */
 async function setPolicy(policy: object): Promise<void> {
-  const before = e2e.server.caches.proxyless.version(TYPE_URL.route) + e2e.server.caches.proxyless.version(TYPE_URL.cluster);
   await e2e.app.set('/zk-xds/policy/echo', JSON.stringify(policy));
-  await eventually(() => expect(e2e.server.caches.proxyless.version(TYPE_URL.route) + e2e.server.caches.proxyless.version(TYPE_URL.cluster)).not.toBe(before));
+  await eventually(() => expect(e2e.server.catalog.get('echo')?.policy).toEqual(policy));
 }
 
 async function runCore(): Promise<{ view: string | undefined; run: CoreClientRun }> {
