@@ -7,6 +7,7 @@ import type { RouteHandler } from './admin-server.js';
 import { allProxies, streamsByNode, type StreamSource } from './proxy-status.js';
 import { configDump } from './config-dump.js';
 import { catalogPage, resourcesPage, type RegistryReport } from './catalog-pages.js';
+import { proxyNotApplied } from './proxy-adjustments.js';
 
 export interface DebugSources {
   readonly xds: StreamSource;
@@ -18,7 +19,14 @@ export interface DebugSources {
 
 export function debugRoutes(src: DebugSources): Record<string, RouteHandler> {
   return {
-    '/debug/proxies': () => ({ status: 200, body: { proxies: allProxies(src.xds) } }),
+    // Each proxy with what its client is not given of the policies of the services it uses.
+    '/debug/proxies': () => {
+      const byNode = streamsByNode(src.xds);
+      const catalog = src.catalog.snapshot();
+      const adjustmentsOf = (s: Parameters<CatalogPublisher['adjustmentsOf']>[0]) => src.publisher.adjustmentsOf(s);
+      const proxies = allProxies(src.xds).map((p) => ({ ...p, notApplied: proxyNotApplied(byNode.get(p.node) ?? [], catalog, adjustmentsOf) }));
+      return { status: 200, body: { proxies } };
+    },
     '/debug/config_dump': (url) => {
       const node = url.searchParams.get('node');
       if (!node) return { status: 400, body: { error: 'name a proxy: /debug/config_dump?node=<node id> (see /debug/proxies)' } };

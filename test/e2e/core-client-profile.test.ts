@@ -9,6 +9,8 @@ import type { ZkTestClient } from '../support/zk-test-client.js';
 import { startGrpcEndToEnd, totalNacks, type GrpcEndToEnd } from '../support/grpc-end-to-end.js';
 import { runCoreXdsClient, type CoreClientRun } from '../support/core-xds-client.js';
 import { eventually } from '../support/eventually.js';
+import { statusCommand } from '../../src/cli/status-command.js';
+import { inspectCommand } from '../../src/cli/inspect-command.js';
 
 const POLICY = { protocol: 'grpc', loadBalancing: { policy: 'RING_HASH', hashOn: { header: 'x-user' } }, requestTimeoutMs: 1000 };
 
@@ -80,6 +82,31 @@ describe('gRPC C-core 1.51 (python3-grpcio) gets its own view', () => {
       expect(core.get(type, 'plain')!.anyBytes).toBe(e2e.server.caches.proxyless.get(type, 'plain')!.anyBytes);
     }
   });
+
+  it('zk-xds status and inspect say what is not applied for C-core 1.51, and why', async () => {
+    await setPolicy(POLICY);
+    const admin = `http://127.0.0.1:${e2e.server.adminPort}`;
+    const running = runCoreXdsClient({ xdsServer: `127.0.0.1:${e2e.server.xdsPort}`, nodeId: 'core-client', target: 'echo', seconds: 4 });
+    let status = '';
+    await eventually(async () => {
+      status = '';
+      await statusCommand({ admin, output: 'table' }, (t) => (status += t));
+      expect(status).toContain('not applied for gRPC C-core 1.51 (core-client):');
+    }, 10_000);
+    expect(status).toContain('  echo: loadBalancing RING_HASH: gRPC C-core 1.51 crashes (segfault) at the first call on a RING_HASH cluster; sent ROUND_ROBIN\n');
+    expect(status).toContain('  echo: requestTimeoutMs: gRPC C-core 1.51 fails calls');
+    // grpc-js gets the whole policy: nothing to say about it.
+    expect(status).not.toContain('not applied for gRPC (');
+    expect((await running).code).toBe(0);
+
+    let inspect = '';
+    await inspectCommand('echo', { admin, output: 'text' }, (t) => (inspect += t));
+    expect(inspect).toMatch(/grpc-core-1\.51\s+cluster\s+echo\s+\S+\s+type EDS, lb ROUND_ROBIN/);
+    expect(inspect).toMatch(/proxyless\s+cluster\s+echo\s+\S+\s+type EDS, lb RING_HASH/);
+    expect(inspect).toContain('\nnot applied for gRPC C-core 1.51:\n  loadBalancing RING_HASH: gRPC C-core 1.51 crashes');
+    expect(inspect).toContain('\n  requestTimeoutMs: gRPC C-core 1.51 fails calls');
+    expect(inspect).not.toContain('not applied for Envoy');
+  }, 60_000);
 
   it('was never NACKed', async () => {
     expect(await totalNacks(e2e.server)).toBe(0);
