@@ -20,7 +20,7 @@ import { adjustmentsFor, CLIENT_PROFILES, sameAdjustments, type Adjustment, type
 import { KIND_OF_VIEW, servedViews, type ViewCaches, type ViewName } from './client-profile.js';
 
 /** The translators' client profile of each view. */
-const VIEW_PROFILE: Readonly<Record<ViewName, ClientProfile>> = { sidecar: 'envoy', proxyless: 'grpc', 'grpc-core-1.51': 'grpc-core-1.51' };
+export const VIEW_PROFILE: Readonly<Record<ViewName, ClientProfile>> = { sidecar: 'envoy', proxyless: 'grpc', 'grpc-core-1.51': 'grpc-core-1.51' };
 
 /** What one view's clients get differently from a service's policy ("not applied for <client>"). */
 export interface ViewAdjustments {
