@@ -51,6 +51,10 @@ describe('gRPC C-core 1.51 (python3-grpcio) gets its own view', () => {
     ['RING_HASH on a header (it segfaults at the first call)', { protocol: 'grpc', loadBalancing: { policy: 'RING_HASH', hashOn: { header: 'x-user' } } }],
     ['a 1 s request timeout (it fails every call at once)', { protocol: 'grpc', requestTimeoutMs: 1000 }],
     ['both', POLICY],
+    [
+      'the rest of what gRPC implements (retries, maxRequests, outlier detection through 3 intervals, a 5 s timeout): sent as to every gRPC client',
+      { protocol: 'grpc', requestTimeoutMs: 5000, retries: { attempts: 2, retryOn: ['unavailable'] }, circuitBreakers: { maxRequests: 100 }, outlierDetection: { consecutive5xx: 5, intervalMs: 1000 } },
+    ],
   ])('%s: it keeps calling, every call answered', async (_title, policy) => {
     await setPolicy(policy);
     const { view, run } = await runCore();
