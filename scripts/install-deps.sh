@@ -2,7 +2,9 @@
 # Installs what the build and the tests need on a fresh Debian bookworm machine (CI runs it as
 # root on a clean clone). Idempotent and quick when everything is already there:
 #   - apt packages: zookeeper (the server the integration tests start; pulls in default-jre),
-#     python3-kazoo and libcurator-discovery-java (clients that tests register services with).
+#     python3-kazoo and libcurator-discovery-java (clients that tests register services with),
+#     chromium (the status page test renders /debug/status in it, headless, through playwright-core)
+#     and prometheus (its promtool parses the chart's alert rules and dashboard queries).
 #     `apt-get update` only runs when a package is missing.
 #   - java on PATH (the tests run /usr/share/java/zookeeper.jar themselves, no systemd service).
 #   - `npm ci` when node_modules is missing or older than package-lock.json.
@@ -13,8 +15,9 @@ cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
 # openjdk-17-jdk-headless: javac, to compile the Curator registrar the tests run (test/support/java).
-# python3-grpcio: gRPC C-core 1.51, the second real proxyless client of the end-to-end tests.
-PACKAGES=(zookeeper python3-kazoo libcurator-discovery-java openjdk-17-jdk-headless python3-grpcio)
+# chromium: ~300 MB with its libraries; prometheus: ~100 MB (no service is started: no systemd here).
+# python3-grpcio: gRPC C-core 1.51, the second real xDS client of the end-to-end tests.
+PACKAGES=(zookeeper python3-kazoo python3-grpcio libcurator-discovery-java openjdk-17-jdk-headless chromium prometheus fonts-dejavu-core)
 # Jars the test harness (test/support/zookeeper-server.ts) puts on the classpath.
 REQUIRED_JARS=(/usr/share/java/zookeeper.jar /usr/share/java/slf4j-simple.jar)
 

@@ -18,6 +18,7 @@ trap cleanup EXIT
 cat <<MSG
 -----------------------------------------------------------------------------------------
 zk-xds serves xDS on 127.0.0.1:$XDS_PORT, admin on http://127.0.0.1:$ADMIN_PORT (/readyz, /metrics).
+Status page (ZooKeeper, services, proxies, convergence):  http://127.0.0.1:$ADMIN_PORT/debug/status
 In another shell, call the demo service through xDS:   make demo-client
 -----------------------------------------------------------------------------------------
 MSG

@@ -10,7 +10,14 @@ export interface ReadinessReport {
   readonly detail: Readonly<Record<string, unknown>>;
 }
 
-export type RouteHandler = (url: URL) => Promise<{ status: number; body: unknown }> | { status: number; body: unknown };
+/** A JSON page (body serialised), or a raw page when `raw` carries its text and headers (the status page). */
+export interface RouteResult {
+  readonly status: number;
+  readonly body: unknown;
+  readonly raw?: { readonly text: string; readonly headers: Readonly<Record<string, string>> };
+}
+
+export type RouteHandler = (url: URL) => Promise<RouteResult> | RouteResult;
 
 export interface AdminServerOptions {
   readonly registry: Registry;
@@ -65,6 +72,11 @@ export class AdminServer {
     const route = this.opts.routes?.[url.pathname];
     if (route) {
       const r = await route(url);
+      if (r.raw) {
+        res.writeHead(r.status, r.raw.headers);
+        res.end(r.raw.text);
+        return;
+      }
       return send(res, r.status, r.body);
     }
     return send(res, 404, { error: `no such page: ${url.pathname}` });

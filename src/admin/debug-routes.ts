@@ -15,6 +15,8 @@ export interface DebugSources {
   readonly registry: RegistryReport;
   readonly publisher: CatalogPublisher;
   readonly caches: ViewCaches;
+  /** Resources retiring per view: still served until proxies ACK the change that dropped them. */
+  readonly retiring?: () => unknown;
 }
 
 export function debugRoutes(src: DebugSources): Record<string, RouteHandler> {
@@ -25,7 +27,7 @@ export function debugRoutes(src: DebugSources): Record<string, RouteHandler> {
       const catalog = src.catalog.snapshot();
       const adjustmentsOf = (s: Parameters<CatalogPublisher['adjustmentsOf']>[0]) => src.publisher.adjustmentsOf(s);
       const proxies = allProxies(src.xds).map((p) => ({ ...p, notApplied: proxyNotApplied(byNode.get(p.node) ?? [], catalog, adjustmentsOf) }));
-      return { status: 200, body: { proxies } };
+      return { status: 200, body: { proxies, retiring: src.retiring?.() ?? {} } };
     },
     '/debug/config_dump': (url) => {
       const node = url.searchParams.get('node');

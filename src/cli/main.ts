@@ -52,6 +52,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--debounce-ms <ms>', 'quiet time that closes a batch of ZooKeeper changes').env('ZKXDS_DEBOUNCE_MS').default(2).argParser(int(0, 60000)))
     .addOption(new Option('--max-delay-ms <ms>', 'longest a change waits in a batch').env('ZKXDS_MAX_DELAY_MS').default(100).argParser(int(1, 600000)))
     .addOption(new Option('--min-push-interval-ms <ms>', 'least time between two pushes of changes to one proxy stream; under churn the changes of the interval go out together (an idle stream is pushed at once)').env('ZKXDS_MIN_PUSH_INTERVAL_MS').default(100).argParser(int(0, 10000)))
+    .addOption(new Option('--retire-grace-ms <ms>', 'longest a resource no longer referenced stays served while proxies have not ACKed the change that dropped it (make before break)').env('ZKXDS_RETIRE_GRACE_MS').default(10000).argParser(int(0, 600000)))
+    .addOption(new Option('--retire-subscribed-max-ms <ms>', 'longest such a resource stays while a proxy still subscribes to it by name (gRPC keeps watching unused clusters for 15 minutes)').env('ZKXDS_RETIRE_SUBSCRIBED_MAX_MS').default(1200000).argParser(int(0, 86400000)))
     .addOption(new Option('--domain-suffix <suffix>', 'suffix of the host names Envoy sidecars route (orders.<suffix>); empty for none').env('ZKXDS_DOMAIN_SUFFIX').default(''))
     .addOption(new Option('--sidecar-listen-address <ip>', "address Envoy sidecars' outbound listeners bind to").env('ZKXDS_SIDECAR_LISTEN_ADDRESS').default('127.0.0.1'))
     .addOption(new Option('--istio-namespace <ns>', 'namespace of the Istio ServiceEntries (served to istiod over MCP, written with --k8s-service-entries)').env('ZKXDS_ISTIO_NAMESPACE').default('zk-xds').argParser(dnsLabel))

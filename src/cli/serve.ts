@@ -12,6 +12,8 @@ import { CatalogPublisher } from '../xds/catalog-publisher.js';
 import { AdminServer } from '../admin/admin-server.js';
 import type { ViewCaches } from '../xds/client-profile.js';
 import { debugRoutes } from '../admin/debug-routes.js';
+import { statusRoutes } from '../admin/status-routes.js';
+import { ProxyCensus } from '../admin/proxy-census.js';
 import { countProxiesByKind, streamsByNode } from '../admin/proxy-status.js';
 import { shortTypeName } from '../xds/resource-types.js';
 import { startKubernetesServiceEntries, type KubernetesServiceEntries } from '../istio/kubernetes-service-entries.js';
@@ -30,6 +32,10 @@ export interface ServeConfig extends ZooKeeperFlags {
   readonly sidecarListenAddress: string;
   /** Least time between two pushes to one proxy stream (0 = none). */
   readonly minPushIntervalMs?: number;
+  /** Longest retired resources wait for proxies to ACK the change that dropped them (default 10 s). */
+  readonly retireGraceMs?: number;
+  /** Longest a retired resource stays while a proxy still subscribes to it by name (default 20 min). */
+  readonly retireSubscribedMaxMs?: number;
   /** Namespace of the Istio ServiceEntries, served over MCP and written to Kubernetes (default `zk-xds`). */
   readonly istioNamespace?: string;
   /** Istio revision (`istio.io/rev` label on every ServiceEntry); empty for the default revision. */
@@ -80,9 +86,10 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
     { log, metrics, onServices: (services, observedAt) => catalog.offer(services, observedAt) },
   );
   metrics.setZooKeeperStateSource(() => registry.status().state);
-  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0 });
+  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs, retireSubscribedMaxMs: config.retireSubscribedMaxMs });
   const xdsPort = await xds.listen(config.bindAddress, config.xdsPort);
   metrics.setProxySource(() => countProxiesByKind(xds), () => new Set(streamsByNode(xds).keys()));
+  metrics.setProxyStateSource(new ProxyCensus(xds).take);
   xds.onReply((reply) => {
     if (reply.kind === 'nack') metrics.recordProxyNack(reply.nodeId, shortTypeName(reply.typeUrl));
   });
@@ -94,7 +101,9 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       return { ready: status.initialSyncDone, detail: { zookeeper: status, xds: { port: xdsPort, streams: xds.connectedStreams().length } } };
     },
     routes: {
-      ...debugRoutes({ xds, catalog, registry, publisher, caches }),
+      ...debugRoutes({ xds, catalog, registry, publisher, caches, retiring: () => xds.retiring() }),
+      // /debug/status (HTML) and its JSON pages; `kubernetes` is assigned before any request is served.
+      ...statusRoutes({ xds, caches, catalog, registry, kubernetes: () => kubernetes }),
       // Rejected policies (the previous good policy of each stays in force) and sidecar port conflicts.
       '/debug/policies': () => ({
         status: 200,

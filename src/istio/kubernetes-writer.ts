@@ -94,6 +94,18 @@ export class KubernetesWriter {
     return this.active;
   }
 
+  /** What the writer is doing, for the admin port's status page (counts only: no object bodies). */
+  status(): { active: boolean; synced: boolean; desired: number; pending: number; retrying: number; rejected: string[] } {
+    return {
+      active: this.active,
+      synced: this.synced,
+      desired: this.desired.size,
+      pending: this.pending.size,
+      retrying: this.retries.size,
+      rejected: [...this.rejected.keys()].sort(),
+    };
+  }
+
   /** Names of the objects currently desired (for tests and debugging). */
   desiredNames(): string[] {
     return [...this.desired.keys()].sort();

@@ -12,6 +12,8 @@ export const NACK_OTHER_NODE = '_other';
 
 const ZK_SESSION_STATES = ['connecting', 'connected', 'disconnected', 'resyncing'] as const;
 
+const PROXY_SYNC_STATES = ['SYNCED', 'STALE', 'NACKED', 'NOT_SENT'] as const;
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
@@ -39,7 +41,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   });
   // Sampled at scrape time: counting on every change would cost more than the metric is worth.
   let invalidNow: () => number = () => 0;
+  let invalidPoliciesNow: () => number = () => 0;
   let catalogNow: () => { services: number; serving: number; notServing: number } = () => ({ services: 0, serving: 0, notServing: 0 });
+  let proxyStatesNow: () => { byState: Record<string, number>; oldestStaleSeconds: number } = () => ({ byState: {}, oldestStaleSeconds: 0 });
   return {
     /** Connected proxies per kind are counted when scraped. */
     setProxySource(count: () => Record<string, number>, connectedNodes: () => ReadonlySet<string>): void {
@@ -60,9 +64,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     setInvalidRegistrationsSource(count: () => number): void {
       invalidNow = count;
     },
+    /** Policies rejected now (each keeps its previous good policy), read when scraped. */
+    setInvalidPoliciesSource(count: () => number): void {
+      invalidPoliciesNow = count;
+    },
     /** Catalog sizes are counted when scraped: counting on every change would cost O(catalog) per change. */
     setCatalogSource(count: () => { services: number; serving: number; notServing: number }): void {
       catalogNow = count;
+    },
+    /** Proxies by sync state and the longest STALE one, computed when scraped (src/admin/proxy-census.ts). */
+    setProxyStateSource(census: () => { byState: Record<string, number>; oldestStaleSeconds: number }): void {
+      proxyStatesNow = census;
     },
     registry,
     proxyNacks,
@@ -73,6 +85,23 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       registers: r,
       collect() {
         for (const [kind, n] of Object.entries(proxiesNow())) this.set({ kind }, n);
+      },
+    }),
+    proxiesByState: new Gauge({
+      name: 'zkxds_xds_proxies_by_state',
+      help: 'Connected proxies (node ids) by their worst sync state over every type: SYNCED, STALE, NACKED, NOT_SENT',
+      labelNames: ['state'],
+      registers: r,
+      collect() {
+        for (const state of PROXY_SYNC_STATES) this.set({ state }, proxyStatesNow().byState[state] ?? 0);
+      },
+    }),
+    staleProxyMaxSeconds: new Gauge({
+      name: 'zkxds_xds_stale_proxy_max_seconds',
+      help: 'How long the longest-stuck proxy stream has stayed STALE on the same acknowledged version, as seen at scrapes (0 when none)',
+      registers: r,
+      collect() {
+        this.set(proxyStatesNow().oldestStaleSeconds);
       },
     }),
     // Registry side.
@@ -102,6 +131,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       },
     }),
     invalidPolicies: new Counter({ name: 'zkxds_invalid_policies_total', help: 'Policy writes rejected (the previous good policy stays in force)', labelNames: ['service'], registers: r }),
+    invalidPoliciesCurrent: new Gauge({
+      name: 'zkxds_invalid_policies',
+      help: 'Policies currently rejected (the previous good policy of each stays in force)',
+      registers: r,
+      collect() {
+        this.set(invalidPoliciesNow());
+      },
+    }),
     sidecarPortConflicts: new Gauge({ name: 'zkxds_sidecar_port_conflicts', help: 'Services left without a sidecar listener because their port is taken', registers: r }),
     catalogBatches: new Counter({ name: 'zkxds_catalog_batches_total', help: 'Batches of registry changes applied to the catalog', registers: r }),
     services: new Gauge({
@@ -132,6 +169,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     staleRequests: new Counter({ name: 'zkxds_xds_stale_requests_total', help: 'Requests ignored because they answered an outdated nonce', labelNames: ['type'], registers: r }),
     pushLatency: new Histogram({ name: 'zkxds_xds_push_latency_seconds', help: 'From the ZooKeeper notification to the response being handed to the stream', labelNames: ['type'], buckets: LATENCY_BUCKETS, registers: r }),
     resources: new Gauge({ name: 'zkxds_xds_resources', help: 'Resources served, per type and proxy view', labelNames: ['type', 'view'], registers: r }),
+    resourcesRetiring: new Gauge({ name: 'zkxds_xds_resources_retiring', help: 'Resources no longer referenced, still served until the proxies sent the change ACK it (or the grace period ends)', labelNames: ['type', 'view'], registers: r }),
+    retirementWait: new Histogram({ name: 'zkxds_xds_retirement_wait_seconds', help: 'How long retired resources waited before removal, per proxy view: outcome acked (every proxy sent the change ACKed it), unheld (no connected proxy was sent it) or grace (the grace period ended first)', labelNames: ['outcome', 'view'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: r }),
     // Kubernetes ServiceEntry writer and leader election.
     leader: new Gauge({ name: 'zkxds_leader', help: '1 while this replica leads the election and writes to Kubernetes, else 0', registers: r }),
     k8sWrites: new Counter({ name: 'zkxds_k8s_writes_total', help: 'Requests that write ServiceEntry objects to the Kubernetes API', labelNames: ['verb', 'outcome'], registers: r }),

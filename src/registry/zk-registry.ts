@@ -91,6 +91,7 @@ export class ZkRegistry {
         ),
     );
     deps.metrics.setInvalidRegistrationsSource(() => this.ensembles.reduce((n, e) => n + e.invalidRegistrations().length, 0));
+    deps.metrics.setInvalidPoliciesSource(() => this.policyErrors().length);
   }
 
   /** Connects every ensemble; resolves once each finished its first full read (retrying until then). */

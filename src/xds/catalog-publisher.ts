@@ -42,18 +42,22 @@ type Encoded = Record<ResourceKind, EncodedResource[]>;
 /** Updates for one cache, gathered over a batch and applied in one step. */
 class PendingUpdates {
   private readonly upserts = new Map<ResourceKind, EncodedResource[]>(RESOURCE_KINDS.map((k) => [k, []]));
-  private readonly removals = new Map<ResourceKind, string[]>(RESOURCE_KINDS.map((k) => [k, []]));
+  private readonly retirements = new Map<ResourceKind, string[]>(RESOURCE_KINDS.map((k) => [k, []]));
 
   upsert(kind: ResourceKind, e: EncodedResource): void {
     this.upserts.get(kind)!.push(e);
   }
 
-  remove(kind: ResourceKind, name: string): void {
-    this.removals.get(kind)!.push(name);
+  /**
+   * Make before break: a name no longer produced is retired, not removed. The cache keeps serving it
+   * until the proxies ACKed the new references (the route or listener that stopped naming it).
+   */
+  retire(kind: ResourceKind, name: string): void {
+    this.retirements.get(kind)!.push(name);
   }
 
   toUpdates(): ResourceUpdate[] {
-    return RESOURCE_KINDS.map((k) => ({ typeUrl: TYPE_URL[k], upserts: this.upserts.get(k)!, removals: this.removals.get(k)! }));
+    return RESOURCE_KINDS.map((k) => ({ typeUrl: TYPE_URL[k], upserts: this.upserts.get(k)!, removals: [], retirements: this.retirements.get(k)! }));
   }
 }
 
@@ -166,7 +170,7 @@ export class CatalogPublisher {
       now[kind] = new Set(encoded[kind].map((e) => e.name));
       for (const e of encoded[kind]) pending.upsert(kind, e);
       // Names only (subset clusters of a dropped split): a service's main resources always stay.
-      for (const name of before?.[kind] ?? []) if (!now[kind].has(name)) pending.remove(kind, name);
+      for (const name of before?.[kind] ?? []) if (!now[kind].has(name)) pending.retire(kind, name);
     }
     this.produced.get(view)!.set(service, now);
   }
@@ -192,8 +196,8 @@ export class CatalogPublisher {
     const name = outboundName(port);
     for (const s of services) this.conflicts.delete(s.name);
     if (!plan) {
-      pending.remove('listener', name);
-      pending.remove('route', name);
+      pending.retire('listener', name);
+      pending.retire('route', name);
       return;
     }
     for (const { service, reason } of plan.ignored) {
@@ -203,7 +207,7 @@ export class CatalogPublisher {
     try {
       pending.upsert('listener', encodeResource(TYPE_URL.listener, name, plan.listener));
       if (plan.route) pending.upsert('route', encodeResource(TYPE_URL.route, name, plan.route));
-      else pending.remove('route', name);
+      else pending.retire('route', name);
     } catch (err) {
       this.metrics.translationErrors.inc();
       this.log.error({ port, err: (err as Error).message }, 'cannot build the sidecar listener of a port; its previous resources stay in force');

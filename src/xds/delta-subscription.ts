@@ -19,7 +19,8 @@ export class DeltaSubscription extends SubscriptionBase {
   /** The pool's entry for `names` (held so the pool keeps it while this subscription uses it). */
   private shared: SharedNameSet | null = null;
   private lastReplyNack = false;
-  private readonly outstanding = new Map<string, string>();
+  /** Unanswered responses: nonce -> the version and cache step they carried. */
+  private readonly outstanding = new Map<string, { version: string; seq: number }>();
 
   /** The names are a pool's set, shared with every subscription that reached the same ones. */
   get sharesNames(): boolean {
@@ -85,23 +86,26 @@ export class DeltaSubscription extends SubscriptionBase {
     return true;
   }
 
-  recordSent(nonce: string, version: string): void {
+  recordSent(nonce: string, version: string, seq: number = this.sentSeq): void {
     this.nonce = nonce;
     this.sentVersion = version;
-    this.outstanding.set(nonce, version);
+    this.nonceSeq = seq;
+    this.outstanding.set(nonce, { version, seq });
     if (this.outstanding.size > OUTSTANDING_LIMIT) this.outstanding.delete(this.outstanding.keys().next().value!);
   }
 
   /** Records an ACK or NACK; returns the version it answered, or null for an unknown nonce. */
   recordReply(nonce: string, nack: { message: string } | null): string | null {
-    const version = this.outstanding.get(nonce);
-    if (version === undefined) return null;
+    const sent = this.outstanding.get(nonce);
+    if (sent === undefined) return null;
+    const { version, seq } = sent;
     this.outstanding.delete(nonce);
     if (nack) {
       this.lastNack = { nonce, version, message: nack.message, at: new Date() };
       this.lastReplyNack = true;
     } else {
       this.ackedVersion = version;
+      this.ackedSeq = Math.max(this.ackedSeq, seq);
       this.lastReplyNack = false;
     }
     return version;

@@ -8,6 +8,12 @@ export interface ResourceUpdate {
   readonly typeUrl: string;
   readonly upserts: readonly EncodedResource[];
   readonly removals: readonly string[];
+  /**
+   * Names no longer referenced by anything this update leaves in place (make before break): they
+   * stay served until the retirement gate lets them go (see retirement-gate.ts), or at once when
+   * the cache has no gate. A name upserted again meanwhile simply stays.
+   */
+  readonly retirements?: readonly string[];
 }
 
 /** What one apply() changed in one type. */
@@ -22,6 +28,22 @@ export interface TypeChange {
 }
 
 export type CacheListener = (changes: readonly TypeChange[]) => void;
+
+/** Names retired by one apply(), waiting for the streams that were sent a reference to them. */
+export interface RetirementBatch {
+  readonly id: number;
+  /** performance.now() when they were retired. */
+  readonly at: number;
+  /** The steps of the same apply(): what dropped the references (routes, listeners, clusters). */
+  readonly steps: readonly TypeChange[];
+  /** Per type, the names of this batch still retiring (an upsert takes a name back out). */
+  readonly names: Map<string, Set<string>>;
+}
+
+/** Decides when a batch of retired names may leave the cache; calls cache.release(batch) then. */
+export interface RetirementGate {
+  admit(batch: RetirementBatch): void;
+}
 
 /**
  * How many change steps each type remembers; a stream further behind re-checks everything it
@@ -77,6 +99,10 @@ function versionOf(digest: Buffer): string {
 export class ResourceCache {
   private readonly tables = new Map<string, TypeTable>();
   private readonly listeners: CacheListener[] = [];
+  private gate: RetirementGate | null = null;
+  /** Per type, each retiring name's batch. */
+  private readonly retiring = new Map<string, Map<string, RetirementBatch>>();
+  private nextBatchId = 1;
 
   constructor(typeUrls: readonly string[]) {
     for (const t of typeUrls) this.tables.set(t, new TypeTable());
@@ -86,15 +112,27 @@ export class ResourceCache {
     this.listeners.push(listener);
   }
 
-  /** Applies updates; resources whose version did not change are ignored. Notifies listeners once. */
+  /** Retired names wait for this gate; without one they are removed at once. */
+  setRetirementGate(gate: RetirementGate): void {
+    this.gate = gate;
+  }
+
+  /**
+   * Applies updates; resources whose version did not change are ignored. Notifies listeners once.
+   * Retirements (with a gate) become one batch handed to the gate after the listeners ran.
+   */
   apply(updates: readonly ResourceUpdate[], observedAt: number = performance.now()): TypeChange[] {
     const changes: TypeChange[] = [];
+    const retired = new Map<string, Set<string>>();
     for (const update of updates) {
       const table = this.table(update.typeUrl);
       const changed = new Set<string>();
       const removed = new Set<string>();
       const prior = new Map<string, string | undefined>();
+      const upserted = new Set<string>();
       for (const entry of update.upserts) {
+        upserted.add(entry.name);
+        this.unretire(update.typeUrl, entry.name);
         const old = table.entries.get(entry.name);
         if (old?.version === entry.version) continue;
         if (old) table.toggle(old);
@@ -104,7 +142,16 @@ export class ResourceCache {
         changed.add(entry.name);
         table.gone.delete(entry.name);
       }
-      for (const name of update.removals) {
+      const removals = this.gate ? update.removals : [...update.removals, ...(update.retirements ?? [])];
+      if (this.gate) {
+        for (const name of update.retirements ?? []) {
+          if (upserted.has(name) || !table.entries.has(name) || this.retiring.get(update.typeUrl)?.has(name)) continue;
+          if (!retired.has(update.typeUrl)) retired.set(update.typeUrl, new Set());
+          retired.get(update.typeUrl)!.add(name);
+        }
+      }
+      for (const name of removals) {
+        this.unretire(update.typeUrl, name);
         const old = table.entries.get(name);
         if (!old) continue;
         table.toggle(old);
@@ -119,7 +166,39 @@ export class ResourceCache {
       changes.push({ typeUrl: update.typeUrl, version: table.version, seq: table.seq, changed, removed, observedAt });
     }
     if (changes.length > 0) for (const l of this.listeners) l(changes);
+    if (retired.size > 0 && this.gate) {
+      const batch: RetirementBatch = { id: this.nextBatchId++, at: performance.now(), steps: changes, names: retired };
+      for (const [typeUrl, names] of retired) {
+        if (!this.retiring.has(typeUrl)) this.retiring.set(typeUrl, new Map());
+        for (const n of names) this.retiring.get(typeUrl)!.set(n, batch);
+      }
+      this.gate.admit(batch);
+    }
     return changes;
+  }
+
+  /** Removes what is still retiring of a batch, or only the names `which` accepts (one step per type). */
+  release(batch: RetirementBatch, which: (typeUrl: string, name: string) => boolean = () => true): TypeChange[] {
+    const updates: ResourceUpdate[] = [];
+    for (const [typeUrl, names] of batch.names) {
+      const removals = [...names].filter((n) => which(typeUrl, n));
+      for (const n of removals) this.unretire(typeUrl, n);
+      if (removals.length > 0) updates.push({ typeUrl, upserts: [], removals });
+    }
+    return updates.length > 0 ? this.apply(updates) : [];
+  }
+
+  /** Names still served but retiring, per type. */
+  retiringNames(): ReadonlyMap<string, ReadonlyMap<string, RetirementBatch>> {
+    return this.retiring;
+  }
+
+  private unretire(typeUrl: string, name: string): void {
+    const byName = this.retiring.get(typeUrl);
+    const batch = byName?.get(name);
+    if (!batch) return;
+    byName!.delete(name);
+    batch.names.get(typeUrl)?.delete(name);
   }
 
   get(typeUrl: string, name: string): EncodedResource | undefined {

@@ -47,6 +47,7 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
       );
     } else if (sub.nonce !== null) {
       sub.ackedVersion = req.version_info;
+      sub.ackedSeq = Math.max(sub.ackedSeq, sub.nonceSeq);
       this.env.metrics.acks.inc({ type });
       this.env.onReply?.({ kind: 'ack', nodeId: this.nodeId, typeUrl, version: req.version_info, at: performance.now() });
     }
@@ -111,6 +112,7 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
 
   private respond(sub: TypeSubscription, r: { body: Uint8Array; count: number; version: string }): OutgoingDiscoveryResponse {
     sub.nonce = this.nextNonce();
+    sub.nonceSeq = sub.sentSeq;
     sub.sentVersion = r.version;
     const type = shortTypeName(sub.typeUrl);
     this.env.metrics.responsesSent.inc({ type });

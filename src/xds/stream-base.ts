@@ -10,6 +10,7 @@ import type { ViewName } from './client-profile.js';
 import type { ResourceCache } from './resource-cache.js';
 import { PUSH_ORDER, shortTypeName } from './resource-types.js';
 import type { SharedBodies } from './shared-bodies.js';
+import type { SubscriptionBase } from './type-subscription.js';
 
 /** The resources one kind of proxy (or one client profile of it) is served. */
 export interface ResourceView {
@@ -58,7 +59,7 @@ export interface Sink<Out> {
   once(event: 'drain', listener: () => void): unknown;
 }
 
-export abstract class StreamBase<Sub extends { pending: unknown }, Out> {
+export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 'awaitsAckOf' | 'names'>, Out> {
   node: NodeMessage | null = null;
   /** Set by the first request. */
   view: ResourceView | null = null;
@@ -124,6 +125,20 @@ export abstract class StreamBase<Sub extends { pending: unknown }, Out> {
 
   close(): void {
     this.closed = true;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Whether this stream holds back resources retired at step `seq` of a type (retirement-gate.ts). */
+  awaitsAckOf(typeUrl: string, seq: number, changed: ReadonlySet<string>): boolean {
+    return this.subscriptions.get(typeUrl)?.awaitsAckOf(seq, changed) ?? false;
+  }
+
+  /** Whether this stream subscribes to `name` of `typeUrl` by name (a wildcard does not count). */
+  namesResource(typeUrl: string, name: string): boolean {
+    return this.subscriptions.get(typeUrl)?.names.has(name) ?? false;
   }
 
   /** The response a subscription is due now, or null. */

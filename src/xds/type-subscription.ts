@@ -1,6 +1,6 @@
 // What one stream subscribes to for one resource type, and what it was sent, ACKed and NACKed.
 // This is also what the admin pages show per proxy (sent vs ACKed version, last NACK).
-import { sameBytes, type NameSetPool } from './name-sets.js';
+import { intersects, sameBytes, type NameSetPool } from './name-sets.js';
 
 export interface NackRecord {
   readonly nonce: string;
@@ -24,6 +24,10 @@ export abstract class SubscriptionBase {
   nonce: string | null = null;
   sentVersion = '';
   ackedVersion = '';
+  /** Cache step of the response `nonce` names (-1: none sent yet). */
+  nonceSeq = -1;
+  /** Cache step of the latest response the proxy ACKed (-1: none); a NACK leaves it. */
+  ackedSeq = -1;
   lastNack: NackRecord | null = null;
   /** Responses owed regardless of changes (a request to answer, new names to deliver). */
   pending: Pending | null = null;
@@ -42,6 +46,16 @@ export abstract class SubscriptionBase {
     }
     if (!this.pending) this.pending = new Set();
     for (const n of what) this.pending.add(n);
+  }
+
+  /**
+   * Whether this subscription was sent resources that the change of `changed` at step `seq` may
+   * have made refer elsewhere, and has not yet ACKed a response at or after that step: while it
+   * has not, what they referred to must stay (make before break, see retirement-gate.ts).
+   */
+  awaitsAckOf(seq: number, changed: ReadonlySet<string>): boolean {
+    if (this.nonce === null || this.ackedSeq >= seq) return false;
+    return this.wildcard || intersects(changed, this.names);
   }
 
   abstract syncState(): SyncState;

@@ -12,6 +12,7 @@ import { SharedBodies } from './shared-bodies.js';
 import { FlushScheduler, type Flushable } from './flush-scheduler.js';
 import { TYPE_URL, shortTypeName } from './resource-types.js';
 import { KIND_OF_VIEW, cacheOfView, servedViews, viewOf, type ViewCaches, type ViewName } from './client-profile.js';
+import { StreamAckRetirementGate, type RetiringReport } from './retirement-gate.js';
 
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequestMessage, OutgoingDiscoveryResponse>;
 type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequestMessage, OutgoingDeltaResponse>;
@@ -26,7 +27,15 @@ export interface XdsServerOptions {
   readonly metrics: Metrics;
   /** Least time between two pushes to one stream (default 0: none). */
   readonly minPushIntervalMs?: number;
+  /** Longest retired resources wait for proxies to ACK the change that dropped them (default 10 s). */
+  readonly retireGraceMs?: number;
+  /** Longest a retired resource stays while a proxy still subscribes to it by name (default 20 min). */
+  readonly retireSubscribedMaxMs?: number;
 }
+
+export const DEFAULT_RETIRE_GRACE_MS = 10_000;
+/** Longer than gRPC's 15-minute retention of clusters its routes no longer name. */
+export const DEFAULT_RETIRE_SUBSCRIBED_MAX_MS = 20 * 60_000;
 
 /** Per-type services: gRPC method name to the one type its streams carry. */
 const SINGLE_TYPE_SERVICES = [
@@ -44,6 +53,8 @@ export class XdsServer {
   private readonly streams = new Map<XdsStream, SotwCall | DeltaCall>();
   private readonly scheduler = new FlushScheduler<Flushable>();
   private readonly env: StreamEnvironment;
+  /** Make before break: one gate per distinct cache (retirement-gate.ts). */
+  private readonly gates = new Map<ResourceCache, StreamAckRetirementGate>();
   private nextStreamId = 1;
   private boundPort = 0;
 
@@ -81,6 +92,11 @@ export class XdsServer {
     };
     this.registerServices();
     for (const cache of bodies.keys()) cache.onChange((changes) => this.onCacheChange(cache, changes));
+    for (const cache of bodies.keys()) {
+      const streams = () => [...this.streams.keys()].filter((s) => s.view?.cache === cache);
+      const gate = new StreamAckRetirementGate({ cache, streams, graceMs: opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS, subscribedMaxMs: opts.retireSubscribedMaxMs ?? DEFAULT_RETIRE_SUBSCRIBED_MAX_MS, views: this.viewsOf.get(cache)!, log: opts.log, metrics: opts.metrics });
+      this.gates.set(cache, gate);
+    }
   }
 
   /** Binds and starts serving; returns the bound port (useful with port 0). */
@@ -101,6 +117,20 @@ export class XdsServer {
     return () => this.replyListeners.splice(this.replyListeners.indexOf(listener), 1);
   }
 
+  /** Resources retiring (still served, waiting for ACKs), per proxy view (admin pages). */
+  retiring(): Partial<Record<ViewName, RetiringReport[]>> {
+    const out: Partial<Record<ViewName, RetiringReport[]>> = {};
+    for (const [cache, gate] of this.gates) {
+      const report = gate.report();
+      if (report.length > 0) for (const view of this.viewsOf.get(cache) ?? []) out[view] = report;
+    }
+    return out;
+  }
+
+  private recheckRetirements(): void {
+    for (const gate of this.gates.values()) gate.recheck();
+  }
+
   /** Open streams (admin pages). */
   connectedStreams(): XdsStream[] {
     return [...this.streams.keys()];
@@ -108,6 +138,7 @@ export class XdsServer {
 
   /** Ends every stream cleanly, then stops; forces the stop after `graceMs`. */
   async shutdown(graceMs = 5000): Promise<void> {
+    for (const gate of this.gates.values()) gate.close();
     for (const [stream, call] of this.streams) {
       stream.close();
       call.end();
@@ -155,11 +186,14 @@ export class XdsServer {
       this.scheduler.forget(stream);
       this.streams.delete(stream);
       this.opts.metrics.connectedStreams.dec({ api });
+      // A closed stream holds no retirement.
+      this.recheckRetirements();
       log.info({ stream: info.id, api, node: stream.nodeId, peer: info.peer, reason, err: err?.message }, 'xDS stream closed');
     };
     call.on('data', (req: Req) => {
       try {
         stream.onRequest(req);
+        this.recheckRetirements();
       } catch (err) {
         // A request we cannot handle must not take the process or other streams down.
         log.error({ stream: info.id, node: stream.nodeId, err: (err as Error).message }, 'failed to handle an xDS request; closing the stream');

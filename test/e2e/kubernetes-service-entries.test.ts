@@ -94,6 +94,10 @@ describe('ServiceEntries through the Kubernetes API with two replicas', () => {
     expect(await metric(b.admin, 'zkxds_leader')).toBe(0);
     expect((await fetch(`http://127.0.0.1:${b.admin}/readyz`)).status).toBe(200);
     expect(b.cli.lines.some(isLeaderLine)).toBe(false);
+    // The admin port's writer page (the status page shows it) says the same.
+    const writerPage = async (admin: number) => (await fetch(`http://127.0.0.1:${admin}/debug/writer`)).json();
+    expect(await writerPage(a.admin)).toMatchObject({ enabled: true, election: { leader: true, candidateNode: expect.stringMatching(/^\/zk-xds\/e2e-leader\/candidate-/) }, writer: { active: true, desired: 2, rejected: [] } });
+    expect(await writerPage(b.admin)).toMatchObject({ enabled: true, election: { leader: false }, writer: { active: false } });
     const writesBefore = kube.writes.length;
     const mutationsBefore = kube.requests.filter((r) => r.method !== 'GET').length;
 
