@@ -5,13 +5,13 @@ import type { RegisteredInstance, Service } from '../catalog/model.js';
 import type { ServicePolicy } from '../catalog/policy.js';
 import type { InvalidRegistration } from '../registry/zk-registry.js';
 import type { PolicyError } from '../registry/policy-watcher.js';
-import type { CatalogPublisher } from '../xds/catalog-publisher.js';
-import type { ResourceCache } from '../xds/resource-cache.js';
+import type { CatalogPublisher, ViewAdjustments } from '../xds/catalog-publisher.js';
 import { decodeAny } from '../xds/resource-encoding.js';
 import { RESOURCE_KINDS, TYPE_URL, type ResourceKind } from '../xds/resource-types.js';
-import { PROXY_KINDS, type ProxyKind } from '../xds/proxy-kind.js';
 import { protocolOf } from '../translate/service-shape.js';
 import { unknownProtocolsOf } from '../catalog/unknown-protocols.js';
+import { cacheOfView, type ProfileView, type ViewCaches, type ViewName } from '../xds/client-profile.js';
+import type { ProxyKind } from '../xds/proxy-kind.js';
 
 /** What the registry can say about what it read (ZkRegistry satisfies it). */
 export interface RegistryReport {
@@ -71,27 +71,39 @@ export interface ServedResource {
   readonly resource: Record<string, unknown>;
 }
 
+type KindResources = Record<ResourceKind, ServedResource[]>;
+/** Both base views always; a client-profile view when it is served. */
+export type ViewResources = Record<ProxyKind, KindResources> & Partial<Record<ProfileView, KindResources>>;
+
 export interface ResourcesPage {
   readonly service: string;
-  /** Per proxy view and kind: the resources served now, decoded from the bytes proxies get. */
-  readonly views: Record<ProxyKind, Record<ResourceKind, ServedResource[]>>;
+  /**
+   * Per proxy view and kind: the resources served now, decoded from the bytes proxies get
+   * (`proxyless`, `sidecar`, and a client-profile view such as `grpc-core-1.51`).
+   */
+  readonly views: ViewResources;
+  /** Policy features each kind of client gets differently, or not at all ("not applied for <client>"). */
+  readonly notApplied: ViewAdjustments[];
   /** Why the service has no sidecar listener, when its port is taken. */
   readonly sidecarConflict: string | null;
 }
 
-export function resourcesPage(publisher: CatalogPublisher, caches: Readonly<Record<ProxyKind, ResourceCache>>, service: string | null): PageResult<ResourcesPage> {
+export function resourcesPage(publisher: CatalogPublisher, caches: ViewCaches, service: string | null, catalog?: CatalogStore): PageResult<ResourcesPage> {
   if (!service) return { status: 404, body: { error: 'name a service: /debug/resources?service=<name>' } };
   const names = publisher.resourceNamesOf(service);
   if (!names) return { status: 404, body: { error: `no xDS resources were built for a service named "${service}"` } };
-  const views = {} as Record<ProxyKind, Record<ResourceKind, ServedResource[]>>;
-  for (const view of PROXY_KINDS) {
-    views[view] = {} as Record<ResourceKind, ServedResource[]>;
+  const views = {} as ViewResources;
+  for (const [view, byKind] of Object.entries(names) as Array<[ViewName, Record<ResourceKind, string[]>]>) {
+    const out = {} as Record<ResourceKind, ServedResource[]>;
     for (const kind of RESOURCE_KINDS) {
-      views[view][kind] = names[view][kind].flatMap((name) => {
-        const entry = caches[view].get(TYPE_URL[kind], name);
+      out[kind] = byKind[kind].flatMap((name) => {
+        const entry = cacheOfView(caches, view).get(TYPE_URL[kind], name);
         return entry ? [{ name, version: entry.version, resource: decodeAny(entry.anyBytes).object }] : [];
       });
     }
+    views[view] = out;
   }
-  return { status: 200, body: { service, views, sidecarConflict: publisher.sidecarConflicts().get(service) ?? null } };
+  const known = catalog?.get(service);
+  const notApplied = known ? publisher.adjustmentsOf(known) : [];
+  return { status: 200, body: { service, views, notApplied, sidecarConflict: publisher.sidecarConflicts().get(service) ?? null } };
 }

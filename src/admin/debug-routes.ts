@@ -2,26 +2,33 @@
 // built from live state on request.
 import type { CatalogStore } from '../catalog/catalog-store.js';
 import type { CatalogPublisher } from '../xds/catalog-publisher.js';
-import type { ResourceCache } from '../xds/resource-cache.js';
-import type { ProxyKind } from '../xds/proxy-kind.js';
+import type { ViewCaches } from '../xds/client-profile.js';
 import type { RouteHandler } from './admin-server.js';
 import { allProxies, streamsByNode, type StreamSource } from './proxy-status.js';
 import { configDump } from './config-dump.js';
 import { catalogPage, resourcesPage, type RegistryReport } from './catalog-pages.js';
+import { proxyNotApplied } from './proxy-adjustments.js';
 
 export interface DebugSources {
   readonly xds: StreamSource;
   readonly catalog: CatalogStore;
   readonly registry: RegistryReport;
   readonly publisher: CatalogPublisher;
-  readonly caches: Readonly<Record<ProxyKind, ResourceCache>>;
+  readonly caches: ViewCaches;
   /** Resources retiring per view: still served until proxies ACK the change that dropped them. */
   readonly retiring?: () => unknown;
 }
 
 export function debugRoutes(src: DebugSources): Record<string, RouteHandler> {
   return {
-    '/debug/proxies': () => ({ status: 200, body: { proxies: allProxies(src.xds), retiring: src.retiring?.() ?? {} } }),
+    // Each proxy with what its client is not given of the policies of the services it uses.
+    '/debug/proxies': () => {
+      const byNode = streamsByNode(src.xds);
+      const catalog = src.catalog.snapshot();
+      const adjustmentsOf = (s: Parameters<CatalogPublisher['adjustmentsOf']>[0]) => src.publisher.adjustmentsOf(s);
+      const proxies = allProxies(src.xds).map((p) => ({ ...p, notApplied: proxyNotApplied(byNode.get(p.node) ?? [], catalog, adjustmentsOf) }));
+      return { status: 200, body: { proxies, retiring: src.retiring?.() ?? {} } };
+    },
     '/debug/config_dump': (url) => {
       const node = url.searchParams.get('node');
       if (!node) return { status: 400, body: { error: 'name a proxy: /debug/config_dump?node=<node id> (see /debug/proxies)' } };
@@ -29,6 +36,6 @@ export function debugRoutes(src: DebugSources): Record<string, RouteHandler> {
       return dump ? { status: 200, body: dump } : { status: 404, body: { error: `no proxy with node id "${node}" is connected` } };
     },
     '/debug/catalog': (url) => catalogPage(src.catalog, src.registry, url.searchParams.get('service') ?? undefined),
-    '/debug/resources': (url) => resourcesPage(src.publisher, src.caches, url.searchParams.get('service')),
+    '/debug/resources': (url) => resourcesPage(src.publisher, src.caches, url.searchParams.get('service'), src.catalog),
   };
 }

@@ -43,6 +43,8 @@ export interface ProxyStatus {
   readonly cluster: string;
   readonly userAgent: string;
   readonly kind: ProxyKind | 'unknown';
+  /** The resource view it is served: its kind, or a client profile's view (e.g. `grpc-core-1.51`). */
+  readonly view: string;
   /** The protocols of its streams, e.g. 'sotw', or 'delta,sotw' for a mix. */
   readonly protocol: string;
   /** When its oldest open stream connected. */
@@ -112,6 +114,7 @@ export function proxyStatus(node: string, streams: readonly XdsStream[]): ProxyS
     cluster: first.node?.cluster ?? '',
     userAgent: uaVersion ? `${ua} ${uaVersion}` : ua,
     kind: first.view?.kind ?? 'unknown',
+    view: first.view?.name ?? 'unknown',
     protocol: [...new Set(statuses.map((s) => s.protocol))].sort().join(','),
     connectedSince: first.info.connectedAt.toISOString(),
     types,

@@ -124,6 +124,27 @@ const outlierDetection = {
     intervalMs: durationMs('positive', 'how often hosts are evaluated'),
     baseEjectionTimeMs: durationMs('positive', 'ejection time, multiplied by the times ejected'),
     maxEjectionPercent: count(0, 100, 'share of hosts that may be ejected at once'),
+    // The two algorithms gRPC implements (gRFC A50) besides Envoy; unset fields take Envoy's defaults.
+    successRate: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enforcingPercent: count(0, 100, 'chance that a host found an outlier is ejected; 0 turns success-rate ejection off (default 100)'),
+        minimumHosts: count(1, MAX_UINT32, 'hosts with enough requests needed before any is judged (default 5)'),
+        requestVolume: count(1, MAX_UINT32, 'requests a host needs in an interval to be judged (default 100)'),
+        stdevFactor: count(1, MAX_UINT32, 'ejects hosts below mean - stdev * stdevFactor / 1000 (default 1900)'),
+      },
+    },
+    failurePercentage: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enforcingPercent: count(0, 100, 'chance that a host over the threshold is ejected; 0 turns it off (default 100 when this object is set)'),
+        threshold: count(0, 100, 'failure percentage above which a host is ejected (default 85)'),
+        minimumHosts: count(1, MAX_UINT32, 'hosts with enough requests needed before any is judged (default 5)'),
+        requestVolume: count(1, MAX_UINT32, 'requests a host needs in an interval to be judged (default 50)'),
+      },
+    },
   },
 } as const;
 

@@ -31,7 +31,16 @@ export interface ServicePolicy {
   /** retryOn holds Envoy retry_on tokens (RETRY_ON_TOKENS). */
   retries?: { attempts: number; perTryTimeoutMs?: number; retryOn?: string[] };
   circuitBreakers?: { maxConnections?: number; maxPendingRequests?: number; maxRequests?: number; maxRetries?: number };
-  outlierDetection?: { consecutive5xx?: number; intervalMs?: number; baseEjectionTimeMs?: number; maxEjectionPercent?: number };
+  outlierDetection?: {
+    consecutive5xx?: number;
+    intervalMs?: number;
+    baseEjectionTimeMs?: number;
+    maxEjectionPercent?: number;
+    /** Success-rate ejection (Envoy and gRPC); enforcingPercent 0 turns it off. */
+    successRate?: { enforcingPercent?: number; minimumHosts?: number; requestVolume?: number; stdevFactor?: number };
+    /** Failure-percentage ejection (Envoy and gRPC); on when this is set, unless enforcingPercent is 0. */
+    failurePercentage?: { enforcingPercent?: number; threshold?: number; minimumHosts?: number; requestVolume?: number };
+  };
   /** Originate TLS to the upstream; sni defaults to the service name at translation time. */
   tls?: { sni?: string };
   /** Split by an instance metadata label; weights 1..100 summing to 100, values unique. */

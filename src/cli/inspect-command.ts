@@ -50,6 +50,10 @@ export function describeService(service: string, page: CatalogPage | null, serve
   }
   parts.push(indent(formatTable(['VIEW', 'KIND', 'NAME', 'VERSION', 'SUMMARY'], rows)));
   if (served.sidecarConflict) parts.push(`  no sidecar listener: ${served.sidecarConflict}\n`);
+  for (const { client, adjustments } of served.notApplied ?? []) {
+    parts.push(`\nnot applied for ${client}:\n`);
+    for (const a of adjustments) parts.push(`  ${a.feature}${a.outcome === 'approximated' ? ' (approximated)' : ''}: ${a.why}\n`);
+  }
   return parts.join('');
 }
 

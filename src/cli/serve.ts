@@ -13,7 +13,7 @@ import { RESOURCE_KINDS, TYPE_URL } from '../xds/resource-types.js';
 import { XdsServer } from '../xds/xds-server.js';
 import { CatalogPublisher } from '../xds/catalog-publisher.js';
 import { AdminServer } from '../admin/admin-server.js';
-import type { ProxyKind } from '../xds/proxy-kind.js';
+import type { ViewCaches } from '../xds/client-profile.js';
 import { debugRoutes } from '../admin/debug-routes.js';
 import { statusRoutes } from '../admin/status-routes.js';
 import { ProxyCensus } from '../admin/proxy-census.js';
@@ -61,7 +61,7 @@ export interface RunningServer {
   readonly adminPort: number;
   readonly registry: ZkRegistry;
   readonly catalog: CatalogStore;
-  readonly caches: Readonly<Record<ProxyKind, ResourceCache>>;
+  readonly caches: ViewCaches;
   readonly publisher: CatalogPublisher;
   readonly mcpPublisher: McpPublisher;
   readonly xds: XdsServer;
@@ -75,14 +75,16 @@ export interface RunningServer {
 export async function startServer(config: ServeConfig, log: Logger, metrics: Metrics = createMetrics()): Promise<RunningServer> {
   const catalog = new CatalogStore();
   const types = [...RESOURCE_KINDS.map((k) => TYPE_URL[k]), ...MCP_SERVICE_ENTRY_TYPE_URLS];
-  const caches = { proxyless: new ResourceCache(types), sidecar: new ResourceCache(types) };
+  // A view per audience, plus one for gRPC C-core 1.51, which breaks on fields other clients take
+  // (src/xds/client-profile.ts); services it would get differently are few, the rest share bytes.
+  const caches = { proxyless: new ResourceCache(types), sidecar: new ResourceCache(types), 'grpc-core-1.51': new ResourceCache(types) };
   const publisher = new CatalogPublisher(caches, { domainSuffix: config.domainSuffix, sidecarBindAddress: config.sidecarListenAddress }, log.child({ component: 'publisher' }), metrics);
   catalog.onChange((change, observedAt) => publisher.publish(change, observedAt));
   const unknownProtocols = new UnknownProtocolReporter(log.child({ component: 'catalog' }));
   catalog.onChange((change) => unknownProtocols.observe(change));
-  // istiod (MCP-over-xDS) may be served from either view: both caches hold the ServiceEntries.
+  // istiod (MCP-over-xDS) may be served from any view: every cache holds the ServiceEntries.
   const istio = { namespace: config.istioNamespace || 'zk-xds', revision: config.istioRevision ?? '', exportTo: config.istioExportTo ?? ['*'], domainSuffix: config.domainSuffix, labelRule: labelRuleFrom(config.istioDroppedLabels ?? DEFAULT_DROPPED_LABELS) };
-  const mcpPublisher = new McpPublisher([caches.proxyless, caches.sidecar], istio, log.child({ component: 'istio-mcp' }), metrics);
+  const mcpPublisher = new McpPublisher(Object.values(caches), istio, log.child({ component: 'istio-mcp' }), metrics);
   catalog.onChange((change, observedAt) => mcpPublisher.publish(change, observedAt));
   metrics.setCatalogSource(() => countCatalog(catalog));
 

@@ -1,13 +1,34 @@
 // `zk-xds status`: every connected proxy and, per type, whether it has what it was sent
 // (SYNCED), has not answered yet (STALE) or rejected it (NACKED), like `istioctl proxy-status`.
 import type { ProxyStatus } from '../admin/proxy-status.js';
+import type { NotApplied } from '../admin/proxy-adjustments.js';
 import { formatTable, getAdmin } from './admin-client.js';
 
 const TYPES = ['CDS', 'LDS', 'EDS', 'RDS'] as const;
 
 export async function statusCommand(opts: { admin: string; output: 'table' | 'json' }, out: (text: string) => void): Promise<void> {
-  const { body } = await getAdmin<{ proxies: ProxyStatus[] }>(opts.admin, '/debug/proxies');
-  out(opts.output === 'json' ? JSON.stringify(body, null, 2) + '\n' : proxyTable(body.proxies));
+  const { body } = await getAdmin<{ proxies: Array<ProxyStatus & { notApplied?: NotApplied[] }> }>(opts.admin, '/debug/proxies');
+  if (opts.output === 'json') return out(JSON.stringify(body, null, 2) + '\n');
+  out(proxyTable(body.proxies) + notAppliedReport(body.proxies));
+}
+
+/**
+ * "not applied for <client> (<nodes>):" and one line per service and feature, for the proxies whose
+ * client is not given part of a policy (left out, or approximated by what the client implements).
+ */
+export function notAppliedReport(proxies: ReadonlyArray<{ node: string; notApplied?: NotApplied[] }>): string {
+  const byClient = new Map<string, { nodes: Set<string>; lines: Set<string> }>();
+  for (const p of proxies) {
+    for (const n of p.notApplied ?? []) {
+      const entry = byClient.get(n.client) ?? { nodes: new Set<string>(), lines: new Set<string>() };
+      entry.nodes.add(p.node);
+      entry.lines.add(`  ${n.service}: ${n.feature}${n.outcome === 'approximated' ? ' (approximated)' : ''}: ${n.why}\n`);
+      byClient.set(n.client, entry);
+    }
+  }
+  return [...byClient]
+    .map(([client, { nodes, lines }]) => `\nnot applied for ${client} (${[...nodes].sort().join(', ')}):\n${[...lines].sort().join('')}`)
+    .join('');
 }
 
 export function proxyTable(proxies: readonly ProxyStatus[]): string {

@@ -1,18 +1,21 @@
 // Service policy -> envoy.config.route.v3.RouteAction: the cluster (or the weighted subsets of a
-// traffic split), request timeout, retries and the hash policy for ring hash / Maglev.
+// traffic split), request timeout, retries and the hash policy for ring hash / Maglev, without
+// what the client's capabilities leave out (client-capabilities.ts).
 import type { Service } from '../catalog/model.js';
 import { compact, durationMs, uint32, type Audience, type Json } from './envoy-json.js';
 import { resourceNamesFor } from './resource-names.js';
 import { protocolOf, subsetsOf } from './service-shape.js';
+import { defaultCapabilities, effectiveLbPolicy, isGrpcRetryCondition, leftOut, type ClientCapabilities, type PolicyFeature } from './client-capabilities.js';
 
-/** gRPC status conditions: what gRPC's xDS client understands in retry_on. */
-const GRPC_RETRY_ON = new Set(['cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable']);
 const DEFAULT_RETRY_ON = { http: '5xx,connect-failure,refused-stream', grpc: 'unavailable,cancelled,connect-failure,refused-stream' } as const;
 
-export function routeActionFor(service: Service, audience: Audience): Json {
+export function routeActionFor(service: Service, audience: Audience, caps: ClientCapabilities = defaultCapabilities(audience)): Json {
   const p = service.policy;
+  const omit = leftOut(service, caps);
   const subsets = subsetsOf(service);
-  const timeout = p.requestTimeoutMs === undefined ? undefined : durationMs(p.requestTimeoutMs);
+  // gRPC: no max_stream_duration means no limit, the same as 0, and one field fewer to mishandle.
+  const noTimeout = p.requestTimeoutMs === undefined || omit.has('requestTimeoutMs') || (audience === 'proxyless' && p.requestTimeoutMs === 0);
+  const timeout = noTimeout ? undefined : durationMs(p.requestTimeoutMs!);
   return compact({
     ...(subsets.length > 0
       ? { weighted_clusters: { clusters: subsets.map((s) => ({ name: s.cluster, weight: { value: s.weight } })) } }
@@ -20,27 +23,31 @@ export function routeActionFor(service: Service, audience: Audience): Json {
     // gRPC clients honour max_stream_duration, Envoy honours timeout.
     timeout: audience === 'sidecar' ? timeout : undefined,
     max_stream_duration: audience === 'proxyless' && timeout ? { max_stream_duration: timeout } : undefined,
-    retry_policy: retryPolicy(service, audience),
-    hash_policy: hashPolicy(service),
+    retry_policy: retryPolicy(service, audience, omit),
+    hash_policy: hashPolicy(service, omit),
   });
 }
 
-function retryPolicy(service: Service, audience: Audience): Json | undefined {
+function retryPolicy(service: Service, audience: Audience, omit: ReadonlySet<PolicyFeature>): Json | undefined {
   const r = service.policy.retries;
-  if (!r) return undefined;
+  if (!r || omit.has('retries')) return undefined;
   const protocol = protocolOf(service) === 'grpc' || audience === 'proxyless' ? 'grpc' : 'http';
   let tokens = r.retryOn ?? DEFAULT_RETRY_ON[protocol].split(',');
-  if (audience === 'proxyless') tokens = tokens.filter((t) => GRPC_RETRY_ON.has(t));
-  if (audience === 'proxyless' && tokens.length === 0) return undefined;
+  // gRPC clients drop the HTTP conditions (also those of the default list) rather than NACK them.
+  const grpcOnly = audience === 'proxyless' || omit.has('retries retryOn HTTP conditions');
+  if (grpcOnly) tokens = tokens.filter(isGrpcRetryCondition);
+  if (grpcOnly && tokens.length === 0) return undefined;
   return compact({
     retry_on: tokens.join(','),
     num_retries: uint32(r.attempts),
-    per_try_timeout: r.perTryTimeoutMs === undefined ? undefined : durationMs(r.perTryTimeoutMs),
+    per_try_timeout: r.perTryTimeoutMs === undefined || omit.has('retries perTryTimeoutMs') ? undefined : durationMs(r.perTryTimeoutMs),
   });
 }
 
-function hashPolicy(service: Service): Json[] | undefined {
+/** Only under a hashing policy the client gets (a ring hash left out takes its hash policy along). */
+function hashPolicy(service: Service, omit: ReadonlySet<PolicyFeature>): Json[] | undefined {
   const hashOn = service.policy.loadBalancing?.hashOn;
-  if (!hashOn) return undefined;
-  return 'header' in hashOn ? [{ header: { header_name: hashOn.header } }] : [{ connection_properties: { source_ip: true } }];
+  if (!hashOn || !['RING_HASH', 'MAGLEV'].includes(effectiveLbPolicy(service, omit))) return undefined;
+  if ('header' in hashOn) return [{ header: { header_name: hashOn.header } }];
+  return omit.has('hashOn sourceIp') ? undefined : [{ connection_properties: { source_ip: true } }];
 }

@@ -4,7 +4,8 @@ import type { Service } from '../catalog/model.js';
 import type { Json } from './envoy-json.js';
 import { resourceNamesFor } from './resource-names.js';
 import { virtualHostFor } from './virtual-host.js';
+import { defaultCapabilities, type ClientCapabilities } from './client-capabilities.js';
 
-export function routeFor(service: Service): Json {
-  return { name: resourceNamesFor(service.name).route, virtual_hosts: [virtualHostFor(service, [service.name], 'proxyless')] };
+export function routeFor(service: Service, caps: ClientCapabilities = defaultCapabilities('proxyless')): Json {
+  return { name: resourceNamesFor(service.name).route, virtual_hosts: [virtualHostFor(service, [service.name], 'proxyless', caps)] };
 }

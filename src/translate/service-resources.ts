@@ -7,6 +7,7 @@ import { apiListenerFor } from './listener.js';
 import { routeFor } from './route.js';
 import type { Json } from './envoy-json.js';
 import { protocolOf } from './service-shape.js';
+import { defaultCapabilities, type ClientCapabilities } from './client-capabilities.js';
 
 export interface ServiceResources {
   readonly cluster: Json;
@@ -35,18 +36,19 @@ export interface ServiceResourceSet {
 }
 
 /**
+ * A proxyless client's resources for a service, for a gRPC client with `caps` (default: any gRPC).
  * A gRPC client can only call a service that speaks gRPC (or plain HTTP/2, the default for
  * registrations that declare nothing): a tcp service (Dubbo's binary protocol, thrift, an unknown
  * one) gets no Listener or Route in this view, so a client dialing it is told the name does not
  * exist instead of sending gRPC frames to a Dubbo port. Its Cluster and endpoints stay (harmless).
  */
-export function proxylessResourceSet(service: Service): ServiceResourceSet {
+export function proxylessResourceSet(service: Service, caps: ClientCapabilities = defaultCapabilities('proxyless')): ServiceResourceSet {
   const callable = protocolOf(service) !== 'tcp';
   return {
-    cluster: clustersFor(service, 'proxyless'),
+    cluster: clustersFor(service, 'proxyless', caps),
     endpoint: assignmentsFor(service),
     listener: callable ? [apiListenerFor(service)] : [],
-    route: callable ? [routeFor(service)] : [],
+    route: callable ? [routeFor(service, caps)] : [],
   };
 }
 

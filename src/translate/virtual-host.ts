@@ -2,12 +2,13 @@
 import type { Service } from '../catalog/model.js';
 import type { Audience, Json } from './envoy-json.js';
 import { routeActionFor } from './route-action.js';
+import { defaultCapabilities, type ClientCapabilities } from './client-capabilities.js';
 
-export function virtualHostFor(service: Service, domains: readonly string[], audience: Audience): Json {
+export function virtualHostFor(service: Service, domains: readonly string[], audience: Audience, caps: ClientCapabilities = defaultCapabilities(audience)): Json {
   return {
     name: service.name,
     domains: [...domains],
-    routes: [{ match: { prefix: audience === 'sidecar' ? '/' : '' }, route: routeActionFor(service, audience) }],
+    routes: [{ match: { prefix: audience === 'sidecar' ? '/' : '' }, route: routeActionFor(service, audience, caps) }],
   };
 }
 

@@ -1,4 +1,6 @@
-// Catalog changes in, cache updates out, for both audiences. Translation is pure (translate/);
+// Catalog changes in, cache updates out, for every view (audience, or client profile of one).
+// It is the one place that joins client profiles (client-profile.ts) to what the translators leave
+// out for them (translate/client-capabilities.ts). Translation is pure (translate/);
 // what lives here is the little state that incremental publishing needs: which resource names each
 // service produced (so that dropped subsets are removed) and which services each sidecar port
 // carries (so that only the ports whose virtual hosts changed are rebuilt).
@@ -14,7 +16,19 @@ import type { Json } from '../translate/envoy-json.js';
 import type { ResourceCache, ResourceUpdate } from './resource-cache.js';
 import { encodeResource, type EncodedResource } from './resource-encoding.js';
 import { RESOURCE_KINDS, TYPE_URL, type ResourceKind } from './resource-types.js';
-import type { ProxyKind } from './proxy-kind.js';
+import { adjustmentsFor, CLIENT_PROFILES, sameAdjustments, type Adjustment, type ClientProfile } from '../translate/client-capabilities.js';
+import { KIND_OF_VIEW, servedViews, type ViewCaches, type ViewName } from './client-profile.js';
+
+/** The translators' client profile of each view. */
+export const VIEW_PROFILE: Readonly<Record<ViewName, ClientProfile>> = { sidecar: 'envoy', proxyless: 'grpc', 'grpc-core-1.51': 'grpc-core-1.51' };
+
+/** What one view's clients get differently from a service's policy ("not applied for <client>"). */
+export interface ViewAdjustments {
+  readonly view: ViewName;
+  /** e.g. "gRPC C-core 1.51" */
+  readonly client: string;
+  readonly adjustments: Adjustment[];
+}
 
 export interface PublisherOptions {
   /** Appended to service names in sidecar virtual hosts (`orders.<suffix>`); empty for none. */
@@ -48,34 +62,52 @@ class PendingUpdates {
 }
 
 export class CatalogPublisher {
-  /** Per audience and service: the names it produced of each kind. */
-  private readonly produced: Record<ProxyKind, Map<string, Record<ResourceKind, Set<string>>>> = { proxyless: new Map(), sidecar: new Map() };
+  /** Per view and service: the names it produced of each kind. */
+  private readonly produced = new Map<ViewName, Map<string, Record<ResourceKind, Set<string>>>>();
+  /** The views with a cache of their own: the two base views, then client-profile views. */
+  private readonly views: readonly ViewName[];
   private readonly portServices = new Map<number, Map<string, Service>>();
   /** Per service: its port and what its virtual host depends on, to rebuild a port only when needed. */
   private readonly sidecarKey = new Map<string, { port: number | undefined; key: string }>();
   private readonly conflicts = new Map<string, string>();
 
   constructor(
-    private readonly caches: Readonly<Record<ProxyKind, ResourceCache>>,
+    private readonly caches: ViewCaches,
     private readonly opts: PublisherOptions,
     private readonly log: Logger,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.views = servedViews(caches);
+    for (const view of this.views) this.produced.set(view, new Map());
+  }
 
   publish(change: CatalogChange, observedAt: number = performance.now()): void {
-    const pending: Record<ProxyKind, PendingUpdates> = { proxyless: new PendingUpdates(), sidecar: new PendingUpdates() };
+    const pending = new Map(this.views.map((v) => [v, new PendingUpdates()]));
     const dirtyPorts = new Set<number>();
     for (const service of change.upserts) {
       const encoded = this.encodeService(service);
       if (!encoded) continue;
-      this.stage('proxyless', service.name, encoded.proxyless, pending.proxyless);
-      this.stage('sidecar', service.name, encoded.sidecar, pending.sidecar);
+      for (const view of this.views) this.stage(view, service.name, encoded.get(view)!, pending.get(view)!);
       this.trackPort(service, dirtyPorts);
     }
-    for (const port of dirtyPorts) this.stagePort(port, pending.sidecar);
+    for (const port of dirtyPorts) this.stagePort(port, pending.get('sidecar')!);
     this.metrics.sidecarPortConflicts.set(this.conflicts.size);
-    this.caches.proxyless.apply(pending.proxyless.toUpdates(), observedAt);
-    if (this.caches.sidecar !== this.caches.proxyless) this.caches.sidecar.apply(pending.sidecar.toUpdates(), observedAt);
+    const applied = new Set<ResourceCache>();
+    for (const view of this.views) {
+      const cache = this.caches[view]!;
+      if (applied.has(cache)) continue;
+      applied.add(cache);
+      cache.apply(pending.get(view)!.toUpdates(), observedAt);
+    }
+  }
+
+  /** Per view, what its clients get differently from the service's policy (views with nothing to say are left out). */
+  adjustmentsOf(service: Service): ViewAdjustments[] {
+    return this.views.flatMap((view) => {
+      const profile = CLIENT_PROFILES[VIEW_PROFILE[view]];
+      const adjustments = adjustmentsFor(service, profile.capabilities);
+      return adjustments.length > 0 ? [{ view, client: profile.label, adjustments }] : [];
+    });
   }
 
   /** Services currently left without a sidecar listener, with the reason. */
@@ -87,11 +119,12 @@ export class CatalogPublisher {
    * Names of the resources a service became, per audience (admin pages). A sidecar's listener and
    * route belong to the service's port and are shared with every other service on that port.
    */
-  resourceNamesOf(service: string): Record<ProxyKind, Record<ResourceKind, string[]>> | undefined {
-    const proxyless = this.produced.proxyless.get(service);
-    const sidecar = this.produced.sidecar.get(service);
-    if (!proxyless || !sidecar) return undefined;
+  resourceNamesOf(service: string): Partial<Record<ViewName, Record<ResourceKind, string[]>>> | undefined {
+    const sidecar = this.produced.get('sidecar')!.get(service);
+    if (!sidecar || !this.produced.get('proxyless')!.get(service)) return undefined;
     const list = (sets: Record<ResourceKind, Set<string>>) => Object.fromEntries(RESOURCE_KINDS.map((k) => [k, [...sets[k]].sort()])) as Record<ResourceKind, string[]>;
+    const out: Partial<Record<ViewName, Record<ResourceKind, string[]>>> = {};
+    for (const view of this.views) if (view !== 'sidecar') out[view] = list(this.produced.get(view)!.get(service)!);
     const sidecarNames = list(sidecar);
     const port = this.sidecarKey.get(service)?.port;
     if (port !== undefined && !this.conflicts.has(service)) {
@@ -99,17 +132,30 @@ export class CatalogPublisher {
       if (this.caches.sidecar.get(TYPE_URL.listener, name)) sidecarNames.listener = [name];
       if (this.caches.sidecar.get(TYPE_URL.route, name)) sidecarNames.route = [name];
     }
-    return { proxyless: list(proxyless), sidecar: sidecarNames };
+    return { ...out, sidecar: sidecarNames };
   }
 
-  /** Encodes both audiences' resources of a service, all or nothing; endpoints are encoded once for both. */
-  private encodeService(service: Service): Record<ProxyKind, Encoded> | undefined {
+  /**
+   * Encodes every view's resources of a service, all or nothing; endpoints are encoded once for
+   * all. A profile view whose clients get the same adjustments as its base view's shares the base
+   * view's encoded resources (the translators depend on a profile only through its adjustments).
+   */
+  private encodeService(service: Service): Map<ViewName, Encoded> | undefined {
     try {
-      const proxyless = encodeSet(proxylessResourceSet(service));
+      const capsOf = (view: ViewName) => CLIENT_PROFILES[VIEW_PROFILE[view]].capabilities;
+      const proxyless = encodeSet(proxylessResourceSet(service, capsOf('proxyless')));
       // Sidecars differ only in their clusters: the assignments are the same bytes, and their
       // listeners and routes are built per port (stagePort).
-      const sidecar = { ...encodeSet({ cluster: clustersFor(service, 'sidecar'), endpoint: [], listener: [], route: [] }), endpoint: proxyless.endpoint };
-      return { proxyless, sidecar };
+      const sidecar = { ...encodeSet({ cluster: clustersFor(service, 'sidecar', capsOf('sidecar')), endpoint: [], listener: [], route: [] }), endpoint: proxyless.endpoint };
+      const out = new Map<ViewName, Encoded>([['proxyless', proxyless], ['sidecar', sidecar]]);
+      for (const view of this.views) {
+        const base = KIND_OF_VIEW[view];
+        if (view === base) continue;
+        // Client-profile views are all proxyless ones (client-profile.ts: KIND_OF_VIEW).
+        if (sameAdjustments(adjustmentsFor(service, capsOf(view)), adjustmentsFor(service, capsOf(base)))) out.set(view, out.get(base)!);
+        else out.set(view, { ...encodeSet(proxylessResourceSet(service, capsOf(view))), endpoint: proxyless.endpoint });
+      }
+      return out;
     } catch (err) {
       this.metrics.translationErrors.inc();
       this.log.error({ service: service.name, err: (err as Error).message }, 'cannot build xDS resources for a service; its previous resources stay in force');
@@ -117,8 +163,8 @@ export class CatalogPublisher {
     }
   }
 
-  private stage(audience: ProxyKind, service: string, encoded: Encoded, pending: PendingUpdates): void {
-    const before = this.produced[audience].get(service);
+  private stage(view: ViewName, service: string, encoded: Encoded, pending: PendingUpdates): void {
+    const before = this.produced.get(view)!.get(service);
     const now = {} as Record<ResourceKind, Set<string>>;
     for (const kind of RESOURCE_KINDS) {
       now[kind] = new Set(encoded[kind].map((e) => e.name));
@@ -126,7 +172,7 @@ export class CatalogPublisher {
       // Names only (subset clusters of a dropped split): a service's main resources always stay.
       for (const name of before?.[kind] ?? []) if (!now[kind].has(name)) pending.retire(kind, name);
     }
-    this.produced[audience].set(service, now);
+    this.produced.get(view)!.set(service, now);
   }
 
   private trackPort(service: Service, dirty: Set<number>): void {

@@ -24,6 +24,8 @@ export interface NodeMessage {
   cluster: string;
   user_agent_name: string;
   user_agent_version?: string;
+  /** Envoy fills this instead of user_agent_version. */
+  user_agent_build_version?: { version?: { major_number?: number; minor_number?: number; patch?: number } | null } | null;
   locality: { region: string; zone: string; sub_zone: string } | null;
   /** google.protobuf.Struct as proto-loader decodes it: its bundled Value type is camelCase even with keepCase. */
   metadata?: { fields?: Record<string, { stringValue?: string }> } | null;

@@ -6,13 +6,15 @@ import type { Metrics } from '../observability/metrics.js';
 import type { NodeMessage } from './discovery-messages.js';
 import type { Flushable } from './flush-scheduler.js';
 import type { ProxyKind } from './proxy-kind.js';
+import type { ViewName } from './client-profile.js';
 import type { ResourceCache } from './resource-cache.js';
 import { PUSH_ORDER, shortTypeName } from './resource-types.js';
 import type { SharedBodies } from './shared-bodies.js';
 import type { SubscriptionBase } from './type-subscription.js';
 
-/** The resources one kind of proxy is served. */
+/** The resources one kind of proxy (or one client profile of it) is served. */
 export interface ResourceView {
+  readonly name: ViewName;
   readonly kind: ProxyKind;
   readonly cache: ResourceCache;
   readonly bodies: SharedBodies;

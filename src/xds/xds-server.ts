@@ -11,7 +11,7 @@ import type { DeltaDiscoveryRequestMessage, OutgoingDeltaResponse } from './delt
 import { SharedBodies } from './shared-bodies.js';
 import { FlushScheduler, type Flushable } from './flush-scheduler.js';
 import { TYPE_URL, shortTypeName } from './resource-types.js';
-import { PROXY_KINDS, proxyKindOf, type ProxyKind } from './proxy-kind.js';
+import { KIND_OF_VIEW, cacheOfView, servedViews, viewOf, type ViewCaches, type ViewName } from './client-profile.js';
 import { StreamAckRetirementGate, type RetiringReport } from './retirement-gate.js';
 
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequestMessage, OutgoingDiscoveryResponse>;
@@ -21,8 +21,8 @@ type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequestMessage, OutgoingD
 export type XdsStream = SotwStream | DeltaStream;
 
 export interface XdsServerOptions {
-  /** The resources each kind of proxy is served (the same cache may serve both). */
-  readonly caches: Readonly<Record<ProxyKind, ResourceCache>>;
+  /** The resources each view is served (the same cache may serve several; see client-profile.ts). */
+  readonly caches: ViewCaches;
   readonly log: Logger;
   readonly metrics: Metrics;
   /** Least time between two pushes to one stream (default 0: none). */
@@ -48,8 +48,8 @@ const SINGLE_TYPE_SERVICES = [
 export class XdsServer {
   private readonly server: grpc.Server;
   private readonly replyListeners: Array<(reply: ProxyReply) => void> = [];
-  /** The proxy kinds each distinct cache serves (one cache may serve both). */
-  private readonly kindsOf = new Map<ResourceCache, ProxyKind[]>();
+  /** The views each distinct cache serves (one cache may serve several). */
+  private readonly viewsOf = new Map<ResourceCache, ViewName[]>();
   private readonly streams = new Map<XdsStream, SotwCall | DeltaCall>();
   private readonly scheduler = new FlushScheduler<Flushable>();
   private readonly env: StreamEnvironment;
@@ -67,16 +67,21 @@ export class XdsServer {
       'grpc.max_send_message_length': 256 * 1024 * 1024,
       'grpc.max_receive_message_length': 16 * 1024 * 1024,
     });
-    const views = new Map<ProxyKind, ResourceView>();
+    const views = new Map<ViewName, ResourceView>();
     const bodies = new Map<ResourceCache, SharedBodies>();
-    for (const kind of PROXY_KINDS) {
-      const cache = opts.caches[kind];
+    const served = servedViews(opts.caches);
+    for (const name of served) {
+      const cache = cacheOfView(opts.caches, name);
       if (!bodies.has(cache)) bodies.set(cache, new SharedBodies(cache));
-      views.set(kind, { kind, cache, bodies: bodies.get(cache)! });
-      this.kindsOf.set(cache, [...(this.kindsOf.get(cache) ?? []), kind]);
+      views.set(name, { name, kind: KIND_OF_VIEW[name], cache, bodies: bodies.get(cache)! });
+      this.viewsOf.set(cache, [...(this.viewsOf.get(cache) ?? []), name]);
     }
     this.env = {
-      viewFor: (node) => views.get(proxyKindOf(node))!,
+      // A profile view without a cache of its own is served its kind's base view.
+      viewFor: (node) => {
+        const name = viewOf(node);
+        return views.get(name) ?? views.get(KIND_OF_VIEW[name])!;
+      },
       minPushIntervalMs: opts.minPushIntervalMs ?? 0,
       log: opts.log,
       metrics: opts.metrics,
@@ -89,7 +94,7 @@ export class XdsServer {
     for (const cache of bodies.keys()) cache.onChange((changes) => this.onCacheChange(cache, changes));
     for (const cache of bodies.keys()) {
       const streams = () => [...this.streams.keys()].filter((s) => s.view?.cache === cache);
-      const gate = new StreamAckRetirementGate({ cache, streams, graceMs: opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS, subscribedMaxMs: opts.retireSubscribedMaxMs ?? DEFAULT_RETIRE_SUBSCRIBED_MAX_MS, views: this.kindsOf.get(cache)!, log: opts.log, metrics: opts.metrics });
+      const gate = new StreamAckRetirementGate({ cache, streams, graceMs: opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS, subscribedMaxMs: opts.retireSubscribedMaxMs ?? DEFAULT_RETIRE_SUBSCRIBED_MAX_MS, views: this.viewsOf.get(cache)!, log: opts.log, metrics: opts.metrics });
       this.gates.set(cache, gate);
     }
   }
@@ -113,11 +118,11 @@ export class XdsServer {
   }
 
   /** Resources retiring (still served, waiting for ACKs), per proxy view (admin pages). */
-  retiring(): Partial<Record<ProxyKind, RetiringReport[]>> {
-    const out: Partial<Record<ProxyKind, RetiringReport[]>> = {};
+  retiring(): Partial<Record<ViewName, RetiringReport[]>> {
+    const out: Partial<Record<ViewName, RetiringReport[]>> = {};
     for (const [cache, gate] of this.gates) {
       const report = gate.report();
-      if (report.length > 0) for (const kind of this.kindsOf.get(cache) ?? []) out[kind] = report;
+      if (report.length > 0) for (const view of this.viewsOf.get(cache) ?? []) out[view] = report;
     }
     return out;
   }
@@ -207,7 +212,7 @@ export class XdsServer {
   private onCacheChange(cache: ResourceCache, changes: readonly TypeChange[]): void {
     for (const change of changes) {
       const size = cache.entries(change.typeUrl).size;
-      for (const view of this.kindsOf.get(cache) ?? []) this.opts.metrics.resources.set({ type: shortTypeName(change.typeUrl), view }, size);
+      for (const view of this.viewsOf.get(cache) ?? []) this.opts.metrics.resources.set({ type: shortTypeName(change.typeUrl), view }, size);
       for (const stream of this.streams.keys()) if (stream.view?.cache === cache) stream.onCacheChange(change.typeUrl, change.changed, change.observedAt);
     }
   }

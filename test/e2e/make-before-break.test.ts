@@ -99,10 +99,11 @@ describe('make before break, with grpc-js-xds and gRPC C-core calling throughout
       await change(() => app.set(POLICY_PATH, split('version', { [to]: 100 })), (b) => b === `${to}-a`, [`${to}-a`]);
     }
     expectNoFailedCall('6 flips v1<->v2', start);
-    // C-core keeps watching the subset it left (for 15 minutes): v2 stays served, retiring, for it.
-    expect(server.caches.proxyless.get(TYPE_URL.cluster, 'echo|version=v2')).toBeDefined();
-    const debug = (await (await fetch(`http://127.0.0.1:${server.adminPort}/debug/proxies`)).json()) as { retiring: { proxyless?: Array<{ resources: Record<string, string[]>; subscribedBy: string[] }> } };
-    expect(debug.retiring.proxyless).toContainEqual(expect.objectContaining({ resources: { CDS: ['echo|version=v2'], EDS: ['echo|version=v2'] }, subscribedBy: ['mbb-c-core'] }));
+    // C-core keeps watching the subset it left (for 15 minutes): v2 stays served, retiring, for it
+    // (in its own client-profile view, grpc-core-1.51: src/xds/client-profile.ts).
+    expect(server.caches['grpc-core-1.51']!.get(TYPE_URL.cluster, 'echo|version=v2')).toBeDefined();
+    const debug = (await (await fetch(`http://127.0.0.1:${server.adminPort}/debug/proxies`)).json()) as { retiring: { 'grpc-core-1.51'?: Array<{ resources: Record<string, string[]>; subscribedBy: string[] }> } };
+    expect(debug.retiring['grpc-core-1.51']).toContainEqual(expect.objectContaining({ resources: { CDS: ['echo|version=v2'], EDS: ['echo|version=v2'] }, subscribedBy: ['mbb-c-core'] }));
   }, 300_000);
 
   it('changing a split (weights, then the label) fails no call', async () => {
@@ -129,7 +130,7 @@ describe('make before break, with grpc-js-xds and gRPC C-core calling throughout
     const metric = (suffix: string, outcome: string, view: string) =>
       wait.values.find((v) => v.metricName === `zkxds_xds_retirement_wait_seconds_${suffix}` && v.labels.outcome === outcome && v.labels.view === view)?.value ?? 0;
     const count = (outcome: string) => metric('count', outcome, 'proxyless');
-    for (const view of ['proxyless', 'sidecar']) {
+    for (const view of ['proxyless', 'grpc-core-1.51', 'sidecar']) {
       const n = metric('count', 'acked', view);
       tally.push(`${view} view: retirements released after ACKs: ${n}, mean wait ${((metric('sum', 'acked', view) / Math.max(1, n)) * 1000).toFixed(1)} ms; after the grace period: ${metric('count', 'grace', view)}`);
     }

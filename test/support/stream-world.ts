@@ -28,7 +28,7 @@ export function streamWorld() {
   cache.apply([{ typeUrl: EDS, upserts: ['a', 'b', 'c', 'd'].map((n) => edsAssignment(n, 1)), removals: [] }]);
   const bodies = new SharedBodies(cache);
   const env: StreamEnvironment = {
-    viewFor: () => ({ kind: 'sidecar', cache, bodies }),
+    viewFor: () => ({ name: 'sidecar', kind: 'sidecar', cache, bodies }),
     log: silentLogger(),
     metrics: createMetrics({ defaultMetrics: false }),
     schedule: (s) => s.flush(),

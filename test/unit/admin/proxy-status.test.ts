@@ -14,7 +14,7 @@ import { allProxies, countProxiesByKind } from '../../../src/admin/proxy-status.
 const cache = new ResourceCache(RESOURCE_KINDS.map((k) => TYPE_URL[k]));
 cache.apply([{ typeUrl: TYPE_URL.endpoint, upserts: [encodeResource(TYPE_URL.endpoint, 'echo', { cluster_name: 'echo', endpoints: [] })], removals: [] }]);
 const env: StreamEnvironment = {
-  viewFor: () => ({ kind: 'proxyless', cache, bodies: new SharedBodies(cache) }),
+  viewFor: () => ({ name: 'proxyless', kind: 'proxyless', cache, bodies: new SharedBodies(cache) }),
   log: silentLogger(),
   metrics: createMetrics({ defaultMetrics: false }),
   schedule: (s) => s.flush(),

@@ -36,6 +36,8 @@ const VALID_EXAMPLES: Array<[string, ServicePolicy]> = [
   ['retries: disabled', { retries: { attempts: 0 } }],
   ['circuitBreakers', { circuitBreakers: { maxConnections: 1024, maxPendingRequests: 256, maxRequests: 2048, maxRetries: 8 } }],
   ['outlierDetection', { outlierDetection: { consecutive5xx: 5, intervalMs: 10000, baseEjectionTimeMs: 30000, maxEjectionPercent: 50 } }],
+  ['outlierDetection: success rate', { outlierDetection: { intervalMs: 1000, successRate: { enforcingPercent: 100, minimumHosts: 2, requestVolume: 10, stdevFactor: 1900 } } }],
+  ['outlierDetection: success rate off, failure percentage on', { outlierDetection: { successRate: { enforcingPercent: 0 }, failurePercentage: { threshold: 80, minimumHosts: 2, requestVolume: 20, enforcingPercent: 100 } } }],
   ['tls: SNI from the service name', { tls: {} }],
   ['tls: explicit SNI', { tls: { sni: 'payments.internal.example.com' } }],
   [
@@ -120,6 +122,9 @@ const INVALID_CASES: Array<[string, string | Buffer, string[]]> = [
   ['duplicate retryOn token', json({ retries: { attempts: 2, retryOn: ['reset', 'reset'] } }), ['/retries/retryOn/1']],
   ['per-try timeout above the request timeout', json({ requestTimeoutMs: 1000, retries: { attempts: 2, perTryTimeoutMs: 2000 } }), ['/retries/perTryTimeoutMs']],
   ['maxEjectionPercent 101', json({ outlierDetection: { maxEjectionPercent: 101 } }), ['/outlierDetection/maxEjectionPercent']],
+  ['failure percentage threshold 101', json({ outlierDetection: { failurePercentage: { threshold: 101 } } }), ['/outlierDetection/failurePercentage/threshold']],
+  ['success rate minimumHosts 0', json({ outlierDetection: { successRate: { minimumHosts: 0 } } }), ['/outlierDetection/successRate/minimumHosts']],
+  ['unknown success-rate field', json({ outlierDetection: { successRate: { stdev: 2 } } }), ['/outlierDetection/successRate/stdev']],
   ['maxConnections 0', json({ circuitBreakers: { maxConnections: 0 } }), ['/circuitBreakers/maxConnections']],
   ['lb policy missing', lb({ hashOn: { sourceIp: true } }), ['/loadBalancing/policy']],
   ['unknown lb policy', lb({ policy: 'WEIGHTED' }), ['/loadBalancing/policy']],

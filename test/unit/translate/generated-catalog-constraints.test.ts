@@ -25,6 +25,8 @@ const POLICIES: ServicePolicy[] = [
   { protocol: 'grpc', retries: { attempts: 2, retryOn: ['unavailable', 'resource-exhausted'] }, requestTimeoutMs: 0 },
   { circuitBreakers: { maxConnections: 1024, maxPendingRequests: 256, maxRequests: 2048, maxRetries: 8 } },
   { outlierDetection: { consecutive5xx: 5, intervalMs: 10000, baseEjectionTimeMs: 30000, maxEjectionPercent: 50 } },
+  { outlierDetection: { intervalMs: 1000, successRate: { minimumHosts: 2, requestVolume: 10, stdevFactor: 1500 }, failurePercentage: { threshold: 60 } } },
+  { loadBalancing: { policy: 'RING_HASH' }, requestTimeoutMs: 1200 },
   { tls: { sni: 'payments.internal.example.com' } },
   { trafficSplit: { label: 'version', subsets: [{ value: 'v1', weight: 90 }, { value: 'v2', weight: 10 }] } },
   { protocol: 'tcp', port: 6379 },
@@ -51,12 +53,13 @@ function decodedObjects(cache: ResourceCache, typeUrl: string): object[] {
 
 describe('a generated catalog of 600 services', () => {
   const types = RESOURCE_KINDS.map((k) => TYPE_URL[k]);
-  const caches = { proxyless: new ResourceCache(types), sidecar: new ResourceCache(types) };
+  const caches = { proxyless: new ResourceCache(types), sidecar: new ResourceCache(types), 'grpc-core-1.51': new ResourceCache(types) };
+  const VIEWS = ['proxyless', 'sidecar', 'grpc-core-1.51'] as const;
   const metrics = createMetrics({ defaultMetrics: false });
   const publisher = new CatalogPublisher(caches, { domainSuffix: 'svc.mesh', sidecarBindAddress: '0.0.0.0' }, silentLogger(), metrics);
   publisher.publish({ upserts: generatedCatalog(600) });
 
-  it.each(['proxyless', 'sidecar'] as const)('%s: every resource passes the validate.rules of its proto', (view) => {
+  it.each(VIEWS)('%s: every resource passes the validate.rules of its proto', (view) => {
     const cache = caches[view];
     let checked = 0;
     const violations = types.flatMap((t) =>
@@ -69,7 +72,7 @@ describe('a generated catalog of 600 services', () => {
     expect(checked).toBeGreaterThan(1200);
   });
 
-  it.each(['proxyless', 'sidecar'] as const)('%s: the resource set is consistent', (view) => {
+  it.each(VIEWS)('%s: the resource set is consistent', (view) => {
     const cache = caches[view];
     const set = {
       clusters: decodedObjects(cache, TYPE_URL.cluster),
@@ -78,6 +81,19 @@ describe('a generated catalog of 600 services', () => {
       routes: decodedObjects(cache, TYPE_URL.route),
     };
     expect(checkResourceSet(set)).toEqual([]);
+  });
+
+  it('the C-core 1.51 view shares the gRPC view\'s encoded bytes except where its translation differs (ring hash, short timeouts)', () => {
+    let shared = 0;
+    const own: string[] = [];
+    for (const [name, e] of caches['grpc-core-1.51'].entries(TYPE_URL.cluster)) {
+      if (caches.proxyless.get(TYPE_URL.cluster, name)!.anyBytes === e.anyBytes) shared++;
+      else own.push(name);
+    }
+    expect(own.length).toBeGreaterThan(0);
+    expect(shared).toBeGreaterThan(own.length * 5);
+    for (const name of own) expect(caches['grpc-core-1.51'].get(TYPE_URL.cluster, name)!.object).toMatchObject({ lb_policy: 'ROUND_ROBIN' });
+    expect(own.every((n) => caches.proxyless.get(TYPE_URL.cluster, n)!.object.lb_policy === 'RING_HASH')).toBe(true);
   });
 
   it('gives sidecars listeners for http, grpc and tcp ports and reports the tcp services that lost their port', () => {

@@ -246,7 +246,7 @@ describe('loadBalancing', () => {
     for (const s of subsets) expect(pick(s, LB_KEYS)).toEqual(pick(main!, LB_KEYS));
   });
 
-  /** [title, loadBalancing, route hash_policy (undefined: none)] — the same for both audiences. */
+  /** [title, loadBalancing, sidecar route hash_policy (undefined: none)]; proxyless: NO_PROXYLESS_HASH below. */
   const hashCases: [string, LoadBalancing | undefined, unknown[] | undefined][] = [
     ['no load balancing: no hash policy', undefined, undefined],
     ['ROUND_ROBIN: no hash policy', { policy: 'ROUND_ROBIN' }, undefined],
@@ -259,7 +259,11 @@ describe('loadBalancing', () => {
     ['MAGLEV on the source IP', { policy: 'MAGLEV', hashOn: { sourceIp: true } }, [{ connection_properties: { source_ip: true } }]],
   ];
 
-  it.each(forBoth(hashCases))('%s: hash_policy: %s', (audience, _title, loadBalancing, expected) => {
+  // gRPC gets ROUND_ROBIN for MAGLEV and ignores source-IP hashing: no hash policy for it then.
+  const NO_PROXYLESS_HASH = new Set(['MAGLEV on a header', 'RING_HASH on the source IP', 'MAGLEV on the source IP']);
+
+  it.each(forBoth(hashCases))('%s: hash_policy: %s', (audience, title, loadBalancing, sidecarExpected) => {
+    const expected = audience === 'proxyless' && NO_PROXYLESS_HASH.has(title) ? undefined : sidecarExpected;
     const action = validAction(service('svc', 1, loadBalancing ? { loadBalancing } : {}), audience);
     if (expected === undefined) expect(action).not.toHaveProperty('hash_policy');
     else expect(action.hash_policy).toEqual(expected);
@@ -291,7 +295,8 @@ describe('connectTimeoutMs', () => {
 
   it.each(forBoth(cases))('%s: %s', (audience, _title, connectTimeoutMs, expected) => {
     const svc = service('svc', 1, connectTimeoutMs === undefined ? {} : { connectTimeoutMs });
-    expect(validCluster(svc, audience).connect_timeout).toEqual(expected);
+    // gRPC ignores Cluster.connect_timeout: it is left out for proxyless clients.
+    expect(validCluster(svc, audience).connect_timeout).toEqual(audience === 'sidecar' ? expected : undefined);
   });
 });
 
@@ -300,14 +305,15 @@ describe('connectTimeoutMs', () => {
 describe('requestTimeoutMs', () => {
   const cases: [string, number | undefined, Duration | undefined][] = [
     ['unset: no timeout field', undefined, undefined],
-    ['0 (no timeout) is written out as 0', 0, ms(0)],
+    ['0 (no timeout) is written out as 0 (proxyless: left out, the same for gRPC)', 0, ms(0)],
     ['250 ms', 250, ms(0, 250_000_000)],
     ['1500 ms', 1500, ms(1, 500_000_000)],
     ['15 s', 15_000, ms(15)],
     ['one day', 86_400_000, ms(86_400)],
   ];
 
-  it.each(forBoth(cases))('%s: %s', (audience, _title, requestTimeoutMs, expected) => {
+  it.each(forBoth(cases))('%s: %s', (audience, _title, requestTimeoutMs, written) => {
+    const expected = audience === 'proxyless' && requestTimeoutMs === 0 ? undefined : written;
     const action = validAction(service('svc', 1, requestTimeoutMs === undefined ? {} : { requestTimeoutMs }), audience);
     if (expected === undefined) {
       expect(action).not.toHaveProperty('timeout');
@@ -410,14 +416,14 @@ describe('retries', () => {
       'perTryTimeoutMs',
       'http',
       { attempts: 3, perTryTimeoutMs: 2500, retryOn: ['5xx', 'internal'] },
-      { retry_on: 'internal', num_retries: { value: 3 }, per_try_timeout: ms(2, 500_000_000) },
+      { retry_on: 'internal', num_retries: { value: 3 } },
       { retry_on: '5xx,internal', num_retries: { value: 3 }, per_try_timeout: ms(2, 500_000_000) },
     ],
     [
       'perTryTimeoutMs with default retry_on',
       'grpc',
       { attempts: 2, perTryTimeoutMs: 100 },
-      { retry_on: 'unavailable,cancelled', num_retries: { value: 2 }, per_try_timeout: ms(0, 100_000_000) },
+      { retry_on: 'unavailable,cancelled', num_retries: { value: 2 } },
       { retry_on: GRPC_DEFAULT, num_retries: { value: 2 }, per_try_timeout: ms(0, 100_000_000) },
     ],
     [
@@ -481,12 +487,20 @@ describe('circuitBreakers', () => {
     ],
   ];
 
-  it.each(forBoth(cases))('%s: %s', (audience, _title, circuitBreakers, expected) => {
+  it.each(forBoth(cases))('%s: %s', (audience, _title, circuitBreakers, sidecarExpected) => {
     const svc = service('svc', 1, circuitBreakers ? { circuitBreakers } : {});
     const cluster = validCluster(svc, audience);
+    const expected = audience === 'sidecar' ? sidecarExpected : grpcThresholds(circuitBreakers, sidecarExpected);
     if (expected === undefined) expect(cluster).not.toHaveProperty('circuit_breakers');
     else expect(cluster.circuit_breakers).toEqual({ thresholds: [expected] });
   });
+
+  /** gRPC implements max_requests only (gRFC A32): the other limits are left out, and nothing when none is left. */
+  function grpcThresholds(breakers: Breakers | undefined, sidecar: Obj | undefined): Obj | undefined {
+    if (!breakers || !sidecar) return sidecar;
+    if (breakers.maxRequests === undefined && Object.keys(breakers).length > 0) return undefined;
+    return breakers.maxRequests === undefined ? sidecar : { priority: 'DEFAULT', max_requests: { value: breakers.maxRequests } };
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -512,11 +526,78 @@ describe('outlierDetection', () => {
     ],
   ];
 
-  it.each(forBoth(cases))('%s: %s', (audience, _title, outlierDetection, expected) => {
+  it.each(cases)('sidecar: %s', (_title, outlierDetection, expected) => {
     const svc = service('svc', 1, outlierDetection ? { outlierDetection } : {});
-    const cluster = validCluster(svc, audience);
+    const cluster = validCluster(svc, 'sidecar');
     if (expected === undefined) expect(cluster).not.toHaveProperty('outlier_detection');
     else expect(cluster.outlier_detection).toEqual(expected);
+  });
+
+  // gRPC: every ejection field written out (grpc-js 1.14 dies at its first check when success-rate
+  // fields are unset); consecutive5xx, which gRPC lacks, as failure-percentage ejection.
+  const SUCCESS_RATE_DEFAULTS = {
+    enforcing_success_rate: { value: 100 },
+    success_rate_minimum_hosts: { value: 5 },
+    success_rate_request_volume: { value: 100 },
+    success_rate_stdev_factor: { value: 1900 },
+  };
+  const FAILURE_PERCENTAGE_OFF = { enforcing_failure_percentage: { value: 0 } };
+  const grpcCases: [string, Outlier, Obj][] = [
+    ['empty: success rate with Envoy defaults, failure percentage off', {}, { ...SUCCESS_RATE_DEFAULTS, ...FAILURE_PERCENTAGE_OFF }],
+    [
+      'consecutive5xx: as failure percentage (> 85% of at least N calls, 2 hosts or more)',
+      { consecutive5xx: 5, intervalMs: 1000 },
+      {
+        interval: ms(1),
+        ...SUCCESS_RATE_DEFAULTS,
+        enforcing_failure_percentage: { value: 100 },
+        failure_percentage_threshold: { value: 85 },
+        failure_percentage_minimum_hosts: { value: 2 },
+        failure_percentage_request_volume: { value: 5 },
+      },
+    ],
+    [
+      'consecutive5xx with the policy\'s own failurePercentage: that one, consecutive5xx left out',
+      { consecutive5xx: 5, failurePercentage: { threshold: 60 } },
+      {
+        ...SUCCESS_RATE_DEFAULTS,
+        enforcing_failure_percentage: { value: 100 },
+        failure_percentage_threshold: { value: 60 },
+        failure_percentage_minimum_hosts: { value: 5 },
+        failure_percentage_request_volume: { value: 50 },
+      },
+    ],
+    [
+      'successRate fields over the defaults',
+      { successRate: { minimumHosts: 2, requestVolume: 10 }, maxEjectionPercent: 50, baseEjectionTimeMs: 30_000 },
+      {
+        base_ejection_time: ms(30),
+        max_ejection_percent: { value: 50 },
+        ...SUCCESS_RATE_DEFAULTS,
+        success_rate_minimum_hosts: { value: 2 },
+        success_rate_request_volume: { value: 10 },
+        ...FAILURE_PERCENTAGE_OFF,
+      },
+    ],
+    [
+      'successRate turned off',
+      { successRate: { enforcingPercent: 0 } },
+      { ...SUCCESS_RATE_DEFAULTS, enforcing_success_rate: { value: 0 }, ...FAILURE_PERCENTAGE_OFF },
+    ],
+  ];
+
+  it.each(grpcCases)('proxyless: %s', (_title, outlierDetection, expected) => {
+    expect(validCluster(service('svc', 1, { outlierDetection }), 'proxyless').outlier_detection).toEqual(expected);
+  });
+
+  it('sidecar: consecutive5xx stays, with success-rate and failure-percentage fields as written', () => {
+    const outlierDetection: Outlier = { consecutive5xx: 5, successRate: { stdevFactor: 1500 }, failurePercentage: { threshold: 70 } };
+    expect(validCluster(service('svc', 1, { outlierDetection }), 'sidecar').outlier_detection).toEqual({
+      consecutive_5xx: { value: 5 },
+      success_rate_stdev_factor: { value: 1500 },
+      enforcing_failure_percentage: { value: 100 },
+      failure_percentage_threshold: { value: 70 },
+    });
   });
 });
 
@@ -720,14 +801,30 @@ describe('a policy with every field', () => {
       name: 'orders',
       type: 'EDS',
       eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: 'orders' },
-      connect_timeout: ms(0, 250_000_000),
       lb_policy: 'RING_HASH',
       ring_hash_lb_config: { minimum_ring_size: { value: 1024 }, maximum_ring_size: { value: 4096 } },
-      circuit_breakers: { thresholds: [{ priority: 'DEFAULT', max_connections: { value: 100 }, max_retries: { value: 3 } }] },
-      outlier_detection: { consecutive_5xx: { value: 7 }, interval: ms(5) },
       ...(audience === 'sidecar'
-        ? { transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': ANY_TYPE.upstreamTls, sni: 'orders' } }, http2_protocol_options: {} }
-        : {}),
+        ? {
+            connect_timeout: ms(0, 250_000_000),
+            circuit_breakers: { thresholds: [{ priority: 'DEFAULT', max_connections: { value: 100 }, max_retries: { value: 3 } }] },
+            outlier_detection: { consecutive_5xx: { value: 7 }, interval: ms(5) },
+            transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': ANY_TYPE.upstreamTls, sni: 'orders' } },
+            http2_protocol_options: {},
+          }
+        : {
+            // connect timeout and these limits are ignored by gRPC; consecutive5xx becomes failure percentage.
+            outlier_detection: {
+              interval: ms(5),
+              enforcing_success_rate: { value: 100 },
+              success_rate_minimum_hosts: { value: 5 },
+              success_rate_request_volume: { value: 100 },
+              success_rate_stdev_factor: { value: 1900 },
+              enforcing_failure_percentage: { value: 100 },
+              failure_percentage_threshold: { value: 85 },
+              failure_percentage_minimum_hosts: { value: 2 },
+              failure_percentage_request_volume: { value: 7 },
+            },
+          }),
     });
   });
 
@@ -740,7 +837,8 @@ describe('a policy with every field', () => {
         ],
       },
       ...(audience === 'sidecar' ? { timeout: ms(3) } : { max_stream_duration: { max_stream_duration: ms(3) } }),
-      retry_policy: { retry_on: audience === 'sidecar' ? 'unavailable,reset' : 'unavailable', num_retries: { value: 2 }, per_try_timeout: ms(1) },
+      retry_policy:
+        audience === 'sidecar' ? { retry_on: 'unavailable,reset', num_retries: { value: 2 }, per_try_timeout: ms(1) } : { retry_on: 'unavailable', num_retries: { value: 2 } },
       hash_policy: [{ header: { header_name: 'x-user-id' } }],
     });
   });

@@ -154,13 +154,17 @@ describe('resource names and cross-references', () => {
 });
 
 describe('clusterFor', () => {
-  it('is an EDS cluster fed over ADS, round robin, with the default connect timeout', () => {
-    expect(clusterFor(service('orders', 1))).toEqual({
+  it('is an EDS cluster fed over ADS, round robin; sidecars get the default connect timeout, gRPC (which ignores it) none', () => {
+    const proxyless = {
       name: 'orders',
       type: 'EDS',
       eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: 'orders' },
-      connect_timeout: { seconds: Math.floor(DEFAULT_CONNECT_TIMEOUT_MS / 1000), nanos: (DEFAULT_CONNECT_TIMEOUT_MS % 1000) * 1e6 },
       lb_policy: 'ROUND_ROBIN',
+    };
+    expect(clusterFor(service('orders', 1))).toEqual(proxyless);
+    expect(clusterFor(service('orders', 1), 'sidecar')).toEqual({
+      ...proxyless,
+      connect_timeout: { seconds: Math.floor(DEFAULT_CONNECT_TIMEOUT_MS / 1000), nanos: (DEFAULT_CONNECT_TIMEOUT_MS % 1000) * 1e6 },
     });
   });
 
@@ -439,8 +443,6 @@ describe('translated resources fit the vendored protos', () => {
       name: svc.name,
       type: 'EDS',
       eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: svc.name },
-      // longs decode as strings
-      connect_timeout: { seconds: String(Math.floor(DEFAULT_CONNECT_TIMEOUT_MS / 1000)), nanos: (DEFAULT_CONNECT_TIMEOUT_MS % 1000) * 1e6 },
       lb_policy: 'ROUND_ROBIN',
     });
   });

@@ -37,7 +37,7 @@ function world(opts: { graceMs?: number; subscribedMaxMs?: number } = {}) {
   const bodies = new SharedBodies(cache);
   const metrics = createMetrics({ defaultMetrics: false });
   const streams = new Set<SotwStream | DeltaStream>();
-  const env: StreamEnvironment = { viewFor: () => ({ kind: 'sidecar', cache, bodies }), log: silentLogger(), metrics, schedule: (s) => s.flush(), minPushIntervalMs: 0 };
+  const env: StreamEnvironment = { viewFor: () => ({ name: 'sidecar', kind: 'sidecar', cache, bodies }), log: silentLogger(), metrics, schedule: (s) => s.flush(), minPushIntervalMs: 0 };
   cache.onChange((changes) => {
     for (const c of changes) for (const s of streams) s.onCacheChange(c.typeUrl, c.changed, c.observedAt);
   });
