@@ -23,7 +23,7 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   maxStreams: 50_000,
   initialSyncsPerSecond: 2000,
   maxBufferedBytes: 512 * 1024 * 1024,
-  stuckStreamTimeoutMs: 120_000,
+  stuckStreamTimeoutMs: 60_000,
   maxConnectionAgeMs: 30 * 60_000,
   maxConnectionAgeGraceMs: 60_000,
 };

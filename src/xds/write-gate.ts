@@ -17,6 +17,8 @@ export interface WriteGateOptions {
   readonly schedule: (stream: Flushable) => void;
   /** A stream whose write has not left in time. */
   readonly onStuck: (stream: Flushable, heldMs: number) => void;
+  /** A stream closed while its response was still in the transport (those bytes are now garbage). */
+  readonly onAbandoned?: (bytes: number) => void;
   /** Told whenever the buffered total or the waiting counts change (metrics). */
   readonly onLevels?: (levels: WriteGateLevels) => void;
   readonly now?: () => number;
@@ -93,7 +95,9 @@ export class WriteGate {
     this.heldForBytes.delete(stream);
     this.waitingFirst.delete(stream);
     this.granted.delete(stream);
+    const abandoned = this.inFlight.get(stream)?.bytes ?? 0;
     this.sent(stream);
+    if (abandoned > 0) this.o.onAbandoned?.(abandoned);
   }
 
   close(): void {
@@ -168,7 +172,11 @@ export class WriteGate {
   private sweep(): void {
     const now = this.now();
     const stuck: Array<[Flushable, number]> = [];
-    for (const [s, f] of this.inFlight) if (now - f.since >= this.o.stuckTimeoutMs) stuck.push([s, now - f.since]);
+    // In write order (a stream's entry is re-inserted at each write): stop at the first recent one.
+    for (const [s, f] of this.inFlight) {
+      if (now - f.since < this.o.stuckTimeoutMs) break;
+      stuck.push([s, now - f.since]);
+    }
     for (const [s, ms] of stuck) this.o.onStuck(s, ms);
   }
 

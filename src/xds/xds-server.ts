@@ -18,6 +18,7 @@ import { NackLog } from './nack-log.js';
 import { limitMetrics, type LimitMetrics } from './limit-metrics.js';
 import { listenWithBacklog, type BacklogListener } from './backlog-listener.js';
 import { resetCall } from './call-reset.js';
+import { MemoryReclaimer } from './memory-reclaim.js';
 
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequestMessage, OutgoingDiscoveryResponse>;
 type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequestMessage, OutgoingDeltaResponse>;
@@ -58,6 +59,7 @@ export class XdsServer {
   private readonly limitMetrics: LimitMetrics;
   private readonly writeGate: WriteGate;
   private listener: BacklogListener | null = null;
+  private readonly reclaimer: MemoryReclaimer;
 
   constructor(private readonly opts: XdsServerOptions) {
     this.limits = { ...DEFAULT_STREAM_LIMITS, ...opts.limits };
@@ -81,6 +83,7 @@ export class XdsServer {
       views.set(kind, { kind, cache, bodies: bodies.get(cache)! });
       this.kindsOf.set(cache, [...(this.kindsOf.get(cache) ?? []), kind]);
     }
+    this.reclaimer = new MemoryReclaimer(opts.log);
     this.limitMetrics = limitMetrics(opts.metrics.registry);
     this.limitMetrics.bufferedBytesLimit.set(this.limits.maxBufferedBytes);
     this.writeGate = new WriteGate({
@@ -89,6 +92,7 @@ export class XdsServer {
       stuckTimeoutMs: this.limits.stuckStreamTimeoutMs,
       schedule: (s) => this.scheduler.schedule(s),
       onStuck: (s, heldMs) => this.closeStuck(s as XdsStream, heldMs),
+      onAbandoned: (bytes) => this.reclaimer.releasedOnClose(bytes),
       onLevels: (l) => {
         this.limitMetrics.bufferedBytes.set(l.bufferedBytes);
         this.limitMetrics.heldForBytes.set(l.heldForBytes);
@@ -137,6 +141,7 @@ export class XdsServer {
   async shutdown(graceMs = 5000): Promise<void> {
     const listenerClosed = this.listener?.close();
     this.writeGate.close();
+    this.reclaimer.close();
     for (const [stream, call] of this.streams) {
       stream.close();
       call.end();
