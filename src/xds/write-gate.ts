@@ -33,6 +33,8 @@ export interface WriteGateLevels {
 interface InFlight {
   readonly bytes: number;
   readonly since: number;
+  /** onStuck was told (once is enough: closing the stream is its business). */
+  reported: boolean;
 }
 
 export class WriteGate {
@@ -78,7 +80,7 @@ export class WriteGate {
   /** `stream` handed `bytes` to the transport. */
   wrote(stream: Flushable, bytes: number): void {
     this.release(stream);
-    this.inFlight.set(stream, { bytes, since: this.now() });
+    this.inFlight.set(stream, { bytes, since: this.now(), reported: false });
     this.buffered += bytes;
     this.report();
   }
@@ -175,6 +177,8 @@ export class WriteGate {
     // In write order (a stream's entry is re-inserted at each write): stop at the first recent one.
     for (const [s, f] of this.inFlight) {
       if (now - f.since < this.o.stuckTimeoutMs) break;
+      if (f.reported) continue;
+      f.reported = true;
       stuck.push([s, now - f.since]);
     }
     for (const [s, ms] of stuck) this.o.onStuck(s, ms);

@@ -42,7 +42,7 @@ async function serve(root: string, extra: string[] = []): Promise<{ cli: CliProc
   const [xds, admin] = await freePorts(2);
   const cli = CliProcess.start(['serve', '--zk', zk.connectString, '--zk-root', root, '--xds-port', String(xds), '--admin-port', String(admin), '--bind-address', '127.0.0.1', ...extra]);
   running.push(cli);
-  await cli.waitForLine((l) => l.msg.startsWith('zk-xds listening'));
+  await cli.waitForLine((l) => l.msg.startsWith('zk-xds listening'), 60000);
   await eventually(async () => expect((await fetch(`http://127.0.0.1:${admin}/readyz`)).status).toBe(200), 20000);
   return { cli, xds: xds!, admin: admin! };
 }
