@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../observability/logger.js';
 
+/** HTTP/2 sessions set up per turn of the event loop after an accept burst. */
+const INJECT_BATCH = 256;
+
 export interface BacklogListener {
   readonly port: number;
   /**
@@ -27,7 +30,29 @@ export function kernelBacklogCap(): number | null {
 
 export async function listenWithBacklog(server: grpc.Server, host: string, port: number, backlog: number, log: Logger): Promise<BacklogListener> {
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const listener = net.createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
+  // Accepting is kept cheap: a socket is only queued when accepted, and its HTTP/2 session is set
+  // up on the next turn of the event loop, in batches. libuv then empties the listen queue in one
+  // go during a storm instead of paying for each session between two accepts. Sockets stay paused
+  // until then (the session reads from the socket itself once injected).
+  const accepted: net.Socket[] = [];
+  let injecting = false;
+  const injectAccepted = (): void => {
+    for (const socket of accepted.splice(0, INJECT_BATCH)) {
+      if (socket.destroyed) continue;
+      // Nothing is read before the session takes the socket: both happen in this same turn.
+      socket.resume();
+      injector.injectConnection(socket);
+    }
+    if (accepted.length > 0) setImmediate(injectAccepted);
+    else injecting = false;
+  };
+  const listener = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
+    accepted.push(socket);
+    if (!injecting) {
+      injecting = true;
+      setImmediate(injectAccepted);
+    }
+  });
   listener.on('error', (err) => log.error({ err: err.message }, 'xDS listening socket error'));
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
