@@ -70,6 +70,8 @@ export async function listenWithBacklog(server: grpc.Server, host: string, port:
     close: () =>
       new Promise<void>((resolve) => {
         listener.close(() => resolve());
+        // Accepted but not handed over yet: nobody else will close these.
+        for (const socket of accepted.splice(0)) socket.destroy();
       }),
   };
 }

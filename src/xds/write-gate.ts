@@ -68,13 +68,13 @@ export class WriteGate {
    * When not, the stream is remembered and scheduled again once it may.
    */
   mayWrite(stream: Flushable, first: boolean): boolean {
-    if (first && !this.admitFirst(stream)) return false;
+    // The ceiling first: a stream held for bytes must not spend an initial-sync token meanwhile.
     if (this.o.maxBufferedBytes > 0 && this.buffered >= this.o.maxBufferedBytes) {
       this.heldForBytes.add(stream);
       this.report();
       return false;
     }
-    return true;
+    return !first || this.admitFirst(stream);
   }
 
   /** `stream` handed `bytes` to the transport. */
