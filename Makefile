@@ -38,6 +38,7 @@ bench: build
 	node dist/bench/scenarios.js --protocol sotw --style envoy
 	node dist/bench/scenarios.js --protocol delta --style envoy
 	node dist/bench/scenarios.js --protocol sotw --style grpc
+	scripts/connection-storm-bench.sh --proxies 10000
 
 bench-profile: build
 	node dist/bench/profile-cold-start.js --services 10000 --instances 10

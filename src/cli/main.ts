@@ -11,6 +11,7 @@ import { inspectCommand } from './inspect-command.js';
 import { validateCommand, type ValidateOptions } from './validate-command.js';
 
 import { int, zkRootPath, zookeeperOptions } from './zookeeper-flags.js';
+import { streamLimitOptions } from './stream-limit-flags.js';
 import { isDnsLabel, isLabelValue } from '../translate/kubernetes-names.js';
 import { DEFAULT_DROPPED_LABELS } from '../translate/endpoint-labels.js';
 
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
     .showHelpAfterError(usageHint('serve'))
     .description('watch ZooKeeper and serve xDS (ADS and CDS/EDS/RDS/LDS) plus the admin port');
   for (const option of zookeeperOptions()) serve.addOption(option);
+  for (const option of streamLimitOptions()) serve.addOption(option);
   serve
     .addOption(new Option('--bind-address <ip>', 'address the xDS and admin ports listen on').env('ZKXDS_BIND_ADDRESS').default('0.0.0.0'))
     .addOption(new Option('--xds-port <port>', 'gRPC xDS port').env('ZKXDS_XDS_PORT').default(18000).argParser(int(0, 65535)))

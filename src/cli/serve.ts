@@ -8,6 +8,7 @@ import { DEFAULT_DROPPED_LABELS, labelRuleFrom } from '../translate/endpoint-lab
 import { trafficInstancesOf } from '../translate/service-shape.js';
 import { ZkRegistry } from '../registry/zk-registry.js';
 import { registryOptionsFrom, type ZooKeeperFlags } from './zookeeper-flags.js';
+import { streamLimitsFrom, type StreamLimitFlags } from './stream-limit-flags.js';
 import { ResourceCache } from '../xds/resource-cache.js';
 import { RESOURCE_KINDS, TYPE_URL } from '../xds/resource-types.js';
 import { XdsServer } from '../xds/xds-server.js';
@@ -23,7 +24,7 @@ import { startKubernetesServiceEntries, type KubernetesServiceEntries } from '..
 import { McpPublisher } from '../istio/mcp-publisher.js';
 import { MCP_SERVICE_ENTRY_TYPE_URLS } from '../istio/mcp-resources.js';
 
-export interface ServeConfig extends ZooKeeperFlags {
+export interface ServeConfig extends ZooKeeperFlags, StreamLimitFlags {
   readonly bindAddress: string;
   readonly xdsPort: number;
   readonly adminPort: number;
@@ -93,7 +94,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
     { log, metrics, onServices: (services, observedAt) => catalog.offer(services, observedAt) },
   );
   metrics.setZooKeeperStateSource(() => registry.status().state);
-  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs, retireSubscribedMaxMs: config.retireSubscribedMaxMs });
+  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs, retireSubscribedMaxMs: config.retireSubscribedMaxMs, limits: streamLimitsFrom(config) });
   const xdsPort = await xds.listen(config.bindAddress, config.xdsPort);
   metrics.setProxySource(() => countProxiesByKind(xds), () => new Set(streamsByNode(xds).keys()));
   metrics.setProxyStateSource(new ProxyCensus(xds).take);

@@ -7,6 +7,7 @@ import { encodeDeltaBody, type DeltaDiscoveryRequestMessage, type OutgoingDeltaR
 import type { EncodedResource } from './resource-encoding.js';
 import { shortTypeName } from './resource-types.js';
 import { StreamBase } from './stream-base.js';
+import { truncateDetail } from './nack-log.js';
 import { DeltaSubscription } from './delta-subscription.js';
 import { touches } from './name-sets.js';
 import type { VersionsAt } from './resource-cache.js';
@@ -81,7 +82,10 @@ export class DeltaStream extends StreamBase<DeltaSubscription, OutgoingDeltaResp
     }
     if (nack) {
       this.env.metrics.nacks.inc({ type });
-      this.env.log.warn({ node: this.nodeId, type, rejectedVersion: version, nonce: req.response_nonce, error: nack.message }, 'proxy rejected a delta response (NACK); it is not re-sent, the next change is');
+      const event = { node: this.nodeId, type, rejectedVersion: version, nonce: req.response_nonce, message: nack.message };
+      const msg = 'proxy rejected a delta response (NACK); it is not re-sent, the next change is';
+      if (this.env.nackLog) this.env.nackLog.record(event, msg);
+      else this.env.log.warn({ node: event.node, type, rejectedVersion: version, nonce: event.nonce, error: truncateDetail(event.message) }, msg);
     } else {
       this.env.metrics.acks.inc({ type });
     }
@@ -174,6 +178,14 @@ export class DeltaStream extends StreamBase<DeltaSubscription, OutgoingDeltaResp
       for (const n of at.keys()) if (!owed(n)) consider(n, held(n));
     }
     return { systemVersion: cache.version(typeUrl), typeUrl, resources, removed, body: encodeDeltaBody(cache.version(typeUrl), typeUrl, resources, removed) };
+  }
+
+  protected sizeOf(r: OutgoingDeltaResponse): number {
+    if (r.body) return r.body.length + r.nonce.length + 16;
+    let bytes = 64 + r.systemVersion.length + r.typeUrl.length;
+    for (const e of r.resources) bytes += e.anyBytes.length + e.name.length + e.version.length + 8;
+    for (const n of r.removed) bytes += n.length + 2;
+    return bytes;
   }
 
   private respond(sub: DeltaSubscription, r: Omit<OutgoingDeltaResponse, 'nonce'>): OutgoingDeltaResponse {

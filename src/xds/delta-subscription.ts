@@ -7,6 +7,7 @@
 // the client holds something else (it reconnected with initial_resource_versions, or its scope
 // changed between wildcard and names), an explicit map of name -> version is kept instead, until
 // the next full re-check makes the two agree again.
+import { truncateDetail } from './nack-log.js';
 import { SubscriptionBase, type SyncState } from './type-subscription.js';
 import { DELTA_NAME_SETS, type NameSetPool, type SharedNameSet } from './name-sets.js';
 
@@ -101,7 +102,7 @@ export class DeltaSubscription extends SubscriptionBase {
     const { version, seq } = sent;
     this.outstanding.delete(nonce);
     if (nack) {
-      this.lastNack = { nonce, version, message: nack.message, at: new Date() };
+      this.lastNack = { nonce, version, message: truncateDetail(nack.message, 4096), at: new Date() };
       this.lastReplyNack = true;
     } else {
       this.ackedVersion = version;

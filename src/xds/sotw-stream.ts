@@ -5,6 +5,7 @@ import { encodeResponseBody, type DiscoveryRequestMessage, type OutgoingDiscover
 import { isFullStateType, shortTypeName } from './resource-types.js';
 import { TypeSubscription } from './type-subscription.js';
 import { StreamBase } from './stream-base.js';
+import { truncateDetail } from './nack-log.js';
 import { SHARED_NAME_SETS, intersects, touches } from './name-sets.js';
 import { ALL_SUBSCRIBED, EVERY_NAME, type PickedBody } from './shared-bodies.js';
 
@@ -38,13 +39,14 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
       return;
     }
     if (sub.nonce !== null && req.error_detail) {
-      sub.lastNack = { nonce: sub.nonce, version: sub.sentVersion, message: req.error_detail.message, at: new Date() };
+      // Kept for the admin pages; cut so a proxy sending megabytes of detail cannot grow us.
+      sub.lastNack = { nonce: sub.nonce, version: sub.sentVersion, message: truncateDetail(req.error_detail.message, 4096), at: new Date() };
       this.env.metrics.nacks.inc({ type });
       this.env.onReply?.({ kind: 'nack', nodeId: this.nodeId, typeUrl, version: sub.sentVersion, at: performance.now() });
-      this.env.log.warn(
-        { node: this.nodeId, type, rejectedVersion: sub.sentVersion, keptVersion: req.version_info, nonce: req.response_nonce, error: req.error_detail.message },
-        'proxy rejected a response (NACK); it is not re-sent, the next change will be',
-      );
+      const nack = { node: this.nodeId, type, rejectedVersion: sub.sentVersion, nonce: req.response_nonce, message: req.error_detail.message, fields: { keptVersion: req.version_info } };
+      const msg = 'proxy rejected a response (NACK); it is not re-sent, the next change will be';
+      if (this.env.nackLog) this.env.nackLog.record(nack, msg);
+      else this.env.log.warn({ ...nack.fields, node: nack.node, type, rejectedVersion: nack.rejectedVersion, nonce: nack.nonce, error: truncateDetail(nack.message) }, msg);
     } else if (sub.nonce !== null) {
       sub.ackedVersion = req.version_info;
       sub.ackedSeq = Math.max(sub.ackedSeq, sub.nonceSeq);
@@ -108,6 +110,10 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
     sub.sentSeq = seq;
     if (count === 0 && !pending && !isFullStateType(sub.typeUrl)) return null;
     return this.respond(sub, { body, count, version });
+  }
+
+  protected sizeOf(r: OutgoingDiscoveryResponse): number {
+    return r.body.length + r.nonce.length + 16;
   }
 
   private respond(sub: TypeSubscription, r: { body: Uint8Array; count: number; version: string }): OutgoingDiscoveryResponse {

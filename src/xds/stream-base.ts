@@ -11,6 +11,7 @@ import type { ResourceCache } from './resource-cache.js';
 import { PUSH_ORDER, shortTypeName } from './resource-types.js';
 import type { SharedBodies } from './shared-bodies.js';
 import type { SubscriptionBase } from './type-subscription.js';
+import type { NackLog } from './nack-log.js';
 
 /** The resources one kind of proxy (or one client profile of it) is served. */
 export interface ResourceView {
@@ -34,6 +35,17 @@ export interface StreamEnvironment {
   readonly minPushIntervalMs: number;
   /** Told of every ACK and NACK (admin pages, benchmarks). */
   readonly onReply?: (reply: ProxyReply) => void;
+  /** Admission of writes (buffered-bytes ceiling, initial-sync rate); absent: every write may go. */
+  readonly writes?: WriteAdmission;
+  /** Logs NACKs once per (proxy, type, version), truncated; absent: every NACK is logged. */
+  readonly nackLog?: NackLog;
+}
+
+/** What a stream asks before it builds a response, and tells after (see write-gate.ts). */
+export interface WriteAdmission {
+  mayWrite(stream: Flushable, first: boolean): boolean;
+  wrote(stream: Flushable, bytes: number): void;
+  sent(stream: Flushable): void;
 }
 
 /** An ACK or NACK received from a proxy. */
@@ -54,18 +66,23 @@ export interface StreamInfo {
 }
 
 
+/** The transport: `done` is called once the response has left (or failed to). */
 export interface Sink<Out> {
-  write(response: Out): boolean;
-  once(event: 'drain', listener: () => void): unknown;
+  write(response: Out, done: (err?: Error | null) => void): unknown;
 }
 
-export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 'awaitsAckOf' | 'names'>, Out> {
+export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 'awaitsAckOf' | 'names'> & { sentSeq: number; readonly typeUrl: string }, Out> {
   node: NodeMessage | null = null;
   /** Set by the first request. */
   view: ResourceView | null = null;
   readonly subscriptions = new Map<string, Sub>();
   private nonceCounter = 0;
-  private blocked = false;
+  /** A response handed to the transport has not left yet: nothing more is built until it has. */
+  private inFlight = false;
+  /** Writes completed so far (the first one is an initial sync, admitted at a bounded rate). */
+  private writes = 0;
+  /** The previous write left and more may be due: continue without the push interval. */
+  private midRound = false;
   private closed = false;
   private lastWriteAt = -Infinity;
   private throttled = false;
@@ -84,13 +101,18 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
     return this.node?.id ?? '';
   }
 
-  /** Sends what is due, type by type in push order, until the transport pushes back. */
+  /**
+   * Sends what is due, type by type in push order, one response at a time: the next is built only
+   * once the previous has left, so a proxy that stops reading holds one response, and what changes
+   * meanwhile coalesces into its next one (built from the cache as it is then).
+   */
   flush(): void {
-    if (this.closed || this.blocked) return;
+    if (this.closed || this.inFlight) return;
     const wait = this.lastWriteAt + this.env.minPushIntervalMs - performance.now();
     // Answers to requests (new subscriptions) are never held back, and changes pending at that
-    // moment go with them; only pushes of changes wait for the interval.
-    if (wait > 0 && !this.owesAnswer()) {
+    // moment go with them; only pushes of changes wait for the interval (a push of several types
+    // goes out as one round).
+    if (wait > 0 && !this.midRound && !this.owesAnswer()) {
       if (!this.throttled) {
         // Pushed a moment ago: come back when the interval is over (changes keep accumulating).
         this.throttled = true;
@@ -101,25 +123,31 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
       }
       return;
     }
+    this.midRound = false;
+    const admission = this.env.writes;
     for (const typeUrl of this.orderedTypes()) {
+      if (!this.isDue(this.subscriptions.get(typeUrl)!)) continue;
+      // Held (buffered-bytes ceiling, or the initial-sync rate): the gate schedules us again.
+      if (admission && !admission.mayWrite(this, this.writes === 0)) return;
       const response = this.buildResponse(this.subscriptions.get(typeUrl)!);
       if (!response) continue;
-      const ok = this.sink.write(response);
+      this.inFlight = true;
+      admission?.wrote(this, this.sizeOf(response));
       this.lastWriteAt = performance.now();
       const since = this.pendingSince.get(typeUrl);
       if (since !== undefined) {
         this.env.metrics.pushLatency.observe({ type: shortTypeName(typeUrl) }, (performance.now() - since) / 1000);
         this.pendingSince.delete(typeUrl);
       }
-      if (!ok) {
-        // A slow proxy: stop writing to it; what changes meanwhile coalesces into the next response.
-        this.blocked = true;
-        this.sink.once('drain', () => {
-          this.blocked = false;
-          this.env.schedule(this);
-        });
-        return;
-      }
+      this.sink.write(response, () => {
+        this.inFlight = false;
+        this.writes++;
+        admission?.sent(this);
+        if (this.closed) return;
+        this.midRound = true;
+        this.env.schedule(this);
+      });
+      return;
     }
   }
 
@@ -143,6 +171,20 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
 
   /** The response a subscription is due now, or null. */
   protected abstract buildResponse(sub: Sub): Out | null;
+
+  /**
+   * Whether buildResponse might return something now (cheap; may say yes and then build nothing):
+   * something is owed, or the cache moved since the last response. A stream that owes nothing then
+   * passes without asking the write gate.
+   */
+  private isDue(sub: Sub): boolean {
+    if (sub.pending !== null) return true;
+    const cache = this.view?.cache;
+    return !!cache && cache.hasType(sub.typeUrl) && cache.seq(sub.typeUrl) !== sub.sentSeq;
+  }
+
+  /** Encoded size of a response, for the buffered-bytes accounting. */
+  protected abstract sizeOf(response: Out): number;
 
   /** Records the node and picks the resource view on the stream's first request. */
   protected adopt(node: NodeMessage | null): void {

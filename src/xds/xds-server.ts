@@ -13,6 +13,13 @@ import { FlushScheduler, type Flushable } from './flush-scheduler.js';
 import { TYPE_URL, shortTypeName } from './resource-types.js';
 import { KIND_OF_VIEW, cacheOfView, servedViews, viewOf, type ViewCaches, type ViewName } from './client-profile.js';
 import { StreamAckRetirementGate, type RetiringReport } from './retirement-gate.js';
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream-limits.js';
+import { WriteGate } from './write-gate.js';
+import { NackLog } from './nack-log.js';
+import { limitMetrics, type LimitMetrics } from './limit-metrics.js';
+import { listenWithBacklog, type BacklogListener } from './backlog-listener.js';
+import { resetCall } from './call-reset.js';
+import { MemoryReclaimer } from './memory-reclaim.js';
 
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequestMessage, OutgoingDiscoveryResponse>;
 type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequestMessage, OutgoingDeltaResponse>;
@@ -31,6 +38,8 @@ export interface XdsServerOptions {
   readonly retireGraceMs?: number;
   /** Longest a retired resource stays while a proxy still subscribes to it by name (default 20 min). */
   readonly retireSubscribedMaxMs?: number;
+  /** Storm and slow-proxy limits (stream-limits.ts); unset fields take the defaults. */
+  readonly limits?: Partial<StreamLimits>;
 }
 
 export const DEFAULT_RETIRE_GRACE_MS = 10_000;
@@ -57,9 +66,19 @@ export class XdsServer {
   private readonly gates = new Map<ResourceCache, StreamAckRetirementGate>();
   private nextStreamId = 1;
   private boundPort = 0;
+  private readonly limits: StreamLimits;
+  private readonly limitMetrics: LimitMetrics;
+  private readonly writeGate: WriteGate;
+  private listener: BacklogListener | null = null;
+  private readonly reclaimer: MemoryReclaimer;
 
   constructor(private readonly opts: XdsServerOptions) {
+    this.limits = { ...DEFAULT_STREAM_LIMITS, ...opts.limits };
     this.server = new grpc.Server({
+      // Proxies stay on the replica they first reached; a maximum age moves them now and then, so
+      // a replica that comes back (or a new one) gets its share. grpc-js adds ±10% jitter.
+      ...(this.limits.maxConnectionAgeMs > 0 ? { 'grpc.max_connection_age_ms': this.limits.maxConnectionAgeMs } : {}),
+      ...(this.limits.maxConnectionAgeGraceMs > 0 ? { 'grpc.max_connection_age_grace_ms': this.limits.maxConnectionAgeGraceMs } : {}),
       // Proxies hold streams for hours: keep them alive through idle NATs and notice dead peers.
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
@@ -76,12 +95,30 @@ export class XdsServer {
       views.set(name, { name, kind: KIND_OF_VIEW[name], cache, bodies: bodies.get(cache)! });
       this.viewsOf.set(cache, [...(this.viewsOf.get(cache) ?? []), name]);
     }
+    this.reclaimer = new MemoryReclaimer(opts.log);
+    this.limitMetrics = limitMetrics(opts.metrics.registry);
+    this.limitMetrics.bufferedBytesLimit.set(this.limits.maxBufferedBytes);
+    this.writeGate = new WriteGate({
+      maxBufferedBytes: this.limits.maxBufferedBytes,
+      initialSyncsPerSecond: this.limits.initialSyncsPerSecond,
+      stuckTimeoutMs: this.limits.stuckStreamTimeoutMs,
+      schedule: (s) => this.scheduler.schedule(s),
+      onStuck: (s, heldMs) => this.closeStuck(s as XdsStream, heldMs),
+      onAbandoned: (bytes) => this.reclaimer.releasedOnClose(bytes),
+      onLevels: (l) => {
+        this.limitMetrics.bufferedBytes.set(l.bufferedBytes);
+        this.limitMetrics.heldForBytes.set(l.heldForBytes);
+        this.limitMetrics.waitingInitialSync.set(l.waitingInitialSync);
+      },
+    });
     this.env = {
       // A profile view without a cache of its own is served its kind's base view.
       viewFor: (node) => {
         const name = viewOf(node);
         return views.get(name) ?? views.get(KIND_OF_VIEW[name])!;
       },
+      writes: this.writeGate,
+      nackLog: new NackLog(opts.log, () => this.limitMetrics.nackLogsSuppressed.inc()),
       minPushIntervalMs: opts.minPushIntervalMs ?? 0,
       log: opts.log,
       metrics: opts.metrics,
@@ -99,11 +136,10 @@ export class XdsServer {
     }
   }
 
-  /** Binds and starts serving; returns the bound port (useful with port 0). */
+  /** Binds (with the storm-sized listen backlog) and starts serving; returns the bound port (useful with port 0). */
   async listen(host: string, port: number): Promise<number> {
-    this.boundPort = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-    });
+    this.listener = await listenWithBacklog(this.server, host, port, this.limits.listenBacklog, this.opts.log);
+    this.boundPort = this.listener.port;
     return this.boundPort;
   }
 
@@ -139,6 +175,9 @@ export class XdsServer {
   /** Ends every stream cleanly, then stops; forces the stop after `graceMs`. */
   async shutdown(graceMs = 5000): Promise<void> {
     for (const gate of this.gates.values()) gate.close();
+    const listenerClosed = this.listener?.close();
+    this.writeGate.close();
+    this.reclaimer.close();
     for (const [stream, call] of this.streams) {
       stream.close();
       call.end();
@@ -153,6 +192,7 @@ export class XdsServer {
         resolve();
       });
     });
+    await listenerClosed;
   }
 
   private registerServices(): void {
@@ -172,6 +212,13 @@ export class XdsServer {
   }
 
   private handleStream<Req>(call: grpc.ServerDuplexStream<Req, never>, api: string, create: (info: StreamInfo) => XdsStream & { onRequest(req: Req): void }): void {
+    if (this.limits.maxStreams > 0 && this.streams.size >= this.limits.maxStreams) {
+      // Full: the proxy retries (gRPC clients back off; behind a load balancer, on another replica).
+      this.limitMetrics.shedStreams.inc();
+      this.opts.log.debug({ api, peer: call.getPeer(), streams: this.streams.size }, 'xDS stream refused: replica holds --max-streams');
+      call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: `zk-xds replica serves its maximum of ${this.limits.maxStreams} streams; retry (another replica)` });
+      return;
+    }
     const info = { id: this.nextStreamId++, api, peer: call.getPeer(), connectedAt: new Date() };
     const stream = create(info);
     this.streams.set(stream, call as unknown as SotwCall);
@@ -184,6 +231,7 @@ export class XdsServer {
       ended = true;
       stream.close();
       this.scheduler.forget(stream);
+      this.writeGate.forget(stream);
       this.streams.delete(stream);
       this.opts.metrics.connectedStreams.dec({ api });
       // A closed stream holds no retirement.
@@ -207,6 +255,19 @@ export class XdsServer {
     call.on('error', (err) => end('error', err));
     call.on('cancelled', () => end('cancelled'));
     call.on('close', () => end('closed'));
+  }
+
+  /** A proxy that stopped reading: reset its stream, which frees what the transport holds for it. */
+  private closeStuck(stream: XdsStream, heldMs: number): void {
+    const call = this.streams.get(stream);
+    this.writeGate.forget(stream);
+    if (!call) return;
+    this.limitMetrics.stuckStreamsClosed.inc();
+    this.opts.log.warn(
+      { stream: stream.info.id, node: stream.nodeId, peer: stream.info.peer, heldMs: Math.round(heldMs) },
+      'xDS stream closed: the proxy has not read a response for --stuck-stream-timeout-ms',
+    );
+    resetCall(call, () => call.destroy());
   }
 
   private onCacheChange(cache: ResourceCache, changes: readonly TypeChange[]): void {

@@ -45,16 +45,17 @@ export function streamWorld() {
   return { cache, env, set, track };
 }
 
-/** A transport that records what is written and can push back (write returns false) until drain(). */
+/** A transport that records what is written and can push back (a write does not leave) until drain(). */
 export function recordingSink<Out>(): { sink: Sink<Out>; sent: Out[]; control: { pushBack: boolean; drain: () => void } } {
   const sent: Out[] = [];
   const control = { pushBack: false, drain: () => {} };
   const sink: Sink<Out> = {
-    write: (r) => (sent.push(r), !control.pushBack),
-    once: (_event, listener) => {
+    write: (r, done) => {
+      sent.push(r);
+      if (!control.pushBack) return done();
       control.drain = () => {
         control.pushBack = false;
-        listener();
+        done();
       };
     },
   };
