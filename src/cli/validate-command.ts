@@ -47,6 +47,8 @@ async function readOnce(opts: ValidateOptions): Promise<ValidationReport> {
   try {
     const outcome = await Promise.race([registry.start().then(() => 'read' as const), timedOut]);
     if (outcome === 'timeout') {
+      const denied = registry.status().ensembles.flatMap((e) => e.unreadableRoots.map((r) => `${e.name}:${r.path} (${r.reason})`));
+      if (denied.length > 0) throw new CommandFailure(`ZooKeeper denied reading ${denied.join(', ')}`, EXIT.unreachable);
       throw new CommandFailure(`could not read ZooKeeper at ${opts.sourcesFile ? `the ensembles of ${opts.sourcesFile}` : opts.zk} within ${opts.timeoutMs} ms (unreachable, or the session never came up)`, EXIT.unreachable);
     }
     const rejectedRegistrations = registry.invalidRegistrations();

@@ -32,6 +32,8 @@ export interface StreamEnvironment {
   readonly minPushIntervalMs: number;
   /** Told of every ACK and NACK (admin pages, benchmarks). */
   readonly onReply?: (reply: ProxyReply) => void;
+  /** False while answers are held (see warm-gate.ts); absent: always answer. */
+  readonly isWarm?: () => boolean;
 }
 
 /** An ACK or NACK received from a proxy. */
@@ -84,7 +86,8 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
 
   /** Sends what is due, type by type in push order, until the transport pushes back. */
   flush(): void {
-    if (this.closed || this.blocked) return;
+    // Held until the resources are complete: requests are remembered, the server flushes at opening.
+    if (this.closed || this.blocked || this.env.isWarm?.() === false) return;
     const wait = this.lastWriteAt + this.env.minPushIntervalMs - performance.now();
     // Answers to requests (new subscriptions) are never held back, and changes pending at that
     // moment go with them; only pushes of changes wait for the interval.

@@ -13,6 +13,7 @@ import { FlushScheduler, type Flushable } from './flush-scheduler.js';
 import { TYPE_URL, shortTypeName } from './resource-types.js';
 import { PROXY_KINDS, proxyKindOf, type ProxyKind } from './proxy-kind.js';
 import { StreamAckRetirementGate, type RetiringReport } from './retirement-gate.js';
+import type { WarmGate } from './warm-gate.js';
 
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequestMessage, OutgoingDiscoveryResponse>;
 type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequestMessage, OutgoingDeltaResponse>;
@@ -31,6 +32,8 @@ export interface XdsServerOptions {
   readonly retireGraceMs?: number;
   /** Longest a retired resource stays while a proxy still subscribes to it by name (default 20 min). */
   readonly retireSubscribedMaxMs?: number;
+  /** Answers are held until it opens (default: none, answer at once). */
+  readonly gate?: WarmGate;
 }
 
 export const DEFAULT_RETIRE_GRACE_MS = 10_000;
@@ -84,7 +87,9 @@ export class XdsServer {
       onReply: (reply) => {
         for (const l of this.replyListeners) l(reply);
       },
+      ...(opts.gate ? { isWarm: () => opts.gate!.isOpen } : {}),
     };
+    opts.gate?.onOpen(() => this.answerHeld());
     this.registerServices();
     for (const cache of bodies.keys()) cache.onChange((changes) => this.onCacheChange(cache, changes));
     for (const cache of bodies.keys()) {
@@ -202,6 +207,13 @@ export class XdsServer {
     call.on('error', (err) => end('error', err));
     call.on('cancelled', () => end('cancelled'));
     call.on('close', () => end('closed'));
+  }
+
+  /** The gate opened: every stream answers what it was asked while held, with the full state. */
+  private answerHeld(): void {
+    const held = this.streams.size;
+    if (held > 0) this.opts.log.info({ streams: held }, 'resources complete: answering the xDS requests held until now');
+    for (const stream of this.streams.keys()) this.scheduler.schedule(stream);
   }
 
   private onCacheChange(cache: ResourceCache, changes: readonly TypeChange[]): void {
