@@ -342,7 +342,7 @@ export class EnsembleWatch {
     this.deniedRoots.clear();
     this.deniedAttempts = 0;
     this.state = conn.connected ? 'connected' : 'disconnected';
-    if (conn.connected) this.disconnectedSince = null;
+    this.disconnectedSince = conn.connected ? null : (this.disconnectedSince ?? new Date());
     this.resolveFirstRead();
     this.log.info({ services: this.status().services, seconds: Number(seconds.toFixed(3)), session: this.sessionsOpened }, 'full read of ZooKeeper done');
     return true;

@@ -106,6 +106,16 @@ describe('zk-xds serve with ZooKeeper credentials and sources files', () => {
     expect(res.stdout + res.stderr).not.toContain(PASSWORD);
   });
 
+  it('validate with a wrong password says at once which root ZooKeeper refused, and exits 2', async () => {
+    const WRONG = 'wrong-' + Math.random().toString(36).slice(2);
+    const authFile = path.join(dir, 'zk-auth-validate-wrong');
+    await writeFile(authFile, `ops:${WRONG}\n`, { mode: 0o600 });
+    const res = await CliProcess.run(['validate', '--zk', zk.connectString, '--zk-auth-file', authFile, '--timeout-ms', '60000']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/ZooKeeper denied reading default:\/dubbo \(.*NoAuth.*user 'ops'/);
+    expect(res.stdout + res.stderr).not.toContain(WRONG);
+  });
+
   it('refuses to start on a sources file with a bad field, naming it', async () => {
     const file = path.join(dir, 'sources.yaml');
     await writeFile(file, `ensembles:\n  - name: main\n    connect: ${zk.connectString}\n    roots: [{ path: /services, layout: eureka }]\n`);
