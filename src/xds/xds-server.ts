@@ -33,7 +33,7 @@ export interface XdsServerOptions {
   /** Longest a retired resource stays while a proxy still subscribes to it by name (default 20 min). */
   readonly retireSubscribedMaxMs?: number;
   /** Answers are held until it opens (default: none, answer at once). */
-  readonly gate?: WarmGate;
+  readonly warmGate?: WarmGate;
 }
 
 export const DEFAULT_RETIRE_GRACE_MS = 10_000;
@@ -87,9 +87,9 @@ export class XdsServer {
       onReply: (reply) => {
         for (const l of this.replyListeners) l(reply);
       },
-      ...(opts.gate ? { isWarm: () => opts.gate!.isOpen } : {}),
+      ...(opts.warmGate ? { isWarm: () => opts.warmGate!.isOpen } : {}),
     };
-    opts.gate?.onOpen(() => this.answerHeld());
+    opts.warmGate?.onOpen(() => this.answerHeld());
     this.registerServices();
     for (const cache of bodies.keys()) cache.onChange((changes) => this.onCacheChange(cache, changes));
     for (const cache of bodies.keys()) {

@@ -27,7 +27,7 @@ export async function startHarness(initial: Service[], opts: { minPushIntervalMs
   const publisher = new CatalogPublisher({ proxyless: cache, sidecar: sidecarCache }, { domainSuffix: 'mesh.local', sidecarBindAddress: '127.0.0.1' }, log, metrics);
   const publish = (...services: Service[]) => publisher.publish({ upserts: services });
   publish(...initial);
-  const server = new XdsServer({ caches: { proxyless: cache, sidecar: sidecarCache }, log, metrics, minPushIntervalMs: opts.minPushIntervalMs, ...(opts.gate ? { gate: opts.gate } : {}) });
+  const server = new XdsServer({ caches: { proxyless: cache, sidecar: sidecarCache }, log, metrics, minPushIntervalMs: opts.minPushIntervalMs, ...(opts.gate ? { warmGate: opts.gate } : {}) });
   const port = await server.listen('127.0.0.1', 0);
   return { cache, sidecarCache, server, metrics, address: `127.0.0.1:${port}`, publish };
 }
