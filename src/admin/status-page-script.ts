@@ -86,7 +86,7 @@ export const STATUS_SCRIPT = String.raw`
     var counts = { NACKED: 0, STALE: 0, NOT_SENT: 0, SYNCED: 0 };
     (d.proxies ? d.proxies.proxies : []).forEach(function (p) { counts[worstState(p)]++; });
     var items = [
-      ['Ready', d.ready ? (d.ready.ready ? 'yes' : 'no (first ZooKeeper read not finished)') : '?'],
+      ['Ready', d.ready ? (d.ready.ready ? 'yes' + (d.ready.catalogStaleSeconds > 0 ? ' (ZooKeeper out of reach: state ' + Math.round(d.ready.catalogStaleSeconds) + ' s stale)' : '') : 'no (' + (d.ready.notReady || []).map(function (r) { return r.ensemble + (r.root ? ' ' + r.root : '') + ': ' + r.reason; }).join('; ') + ')') : '?'],
       ['ZooKeeper', zk ? zk.state + (zk.ensembles && zk.ensembles.length > 1 ? ' (primary of ' + zk.ensembles.length + ' ensembles)' : '') : '?'],
       ['Services', d.services ? d.services.services.length : '?'],
       ['Proxies', d.proxies ? STATES.map(function (s) { return counts[s] + ' ' + s; }).join(', ') : '?'],

@@ -12,6 +12,8 @@ import { streamLimitsFrom, type StreamLimitFlags } from './stream-limit-flags.js
 import { ResourceCache } from '../xds/resource-cache.js';
 import { RESOURCE_KINDS, TYPE_URL } from '../xds/resource-types.js';
 import { XdsServer } from '../xds/xds-server.js';
+import { WarmGate } from '../xds/warm-gate.js';
+import { registryReadiness } from '../admin/readiness.js';
 import { CatalogPublisher } from '../xds/catalog-publisher.js';
 import { AdminServer } from '../admin/admin-server.js';
 import type { ViewCaches } from '../xds/client-profile.js';
@@ -94,7 +96,11 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
     { log, metrics, onServices: (services, observedAt) => catalog.offer(services, observedAt) },
   );
   metrics.setZooKeeperStateSource(() => registry.status().state);
-  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs, retireSubscribedMaxMs: config.retireSubscribedMaxMs, limits: streamLimitsFrom(config) });
+  metrics.setStalenessSource(() => registry.status().staleSeconds);
+  // xDS answers (SotW, delta, MCP) are held until every ensemble's first complete read: an empty
+  // answer would make clients drop what they hold.
+  const gate = new WarmGate();
+  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs, retireSubscribedMaxMs: config.retireSubscribedMaxMs, limits: streamLimitsFrom(config), warmGate: gate });
   const xdsPort = await xds.listen(config.bindAddress, config.xdsPort);
   metrics.setProxySource(() => countProxiesByKind(xds), () => new Set(streamsByNode(xds).keys()));
   metrics.setProxyStateSource(new ProxyCensus(xds).take);
@@ -106,7 +112,8 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
     log: log.child({ component: 'admin' }),
     readiness: () => {
       const status = registry.status();
-      return { ready: status.initialSyncDone, detail: { zookeeper: status, xds: { port: xdsPort, streams: xds.connectedStreams().length } } };
+      const { ready, ...why } = registryReadiness(status);
+      return { ready, detail: { ...why, zookeeper: status, xds: { port: xdsPort, streams: xds.connectedStreams().length, holding: !gate.isOpen } } };
     },
     routes: {
       ...debugRoutes({ xds, catalog, registry, publisher, caches, retiring: () => xds.retiring() }),
@@ -143,7 +150,12 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
         metrics,
       )
     : undefined;
-  const started = registry.start().catch((err: Error) => log.error({ err: err.message }, 'registry stopped'));
+  const started = registry
+    .start()
+    .then(() => {
+      if (registry.status().initialSyncDone) gate.open();
+    })
+    .catch((err: Error) => log.error({ err: err.message }, 'registry stopped'));
 
   let stopping: Promise<void> | null = null;
   const stop = () =>

@@ -43,10 +43,15 @@ async function readOnce(opts: ValidateOptions): Promise<ValidationReport> {
     },
   );
   let timer: NodeJS.Timeout | undefined;
+  let poll: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), opts.timeoutMs)));
+  const deniedRoots = () => registry.status().ensembles.flatMap((e) => e.unreadableRoots.map((r) => `${e.name}:${r.path} (${r.reason})`));
+  // A refused root is retried by the registry, which would only end at the timeout: report it at once.
+  const denied = new Promise<'denied'>((resolve) => (poll = setInterval(() => deniedRoots().length > 0 && resolve('denied'), 100)));
   try {
-    const outcome = await Promise.race([registry.start().then(() => 'read' as const), timedOut]);
-    if (outcome === 'timeout') {
+    const outcome = await Promise.race([registry.start().then(() => 'read' as const), timedOut, denied]);
+    if (outcome !== 'read' && deniedRoots().length > 0) throw new CommandFailure(`ZooKeeper denied reading ${deniedRoots().join(', ')}`, EXIT.unreachable);
+    if (outcome !== 'read') {
       throw new CommandFailure(`could not read ZooKeeper at ${opts.sourcesFile ? `the ensembles of ${opts.sourcesFile}` : opts.zk} within ${opts.timeoutMs} ms (unreachable, or the session never came up)`, EXIT.unreachable);
     }
     const rejectedRegistrations = registry.invalidRegistrations();
@@ -54,6 +59,7 @@ async function readOnce(opts: ValidateOptions): Promise<ValidationReport> {
     return { services: read.size, registrations: registrations + rejectedRegistrations.length, rejectedRegistrations, rejectedPolicies: registry.policyErrors() };
   } finally {
     clearTimeout(timer);
+    clearInterval(poll);
     await registry.stop();
   }
 }

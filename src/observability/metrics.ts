@@ -44,6 +44,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   let invalidPoliciesNow: () => number = () => 0;
   let catalogNow: () => { services: number; serving: number; notServing: number } = () => ({ services: 0, serving: 0, notServing: 0 });
   let proxyStatesNow: () => { byState: Record<string, number>; oldestStaleSeconds: number } = () => ({ byState: {}, oldestStaleSeconds: 0 });
+  let staleNow: () => number = () => 0;
   return {
     /** Connected proxies per kind are counted when scraped. */
     setProxySource(count: () => Record<string, number>, connectedNodes: () => ReadonlySet<string>): void {
@@ -76,8 +77,20 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     setProxyStateSource(census: () => { byState: Record<string, number>; oldestStaleSeconds: number }): void {
       proxyStatesNow = census;
     },
+    /** How stale the catalog may be (seconds since an ensemble lost its connection), read when scraped. */
+    setStalenessSource(seconds: () => number): void {
+      staleNow = seconds;
+    },
     registry,
     proxyNacks,
+    catalogStaleSeconds: new Gauge({
+      name: 'zkxds_catalog_stale_seconds',
+      help: '0 while every ZooKeeper ensemble is connected and in step; else seconds since the first of them lost its connection (the served state may miss changes since)',
+      registers: r,
+      collect() {
+        this.set(staleNow());
+      },
+    }),
     connectedProxies: new Gauge({
       name: 'zkxds_xds_connected_proxies',
       help: 'Distinct proxies (node ids) with an open xDS stream, per kind',

@@ -12,7 +12,7 @@ import { PolicyWatcher, type PolicyError } from './policy-watcher.js';
 import type { NamedEntry } from './service-index.js';
 import { treeLayout, type EnsembleConfig } from './sources-config.js';
 import { TreeWatcher } from './tree-watcher.js';
-import { ZkConnection, type ZkConnectionOptions } from './zk-connection.js';
+import { ZkConnection, ZkError, type ZkConnectionOptions } from './zk-connection.js';
 import type { ZkDigestCredentials } from './zk-credentials.js';
 import { ZK_NOAUTH } from './zk-retry.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -47,6 +47,22 @@ export interface EnsembleStatus {
   readonly sessionsOpened: number;
   readonly services: number;
   readonly invalidRegistrations: number;
+  /**
+   * Configured roots (and the policy root) ZooKeeper refuses to list (NoAuth). While one is
+   * unreadable at the first read, the read is incomplete: nothing of this ensemble is served.
+   */
+  readonly unreadableRoots: readonly UnreadableRoot[];
+  /** When the connection was lost (ISO 8601), while the catalog is not in step with ZooKeeper; else null. */
+  readonly disconnectedSince: string | null;
+}
+
+export interface UnreadableRoot {
+  /** Full znode path (with the ensemble's chroot). */
+  readonly path: string;
+  readonly kind: 'services' | 'policy';
+  readonly reason: string;
+  /** When it was first found unreadable (ISO 8601). */
+  readonly since: string;
 }
 
 export interface EnsembleHooks {
@@ -58,6 +74,8 @@ export interface EnsembleHooks {
 }
 
 const RECONNECT_BACKOFF_MS = [200, 500, 1000, 2000, 5000];
+/** Retries of a read whose roots were denied: each opens a new session (credentials re-read). */
+const DENIED_RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
 
 export class EnsembleWatch {
   private watchers: TreeWatcher<ParsedChild>[] = [];
@@ -68,6 +86,15 @@ export class EnsembleWatch {
   private lastFullSyncAt: Date | null = null;
   private sessionsOpened = 0;
   private stopped = false;
+  /** Roots ZooKeeper refused to list, by path as configured (no chroot). */
+  private deniedRoots = new Map<string, { kind: 'services' | 'policy'; reason: string; since: Date }>();
+  private deniedAttempts = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private disconnectedSince: Date | null = null;
+  private auth: ZkDigestCredentials | undefined;
+  private resolveFirstRead!: () => void;
+  /** Settles after the first complete read (or at stop). */
+  private readonly firstRead = new Promise<void>((resolve) => (this.resolveFirstRead = resolve));
   private readonly log: Logger;
   /** Mesh names by identity key (see named()). */
   private readonly names = new Map<string, { ok: true; identity: ServiceIdentity; key: string; name: string } | { ok: false; reason: string }>();
@@ -81,21 +108,30 @@ export class EnsembleWatch {
       /** Only for the primary ensemble. */
       readonly policyRoot?: string;
       readonly auth?: ZkDigestCredentials;
+      /** Reads the credentials again (their file may have been fixed); used before retrying denied roots. */
+      readonly reloadAuth?: () => ZkDigestCredentials;
     },
     private readonly deps: { log: Logger; metrics: Metrics; hooks: EnsembleHooks },
   ) {
     this.name = config.name;
+    this.auth = opts.auth;
     this.log = deps.log.child({ component: 'registry', ensemble: config.name, zk: config.connect, roots: config.roots.map((r) => r.path) });
   }
 
-  /** Connects and reads every root; resolves after the first full read (retrying until then). */
+  /**
+   * Connects and reads every root; resolves after the first complete read (retrying until then:
+   * a read in which ZooKeeper denied a root is not complete).
+   */
   async start(): Promise<void> {
-    if (this.opts.auth) this.log.info({ credentialsFrom: this.opts.auth.origin, user: this.opts.auth.user }, 'using ZooKeeper digest credentials');
+    if (this.auth) this.log.info({ credentialsFrom: this.auth.origin, user: this.auth.user }, 'using ZooKeeper digest credentials');
     await this.openSessionAndSync();
+    await this.firstRead;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.resolveFirstRead();
     for (const w of this.watchers) w.stop();
     this.policies?.stop();
     this.conn?.close();
@@ -115,13 +151,15 @@ export class EnsembleWatch {
       connect: this.config.connect,
       chroot: this.config.chroot ?? '',
       roots: this.config.roots.map((r) => ({ path: r.path, layout: r.layout })),
-      authUser: this.opts.auth?.user ?? null,
+      authUser: this.auth?.user ?? null,
       state: this.state,
       initialSyncDone: this.initialSyncDone,
       lastFullSyncAt: this.lastFullSyncAt?.toISOString() ?? null,
       sessionsOpened: this.sessionsOpened,
       services: this.watchers.reduce((n, w) => n + w.serviceNames().length, 0),
       invalidRegistrations: this.invalidRegistrations().length,
+      unreadableRoots: [...this.deniedRoots].map(([path, d]) => ({ path: `${this.chrootPrefix()}${path}`, kind: d.kind, reason: d.reason, since: d.since.toISOString() })),
+      disconnectedSince: this.disconnectedSince?.toISOString() ?? null,
     };
   }
 
@@ -202,7 +240,7 @@ export class EnsembleWatch {
 
   /** How to open a session with this ensemble: its chroot and credentials included. */
   connectionOptions(): ZkConnectionOptions {
-    return { connect: `${this.config.connect}${this.chrootPrefix()}`, sessionTimeoutMs: this.opts.sessionTimeoutMs, ...(this.opts.auth ? { auth: this.opts.auth } : {}) };
+    return { connect: `${this.config.connect}${this.chrootPrefix()}`, sessionTimeoutMs: this.opts.sessionTimeoutMs, ...(this.auth ? { auth: this.auth } : {}) };
   }
 
   private async openSessionAndSync(): Promise<void> {
@@ -231,6 +269,18 @@ export class EnsembleWatch {
     this.watchSession(conn);
     const started = performance.now();
     let live = false;
+    // Roots this read was refused (NoAuth): the read is then incomplete and not applied.
+    const denied = new Map<string, { kind: 'services' | 'policy'; reason: string }>();
+    const onReadError = (err: Error, path: string) => {
+      this.readFailed(err, path);
+      const kind = this.rootKind(path);
+      if (!kind || !isNoAuth(err)) return;
+      const reason = this.deniedReason();
+      if (live) {
+        // Refused after the read completed (an ACL changed): what was read stays served; not ready.
+        if (!this.deniedRoots.has(path)) this.deniedRoots.set(path, { kind, reason, since: new Date() });
+      } else denied.set(path, { kind, reason });
+    };
     const watchers: TreeWatcher<ParsedChild>[] = this.config.roots.map(
       (root, rootIndex) =>
         new TreeWatcher<ParsedChild>(
@@ -241,7 +291,7 @@ export class EnsembleWatch {
             onServiceChanged: (service) => {
               if (live) this.deps.hooks.onSourceChanged(this, rootIndex, service);
             },
-            onReadError: (err, path) => this.readFailed(err, path),
+            onReadError,
             onWatchEvent: (kind) => this.deps.metrics.zkEvents.inc({ kind }),
           },
           treeLayout(root.layout),
@@ -262,7 +312,7 @@ export class EnsembleWatch {
                 this.deps.metrics.invalidPolicies.inc({ service: err.service });
                 this.log.warn({ path: err.path, errors: err.errors }, 'rejected an invalid policy; the previous good policy stays in force');
               },
-              onReadError: (err, path) => this.readFailed(err, path),
+              onReadError,
             },
             this.policies ?? undefined,
           );
@@ -271,6 +321,12 @@ export class EnsembleWatch {
       for (const w of watchers) w.stop();
       policies?.stop();
       return false;
+    }
+    if (denied.size > 0) {
+      for (const w of watchers) w.stop();
+      policies?.stop();
+      this.readDenied(conn, denied);
+      return true;
     }
     for (const w of this.watchers) w.stop();
     this.policies?.stop();
@@ -283,9 +339,61 @@ export class EnsembleWatch {
     this.deps.metrics.zkFullSyncDuration.set(seconds);
     this.deps.hooks.onResynced(this, started);
     this.initialSyncDone = true;
+    this.deniedRoots.clear();
+    this.deniedAttempts = 0;
     this.state = conn.connected ? 'connected' : 'disconnected';
+    this.disconnectedSince = conn.connected ? null : (this.disconnectedSince ?? new Date());
+    this.resolveFirstRead();
     this.log.info({ services: this.status().services, seconds: Number(seconds.toFixed(3)), session: this.sessionsOpened }, 'full read of ZooKeeper done');
     return true;
+  }
+
+  /**
+   * A read in which ZooKeeper refused a root: serving it would be serving less than the truth (every
+   * service of that root gone). It is not applied: before the first complete read nothing of this
+   * ensemble is served (xDS answers stay held), after it the last complete read stays. The session is
+   * closed and a new one, with the credentials read again, tries after a backoff.
+   */
+  private readDenied(conn: ZkConnection, denied: ReadonlyMap<string, { kind: 'services' | 'policy'; reason: string }>): void {
+    const before = this.deniedRoots;
+    this.deniedRoots = new Map([...denied].map(([path, d]) => [path, { ...d, since: before.get(path)?.since ?? new Date() }]));
+    const retryInMs = DENIED_RETRY_MS[Math.min(this.deniedAttempts++, DENIED_RETRY_MS.length - 1)]!;
+    this.log.error(
+      { unreadable: [...denied].map(([path, d]) => ({ path: `${this.chrootPrefix()}${path}`, kind: d.kind, reason: d.reason })), retryInMs },
+      this.initialSyncDone
+        ? 'ZooKeeper denied reading a configured root on the new session; keeping the last complete read and retrying'
+        : 'ZooKeeper denied reading a configured root: the first read is incomplete, nothing of this ensemble is served and zk-xds is not ready; retrying',
+    );
+    conn.close();
+    if (this.initialSyncDone) this.disconnectedSince ??= new Date();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.stopped) return;
+      this.reloadCredentials();
+      void this.openSessionAndSync();
+    }, retryInMs);
+  }
+
+  private reloadCredentials(): void {
+    if (!this.opts.reloadAuth) return;
+    try {
+      this.auth = this.opts.reloadAuth();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'cannot read the ZooKeeper credentials again; retrying with the ones read before');
+    }
+  }
+
+  /** Which configured root `path` is, if any. */
+  private rootKind(path: string): 'services' | 'policy' | undefined {
+    if (this.config.roots.some((r) => r.path === path)) return 'services';
+    if (this.opts.policyRoot === path) return 'policy';
+    return undefined;
+  }
+
+  private deniedReason(): string {
+    return this.auth
+      ? `ZooKeeper denied reading it (NoAuth) with the credentials of user '${this.auth.user}' (${this.auth.origin}): check the password and the node's ACL`
+      : 'ZooKeeper denied reading it (NoAuth) and this ensemble has no credentials configured';
   }
 
   private setConnected(up: boolean): void {
@@ -298,17 +406,22 @@ export class EnsembleWatch {
     this.state = this.initialSyncDone ? 'resyncing' : 'connecting';
     this.setConnected(true);
     conn.on('auth-failed', (rc: number) => {
-      this.log.error({ rc, credentialsFrom: this.opts.auth?.origin }, 'ZooKeeper rejected the digest credentials');
+      this.log.error({ rc, credentialsFrom: this.auth?.origin }, 'ZooKeeper rejected the digest credentials');
     });
     conn.on('disconnected', () => {
       if (this.conn !== conn) return;
       this.state = 'disconnected';
+      this.disconnectedSince ??= new Date();
       this.setConnected(false);
       this.log.warn(`lost the ZooKeeper connection; ${this.servingWhileAway()} while the client reconnects`);
     });
     conn.on('connected', () => {
       if (this.conn !== conn) return;
-      if (this.watchers.length > 0 && this.watchers[0]!.usesConnection(conn)) this.state = 'connected';
+      if (this.watchers.length > 0 && this.watchers[0]!.usesConnection(conn)) {
+        // The same session: its watches fire for whatever changed meanwhile, so the catalog is current.
+        this.state = 'connected';
+        this.disconnectedSince = null;
+      }
       this.setConnected(true);
       this.log.info('ZooKeeper connection back');
     });
@@ -317,6 +430,7 @@ export class EnsembleWatch {
       this.setConnected(false);
       this.deps.metrics.zkSessionExpirations.inc();
       this.state = 'resyncing';
+      if (this.initialSyncDone) this.disconnectedSince ??= new Date();
       this.log.warn('ZooKeeper session expired; opening a new session and reading the whole tree again');
       void this.openSessionAndSync();
     });
@@ -326,7 +440,7 @@ export class EnsembleWatch {
     const code = 'code' in err ? String(err.code) : 'unknown';
     this.deps.metrics.zkReadErrors.inc({ code });
     if (code === String(ZK_NOAUTH)) {
-      this.log.error({ path, credentialsFrom: this.opts.auth?.origin ?? null }, 'ZooKeeper denied reading this node (NoAuth); it stays unread until the next session: check the ensemble credentials');
+      this.log.error({ path, credentialsFrom: this.auth?.origin ?? null }, 'ZooKeeper denied reading this node (NoAuth); it stays unread until the next session: check the ensemble credentials');
     } else {
       this.log.warn({ path, err: err.message }, 'ZooKeeper read failed; retrying');
     }
@@ -357,3 +471,7 @@ export class EnsembleWatch {
   }
 }
 
+
+function isNoAuth(err: Error): boolean {
+  return err instanceof ZkError ? err.code === ZK_NOAUTH : (err as { code?: unknown }).code === ZK_NOAUTH;
+}

@@ -48,9 +48,19 @@ export interface RegistryStatus {
   readonly invalidPolicies: number;
   readonly ensembles: readonly EnsembleStatus[];
   readonly nameCollisions: readonly NameCollision[];
+  /**
+   * 0 while every ensemble is connected and in step; else seconds since the ensemble that lost its
+   * connection first lost it (its part of the catalog may be that old).
+   */
+  readonly staleSeconds: number;
 }
 
 const POLICY_KEY = '\u0000policy:';
+
+function staleSeconds(ensembles: readonly EnsembleStatus[], now = Date.now()): number {
+  const since = ensembles.flatMap((e) => (e.disconnectedSince ? [Date.parse(e.disconnectedSince)] : []));
+  return since.length === 0 ? 0 : Math.max(0, (now - Math.min(...since)) / 1000);
+}
 
 export class ZkRegistry {
   private readonly ensembles: EnsembleWatch[];
@@ -85,7 +95,7 @@ export class ZkRegistry {
             sessionTimeoutMs: config.sessionTimeoutMs ?? opts.sessionTimeoutMs,
             naming: this.sources.naming,
             ...(i === 0 ? { policyRoot: opts.policyRoot } : {}),
-            ...(config.auth ? { auth: loadCredentials(config.auth) } : {}),
+            ...(config.auth ? { auth: loadCredentials(config.auth), reloadAuth: () => loadCredentials(config.auth!) } : {}),
           },
           { log: deps.log, metrics: deps.metrics, hooks },
         ),
@@ -120,6 +130,7 @@ export class ZkRegistry {
       invalidPolicies: this.policyErrors().length,
       ensembles: all,
       nameCollisions: this.index.collisions(),
+      staleSeconds: staleSeconds(all),
     };
   }
 

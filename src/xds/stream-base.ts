@@ -39,6 +39,8 @@ export interface StreamEnvironment {
   readonly writes?: WriteAdmission;
   /** Logs NACKs once per (proxy, type, version), truncated; absent: every NACK is logged. */
   readonly nackLog?: NackLog;
+  /** False while answers are held (see warm-gate.ts); absent: always answer. */
+  readonly isWarm?: () => boolean;
 }
 
 /** What a stream asks before it builds a response, and tells after (see write-gate.ts). */
@@ -107,7 +109,8 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
    * meanwhile coalesces into its next one (built from the cache as it is then).
    */
   flush(): void {
-    if (this.closed || this.inFlight) return;
+    // Held until the resources are complete: requests are remembered, the server flushes at opening.
+    if (this.closed || this.inFlight || this.env.isWarm?.() === false) return;
     const wait = this.lastWriteAt + this.env.minPushIntervalMs - performance.now();
     // Answers to requests (new subscriptions) are never held back, and changes pending at that
     // moment go with them; only pushes of changes wait for the interval (a push of several types

@@ -20,6 +20,7 @@ import { limitMetrics, type LimitMetrics } from './limit-metrics.js';
 import { listenWithBacklog, type BacklogListener } from './backlog-listener.js';
 import { resetCall } from './call-reset.js';
 import { MemoryReclaimer } from './memory-reclaim.js';
+import type { WarmGate } from './warm-gate.js';
 
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequestMessage, OutgoingDiscoveryResponse>;
 type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequestMessage, OutgoingDeltaResponse>;
@@ -40,6 +41,8 @@ export interface XdsServerOptions {
   readonly retireSubscribedMaxMs?: number;
   /** Storm and slow-proxy limits (stream-limits.ts); unset fields take the defaults. */
   readonly limits?: Partial<StreamLimits>;
+  /** Answers are held until it opens (default: none, answer at once). */
+  readonly warmGate?: WarmGate;
 }
 
 export const DEFAULT_RETIRE_GRACE_MS = 10_000;
@@ -126,7 +129,9 @@ export class XdsServer {
       onReply: (reply) => {
         for (const l of this.replyListeners) l(reply);
       },
+      ...(opts.warmGate ? { isWarm: () => opts.warmGate!.isOpen } : {}),
     };
+    opts.warmGate?.onOpen(() => this.answerHeld());
     this.registerServices();
     for (const cache of bodies.keys()) cache.onChange((changes) => this.onCacheChange(cache, changes));
     for (const cache of bodies.keys()) {
@@ -268,6 +273,13 @@ export class XdsServer {
       'xDS stream closed: the proxy has not read a response for --stuck-stream-timeout-ms',
     );
     resetCall(call, () => call.destroy());
+  }
+
+  /** The gate opened: every stream answers what it was asked while held, with the full state. */
+  private answerHeld(): void {
+    const held = this.streams.size;
+    if (held > 0) this.opts.log.info({ streams: held }, 'resources complete: answering the xDS requests held until now');
+    for (const stream of this.streams.keys()) this.scheduler.schedule(stream);
   }
 
   private onCacheChange(cache: ResourceCache, changes: readonly TypeChange[]): void {

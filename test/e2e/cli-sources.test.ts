@@ -6,6 +6,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CliProcess } from '../support/cli-process.js';
+import { AdsClient } from '../support/ads-client.js';
+import { TYPE_URL } from '../../src/xds/resource-types.js';
 import { eventually } from '../support/eventually.js';
 import { RegistrarProcess } from '../support/registrar-process.js';
 import { ZooKeeperServer, freePorts } from '../support/zookeeper-server.js';
@@ -31,11 +33,11 @@ afterAll(async () => {
   await zk?.destroy();
 });
 
-async function start(args: string[]): Promise<{ cli: CliProcess; admin: number }> {
+async function start(args: string[]): Promise<{ cli: CliProcess; admin: number; xds: number }> {
   const [xds, admin] = await freePorts(2);
   const cli = CliProcess.start(['serve', '--xds-port', String(xds), '--admin-port', String(admin), '--bind-address', '127.0.0.1', ...args]);
   running.push(cli);
-  return { cli, admin: admin! };
+  return { cli, admin: admin!, xds: xds! };
 }
 
 describe('zk-xds serve with ZooKeeper credentials and sources files', () => {
@@ -57,6 +59,41 @@ describe('zk-xds serve with ZooKeeper credentials and sources files', () => {
     expect(output).not.toContain(PASSWORD);
   });
 
+  it('with a wrong password is not ready, names the refused root, serves nothing, and recovers once the file is fixed', async () => {
+    const WRONG = 'wrong-' + Math.random().toString(36).slice(2);
+    const authFile = path.join(dir, 'zk-auth-wrong');
+    await writeFile(authFile, `ops:${WRONG}\n`, { mode: 0o600 });
+    const { cli, admin, xds } = await start(['--zk', zk.connectString, '--zk-auth-file', authFile]);
+    const readyz = async () => {
+      const res = await fetch(`http://127.0.0.1:${admin}/readyz`);
+      return { status: res.status, body: (await res.json()) as { notReady: Array<{ ensemble: string; root?: string; reason: string }> } };
+    };
+    await cli.waitForLine((l) => l.msg.includes('ZooKeeper denied reading a configured root'), 20_000);
+    const r = await readyz();
+    expect(r.status).toBe(503);
+    expect(r.body.notReady).toEqual([{ ensemble: 'default', root: '/dubbo', reason: expect.stringMatching(/NoAuth.*user 'ops'/) }]);
+    // A wildcard CDS client (an Envoy on a new pod) gets no empty list: nothing at all.
+    const envoy = new AdsClient(`127.0.0.1:${xds}`);
+    try {
+      envoy.send({ typeUrl: TYPE_URL.cluster, node: { id: 'envoy-on-new-pod', userAgent: 'envoy' } });
+      expect(await envoy.quietFor(1500)).toEqual([]);
+      expect((await readyz()).status).toBe(503);
+      // The Secret is fixed: the next retry reads the file again and the held request is answered.
+      await writeFile(authFile, `ops:${PASSWORD}\n`, { mode: 0o600 });
+      const cds = await envoy.next(TYPE_URL.cluster, 60_000);
+      expect(cds.resources.length).toBeGreaterThan(0);
+      expect(envoy.responses.filter((x) => x.typeUrl === TYPE_URL.cluster)[0]).toBe(cds);
+      await eventually(async () => expect((await readyz()).status).toBe(200));
+    } finally {
+      envoy.close();
+    }
+    cli.kill('SIGTERM');
+    await cli.exited;
+    const output = JSON.stringify(cli.lines) + cli.stderr;
+    expect(output).not.toContain(PASSWORD);
+    expect(output).not.toContain(WRONG);
+  }, 90_000);
+
   it('validate reads the ensembles of a sources file, with their credentials, as serve would', async () => {
     const authFile = path.join(dir, 'zk-auth-validate');
     await writeFile(authFile, `ops:${PASSWORD}\n`, { mode: 0o600 });
@@ -67,6 +104,16 @@ describe('zk-xds serve with ZooKeeper credentials and sources files', () => {
     expect(res.stdout).toContain(`read the ensembles of ${file}: 1 service(s), 1 registration(s)`);
     expect(res.stdout).toContain('OK: zk-xds would accept everything');
     expect(res.stdout + res.stderr).not.toContain(PASSWORD);
+  });
+
+  it('validate with a wrong password says at once which root ZooKeeper refused, and exits 2', async () => {
+    const WRONG = 'wrong-' + Math.random().toString(36).slice(2);
+    const authFile = path.join(dir, 'zk-auth-validate-wrong');
+    await writeFile(authFile, `ops:${WRONG}\n`, { mode: 0o600 });
+    const res = await CliProcess.run(['validate', '--zk', zk.connectString, '--zk-auth-file', authFile, '--timeout-ms', '60000']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/ZooKeeper denied reading default:\/dubbo \(.*NoAuth.*user 'ops'/);
+    expect(res.stdout + res.stderr).not.toContain(WRONG);
   });
 
   it('refuses to start on a sources file with a bad field, naming it', async () => {

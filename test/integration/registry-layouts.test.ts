@@ -208,17 +208,26 @@ describe('real registrars, two ensembles, every layout', () => {
     }
   });
 
-  it('without the credentials, reports the protected nodes (NoAuth) instead of waiting on them forever', async () => {
+  it('without the credentials, a refused root makes the read incomplete: reported, nothing offered, retried', async () => {
     const m = createMetrics({ defaultMetrics: false });
+    const offered: string[] = [];
     const blind = new ZkRegistry(
       { sources: validateSources({ ensembles: [{ name: 'west', connect: west.connectString, chroot: '/prod', roots: [{ path: '/dubbo', layout: 'dubbo' }] }] }, 'test'), policyRoot: '/zk-xds/policy', sessionTimeoutMs: 4000, debounceMs: 5, maxDelayMs: 50 },
-      { log: pino({ level: 'silent' }), metrics: m, onServices: () => undefined },
+      { log: pino({ level: 'silent' }), metrics: m, onServices: (list) => offered.push(...list.map((s) => s.name)) },
     );
+    let started = false;
+    void blind.start().then(() => (started = true));
     try {
-      await blind.start();
-      expect(blind.status()).toMatchObject({ initialSyncDone: true, services: 0 });
+      await eventually(() => expect(blind.status().sessionsOpened).toBeGreaterThanOrEqual(2), 15_000);
+      const status = blind.status();
+      expect(status).toMatchObject({ initialSyncDone: false, services: 0 });
+      expect(status.ensembles[0]!.unreadableRoots).toEqual([
+        { path: '/prod/dubbo', kind: 'services', reason: expect.stringContaining('no credentials configured'), since: expect.any(String) },
+      ]);
+      expect(offered).toEqual([]);
+      expect(started).toBe(false);
       const denied = (await m.zkReadErrors.get()).values.find((v) => v.labels.code === '-102');
-      expect(denied?.value).toBeGreaterThanOrEqual(1);
+      expect(denied?.value).toBeGreaterThanOrEqual(2);
     } finally {
       await blind.stop();
     }

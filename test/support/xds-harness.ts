@@ -8,6 +8,7 @@ import { XdsServer } from '../../src/xds/xds-server.js';
 import { CatalogPublisher } from '../../src/xds/catalog-publisher.js';
 import type { Service } from '../../src/catalog/model.js';
 import type { StreamLimits } from '../../src/xds/stream-limits.js';
+import type { WarmGate } from '../../src/xds/warm-gate.js';
 
 export interface Harness {
   /** Proxyless view (the default for test clients). */
@@ -19,7 +20,7 @@ export interface Harness {
   publish(...services: Service[]): void;
 }
 
-export async function startHarness(initial: Service[], opts: { minPushIntervalMs?: number; limits?: Partial<StreamLimits> } = {}): Promise<Harness> {
+export async function startHarness(initial: Service[], opts: { minPushIntervalMs?: number; limits?: Partial<StreamLimits>; gate?: WarmGate } = {}): Promise<Harness> {
   const cache = new ResourceCache(RESOURCE_KINDS.map((k) => TYPE_URL[k]));
   const sidecarCache = new ResourceCache(RESOURCE_KINDS.map((k) => TYPE_URL[k]));
   const metrics = createMetrics({ defaultMetrics: false });
@@ -27,7 +28,7 @@ export async function startHarness(initial: Service[], opts: { minPushIntervalMs
   const publisher = new CatalogPublisher({ proxyless: cache, sidecar: sidecarCache }, { domainSuffix: 'mesh.local', sidecarBindAddress: '127.0.0.1' }, log, metrics);
   const publish = (...services: Service[]) => publisher.publish({ upserts: services });
   publish(...initial);
-  const server = new XdsServer({ caches: { proxyless: cache, sidecar: sidecarCache }, log, metrics, minPushIntervalMs: opts.minPushIntervalMs, limits: opts.limits });
+  const server = new XdsServer({ caches: { proxyless: cache, sidecar: sidecarCache }, log, metrics, minPushIntervalMs: opts.minPushIntervalMs, limits: opts.limits, ...(opts.gate ? { warmGate: opts.gate } : {}) });
   const port = await server.listen('127.0.0.1', 0);
   return { cache, sidecarCache, server, metrics, address: `127.0.0.1:${port}`, publish };
 }

@@ -111,6 +111,7 @@ interface NativeClient {
   get_children(path: string, watch: boolean): Promise<string[]>;
   set(path: string, data: string | Buffer, version: number): Promise<ZkStat>;
   delete_(path: string, version: number): Promise<unknown>;
+  set_acl(path: string, version: number, acl: Array<{ perms: number; scheme: string; auth: string }>): Promise<unknown>;
 }
 
 const FLAGS = ZooKeeper.constants;
@@ -302,6 +303,14 @@ export class ZkTestClient {
   async children(path: string): Promise<string[]> {
     const names = await call(() => this.native.get_children(path, false));
     return [...names].sort();
+  }
+
+  /**
+   * Sets a node's ACL to one `world:anyone` entry with `perms` (ZooKeeper.constants.ZOO_PERM_*):
+   * e.g. everything but READ, to make ZooKeeper refuse a reader (NoAuth) without credentials.
+   */
+  async setWorldPerms(path: string, perms: number): Promise<void> {
+    await call(() => this.native.set_acl(path, -1, [{ perms, scheme: 'world', auth: 'anyone' }]));
   }
 
   /** Deletes a node (any version); a missing node is not an error. */
