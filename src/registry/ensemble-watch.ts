@@ -263,11 +263,12 @@ export class EnsembleWatch {
           );
     await Promise.all([...watchers.map((w) => w.start()), policies?.start()]);
     if (conn.isDead || this.stopped) {
-      for (const w of watchers) w.stop();
+      for (const w of watchers) w.dispose();
       policies?.stop();
       return false;
     }
-    for (const w of this.watchers) w.stop();
+    // The previous session's mirror goes entirely: nothing of it may stay pinned (issue 11).
+    for (const w of this.watchers) w.dispose();
     this.policies?.stop();
     this.watchers = watchers;
     this.policies = policies;

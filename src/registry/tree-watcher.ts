@@ -65,6 +65,22 @@ export class TreeWatcher<P> {
     this.stopped = true;
   }
 
+  /**
+   * Stops and empties the mirror: for a session's watcher that a newer session's replaced (or that
+   * died before its first read finished). Its watch callbacks may outlive it (an unpatched binding
+   * never frees them, and each closure holds this watcher and a service's mirror); emptied, they
+   * pin next to nothing.
+   */
+  dispose(): void {
+    this.stop();
+    for (const mirror of this.services.values()) {
+      mirror.instances.clear();
+      mirror.children = new Set();
+      mirror.reading.clear();
+    }
+    this.services.clear();
+  }
+
   usesConnection(conn: ZkConnection): boolean {
     return this.conn === conn;
   }

@@ -44,12 +44,14 @@ export class ZkError extends Error {
 
 /** The subset of the native handle we call; its bundled declarations are `any`-typed. */
 interface NativeHandle {
-  aw_get(path: string, watch: NativeWatch, cb: (rc: number, err: string, stat: unknown, data: Buffer | null) => void): void;
-  aw_get_children2(path: string, watch: NativeWatch, cb: (rc: number, err: string, children: string[] | null, stat: unknown) => void): void;
-  aw_exists(path: string, watch: NativeWatch, cb: (rc: number, err: string, stat: unknown) => void): void;
-  add_auth(scheme: string, auth: string, cb: (rc: number, err: string) => void): void;
-  a_create(path: string, data: Buffer | string, flags: number, cb: (rc: number, err: string, path: string) => void): void;
-  a_delete_(path: string, version: number, cb: (rc: number, err: string) => void): void;
+  // Each returns the C client's result for queueing the request: not ZK_OK means the request was
+  // refused (closed handle, bad path) and its callback will never run.
+  aw_get(path: string, watch: NativeWatch, cb: (rc: number, err: string, stat: unknown, data: Buffer | null) => void): number;
+  aw_get_children2(path: string, watch: NativeWatch, cb: (rc: number, err: string, children: string[] | null, stat: unknown) => void): number;
+  aw_exists(path: string, watch: NativeWatch, cb: (rc: number, err: string, stat: unknown) => void): number;
+  add_auth(scheme: string, auth: string, cb: (rc: number, err: string) => void): number;
+  a_create(path: string, data: Buffer | string, flags: number, cb: (rc: number, err: string, path: string) => void): number;
+  a_delete_(path: string, version: number, cb: (rc: number, err: string) => void): number;
 }
 type NativeWatch = (type: number, state: number, path: string) => void;
 
@@ -147,43 +149,47 @@ export class ZkConnection extends EventEmitter {
   getData(path: string, onChange: WatchCallback): Promise<Buffer | null> {
     // The native handle directly: the JS wrapper formats a debug string on every call.
     return new Promise((resolve, reject) => {
-      this.client.native.aw_get(path, wrapWatch(onChange), (rc, err, _stat, data) => {
+      const rc = this.client.native.aw_get(path, wrapWatch(onChange), (rc, err, _stat, data) => {
         if (rc === ZK_OK) resolve(data ?? Buffer.alloc(0));
         else if (rc === ZK_NONODE) resolve(null);
         else reject(new ZkError(rc, 'get', path, err));
       });
+      if (rc !== ZK_OK) reject(refused(rc, 'get', path));
     });
   }
 
   /** Children of `path` with a child watch set by the same read; null when the node does not exist. */
   getChildren(path: string, onChange: WatchCallback): Promise<string[] | null> {
     return new Promise((resolve, reject) => {
-      this.client.native.aw_get_children2(path, wrapWatch(onChange), (rc, err, children) => {
+      const rc = this.client.native.aw_get_children2(path, wrapWatch(onChange), (rc, err, children) => {
         if (rc === ZK_OK) resolve(children ?? []);
         else if (rc === ZK_NONODE) resolve(null);
         else reject(new ZkError(rc, 'getChildren', path, err));
       });
+      if (rc !== ZK_OK) reject(refused(rc, 'getChildren', path));
     });
   }
 
   /** Whether `path` exists, with a watch that also fires when it is created. */
   exists(path: string, onChange: WatchCallback): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.client.native.aw_exists(path, wrapWatch(onChange), (rc, err) => {
+      const rc = this.client.native.aw_exists(path, wrapWatch(onChange), (rc, err) => {
         if (rc === ZK_OK) resolve(true);
         else if (rc === ZK_NONODE) resolve(false);
         else reject(new ZkError(rc, 'exists', path, err));
       });
+      if (rc !== ZK_OK) reject(refused(rc, 'exists', path));
     });
   }
 
   /** Creates `path` (ZK_PERSISTENT or ZK_EPHEMERAL_SEQUENTIAL); resolves with the created path (sequential suffix included). */
   create(path: string, data: Buffer, flags: number): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.client.native.a_create(path, data, flags, (rc, err, created) => {
+      const rc = this.client.native.a_create(path, data, flags, (rc, err, created) => {
         if (rc === ZK_OK) resolve(created);
         else reject(new ZkError(rc, 'create', path, err));
       });
+      if (rc !== ZK_OK) reject(refused(rc, 'create', path));
     });
   }
 
@@ -203,11 +209,12 @@ export class ZkConnection extends EventEmitter {
   /** Deletes `path` whatever its version; resolves false when it did not exist. */
   delete(path: string): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.client.native.a_delete_(path, -1, (rc, err) => {
+      const rc = this.client.native.a_delete_(path, -1, (rc, err) => {
         if (rc === ZK_OK) resolve(true);
         else if (rc === ZK_NONODE) resolve(false);
         else reject(new ZkError(rc, 'delete', path, err));
       });
+      if (rc !== ZK_OK) reject(refused(rc, 'delete', path));
     });
   }
 
@@ -219,15 +226,23 @@ export class ZkConnection extends EventEmitter {
   }
 }
 
+/** A request the C client refused to queue (its callback never runs): fail the call now. */
+function refused(rc: number, operation: string, path: string): ZkError {
+  return new ZkError(rc, operation, path, 'refused by the ZooKeeper client (session closed or bad path)');
+}
+
 function wrapWatch(onChange: WatchCallback): NativeWatch {
-  let fired = false;
+  let target: WatchCallback | null = onChange;
   return (type, _state, path) => {
     // Session events reach every outstanding watch on disconnects; the watch itself stays armed
     // and fires again for the real change, so these are ignored.
-    if (type === SESSION_EVENT || fired) return;
+    if (type === SESSION_EVENT || !target) return;
     const kind = EVENT_KIND[type];
     if (!kind) return;
-    fired = true;
-    onChange(kind, path);
+    const fire = target;
+    // One-shot: let go of the callback (and the mirror its closure holds) even if the binding
+    // keeps this function (an unpatched binding never frees it: see patches/README.md).
+    target = null;
+    fire(kind, path);
   };
 }
