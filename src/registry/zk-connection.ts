@@ -47,6 +47,7 @@ interface NativeHandle {
   // Each returns the C client's result for queueing the request: not ZK_OK means the request was
   // refused (closed handle, bad path) and its callback will never run.
   aw_get(path: string, watch: NativeWatch, cb: (rc: number, err: string, stat: unknown, data: Buffer | null) => void): number;
+  a_get(path: string, watch: boolean, cb: (rc: number, err: string, stat: unknown, data: Buffer | null) => void): number;
   aw_get_children2(path: string, watch: NativeWatch, cb: (rc: number, err: string, children: string[] | null, stat: unknown) => void): number;
   aw_exists(path: string, watch: NativeWatch, cb: (rc: number, err: string, stat: unknown) => void): number;
   add_auth(scheme: string, auth: string, cb: (rc: number, err: string) => void): number;
@@ -145,15 +146,19 @@ export class ZkConnection extends EventEmitter {
     return this.dead;
   }
 
-  /** Data of `path` with a watch set by the same read; null when the node does not exist. */
-  getData(path: string, onChange: WatchCallback): Promise<Buffer | null> {
+  /**
+   * Data of `path`, with a watch set by the same read when `onChange` is given (a watch is armed
+   * only when the node exists); null when the node does not exist.
+   */
+  getData(path: string, onChange?: WatchCallback): Promise<Buffer | null> {
     // The native handle directly: the JS wrapper formats a debug string on every call.
     return new Promise((resolve, reject) => {
-      const rc = this.client.native.aw_get(path, wrapWatch(onChange), (rc, err, _stat, data) => {
+      const done = (rc: number, err: string, _stat: unknown, data: Buffer | null) => {
         if (rc === ZK_OK) resolve(data ?? Buffer.alloc(0));
         else if (rc === ZK_NONODE) resolve(null);
         else reject(new ZkError(rc, 'get', path, err));
-      });
+      };
+      const rc = onChange ? this.client.native.aw_get(path, wrapWatch(onChange), done) : this.client.native.a_get(path, false, done);
       if (rc !== ZK_OK) reject(refused(rc, 'get', path));
     });
   }

@@ -6,8 +6,9 @@
 // compiled from dist/: `npx tsc` first, as for the CLI tests). The probe counts, after forced
 // garbage collections, the watch callbacks handed to the binding that are still alive, and the
 // sessions' mirrors (TreeWatchers) still alive. Before the binding patch (patches/), every
-// callback ever created stayed alive (5,246 of 5,246 after three rounds) and every old mirror
-// with them.
+// callback ever created stayed alive (6,894 of 6,894 after four rounds) and every old mirror with
+// them; before the tree watcher armed one data watch per znode, churn within a session added
+// watches (523 became 551 in one round, 616 in five).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,12 +60,12 @@ describe('watch callbacks and mirrors across churn and session expiries (real Zo
     // Right after a full read, the live callbacks are the armed watches (about one per node).
     expect(first.live).toBeGreaterThanOrEqual(SERVICES * INSTANCES);
     expect(first.live).toBeLessThan(SERVICES * INSTANCES * 1.1);
-    // After every expiry and re-read: the same number, not one more per event or per expiry...
+    // After churn and after every expiry and re-read: the same number, not one more per event, per
+    // expiry, or per instance deleted and re-created (a second data watch on one znode, armed by a
+    // listing that raced the re-create, used to stay armed for the session). A few in flight at most.
     const afterExpiry = samples.filter((_, i) => i > 0 && i % 2 === 0);
     expect(afterExpiry).toHaveLength(ROUNDS);
-    for (const s of afterExpiry) expect({ round: s.round, live: s.live }).toEqual({ round: s.round, live: first.live });
-    // ...and during churn, at most a few re-reads in flight more, far from one per event.
-    for (const s of samples) expect({ round: s.round, live: s.live, bound: s.live <= first.live + WRITES / 10 }).toEqual({ round: s.round, live: s.live, bound: true });
+    for (const s of samples) expect({ round: s.round, live: s.live, flat: Math.abs(s.live - first.live) <= 5 }).toEqual({ round: s.round, live: s.live, flat: true });
     // Only the current session's mirrors are alive.
     for (const s of afterExpiry) expect({ round: s.round, liveMirrors: s.liveMirrors }).toEqual({ round: s.round, liveMirrors: first.liveMirrors });
   }, 300_000);

@@ -34,6 +34,8 @@ export interface ProbeSample {
   readonly liveMirrors: number;
   readonly heapUsedMB: number;
   readonly rssMB: number;
+  /** Memory outside the V8 heap that V8 knows of (Buffers). */
+  readonly externalMB: number;
   readonly sessions: number;
 }
 
@@ -46,6 +48,8 @@ const { values: a } = parseArgs({
     rounds: { type: 'string', default: '4' },
     writes: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '20' },
+    // Churn only, no expiries: shows what accumulates within one session.
+    'no-expiry': { type: 'boolean', default: false },
   },
 });
 if (!a.connect) throw new Error('--connect host:port is required');
@@ -131,6 +135,7 @@ async function sample(round: number, registry: ZkRegistry): Promise<void> {
     liveMirrors: mirrors - mirrorsCollected,
     heapUsedMB: Number((mem.heapUsed / 2 ** 20).toFixed(1)),
     rssMB: Number((mem.rss / 2 ** 20).toFixed(1)),
+    externalMB: Number((mem.external / 2 ** 20).toFixed(1)),
     sessions: registry.status().sessionsOpened,
   };
   process.stdout.write(`${JSON.stringify(s)}\n`);
@@ -176,6 +181,7 @@ async function main(): Promise<void> {
     );
     await quiet();
     await sample(round, registry);
+    if (a['no-expiry']) continue;
     // Expiry: the registry opens a new session and reads everything again; the old session's
     // watches and mirror must go.
     const before = registry.status().lastFullSyncAt;
