@@ -5,10 +5,10 @@
 # the runtime stage gets only what `zk-xds serve` loads, and runs as a non-root user.
 
 FROM node:20-bookworm AS build
-# The toolchain node-gyp needs, and patch for patches/ (present in this image already; listed so
-# the build says why).
+# The toolchain node-gyp needs, patch for patches/, and OpenSSL's headers so that the ZooKeeper C
+# client is built with TLS (all present in this image already; listed so the build says why).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ patch \
+ && apt-get install -y --no-install-recommends python3 make g++ patch libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./

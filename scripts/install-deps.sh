@@ -14,8 +14,10 @@ cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
 # openjdk-17-jdk-headless: javac, to compile the Curator registrar the tests run (test/support/java).
-# patch: scripts/patch-zookeeper.mjs applies patches/ to the zookeeper npm binding.
-PACKAGES=(zookeeper python3-kazoo libcurator-discovery-java openjdk-17-jdk-headless patch)
+# patch: scripts/patch-zookeeper.mjs applies patches/ to the zookeeper npm binding; libssl-dev: the
+# binding's C client is built with TLS (zookeeper_init_ssl) only when OpenSSL's headers are there;
+# openssl: the ZooKeeper TLS test makes its certificates with it (keytool comes with the JDK).
+PACKAGES=(zookeeper python3-kazoo libcurator-discovery-java openjdk-17-jdk-headless patch libssl-dev openssl)
 # Jars the test harness (test/support/zookeeper-server.ts) puts on the classpath.
 REQUIRED_JARS=(/usr/share/java/zookeeper.jar /usr/share/java/slf4j-simple.jar)
 

@@ -22,12 +22,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** What the patched addon reports on its constructor (ZooKeeper.ZKXDS_PATCHES). */
-const MARKER = 'free-watchers';
+const MARKER = 'free-watchers,tls';
 const BUILD_PREFIX = '.zookeeper-zkxds-build-';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkgDir = path.join(root, 'node_modules', 'zookeeper');
 const stampFile = path.join(pkgDir, 'build', 'zkxds-patch.sha256');
+/** The patch as last applied: a changed patch file reverses it first (an upgrade without npm ci). */
+const appliedCopy = path.join(pkgDir, '.zkxds-applied.patch');
 
 class Failure extends Error {}
 
@@ -123,7 +125,8 @@ function main() {
   if (process.argv.includes('--check')) {
     const marker = builtMarker();
     if (marker !== MARKER) fail(`the installed zookeeper addon is not zk-xds's patched build (reports ${JSON.stringify(marker)}, expected "${MARKER}"): run node scripts/patch-zookeeper.mjs`);
-    say(`zookeeper ${version}: the patched addon is installed (${MARKER})`);
+    const tls = spawnSync(process.execPath, ['-e', "process.stdout.write(String(require('node-gyp-build')(process.argv[1]).ZooKeeper.ZKXDS_HAS_TLS))", pkgDir], { cwd: pkgDir, encoding: 'utf8' }).stdout;
+    say(`zookeeper ${version}: the patched addon is installed (${MARKER}; TLS to ZooKeeper ${tls === 'true' ? 'available' : 'NOT available: OpenSSL headers were missing at build'})`);
     return;
   }
 
@@ -133,16 +136,19 @@ function main() {
   let state;
   if (runPatch(pkgDir, patchFile, ['-R', '--dry-run'])) state = 'applied';
   else if (runPatch(pkgDir, patchFile, ['--dry-run'])) state = 'not applied yet';
+  else if (existsSync(appliedCopy) && runPatch(pkgDir, appliedCopy, ['-R', '--dry-run']) && runPatch(pkgDir, appliedCopy, ['-R']) && runPatch(pkgDir, patchFile, ['--dry-run'])) state = 'replacing an older version';
   else fail(`${path.relative(root, patchFile)} neither applies to nor is applied in ${pkgDir} (locally modified?): reinstall it (rm -rf node_modules/zookeeper && npm ci)`);
 
   const stamp = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '';
   if (state === 'applied' && stamp === patchHash && builtMarker() === MARKER) {
+    if (!existsSync(appliedCopy)) copyFileSync(patchFile, appliedCopy);
     say(`zookeeper ${version}: patch applied, addon up to date (${MARKER})`);
     return;
   }
   buildAndInstall(patchFile);
   if (builtMarker() !== MARKER) fail('the installed addon does not report the patch after installing the rebuilt one');
   writeFileSync(stampFile, `${patchHash}\n`);
+  copyFileSync(patchFile, appliedCopy);
   say(`zookeeper ${version}: patch applied, addon rebuilt and installed (${MARKER})`);
 }
 

@@ -197,7 +197,12 @@ export class EnsembleWatch {
 
   /** How to open a session with this ensemble: its chroot and credentials included. */
   connectionOptions(): ZkConnectionOptions {
-    return { connect: `${this.config.connect}${this.chrootPrefix()}`, sessionTimeoutMs: this.opts.sessionTimeoutMs, ...(this.opts.auth ? { auth: this.opts.auth } : {}) };
+    return {
+      connect: `${this.config.connect}${this.chrootPrefix()}`,
+      sessionTimeoutMs: this.opts.sessionTimeoutMs,
+      ...(this.opts.auth ? { auth: this.opts.auth } : {}),
+      ...(this.config.tls ? { tls: this.config.tls } : {}),
+    };
   }
 
   private async openSessionAndSync(): Promise<void> {

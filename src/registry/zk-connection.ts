@@ -3,6 +3,8 @@
 // One ZkConnection is one ZooKeeper session; after expiry it is dead and a new one is opened.
 import { EventEmitter } from 'node:events';
 import ZooKeeper from 'zookeeper';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import type { ZkTlsConfig } from './sources-config.js';
 import type { ZkDigestCredentials } from './zk-credentials.js';
 
 /** ZooKeeper result codes we act on. */
@@ -29,6 +31,8 @@ export interface ZkConnectionOptions {
   readonly sessionTimeoutMs: number;
   /** Digest credentials, sent on every (re)connect of the session. */
   readonly auth?: ZkDigestCredentials;
+  /** TLS with a client certificate; `connect` then names the servers' secure client ports. */
+  readonly tls?: ZkTlsConfig;
 }
 
 export class ZkError extends Error {
@@ -74,6 +78,7 @@ const EVENT_KIND: Record<number, WatchEventKind> = { 1: 'created', 2: 'deleted',
  */
 export class ZkConnection extends EventEmitter {
   private readonly client: ZooKeeperClient;
+  private readonly tlsCert: string | undefined;
   private dead = false;
   connected = false;
 
@@ -92,6 +97,7 @@ export class ZkConnection extends EventEmitter {
       // instances) arrives in many partial reads, so the default fakes an expiry on every read.
       response_counter_limit: RESPONSE_COUNTER_LIMIT,
     });
+    this.tlsCert = options.tls ? tlsCertArgument(options.tls) : undefined;
     this.client.on('connect', () => {
       this.connected = true;
       this.emit('connected');
@@ -112,17 +118,30 @@ export class ZkConnection extends EventEmitter {
 
   /** Opens a session; resolves on the first connect, rejects after `timeoutMs` without one. */
   static open(options: ZkConnectionOptions, timeoutMs: number): Promise<ZkConnection> {
-    const conn = new ZkConnection(options);
+    let conn: ZkConnection;
+    try {
+      conn = new ZkConnection(options);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         conn.close();
-        reject(new Error(`no ZooKeeper server answered within ${timeoutMs} ms`));
+        reject(new Error(`no ZooKeeper server answered within ${timeoutMs} ms${options.tls ? ' over TLS (check the CA, the client certificate and that connect names the secure client port)' : ''}`));
       }, timeoutMs);
       conn.once('connected', () => {
         clearTimeout(timer);
         resolve(conn);
       });
-      conn.client.init({});
+      try {
+        conn.client.init(conn.tlsCert === undefined ? {} : { tls_cert: conn.tlsCert });
+      } catch (err) {
+        // A binding built without OpenSSL refuses tls_cert.
+        clearTimeout(timer);
+        conn.dead = true;
+        reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
       // Straight to the native handle: the JS wrapper's add_auth formats its arguments (the
       // password) into a debug string. The C client queues it until connected and re-sends it
       // after every reconnect.
@@ -229,6 +248,22 @@ export class ZkConnection extends EventEmitter {
     this.connected = false;
     this.client.close();
   }
+}
+
+/**
+ * The C client's TLS argument: "ca,cert,key" (PEM paths). It reads the files at each connect and
+ * only says "no server answered" when one is missing, so they are checked here first.
+ */
+function tlsCertArgument(tls: ZkTlsConfig): string {
+  for (const [what, file] of [['CA', tls.caFile], ['client certificate', tls.certFile], ['client key', tls.keyFile]] as const) {
+    if (file.includes(',')) throw new Error(`ZooKeeper TLS ${what} file ${file}: a comma in the path is not supported`);
+    try {
+      accessSync(file, fsConstants.R_OK);
+    } catch (err) {
+      throw new Error(`ZooKeeper TLS ${what} file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  return `${tls.caFile},${tls.certFile},${tls.keyFile}`;
 }
 
 /** A request the C client refused to queue (its callback never runs): fail the call now. */
