@@ -5,24 +5,32 @@
 # the runtime stage gets only what `zk-xds serve` loads, and runs as a non-root user.
 
 FROM node:20-bookworm AS build
-# The toolchain node-gyp needs (present in this image already; listed so the build says why).
+# The toolchain node-gyp needs, patch for patches/, and OpenSSL's headers so that the ZooKeeper C
+# client is built with TLS (all present in this image already; listed so the build says why).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
+ && apt-get install -y --no-install-recommends python3 make g++ patch libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
-# Installs every dependency (tsc is a devDependency); zookeeper's install script builds the addon.
+# The root postinstall (scripts/patch-zookeeper.mjs) patches the zookeeper binding and rebuilds its
+# addon: both must be here before npm ci.
+COPY patches ./patches
+COPY scripts/patch-zookeeper.mjs ./scripts/
+# Installs every dependency (tsc is a devDependency); zookeeper's install script builds the addon,
+# then the postinstall rebuilds it with patches/ applied.
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY protos ./protos
 COPY src ./src
 # Compile; drop the devDependencies and the addon's C sources, object files and other platforms'
 # prebuilds (the linked zookeeper.node stays in node_modules/zookeeper/build/Release): 44 -> 32 MB.
-# Then fail the build here, not at the first pod start, if the addon does not load.
+# Then fail the build here, not at the first pod start, if the addon does not load or is not the
+# patched build.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/zookeeper/deps node_modules/zookeeper/prebuilds node_modules/zookeeper/build/Release/obj.target \
- && node -e "require('zookeeper')"
+ && node -e "require('zookeeper')" \
+ && node scripts/patch-zookeeper.mjs --check
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production

@@ -1,5 +1,5 @@
 # zk-xds developer commands. `make run` and `make test` work on a fresh Debian machine.
-.PHONY: help install build run clean-run demo-client test protos bench bench-profile clean
+.PHONY: help install build run clean-run demo-client test protos bench bench-profile soak clean
 
 help:
 	@echo "make run          install what is missing, start a local ZooKeeper + demo service, serve xDS"
@@ -7,6 +7,7 @@ help:
 	@echo "make demo-client  call the demo service through zk-xds with gRPC's xDS client"
 	@echo "make test         run every test (unit, integration with real ZooKeeper, end to end)"
 	@echo "make bench        run the performance benchmark"
+	@echo "make soak         memory soak: an hour of registry churn, 1,000 proxies, session expiries (SOAK_ARGS=...)"
 	@echo "make protos       refresh the vendored Envoy protos from @grpc/grpc-js-xds"
 
 install:
@@ -42,3 +43,7 @@ bench: build
 
 bench-profile: build
 	node dist/bench/profile-cold-start.js --services 10000 --instances 10
+
+# Not in CI: an hour by default; e.g. SOAK_ARGS="--duration-min 10 --expire-every-min 2" for a short one.
+soak: build
+	node dist/bench/soak.js $(SOAK_ARGS)

@@ -7,7 +7,8 @@
 #     and prometheus (its promtool parses the chart's alert rules and dashboard queries).
 #     `apt-get update` only runs when a package is missing.
 #   - java on PATH (the tests run /usr/share/java/zookeeper.jar themselves, no systemd service).
-#   - `npm ci` when node_modules is missing or older than package-lock.json.
+#   - `npm ci` when node_modules is missing or older than package-lock.json (its postinstall patches
+#     the zookeeper binding, patches/); else only that patch step, which is quick when done already.
 #   - helm and kubectl in .run/bin/ (scripts/install-kube-tools.sh) for the chart and manifest tests.
 # Prints one summary line; exits non-zero with a message when something cannot be installed.
 set -euo pipefail
@@ -17,7 +18,10 @@ export DEBIAN_FRONTEND=noninteractive
 # openjdk-17-jdk-headless: javac, to compile the Curator registrar the tests run (test/support/java).
 # chromium: ~300 MB with its libraries; prometheus: ~100 MB (no service is started: no systemd here).
 # python3-grpcio: gRPC C-core 1.51, the second real xDS client of the end-to-end tests.
-PACKAGES=(zookeeper python3-kazoo python3-grpcio libcurator-discovery-java openjdk-17-jdk-headless chromium prometheus fonts-dejavu-core)
+# patch: scripts/patch-zookeeper.mjs applies patches/ to the zookeeper npm binding; libssl-dev: the
+# binding's C client is built with TLS (zookeeper_init_ssl) only when OpenSSL's headers are there;
+# openssl: the ZooKeeper TLS test makes its certificates with it (keytool comes with the JDK).
+PACKAGES=(zookeeper python3-kazoo python3-grpcio libcurator-discovery-java openjdk-17-jdk-headless chromium prometheus fonts-dejavu-core patch libssl-dev openssl)
 # Jars the test harness (test/support/zookeeper-server.ts) puts on the classpath.
 REQUIRED_JARS=(/usr/share/java/zookeeper.jar /usr/share/java/slf4j-simple.jar)
 
@@ -93,7 +97,17 @@ node_modules_stale() {
 
 install_node_modules() {
   if ! node_modules_stale; then
-    NPM_SUMMARY="npm ci: skipped (node_modules up to date)"
+    # npm ci runs it as the postinstall; a node_modules installed before patches/ existed (or with
+    # --ignore-scripts) gets it here. Quick when the patched addon is already built.
+    local log
+    log=$(mktemp)
+    if ! npm run --silent patch-zookeeper >"$log" 2>&1; then
+      tail -n 30 "$log" >&2
+      rm -f "$log"
+      die "patching the zookeeper binding failed (scripts/patch-zookeeper.mjs)"
+    fi
+    rm -f "$log"
+    NPM_SUMMARY="npm ci: skipped (node_modules up to date; zookeeper binding patched)"
     return
   fi
   command -v npm >/dev/null || die "npm not found on PATH (Node.js >= 20 is required)"

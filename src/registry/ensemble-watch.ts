@@ -240,7 +240,12 @@ export class EnsembleWatch {
 
   /** How to open a session with this ensemble: its chroot and credentials included. */
   connectionOptions(): ZkConnectionOptions {
-    return { connect: `${this.config.connect}${this.chrootPrefix()}`, sessionTimeoutMs: this.opts.sessionTimeoutMs, ...(this.auth ? { auth: this.auth } : {}) };
+    return {
+      connect: `${this.config.connect}${this.chrootPrefix()}`,
+      sessionTimeoutMs: this.opts.sessionTimeoutMs,
+      ...(this.auth ? { auth: this.auth } : {}),
+      ...(this.config.tls ? { tls: this.config.tls } : {}),
+    };
   }
 
   private async openSessionAndSync(): Promise<void> {
@@ -318,17 +323,19 @@ export class EnsembleWatch {
           );
     await Promise.all([...watchers.map((w) => w.start()), policies?.start()]);
     if (conn.isDead || this.stopped) {
-      for (const w of watchers) w.stop();
+      for (const w of watchers) w.dispose();
       policies?.stop();
       return false;
     }
     if (denied.size > 0) {
-      for (const w of watchers) w.stop();
+      // An incomplete read is not applied: its watchers and mirror go, the last complete read stays.
+      for (const w of watchers) w.dispose();
       policies?.stop();
       this.readDenied(conn, denied);
       return true;
     }
-    for (const w of this.watchers) w.stop();
+    // The previous session's mirror goes entirely: nothing of it may stay pinned (issue 11).
+    for (const w of this.watchers) w.dispose();
     this.policies?.stop();
     this.watchers = watchers;
     this.policies = policies;

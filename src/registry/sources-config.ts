@@ -29,7 +29,16 @@ export interface EnsembleConfig {
   readonly chroot?: string;
   readonly sessionTimeoutMs?: number;
   readonly auth?: { readonly file?: string; readonly env?: string };
+  /** TLS to the ensemble's secure client port, with a client certificate (mutual TLS). */
+  readonly tls?: ZkTlsConfig;
   readonly roots: readonly RootConfig[];
+}
+
+/** PEM files: the CA that signed the servers' certificates, and this client's certificate and key. */
+export interface ZkTlsConfig {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
 }
 
 export interface SourcesConfig {
@@ -66,6 +75,13 @@ const SCHEMA = {
             minProperties: 1,
             maxProperties: 1,
             properties: { file: { type: 'string', minLength: 1 }, env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } },
+          },
+          tls: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['caFile', 'certFile', 'keyFile'],
+            // The C client takes the three paths as one comma-separated string: no commas in them.
+            properties: { caFile: { type: 'string', pattern: '^[^,]+$' }, certFile: { type: 'string', pattern: '^[^,]+$' }, keyFile: { type: 'string', pattern: '^[^,]+$' } },
           },
           roots: {
             type: 'array',

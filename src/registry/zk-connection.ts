@@ -3,6 +3,8 @@
 // One ZkConnection is one ZooKeeper session; after expiry it is dead and a new one is opened.
 import { EventEmitter } from 'node:events';
 import ZooKeeper from 'zookeeper';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import type { ZkTlsConfig } from './sources-config.js';
 import type { ZkDigestCredentials } from './zk-credentials.js';
 
 /** ZooKeeper result codes we act on. */
@@ -29,6 +31,8 @@ export interface ZkConnectionOptions {
   readonly sessionTimeoutMs: number;
   /** Digest credentials, sent on every (re)connect of the session. */
   readonly auth?: ZkDigestCredentials;
+  /** TLS with a client certificate; `connect` then names the servers' secure client ports. */
+  readonly tls?: ZkTlsConfig;
 }
 
 export class ZkError extends Error {
@@ -44,12 +48,15 @@ export class ZkError extends Error {
 
 /** The subset of the native handle we call; its bundled declarations are `any`-typed. */
 interface NativeHandle {
-  aw_get(path: string, watch: NativeWatch, cb: (rc: number, err: string, stat: unknown, data: Buffer | null) => void): void;
-  aw_get_children2(path: string, watch: NativeWatch, cb: (rc: number, err: string, children: string[] | null, stat: unknown) => void): void;
-  aw_exists(path: string, watch: NativeWatch, cb: (rc: number, err: string, stat: unknown) => void): void;
-  add_auth(scheme: string, auth: string, cb: (rc: number, err: string) => void): void;
-  a_create(path: string, data: Buffer | string, flags: number, cb: (rc: number, err: string, path: string) => void): void;
-  a_delete_(path: string, version: number, cb: (rc: number, err: string) => void): void;
+  // Each returns the C client's result for queueing the request: not ZK_OK means the request was
+  // refused (closed handle, bad path) and its callback will never run.
+  aw_get(path: string, watch: NativeWatch, cb: (rc: number, err: string, stat: unknown, data: Buffer | null) => void): number;
+  a_get(path: string, watch: boolean, cb: (rc: number, err: string, stat: unknown, data: Buffer | null) => void): number;
+  aw_get_children2(path: string, watch: NativeWatch, cb: (rc: number, err: string, children: string[] | null, stat: unknown) => void): number;
+  aw_exists(path: string, watch: NativeWatch, cb: (rc: number, err: string, stat: unknown) => void): number;
+  add_auth(scheme: string, auth: string, cb: (rc: number, err: string) => void): number;
+  a_create(path: string, data: Buffer | string, flags: number, cb: (rc: number, err: string, path: string) => void): number;
+  a_delete_(path: string, version: number, cb: (rc: number, err: string) => void): number;
 }
 type NativeWatch = (type: number, state: number, path: string) => void;
 
@@ -71,6 +78,7 @@ const EVENT_KIND: Record<number, WatchEventKind> = { 1: 'created', 2: 'deleted',
  */
 export class ZkConnection extends EventEmitter {
   private readonly client: ZooKeeperClient;
+  private readonly tlsCert: string | undefined;
   private dead = false;
   connected = false;
 
@@ -89,6 +97,7 @@ export class ZkConnection extends EventEmitter {
       // instances) arrives in many partial reads, so the default fakes an expiry on every read.
       response_counter_limit: RESPONSE_COUNTER_LIMIT,
     });
+    this.tlsCert = options.tls ? tlsCertArgument(options.tls) : undefined;
     this.client.on('connect', () => {
       this.connected = true;
       this.emit('connected');
@@ -109,17 +118,30 @@ export class ZkConnection extends EventEmitter {
 
   /** Opens a session; resolves on the first connect, rejects after `timeoutMs` without one. */
   static open(options: ZkConnectionOptions, timeoutMs: number): Promise<ZkConnection> {
-    const conn = new ZkConnection(options);
+    let conn: ZkConnection;
+    try {
+      conn = new ZkConnection(options);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         conn.close();
-        reject(new Error(`no ZooKeeper server answered within ${timeoutMs} ms`));
+        reject(new Error(`no ZooKeeper server answered within ${timeoutMs} ms${options.tls ? ' over TLS (check the CA, the client certificate and that connect names the secure client port)' : ''}`));
       }, timeoutMs);
       conn.once('connected', () => {
         clearTimeout(timer);
         resolve(conn);
       });
-      conn.client.init({});
+      try {
+        conn.client.init(conn.tlsCert === undefined ? {} : { tls_cert: conn.tlsCert });
+      } catch (err) {
+        // A binding built without OpenSSL refuses tls_cert.
+        clearTimeout(timer);
+        conn.dead = true;
+        reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
       // Straight to the native handle: the JS wrapper's add_auth formats its arguments (the
       // password) into a debug string. The C client queues it until connected and re-sends it
       // after every reconnect.
@@ -143,47 +165,55 @@ export class ZkConnection extends EventEmitter {
     return this.dead;
   }
 
-  /** Data of `path` with a watch set by the same read; null when the node does not exist. */
-  getData(path: string, onChange: WatchCallback): Promise<Buffer | null> {
+  /**
+   * Data of `path`, with a watch set by the same read when `onChange` is given (a watch is armed
+   * only when the node exists); null when the node does not exist.
+   */
+  getData(path: string, onChange?: WatchCallback): Promise<Buffer | null> {
     // The native handle directly: the JS wrapper formats a debug string on every call.
     return new Promise((resolve, reject) => {
-      this.client.native.aw_get(path, wrapWatch(onChange), (rc, err, _stat, data) => {
+      const done = (rc: number, err: string, _stat: unknown, data: Buffer | null) => {
         if (rc === ZK_OK) resolve(data ?? Buffer.alloc(0));
         else if (rc === ZK_NONODE) resolve(null);
         else reject(new ZkError(rc, 'get', path, err));
-      });
+      };
+      const rc = onChange ? this.client.native.aw_get(path, wrapWatch(onChange), done) : this.client.native.a_get(path, false, done);
+      if (rc !== ZK_OK) reject(refused(rc, 'get', path));
     });
   }
 
   /** Children of `path` with a child watch set by the same read; null when the node does not exist. */
   getChildren(path: string, onChange: WatchCallback): Promise<string[] | null> {
     return new Promise((resolve, reject) => {
-      this.client.native.aw_get_children2(path, wrapWatch(onChange), (rc, err, children) => {
+      const rc = this.client.native.aw_get_children2(path, wrapWatch(onChange), (rc, err, children) => {
         if (rc === ZK_OK) resolve(children ?? []);
         else if (rc === ZK_NONODE) resolve(null);
         else reject(new ZkError(rc, 'getChildren', path, err));
       });
+      if (rc !== ZK_OK) reject(refused(rc, 'getChildren', path));
     });
   }
 
   /** Whether `path` exists, with a watch that also fires when it is created. */
   exists(path: string, onChange: WatchCallback): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.client.native.aw_exists(path, wrapWatch(onChange), (rc, err) => {
+      const rc = this.client.native.aw_exists(path, wrapWatch(onChange), (rc, err) => {
         if (rc === ZK_OK) resolve(true);
         else if (rc === ZK_NONODE) resolve(false);
         else reject(new ZkError(rc, 'exists', path, err));
       });
+      if (rc !== ZK_OK) reject(refused(rc, 'exists', path));
     });
   }
 
   /** Creates `path` (ZK_PERSISTENT or ZK_EPHEMERAL_SEQUENTIAL); resolves with the created path (sequential suffix included). */
   create(path: string, data: Buffer, flags: number): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.client.native.a_create(path, data, flags, (rc, err, created) => {
+      const rc = this.client.native.a_create(path, data, flags, (rc, err, created) => {
         if (rc === ZK_OK) resolve(created);
         else reject(new ZkError(rc, 'create', path, err));
       });
+      if (rc !== ZK_OK) reject(refused(rc, 'create', path));
     });
   }
 
@@ -203,11 +233,12 @@ export class ZkConnection extends EventEmitter {
   /** Deletes `path` whatever its version; resolves false when it did not exist. */
   delete(path: string): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.client.native.a_delete_(path, -1, (rc, err) => {
+      const rc = this.client.native.a_delete_(path, -1, (rc, err) => {
         if (rc === ZK_OK) resolve(true);
         else if (rc === ZK_NONODE) resolve(false);
         else reject(new ZkError(rc, 'delete', path, err));
       });
+      if (rc !== ZK_OK) reject(refused(rc, 'delete', path));
     });
   }
 
@@ -219,15 +250,39 @@ export class ZkConnection extends EventEmitter {
   }
 }
 
+/**
+ * The C client's TLS argument: "ca,cert,key" (PEM paths). It reads the files at each connect and
+ * only says "no server answered" when one is missing, so they are checked here first.
+ */
+function tlsCertArgument(tls: ZkTlsConfig): string {
+  for (const [what, file] of [['CA', tls.caFile], ['client certificate', tls.certFile], ['client key', tls.keyFile]] as const) {
+    if (file.includes(',')) throw new Error(`ZooKeeper TLS ${what} file ${file}: a comma in the path is not supported`);
+    try {
+      accessSync(file, fsConstants.R_OK);
+    } catch (err) {
+      throw new Error(`ZooKeeper TLS ${what} file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  return `${tls.caFile},${tls.certFile},${tls.keyFile}`;
+}
+
+/** A request the C client refused to queue (its callback never runs): fail the call now. */
+function refused(rc: number, operation: string, path: string): ZkError {
+  return new ZkError(rc, operation, path, 'refused by the ZooKeeper client (session closed or bad path)');
+}
+
 function wrapWatch(onChange: WatchCallback): NativeWatch {
-  let fired = false;
+  let target: WatchCallback | null = onChange;
   return (type, _state, path) => {
     // Session events reach every outstanding watch on disconnects; the watch itself stays armed
     // and fires again for the real change, so these are ignored.
-    if (type === SESSION_EVENT || fired) return;
+    if (type === SESSION_EVENT || !target) return;
     const kind = EVENT_KIND[type];
     if (!kind) return;
-    fired = true;
-    onChange(kind, path);
+    const fire = target;
+    // One-shot: let go of the callback (and the mirror its closure holds) even if the binding
+    // keeps this function (an unpatched binding never frees it: see patches/README.md).
+    target = null;
+    fire(kind, path);
   };
 }

@@ -91,6 +91,17 @@ describe('Dockerfile', () => {
     for (const f of readdirSync(path.join(PROJECT_ROOT, 'src'), { recursive: true }) as string[]) expect(inContext(ignoreRules, path.posix.join('src', f))).toBe(true);
   });
 
+  it('installs the patched zookeeper binding: the patch and its script are copied before npm ci, and the build checks the result', () => {
+    const build = dockerfile.filter((i) => i.stage === froms[0]!.stage);
+    const npmCi = build.findIndex((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
+    const copied = build.slice(0, npmCi).filter((i) => i.keyword === 'COPY').flatMap((i) => copyParts(i.args).sources);
+    expect(npmCi).toBeGreaterThan(0);
+    expect(copied).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'patches', 'scripts/patch-zookeeper.mjs']));
+    const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.postinstall).toBe('node scripts/patch-zookeeper.mjs');
+    expect(build.filter((i) => i.keyword === 'RUN' && i.args.includes('node scripts/patch-zookeeper.mjs --check'))).toHaveLength(1);
+  });
+
   it('leaves node_modules, .run, dist, tests, benchmarks, git and deploy files out of the context', () => {
     for (const p of ['node_modules', 'node_modules/zookeeper/build/Release/zookeeper.node', '.run', '.run/bin/helm', 'dist', 'test', 'test/helm/values-full.yaml', 'bench', '.git', 'charts', 'deploy', 'docs', 'scripts']) {
       expect({ p, inContext: inContext(ignoreRules, p) }).toEqual({ p, inContext: false });

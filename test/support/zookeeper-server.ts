@@ -37,6 +37,10 @@ export interface ZooKeeperServerOptions {
   maxSessionTimeoutMs?: number;
   /** How long start()/restart() wait for the server to answer `srvr` with a Mode. Default 30 s. */
   startTimeoutMs?: number;
+  /** More zoo.cfg lines (e.g. a secure client port: test/support/zk-tls.ts). */
+  extraConfig?: readonly string[];
+  /** More jars on the server's classpath (Netty's codec for the secure port). */
+  extraClasspath?: readonly string[];
 }
 
 /** Waits until /proc says the process is in `state` (e.g. 'T' = stopped); gives up after 2 s. */
@@ -83,14 +87,14 @@ function jvmTuning(): string[] {
   return process.env.ZK_TEST_JVM === 'server' ? ['-Xmx1g'] : ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
 }
 
-function javaArgs(cfgPath: string): string[] {
+function javaArgs(cfgPath: string, extraClasspath: readonly string[] = []): string[] {
   return [
     ...jvmTuning(),
     '-Djava.net.preferIPv4Stack=true',
     // Lets tests create TTL nodes (CreateMode.PERSISTENT_WITH_TTL), as some registries do.
     '-Dzookeeper.extendedTypesEnabled=true',
     '-cp',
-    CLASSPATH,
+    [CLASSPATH, ...extraClasspath].join(':'),
     'org.apache.zookeeper.server.quorum.QuorumPeerMain',
     cfgPath,
   ];
@@ -223,12 +227,12 @@ class JvmProcess {
     (child.stdin as net.Socket | null)?.unref();
   }
 
-  static spawn(cfgPath: string, logPath: string): JvmProcess {
+  static spawn(cfgPath: string, logPath: string, extraClasspath?: readonly string[]): JvmProcess {
     installExitHook();
     // Output goes straight to a file: no pipe to drain, and it survives us for post-mortems.
     const logFd = openSync(logPath, 'a');
     try {
-      const child = spawn('/bin/bash', ['-c', WATCHDOG_SCRIPT, 'zk-watchdog', javaBinary(), ...javaArgs(cfgPath)], {
+      const child = spawn('/bin/bash', ['-c', WATCHDOG_SCRIPT, 'zk-watchdog', javaBinary(), ...javaArgs(cfgPath, extraClasspath)], {
         stdio: ['pipe', logFd, logFd],
       });
       child.stdin?.on('error', () => undefined); // EPIPE if the watchdog is already gone
@@ -318,6 +322,7 @@ function zooCfg(layout: ServerLayout): string {
   if (options.minSessionTimeoutMs !== undefined) lines.push(`minSessionTimeout=${options.minSessionTimeoutMs}`);
   if (options.maxSessionTimeoutMs !== undefined) lines.push(`maxSessionTimeout=${options.maxSessionTimeoutMs}`);
   if (layout.quorum) lines.push(...layout.quorum.serverLines);
+  lines.push(...(options.extraConfig ?? []));
   return lines.join('\n') + '\n';
 }
 
@@ -349,6 +354,7 @@ export class ZooKeeperServer {
     readonly dir: string,
     private readonly cfgPath: string,
     private readonly startTimeoutMs: number,
+    private readonly extraClasspath: readonly string[] = [],
   ) {
     this.connectString = `127.0.0.1:${port}`;
   }
@@ -370,7 +376,7 @@ export class ZooKeeperServer {
   static async prepare(layout: ServerLayout): Promise<ZooKeeperServer> {
     const cfgPath = await writeLayout(layout);
     const startTimeoutMs = layout.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
-    return new ZooKeeperServer(layout.port, layout.dir, cfgPath, startTimeoutMs);
+    return new ZooKeeperServer(layout.port, layout.dir, cfgPath, startTimeoutMs, layout.options.extraClasspath);
   }
 
   get logPath(): string {
@@ -390,7 +396,7 @@ export class ZooKeeperServer {
   async launch(): Promise<void> {
     if (this.destroyed) throw new Error(`ZooKeeper ${this.connectString} was destroyed`);
     if (this.running) throw new Error(`ZooKeeper ${this.connectString} is already running`);
-    const jvm = JvmProcess.spawn(this.cfgPath, this.logPath);
+    const jvm = JvmProcess.spawn(this.cfgPath, this.logPath, this.extraClasspath);
     this.jvm = jvm;
     try {
       await this.waitUntilServing(jvm);
