@@ -77,7 +77,9 @@ export const ZK_ERRORS = {
   SESSIONEXPIRED: -112,
 } as const;
 
-const DEFAULT_SESSION_TIMEOUT_MS = 4_000;
+// Generous: on a loaded 2-core CI machine (JVM registrars starting, ZooKeeper servers, two jest
+// workers) a 4 s session expired mid-setup (ZINVALIDSTATE). Tests that need an expiry force it.
+const DEFAULT_SESSION_TIMEOUT_MS = 15_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 // ---------------------------------------------------------------------------------------------
