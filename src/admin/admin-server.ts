@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../observability/logger.js';
+import type { AccessDenied } from './debug-access.js';
 
 export interface ReadinessReport {
   readonly ready: boolean;
@@ -24,6 +25,11 @@ export interface AdminServerOptions {
   readonly readiness: () => ReadinessReport;
   readonly log: Logger;
   readonly routes?: Readonly<Record<string, RouteHandler>>;
+  /**
+   * Decides who sees every page but /healthz, /readyz and /metrics (DebugAccess); unset: everyone
+   * (tests of the pages themselves).
+   */
+  readonly access?: (remoteAddress: string | undefined, authorization: string | undefined) => AccessDenied | undefined;
 }
 
 export class AdminServer {
@@ -68,6 +74,12 @@ export class AdminServer {
         res.end(text);
         return;
       }
+    }
+    const denied = this.opts.access?.(req.socket.remoteAddress, req.headers.authorization);
+    if (denied) {
+      res.setHeader('cache-control', 'no-store');
+      if (denied.status === 401) res.setHeader('www-authenticate', 'Bearer realm="zk-xds admin"');
+      return send(res, denied.status, { error: denied.reason });
     }
     const route = this.opts.routes?.[url.pathname];
     if (route) {

@@ -1,5 +1,7 @@
 // How the operator commands (`zk-xds status`, `zk-xds inspect`) talk to a running zk-xds: GET on
-// its admin port, with errors that name the URL tried.
+// its admin port (with the admin bearer token when given a token file), with errors that name the
+// URL tried and never the token.
+import { readFileSync } from 'node:fs';
 
 /** Ends a command with a message on stderr and an exit code (main.ts prints and exits). */
 export class CommandFailure extends Error {
@@ -19,8 +21,24 @@ export const EXIT = { ok: 0, findings: 1, unreachable: 2, usage: 2 } as const;
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
-/** GETs `path` from the admin base URL; 404 comes back as such, other failures throw CommandFailure (exit 2). */
-export async function getAdmin<T>(base: string, path: string): Promise<{ status: number; body: T }> {
+/** The token in `file` (trimmed); a failure names the file, never its content. */
+export function readAdminToken(file: string): string {
+  let token: string;
+  try {
+    token = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new CommandFailure(`cannot read --admin-token-file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage);
+  }
+  if (token === '') throw new CommandFailure(`--admin-token-file ${file} is empty`, EXIT.usage);
+  return token;
+}
+
+/**
+ * GETs `path` from the admin base URL, sending the token of `tokenFile` if given; 404 comes back as
+ * such, other failures throw CommandFailure (exit 2).
+ */
+export async function getAdmin<T>(base: string, path: string, tokenFile?: string): Promise<{ status: number; body: T }> {
+  const headers: Record<string, string> = tokenFile === undefined ? {} : { authorization: `Bearer ${readAdminToken(tokenFile)}` };
   let url: URL;
   try {
     url = new URL(path, base.endsWith('/') ? base : `${base}/`);
@@ -29,7 +47,7 @@ export async function getAdmin<T>(base: string, path: string): Promise<{ status:
   }
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    res = await fetch(url, { headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   } catch (err) {
     const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code ?? cause?.message ?? (err as Error).message;
@@ -46,7 +64,8 @@ export async function getAdmin<T>(base: string, path: string): Promise<{ status:
   }
   if (res.status !== 200 && res.status !== 404) {
     const error = (body as { error?: string }).error ?? text.slice(0, 200);
-    throw new CommandFailure(`${where} answered ${res.status}: ${error}`, EXIT.unreachable);
+    const hint = res.status === 401 || res.status === 403 ? (tokenFile === undefined ? ' (pass --admin-token-file)' : ' (check --admin-token-file)') : '';
+    throw new CommandFailure(`${where} answered ${res.status}: ${error}${hint}`, EXIT.unreachable);
   }
   return { status: res.status, body: body as T };
 }

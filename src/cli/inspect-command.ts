@@ -3,10 +3,10 @@
 import type { CatalogPage, ResourcesPage, ServedResource } from '../admin/catalog-pages.js';
 import { CommandFailure, EXIT, formatTable, getAdmin } from './admin-client.js';
 
-export async function inspectCommand(service: string, opts: { admin: string; output: 'text' | 'json' }, out: (text: string) => void): Promise<void> {
+export async function inspectCommand(service: string, opts: { admin: string; adminTokenFile?: string; output: 'text' | 'json' }, out: (text: string) => void): Promise<void> {
   const query = `?service=${encodeURIComponent(service)}`;
-  const catalog = await getAdmin<CatalogPage | { error: string }>(opts.admin, `/debug/catalog${query}`);
-  const resources = await getAdmin<ResourcesPage | { error: string }>(opts.admin, `/debug/resources${query}`);
+  const catalog = await getAdmin<CatalogPage | { error: string }>(opts.admin, `/debug/catalog${query}`, opts.adminTokenFile);
+  const resources = await getAdmin<ResourcesPage | { error: string }>(opts.admin, `/debug/resources${query}`, opts.adminTokenFile);
   if (catalog.status === 404 && resources.status === 404) {
     throw new CommandFailure(`no service named "${service}" is known to zk-xds at ${opts.admin} (neither read from ZooKeeper nor skipped)`, EXIT.findings);
   }

@@ -58,8 +58,10 @@ export function buildProgram(): Command {
   for (const option of zookeeperOptions()) serve.addOption(option);
   for (const option of streamLimitOptions()) serve.addOption(option);
   serve
-    .addOption(new Option('--bind-address <ip>', 'address the xDS and admin ports listen on').env('ZKXDS_BIND_ADDRESS').default('0.0.0.0'))
+    .addOption(new Option('--bind-address <ip>', 'address the xDS port (and the admin port unless --admin-bind-address) listens on').env('ZKXDS_BIND_ADDRESS').default('0.0.0.0'))
     .addOption(new Option('--xds-port <port>', 'gRPC xDS port').env('ZKXDS_XDS_PORT').default(18000).argParser(int(0, 65535)))
+    .addOption(new Option('--admin-bind-address <ip>', 'address the admin port listens on (default: --bind-address)').env('ZKXDS_ADMIN_BIND_ADDRESS'))
+    .addOption(adminTokenFileOption('file holding the bearer token /debug/* requires from non-loopback connections (re-read when it changes); unset: /debug answers only loopback'))
     .addOption(new Option('--admin-port <port>', 'HTTP port for /healthz, /readyz, /metrics and /debug/* (proxies, config_dump, catalog, resources)').env('ZKXDS_ADMIN_PORT').default(9901).argParser(int(0, 65535)))
     .addOption(new Option('--debounce-ms <ms>', 'quiet time that closes a batch of ZooKeeper changes').env('ZKXDS_DEBOUNCE_MS').default(2).argParser(int(0, 60000)))
     .addOption(new Option('--max-delay-ms <ms>', 'longest a change waits in a batch').env('ZKXDS_MAX_DELAY_MS').default(100).argParser(int(1, 600000)))
@@ -129,6 +131,7 @@ async function oneShot(run: () => Promise<number | void>): Promise<void> {
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exit(code);
 }
+const adminTokenFileOption = (what: string) => new Option('--admin-token-file <path>', what).env('ZKXDS_ADMIN_TOKEN_FILE');
 const adminOption = () => new Option('--admin <url>', 'admin URL of a running zk-xds').env('ZKXDS_ADMIN_URL').default('http://127.0.0.1:9901');
 
 /** status, inspect and validate: what operators run when a proxy misbehaves. */
@@ -138,16 +141,18 @@ function addOperatorCommands(program: Command): void {
     .showHelpAfterError(usageHint('status'))
     .description('every connected proxy and, per type, whether it ACKed what it was sent (SYNCED, STALE, NACKED)')
     .addOption(adminOption())
+    .addOption(adminTokenFileOption('file holding the bearer token to send to the admin port (see serve --admin-token-file)'))
     .addOption(new Option('-o, --output <format>', 'table or json').choices(['table', 'json']).default('table'))
-    .action((opts: { admin: string; output: 'table' | 'json' }) => oneShot(() => statusCommand(opts, write)));
+    .action((opts: { admin: string; adminTokenFile?: string; output: 'table' | 'json' }) => oneShot(() => statusCommand(opts, write)));
   program
     .command('inspect')
     .showHelpAfterError(usageHint('inspect'))
     .description("a service's registrations as read, the ones skipped and why, and the xDS resources it became")
     .argument('<service>', 'service name')
     .addOption(adminOption())
+    .addOption(adminTokenFileOption('file holding the bearer token to send to the admin port (see serve --admin-token-file)'))
     .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
-    .action((service: string, opts: { admin: string; output: 'text' | 'json' }) => oneShot(() => inspectCommand(service, opts, write)));
+    .action((service: string, opts: { admin: string; adminTokenFile?: string; output: 'text' | 'json' }) => oneShot(() => inspectCommand(service, opts, write)));
   const validate = program
     .command('validate')
     .showHelpAfterError(usageHint('validate'))

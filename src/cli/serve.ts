@@ -16,6 +16,7 @@ import { WarmGate } from '../xds/warm-gate.js';
 import { registryReadiness } from '../admin/readiness.js';
 import { CatalogPublisher } from '../xds/catalog-publisher.js';
 import { AdminServer } from '../admin/admin-server.js';
+import { adminAccess } from '../admin/debug-access.js';
 import type { ViewCaches } from '../xds/client-profile.js';
 import { debugRoutes } from '../admin/debug-routes.js';
 import { statusRoutes } from '../admin/status-routes.js';
@@ -30,6 +31,10 @@ export interface ServeConfig extends ZooKeeperFlags, StreamLimitFlags {
   readonly bindAddress: string;
   readonly xdsPort: number;
   readonly adminPort: number;
+  /** Address of the admin port; unset: bindAddress. */
+  readonly adminBindAddress?: string;
+  /** File holding the bearer token /debug pages require from non-loopback connections; unset: loopback only. */
+  readonly adminTokenFile?: string;
   readonly debounceMs: number;
   readonly maxDelayMs: number;
   /** Suffix of sidecar host names (`orders.<suffix>`); empty for none. */
@@ -110,6 +115,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
   const admin = new AdminServer({
     registry: metrics.registry,
     log: log.child({ component: 'admin' }),
+    access: adminAccess(config.adminTokenFile, log.child({ component: 'admin' })),
     readiness: () => {
       const status = registry.status();
       const { ready, ...why } = registryReadiness(status);
@@ -133,7 +139,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       }),
     },
   });
-  const adminPort = await admin.listen(config.bindAddress, config.adminPort);
+  const adminPort = await admin.listen(config.adminBindAddress ?? config.bindAddress, config.adminPort);
   log.info({ xdsPort, adminPort, ensembles: registry.sources.ensembles.map((e) => ({ name: e.name, zk: e.connect, chroot: e.chroot, roots: e.roots })) }, 'zk-xds listening; reading ZooKeeper');
   const kubernetes = config.k8sServiceEntries
     ? startKubernetesServiceEntries(

@@ -201,6 +201,18 @@ describe('charts/zk-xds', () => {
     expect(ofKind(objects, 'Secret')).toEqual([]); // existing Secret: the chart makes none
   });
 
+  it('admin.tokenSecret: the token is a file of a directory-mounted Secret named by ZKXDS_ADMIN_TOKEN_FILE; none by default', () => {
+    expect(envOf(only<IDeployment>(rendered('values-default.yaml'), 'Deployment')).has('ZKXDS_ADMIN_TOKEN_FILE')).toBe(false);
+    const deployment = only<IDeployment>(rendered('values-full.yaml'), 'Deployment');
+    const tokenFile = envOf(deployment).get('ZKXDS_ADMIN_TOKEN_FILE')!;
+    const volume = deployment.spec!.template.spec!.volumes!.find((v) => v.secret?.secretName === 'zk-xds-admin-token')!;
+    expect(volume.secret!.items).toEqual([{ key: 'admin-token', path: 'token' }]);
+    const mount = zkXdsContainer(deployment).volumeMounts!.find((m) => m.name === volume.name)!;
+    // Not a subPath mount: those never see a rotated Secret.
+    expect(mount).toEqual({ name: volume.name, mountPath: path.posix.dirname(tokenFile), readOnly: true });
+    expect(path.posix.basename(tokenFile)).toBe('token');
+  });
+
   it('several ensembles: the sources file lists them with auth files inside the mounted Secret', () => {
     const objects = rendered('values-multi-ensemble.yaml');
     const deployment = only<IDeployment>(objects, 'Deployment');
@@ -268,6 +280,7 @@ describe('charts/zk-xds', () => {
   // Each bad file, what rejects it (values.schema.json, or a `fail` in the templates for what a
   // JSON schema cannot say), and the words of the error helm must give.
   const BAD: Record<string, { by: 'schema' | 'template'; message: RegExp }> = {
+    'admin-token-key-path.yaml': { by: 'schema', message: /admin\.tokenSecret\.key: Does not match pattern/ },
     'unknown-key.yaml': { by: 'schema', message: /Additional property zookeper is not allowed/ },
     'replicas-string.yaml': { by: 'schema', message: /replicaCount: Invalid type/ },
     'relative-root.yaml': { by: 'schema', message: /zookeeper\.root: Does not match pattern/ },

@@ -53,6 +53,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* Where the credentials Secret is mounted: one file per key. */}}
 {{- define "zk-xds.authDir" -}}/etc/zk-xds/zk-auth{{- end -}}
+{{- define "zk-xds.adminTokenDir" -}}/etc/zk-xds/admin-token{{- end -}}
 {{- define "zk-xds.sourcesDir" -}}/etc/zk-xds/sources{{- end -}}
 
 {{/* Every authKey the values refer to must exist where the chart can see it. */}}
