@@ -1,8 +1,12 @@
 // Leader election against a real ZooKeeper server: one leader at a time, hand-over on a clean stop,
-// on session expiry and after a lost connection; followers watch only their predecessor.
+// on session expiry and after a lost connection; followers watch only their predecessor; a
+// candidate whose own node is deleted by another client steps down and enters again.
+import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { pino, type Logger } from 'pino';
 import { LeaderElection } from '../../src/istio/leader-election.js';
 import { silentLogger } from '../../src/observability/logger.js';
+import { ZkTestClient } from '../support/zk-test-client.js';
 import { ZooKeeperServer } from '../support/zookeeper-server.js';
 import { expireSession } from '../support/expire-registry-session.js';
 import { eventually } from '../support/eventually.js';
@@ -30,7 +34,7 @@ interface Candidate {
 /** Every candidate's transitions, in one shared order, to check that two never lead at once. */
 let timeline: string[] = [];
 
-function candidate(name: string, path: string, sessionTimeoutMs = 2000): Candidate {
+function candidate(name: string, path: string, sessionTimeoutMs = 2000, log: Logger = silentLogger()): Candidate {
   const c: Candidate = { events: [], gauge: -1 } as unknown as Candidate;
   c.election = new LeaderElection(
     { zk: { connect: zk.connectString, sessionTimeoutMs }, path, identity: name },
@@ -44,7 +48,7 @@ function candidate(name: string, path: string, sessionTimeoutMs = 2000): Candida
         timeline.push(`-${name}`);
       },
     },
-    silentLogger(),
+    log,
     { set: (v) => (c.gauge = v) },
   );
   started.push(c.election);
@@ -52,16 +56,45 @@ function candidate(name: string, path: string, sessionTimeoutMs = 2000): Candida
   return c;
 }
 
-/** Walks the shared timeline: at no point may two candidates lead together. */
-function maxConcurrentLeaders(): number {
+/** Walks the shared timeline (from entry `from` on): at no point may two candidates lead together. */
+function maxConcurrentLeaders(from = 0): number {
   const leading = new Set<string>();
   let max = 0;
-  for (const t of timeline) {
+  timeline.forEach((t, i) => {
     if (t.startsWith('+')) leading.add(t.slice(1));
     else leading.delete(t.slice(1));
-    max = Math.max(max, leading.size);
-  }
+    if (i >= from) max = Math.max(max, leading.size);
+  });
   return max;
+}
+
+/** A logger whose JSON lines the test can read. */
+function recordingLogger(): { log: Logger; lines: () => Array<Record<string, unknown>> } {
+  let text = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      text += chunk.toString('utf8');
+      done();
+    },
+  });
+  return {
+    log: pino({ level: 'info' }, sink),
+    lines: () =>
+      text
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+/** Deletes a node the way any client could while the election's znodes are world-writable. */
+async function deleteAsAnonymous(path: string): Promise<void> {
+  const anonymous = await ZkTestClient.connect(zk.connectString);
+  try {
+    await anonymous.remove(path);
+  } finally {
+    await anonymous.close();
+  }
 }
 
 const newPath = () => `/zk-xds/leader-test-${++pathCounter}`;
@@ -137,4 +170,66 @@ describe('leader election', () => {
     await eventually(() => expect(a.election.isLeader).toBe(true), 10000);
     expect(a.gauge).toBe(1);
   }, 30000);
+
+  it('a leader whose candidate node is deleted by another client steps down at once and enters again as a follower', async () => {
+    timeline = [];
+    const path = newPath();
+    const aLog = recordingLogger();
+    const a = candidate('a', path, 4000, aLog.log);
+    await eventually(() => expect(a.election.isLeader).toBe(true));
+    const b = candidate('b', path);
+    await eventually(() => expect(b.election.candidateNode).toBeDefined());
+    const deleted = a.election.candidateNode!;
+
+    await deleteAsAnonymous(deleted);
+
+    // b's predecessor watch hands it the lead; a sees its own node go (its exists watch) and stops
+    // leading, which tells its writer at once. Without that watch a keeps leading: [true, true].
+    await eventually(() => expect(b.election.isLeader).toBe(true));
+    await eventually(() => expect([a.election.isLeader, b.election.isLeader]).toEqual([false, true]));
+    expect(a.events).toContain('revoked: candidate node deleted');
+    const seen = timeline.indexOf('-a');
+    expect(seen).toBeGreaterThanOrEqual(0);
+    // a entered again with a new candidate node, behind b.
+    await eventually(() => {
+      expect(a.election.candidateNode).toBeDefined();
+      expect(a.election.candidateNode).not.toEqual(deleted);
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect([a.election.isLeader, b.election.isLeader]).toEqual([false, true]);
+    expect([a.gauge, b.gauge]).toEqual([0, 1]);
+    expect(a.events).toEqual(['elected', 'revoked: candidate node deleted']);
+    // From the moment a saw the deletion, never two leaders (before it, one: a).
+    expect(maxConcurrentLeaders(seen)).toBe(1);
+    expect(aLog.lines()).toContainEqual(expect.objectContaining({ level: 40, path: deleted, msg: expect.stringContaining('deleted') }));
+  }, 30000);
+
+  it('a follower whose candidate node is deleted enters again at once; the leader stays', async () => {
+    timeline = [];
+    const path = newPath();
+    const a = candidate('a', path);
+    await eventually(() => expect(a.election.isLeader).toBe(true));
+    const b = candidate('b', path);
+    await eventually(() => expect(b.election.candidateNode).toBeDefined());
+    const deleted = b.election.candidateNode!;
+
+    await deleteAsAnonymous(deleted);
+
+    await eventually(() => expect(b.election.candidateNode).toBeDefined());
+    await eventually(() => expect(b.election.candidateNode).not.toEqual(deleted));
+    expect(await childrenOf(path)).toContain(b.election.candidateNode!.slice(path.length + 1));
+    // The leader's node going now hands over to b's new node.
+    await a.election.stop();
+    await eventually(() => expect(b.election.isLeader).toBe(true));
+    expect(maxConcurrentLeaders()).toBe(1);
+  }, 30000);
 });
+
+async function childrenOf(path: string): Promise<string[]> {
+  const client = await ZkTestClient.connect(zk.connectString);
+  try {
+    return await client.children(path);
+  } finally {
+    await client.close();
+  }
+}
