@@ -11,11 +11,12 @@
 // Every candidate also watches its own node: if another client deletes it (by hand, or anyone
 // while the election's znodes are world-writable), the next candidate takes over at once, so a
 // leader that kept leading would write alongside it. It steps down the moment the watch fires and
-// enters again with a new node. (The window between the deletion and that watch firing remains:
+// enters again with a new node; with digest credentials the znodes are creator-only, so that only
+// replicas holding them can delete one. (The window between the deletion and that watch firing remains:
 // ZooKeeper orders events per session, not across sessions.)
 import os from 'node:os';
 import type { Logger } from '../observability/logger.js';
-import { ZK_EPHEMERAL_SEQUENTIAL, ZkConnection, type ZkConnectionOptions } from '../registry/zk-connection.js';
+import { ZK_EPHEMERAL_SEQUENTIAL, ZkConnection, type ZkConnectionOptions, type ZkCreateAcl } from '../registry/zk-connection.js';
 import { setTimeout as timer } from 'node:timers/promises';
 
 export interface LeaderElectionOptions {
@@ -67,6 +68,15 @@ export class LeaderElection {
   ) {
     this.identity = options.identity ?? `${os.hostname()}:${process.pid}`;
     gauge.set(0);
+  }
+
+  /**
+   * With digest credentials on the session, the election's znodes (the path's missing parents, the
+   * path and every candidate) are creator-only: only sessions with the same credentials can delete
+   * a candidate or join. Without credentials there is no identity to restrict them to.
+   */
+  private get acl(): ZkCreateAcl {
+    return this.options.zk.auth ? 'creator-only' : 'open';
   }
 
   get isLeader(): boolean {
@@ -138,8 +148,8 @@ export class LeaderElection {
       // Before the candidate node exists, join() fails on the dead session and its loop retries.
       if (entered && !this.stopped) this.running = this.joinLoop();
     });
-    await conn.ensurePath(this.options.path);
-    this.node = await conn.create(`${this.options.path}/${CANDIDATE_PREFIX}`, Buffer.from(this.identity), ZK_EPHEMERAL_SEQUENTIAL);
+    await conn.ensurePath(this.options.path, this.acl);
+    this.node = await conn.create(`${this.options.path}/${CANDIDATE_PREFIX}`, Buffer.from(this.identity), ZK_EPHEMERAL_SEQUENTIAL, this.acl);
     this.log.info({ node: this.node, identity: this.identity }, 'entered the leader election');
     await this.check();
   }
@@ -182,7 +192,7 @@ export class LeaderElection {
     if (index < 0) {
       // Our node is gone although the session lives (deleted by another client): enter again.
       this.candidateLost(node);
-      this.node = await conn.create(`${this.options.path}/${CANDIDATE_PREFIX}`, Buffer.from(this.identity), ZK_EPHEMERAL_SEQUENTIAL);
+      this.node = await conn.create(`${this.options.path}/${CANDIDATE_PREFIX}`, Buffer.from(this.identity), ZK_EPHEMERAL_SEQUENTIAL, this.acl);
       this.log.info({ node: this.node, identity: this.identity }, 'entered the leader election again');
       this.recheck = true;
       return;

@@ -1,12 +1,14 @@
 // Leader election against a real ZooKeeper server: one leader at a time, hand-over on a clean stop,
 // on session expiry and after a lost connection; followers watch only their predecessor; a
 // candidate whose own node is deleted by another client steps down and enters again.
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { pino, type Logger } from 'pino';
 import { LeaderElection } from '../../src/istio/leader-election.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { ZkTestClient } from '../support/zk-test-client.js';
+import { ZkDigestCredentials } from '../../src/registry/zk-credentials.js';
+import { ZK_ERRORS, ZkTestClient } from '../support/zk-test-client.js';
 import { ZooKeeperServer } from '../support/zookeeper-server.js';
 import { expireSession } from '../support/expire-registry-session.js';
 import { eventually } from '../support/eventually.js';
@@ -34,10 +36,10 @@ interface Candidate {
 /** Every candidate's transitions, in one shared order, to check that two never lead at once. */
 let timeline: string[] = [];
 
-function candidate(name: string, path: string, sessionTimeoutMs = 2000, log: Logger = silentLogger()): Candidate {
+function candidate(name: string, path: string, sessionTimeoutMs = 2000, log: Logger = silentLogger(), auth?: ZkDigestCredentials): Candidate {
   const c: Candidate = { events: [], gauge: -1 } as unknown as Candidate;
   c.election = new LeaderElection(
-    { zk: { connect: zk.connectString, sessionTimeoutMs }, path, identity: name },
+    { zk: { connect: zk.connectString, sessionTimeoutMs, auth }, path, identity: name },
     {
       onElected: () => {
         c.events.push('elected');
@@ -219,6 +221,47 @@ describe('leader election', () => {
     await eventually(() => expect(b.election.candidateNode).not.toEqual(deleted));
     expect(await childrenOf(path)).toContain(b.election.candidateNode!.slice(path.length + 1));
     // The leader's node going now hands over to b's new node.
+    await a.election.stop();
+    await eventually(() => expect(b.election.isLeader).toBe(true));
+    expect(maxConcurrentLeaders()).toBe(1);
+  }, 30000);
+});
+
+describe('leader election with digest credentials', () => {
+  it('creates the election path and its candidates creator-only: an anonymous client cannot delete or add one; a replica with the credentials joins', async () => {
+    timeline = [];
+    const parent = newPath();
+    const path = `${parent}/leader`;
+    const auth = new ZkDigestCredentials('replica:s3cret', 'test');
+    const a = candidate('a', path, 2000, silentLogger(), auth);
+    await eventually(() => expect(a.election.isLeader).toBe(true));
+    const b = candidate('b', path, 2000, silentLogger(), auth);
+    await eventually(() => expect(b.election.candidateNode).toBeDefined());
+    const leaderNode = a.election.candidateNode!;
+
+    // ZooKeeper stores the creator's digest id: user:base64(sha1(user:password)).
+    const creatorOnly = [{ perms: 31, scheme: 'digest', auth: `replica:${createHash('sha1').update('replica:s3cret').digest('base64')}` }];
+    const operator = await ZkTestClient.connect(zk.connectString);
+    try {
+      await operator.addDigestAuth('replica:s3cret');
+      expect(await operator.acl(path)).toEqual(creatorOnly);
+      expect(await operator.acl(leaderNode)).toEqual(creatorOnly);
+      expect(await operator.acl(b.election.candidateNode!)).toEqual(creatorOnly);
+      // The missing parent was created open: it may be shared with nodes other clients write.
+      expect(await operator.acl(parent)).toEqual([{ perms: 31, scheme: 'world', auth: 'anyone' }]);
+    } finally {
+      await operator.close();
+    }
+    const anonymous = await ZkTestClient.connect(zk.connectString);
+    try {
+      // Refused, not a crash (the binding freed a NULL ACL vector on this error before the patch).
+      await expect(anonymous.acl(leaderNode)).rejects.toMatchObject({ code: ZK_ERRORS.NOAUTH });
+      await expect(anonymous.remove(leaderNode)).rejects.toMatchObject({ code: ZK_ERRORS.NOAUTH });
+      await expect(anonymous.create(`${path}/candidate-`, 'x', { ephemeral: true, sequential: true })).rejects.toMatchObject({ code: ZK_ERRORS.NOAUTH });
+    } finally {
+      await anonymous.close();
+    }
+    expect([a.election.isLeader, b.election.isLeader]).toEqual([true, false]);
     await a.election.stop();
     await eventually(() => expect(b.election.isLeader).toBe(true));
     expect(maxConcurrentLeaders()).toBe(1);
