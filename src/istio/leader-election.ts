@@ -8,12 +8,12 @@
 // session may have expired on the server and someone else has taken over; it only leads again after
 // the reconnect has confirmed its node is still the lowest.
 //
-// Every candidate also watches its own node: if another client deletes it (by hand, or anyone
-// while the election's znodes are world-writable), the next candidate takes over at once, so a
-// leader that kept leading would write alongside it. It steps down the moment the watch fires and
-// enters again with a new node; with digest credentials the znodes are creator-only, so that only
-// replicas holding them can delete one. (The window between the deletion and that watch firing remains:
-// ZooKeeper orders events per session, not across sessions.)
+// Every candidate also watches its own node: if another client deletes it (an operator, or anyone
+// when the znodes are open), the next candidate takes over at once, so a leader that kept leading
+// would write alongside it. It steps down the moment the watch fires and enters again with a new
+// node. With digest credentials the znodes are creator-only, so only replicas holding them can
+// delete one. (A window between the deletion and that watch firing remains: ZooKeeper orders
+// events per session, not across sessions.)
 import os from 'node:os';
 import type { Logger } from '../observability/logger.js';
 import { ZK_EPHEMERAL_SEQUENTIAL, ZkConnection, type ZkConnectionOptions, type ZkCreateAcl } from '../registry/zk-connection.js';
@@ -71,9 +71,10 @@ export class LeaderElection {
   }
 
   /**
-   * With digest credentials on the session, the election's znodes (the path's missing parents, the
-   * path and every candidate) are creator-only: only sessions with the same credentials can delete
-   * a candidate or join. Without credentials there is no identity to restrict them to.
+   * With digest credentials on the session, the election path (when this creates it) and every
+   * candidate are creator-only: only sessions with the same credentials can delete a candidate or
+   * join. Missing parents stay open (see ZkConnection.ensurePath). Without credentials there is no
+   * identity to restrict them to.
    */
   private get acl(): ZkCreateAcl {
     return this.options.zk.auth ? 'creator-only' : 'open';
