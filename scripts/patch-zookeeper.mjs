@@ -5,7 +5,8 @@
 // installed before the patch existed).
 //
 // Why a patch: the binding never frees a watch callback (issue 11: every fired watch leaked its
-// callback and everything the callback's closure holds). patches/README.md says what it changes.
+// callback and everything the callback's closure holds); it also adds TLS (issue 12) and creates
+// with an ACL (issue 12: every znode was world-writable). patches/README.md says what it changes.
 //
 //   node scripts/patch-zookeeper.mjs           apply if needed, rebuild if the addon is not the patched build
 //   node scripts/patch-zookeeper.mjs --check   only verify that the installed addon is the patched build
@@ -22,7 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** What the patched addon reports on its constructor (ZooKeeper.ZKXDS_PATCHES). */
-const MARKER = 'free-watchers,tls';
+const MARKER = 'free-watchers,tls,create-acl';
 const BUILD_PREFIX = '.zookeeper-zkxds-build-';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -7,9 +7,16 @@
 // Safety over liveness: a candidate steps down the moment its connection is lost, before the
 // session may have expired on the server and someone else has taken over; it only leads again after
 // the reconnect has confirmed its node is still the lowest.
+//
+// Every candidate also watches its own node: if another client deletes it (an operator, or anyone
+// when the znodes are open), the next candidate takes over at once, so a leader that kept leading
+// would write alongside it. It steps down the moment the watch fires and enters again with a new
+// node. With digest credentials the znodes are creator-only, so only replicas holding them can
+// delete one. (A window between the deletion and that watch firing remains: ZooKeeper orders
+// events per session, not across sessions.)
 import os from 'node:os';
 import type { Logger } from '../observability/logger.js';
-import { ZK_EPHEMERAL_SEQUENTIAL, ZkConnection, type ZkConnectionOptions } from '../registry/zk-connection.js';
+import { ZK_EPHEMERAL_SEQUENTIAL, ZkConnection, type ZkConnectionOptions, type ZkCreateAcl } from '../registry/zk-connection.js';
 import { setTimeout as timer } from 'node:timers/promises';
 
 export interface LeaderElectionOptions {
@@ -42,6 +49,10 @@ const sleep = (ms: number): Promise<void> => timer(ms, undefined, { ref: false }
 export class LeaderElection {
   private conn: ZkConnection | undefined;
   private node: string | undefined;
+  /** The candidate node whose deletion is watched (one watch per node, armed before it may lead). */
+  private watchedNode: string | undefined;
+  /** The node already reported deleted, so the watch and the next check log it once. */
+  private lostNode: string | undefined;
   private leader = false;
   private stopped = false;
   private checking = false;
@@ -57,6 +68,16 @@ export class LeaderElection {
   ) {
     this.identity = options.identity ?? `${os.hostname()}:${process.pid}`;
     gauge.set(0);
+  }
+
+  /**
+   * With digest credentials on the session, the election path (when this creates it) and every
+   * candidate are creator-only: only sessions with the same credentials can delete a candidate or
+   * join. Missing parents stay open (see ZkConnection.ensurePath). Without credentials there is no
+   * identity to restrict them to.
+   */
+  private get acl(): ZkCreateAcl {
+    return this.options.zk.auth ? 'creator-only' : 'open';
   }
 
   get isLeader(): boolean {
@@ -128,8 +149,8 @@ export class LeaderElection {
       // Before the candidate node exists, join() fails on the dead session and its loop retries.
       if (entered && !this.stopped) this.running = this.joinLoop();
     });
-    await conn.ensurePath(this.options.path);
-    this.node = await conn.create(`${this.options.path}/${CANDIDATE_PREFIX}`, Buffer.from(this.identity), ZK_EPHEMERAL_SEQUENTIAL);
+    await conn.ensurePath(this.options.path, this.acl);
+    this.node = await conn.create(`${this.options.path}/${CANDIDATE_PREFIX}`, Buffer.from(this.identity), ZK_EPHEMERAL_SEQUENTIAL, this.acl);
     this.log.info({ node: this.node, identity: this.identity }, 'entered the leader election');
     await this.check();
   }
@@ -158,14 +179,22 @@ export class LeaderElection {
     const conn = this.conn;
     const node = this.node;
     if (!conn || !node || conn.isDead || !conn.connected || this.stopped) return;
+    // Before this node may lead, its deletion must reach us (see the header).
+    if (this.watchedNode !== node) {
+      await conn.exists(node, (kind) => {
+        if (kind === 'deleted') this.ownNodeDeleted(conn, node);
+      });
+      this.watchedNode = node;
+    }
     const children = await conn.getChildren(this.options.path, () => undefined);
     const candidates = (children ?? []).filter((c) => c.startsWith(CANDIDATE_PREFIX)).sort(bySequence);
     const mine = node.slice(node.lastIndexOf('/') + 1);
     const index = candidates.indexOf(mine);
     if (index < 0) {
-      // Our node is gone although the session lives (deleted by hand): enter again.
-      this.stepDown('candidate node disappeared');
-      this.node = await conn.create(`${this.options.path}/${CANDIDATE_PREFIX}`, Buffer.from(this.identity), ZK_EPHEMERAL_SEQUENTIAL);
+      // Our node is gone although the session lives (deleted by another client): enter again.
+      this.candidateLost(node);
+      this.node = await conn.create(`${this.options.path}/${CANDIDATE_PREFIX}`, Buffer.from(this.identity), ZK_EPHEMERAL_SEQUENTIAL, this.acl);
+      this.log.info({ node: this.node, identity: this.identity }, 'entered the leader election again');
       this.recheck = true;
       return;
     }
@@ -179,6 +208,21 @@ export class LeaderElection {
       if (kind === 'deleted') void this.check();
     });
     if (!exists) this.recheck = true;
+  }
+
+  /** The own-node watch fired: stop leading before anything else, then enter again through a check. */
+  private ownNodeDeleted(conn: ZkConnection, node: string): void {
+    if (this.conn !== conn || this.node !== node || this.stopped) return;
+    this.candidateLost(node);
+    void this.check();
+  }
+
+  private candidateLost(node: string): void {
+    if (this.lostNode !== node) {
+      this.lostNode = node;
+      this.log.warn({ path: node, identity: this.identity }, 'our leader election candidate node was deleted by another client; stepping down and entering again');
+    }
+    this.stepDown('candidate node deleted');
   }
 
   private becomeLeader(): void {

@@ -20,6 +20,18 @@ export const ZK_EPHEMERAL_SEQUENTIAL = 3;
 const SESSION_EVENT = -1;
 const RESPONSE_COUNTER_LIMIT = 1000;
 
+/**
+ * The ACL a node is created with: `open` is world:anyone with every permission (the binding's
+ * only choice before zk-xds's patch); `creator-only` gives every permission to the identities the
+ * session authenticated as (ZooKeeper's `auth` scheme), so it needs credentials on the session.
+ */
+export type ZkCreateAcl = 'open' | 'creator-only';
+
+/** ZOO_PERM_ALL: read, write, create, delete, admin. */
+const ZOO_PERM_ALL = 31;
+/** ZooKeeper's CREATOR_ALL_ACL, in the shape the binding's ACL arrays take. */
+const CREATOR_ALL_ACL: NativeAcl[] = [{ perm: ZOO_PERM_ALL, scheme: 'auth', auth: '' }];
+
 export type WatchEventKind = 'created' | 'deleted' | 'changed' | 'child';
 
 /** Called once when a watched node changes; session events are filtered out (the watch stays armed). */
@@ -56,9 +68,16 @@ interface NativeHandle {
   aw_exists(path: string, watch: NativeWatch, cb: (rc: number, err: string, stat: unknown) => void): number;
   add_auth(scheme: string, auth: string, cb: (rc: number, err: string) => void): number;
   a_create(path: string, data: Buffer | string, flags: number, cb: (rc: number, err: string, path: string) => void): number;
+  /** Added by patches/zookeeper+7.3.0.patch (`create-acl`): a create with the given ACL. */
+  a_create_acl?(path: string, data: Buffer | string, flags: number, acl: NativeAcl[], cb: (rc: number, err: string, path: string) => void): number;
   a_delete_(path: string, version: number, cb: (rc: number, err: string) => void): number;
 }
 type NativeWatch = (type: number, state: number, path: string) => void;
+interface NativeAcl {
+  perm: number;
+  scheme: string;
+  auth: string;
+}
 
 interface ZooKeeperClient extends EventEmitter {
   native: NativeHandle;
@@ -207,23 +226,37 @@ export class ZkConnection extends EventEmitter {
   }
 
   /** Creates `path` (ZK_PERSISTENT or ZK_EPHEMERAL_SEQUENTIAL); resolves with the created path (sequential suffix included). */
-  create(path: string, data: Buffer, flags: number): Promise<string> {
+  create(path: string, data: Buffer, flags: number, acl: ZkCreateAcl = 'open'): Promise<string> {
     return new Promise((resolve, reject) => {
-      const rc = this.client.native.a_create(path, data, flags, (rc, err, created) => {
+      const done = (rc: number, err: string, created: string) => {
         if (rc === ZK_OK) resolve(created);
         else reject(new ZkError(rc, 'create', path, err));
-      });
+      };
+      const native = this.client.native;
+      let rc: number;
+      if (acl === 'open') rc = native.a_create(path, data, flags, done);
+      else if (native.a_create_acl) rc = native.a_create_acl(path, data, flags, CREATOR_ALL_ACL, done);
+      else {
+        // Never fall back to an open node silently: the caller asked for it to be protected.
+        reject(new ZkError(-8, 'create', path, 'the installed zookeeper addon cannot set ACLs at create: run node scripts/patch-zookeeper.mjs'));
+        return;
+      }
       if (rc !== ZK_OK) reject(refused(rc, 'create', path));
     });
   }
 
-  /** Creates every missing persistent node on the way to `path` (existing ones are fine). */
-  async ensurePath(path: string): Promise<void> {
+  /**
+   * Creates every missing persistent node on the way to `path` (existing ones are fine, their ACL
+   * unchanged). `path` itself gets `acl`; missing parents are open, as they may be shared with nodes
+   * other clients create (e.g. /zk-xds/policy beside /zk-xds/leader).
+   */
+  async ensurePath(path: string, acl: ZkCreateAcl = 'open'): Promise<void> {
+    const parts = path.split('/').filter(Boolean);
     let at = '';
-    for (const part of path.split('/').filter(Boolean)) {
+    for (const [i, part] of parts.entries()) {
       at += `/${part}`;
       try {
-        await this.create(at, Buffer.alloc(0), ZK_PERSISTENT);
+        await this.create(at, Buffer.alloc(0), ZK_PERSISTENT, i === parts.length - 1 ? acl : 'open');
       } catch (err) {
         if (!(err instanceof ZkError && err.code === ZK_NODEEXISTS)) throw err;
       }

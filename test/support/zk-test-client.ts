@@ -74,6 +74,7 @@ export const ZK_ERRORS = {
   NONODE: -101,
   NODEEXISTS: -110,
   NOTEMPTY: -111,
+  NOAUTH: -102,
   SESSIONEXPIRED: -112,
 } as const;
 
@@ -114,6 +115,15 @@ interface NativeClient {
   set(path: string, data: string | Buffer, version: number): Promise<ZkStat>;
   delete_(path: string, version: number): Promise<unknown>;
   set_acl(path: string, version: number, acl: Array<{ perms: number; scheme: string; auth: string }>): Promise<unknown>;
+  get_acl(path: string): Promise<[ZkAclEntry[], ZkStat]>;
+  add_auth(scheme: string, auth: string, cb: (rc: number, err: string) => void): number;
+}
+
+/** One entry of a node's ACL as the binding reports it (`auth` is the id: `user:base64(sha1)` for digest). */
+export interface ZkAclEntry {
+  perms: number;
+  scheme: string;
+  auth: string;
 }
 
 const FLAGS = ZooKeeper.constants;
@@ -313,6 +323,20 @@ export class ZkTestClient {
    */
   async setWorldPerms(path: string, perms: number): Promise<void> {
     await call(() => this.native.set_acl(path, -1, [{ perms, scheme: 'world', auth: 'anyone' }]));
+  }
+
+  /** Adds digest credentials (`user:password`) to the session, as an application with an ACL'd tree would. */
+  async addDigestAuth(userPassword: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const rc = this.native.add_auth('digest', userPassword, (code, err) => (code === 0 ? resolve() : reject(new ZkError(code, `add_auth: ${err}`))));
+      if (rc !== 0) reject(new ZkError(rc, 'add_auth refused'));
+    });
+  }
+
+  /** The node's ACL (reading it needs READ or ADMIN on the node). */
+  async acl(path: string): Promise<ZkAclEntry[]> {
+    const [acl] = await call(() => this.native.get_acl(path));
+    return acl.map((e) => ({ perms: e.perms, scheme: e.scheme, auth: e.auth }));
   }
 
   /** Deletes a node (any version); a missing node is not an error. */
