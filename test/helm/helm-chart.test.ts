@@ -213,6 +213,13 @@ describe('charts/zk-xds', () => {
     expect(path.posix.basename(tokenFile)).toBe('token');
   });
 
+  it('keeps an Istio sidecar out of its own pods in every values file (/debug trusts loopback, which a sidecar would turn every client into)', () => {
+    for (const file of ['values-default.yaml', 'values-full.yaml', 'values-minimal.yaml']) {
+      const deployment = only<IDeployment>(rendered(file), 'Deployment');
+      expect(deployment.spec!.template.metadata!.annotations!['sidecar.istio.io/inject']).toBe('false');
+    }
+  });
+
   it('several ensembles: the sources file lists them with auth files inside the mounted Secret', () => {
     const objects = rendered('values-multi-ensemble.yaml');
     const deployment = only<IDeployment>(objects, 'Deployment');
