@@ -53,10 +53,13 @@ export class CoreCaller implements ContinuousCaller {
   readonly label = 'c-core';
   readonly results: CallRecord[] = [];
   private stderr = '';
+  /** How the process ended: `signal` set when C-core crashed it (SIGSEGV, SIGABRT). */
+  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly exited: Promise<string>;
 
   private constructor(private readonly child: ChildProcess) {
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
+    this.exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = this.exit.then(({ code, signal }) => signal ?? `exit ${code}`);
     const traceFile = process.env.ZKXDS_CORE_TRACE_FILE;
     child.stderr?.on('data', (c: Buffer) => {
       this.stderr = (this.stderr + c.toString('utf8')).slice(-16_000);
