@@ -58,6 +58,14 @@ function candidate(name: string, path: string, sessionTimeoutMs = 2000, log: Log
   return c;
 }
 
+/** `a` elected on `path`, then `b` queued behind it (its candidate node created). */
+async function leaderAndFollower(path: string, a: Candidate, bOpts: { auth?: ZkDigestCredentials } = {}): Promise<{ a: Candidate; b: Candidate }> {
+  await eventually(() => expect(a.election.isLeader).toBe(true));
+  const b = candidate('b', path, 2000, silentLogger(), bOpts.auth);
+  await eventually(() => expect(b.election.candidateNode).toBeDefined());
+  return { a, b };
+}
+
 /** Walks the shared timeline (from entry `from` on): at no point may two candidates lead together. */
 function maxConcurrentLeaders(from = 0): number {
   const leading = new Set<string>();
@@ -129,10 +137,7 @@ describe('leader election', () => {
   it('when the leader session expires the other takes over, and the old leader rejoins as a follower', async () => {
     timeline = [];
     const path = newPath();
-    const a = candidate('a', path);
-    await eventually(() => expect(a.election.isLeader).toBe(true));
-    const b = candidate('b', path);
-    await eventually(() => expect(b.election.candidateNode).toBeDefined());
+    const { a, b } = await leaderAndFollower(path, candidate('a', path));
     const oldNode = a.election.candidateNode;
     expireSession(a.election.connection()!);
     await eventually(() => expect(b.election.isLeader).toBe(true), 5000);
@@ -177,10 +182,7 @@ describe('leader election', () => {
     timeline = [];
     const path = newPath();
     const aLog = recordingLogger();
-    const a = candidate('a', path, 4000, aLog.log);
-    await eventually(() => expect(a.election.isLeader).toBe(true));
-    const b = candidate('b', path);
-    await eventually(() => expect(b.election.candidateNode).toBeDefined());
+    const { a, b } = await leaderAndFollower(path, candidate('a', path, 4000, aLog.log));
     const deleted = a.election.candidateNode!;
 
     await deleteAsAnonymous(deleted);
@@ -209,10 +211,7 @@ describe('leader election', () => {
   it('a follower whose candidate node is deleted enters again at once; the leader stays', async () => {
     timeline = [];
     const path = newPath();
-    const a = candidate('a', path);
-    await eventually(() => expect(a.election.isLeader).toBe(true));
-    const b = candidate('b', path);
-    await eventually(() => expect(b.election.candidateNode).toBeDefined());
+    const { a, b } = await leaderAndFollower(path, candidate('a', path));
     const deleted = b.election.candidateNode!;
 
     await deleteAsAnonymous(deleted);
@@ -233,10 +232,7 @@ describe('leader election with digest credentials', () => {
     const parent = newPath();
     const path = `${parent}/leader`;
     const auth = new ZkDigestCredentials('replica:s3cret', 'test');
-    const a = candidate('a', path, 2000, silentLogger(), auth);
-    await eventually(() => expect(a.election.isLeader).toBe(true));
-    const b = candidate('b', path, 2000, silentLogger(), auth);
-    await eventually(() => expect(b.election.candidateNode).toBeDefined());
+    const { a, b } = await leaderAndFollower(path, candidate('a', path, 2000, silentLogger(), auth), { auth });
     const leaderNode = a.election.candidateNode!;
 
     // ZooKeeper stores the creator's digest id: user:base64(sha1(user:password)).
