@@ -1,9 +1,10 @@
-// An in-memory ZooKeeper tree behind the read side of ZkConnection (getChildren, getData, exists,
-// isDead, 'connected'/'expired' events), for unit tests of the code that mirrors trees. Watches
-// behave as ZooKeeper's: set by the read that asks for them (getData and getChildren only on an
-// existing node, exists on any), one-shot, delivered after the change that fires them. Tests can
-// hold reads to order a read against changes, fail reads with a ZooKeeper error code, and count
-// the watches armed per znode.
+// An in-memory ZooKeeper for unit tests of the code that mirrors trees: FakeZkTree is the server's
+// data, FakeZkConnection a session on it with the read side of ZkConnection (getChildren, getData,
+// exists, isDead, connected, close, and its 'connected' / 'disconnected' / 'expired' events).
+// Watches behave as ZooKeeper's: per session, set by the read that asks for them (getData and
+// getChildren only on an existing node, exists on any), one-shot, delivered after the change that
+// fires them. Tests can hold reads to order a read against changes, fail reads with a ZooKeeper
+// error code, and count the watches a session has armed per znode.
 import { EventEmitter } from 'node:events';
 import { ZkError, type WatchCallback, type WatchEventKind, type ZkConnection } from '../../src/registry/zk-connection.js';
 
@@ -14,52 +15,12 @@ interface Node {
 
 type WatchKind = 'data' | 'child' | 'exists';
 
-export class FakeZkConnection extends EventEmitter {
-  private readonly nodes = new Map<string, Node>([['/', { data: Buffer.alloc(0), children: new Set() }]]);
-  private readonly watches: Record<WatchKind, Map<string, WatchCallback[]>> = { data: new Map(), child: new Map(), exists: new Map() };
-  private held: Array<() => void> | null = null;
-  private failures: number[] = [];
-  dead = false;
-  /** Every read, as `op path`, in the order asked. */
-  readonly reads: string[] = [];
+/** The tree every session reads; changes fire the watches of every live session. */
+export class FakeZkTree {
+  readonly nodes = new Map<string, Node>([['/', { data: Buffer.alloc(0), children: new Set() }]]);
+  readonly sessions = new Set<FakeZkConnection>();
 
-  /** The fake as the ZkConnection the code under test takes (it uses only the read side). */
-  asConnection(): ZkConnection {
-    return this as unknown as ZkConnection;
-  }
-
-  get isDead(): boolean {
-    return this.dead;
-  }
-
-  // ---- the read side, as ZkConnection offers it -------------------------------------------------
-
-  getData(path: string, onChange?: WatchCallback): Promise<Buffer | null> {
-    return this.read('getData', path, () => {
-      const node = this.nodes.get(path);
-      if (node && onChange) this.arm('data', path, onChange);
-      return node ? node.data : null;
-    });
-  }
-
-  getChildren(path: string, onChange: WatchCallback): Promise<string[] | null> {
-    return this.read('getChildren', path, () => {
-      const node = this.nodes.get(path);
-      if (node) this.arm('child', path, onChange);
-      return node ? [...node.children] : null;
-    });
-  }
-
-  exists(path: string, onChange: WatchCallback): Promise<boolean> {
-    return this.read('exists', path, () => {
-      this.arm('exists', path, onChange);
-      return this.nodes.has(path);
-    });
-  }
-
-  // ---- what a test does to the tree -------------------------------------------------------------
-
-  /** Creates a node (and any missing parents, as mkdirp), firing watches as ZooKeeper would. */
+  /** Creates a node (and any missing parents, as mkdirp). */
   create(path: string, data: string | Buffer = ''): void {
     const parent = parentOf(path);
     if (!this.nodes.has(parent)) this.create(parent);
@@ -89,6 +50,87 @@ export class FakeZkConnection extends EventEmitter {
     this.fire('child', parentOf(path), 'child');
   }
 
+  private fire(kind: WatchKind, path: string, event: WatchEventKind): void {
+    for (const s of this.sessions) s.fire(kind, path, event);
+  }
+}
+
+export class FakeZkConnection extends EventEmitter {
+  private readonly watches: Record<WatchKind, Map<string, WatchCallback[]>> = { data: new Map(), child: new Map(), exists: new Map() };
+  private held: Array<() => void> | null = null;
+  private readonly failures: number[] = [];
+  private dead = false;
+  /** Every read, as `op path`, in the order asked. */
+  readonly reads: string[] = [];
+
+  constructor(readonly tree: FakeZkTree = new FakeZkTree()) {
+    super();
+    tree.sessions.add(this);
+  }
+
+  /** The fake as the ZkConnection the code under test takes (it uses only what is above). */
+  asConnection(): ZkConnection {
+    return this as unknown as ZkConnection;
+  }
+
+  get isDead(): boolean {
+    return this.dead;
+  }
+
+  get connected(): boolean {
+    return !this.dead;
+  }
+
+  close(): void {
+    this.dead = true;
+    this.tree.sessions.delete(this);
+  }
+
+  /** The session expires: its handle is dead (as a real one after -112) and says so. */
+  expire(): void {
+    this.close();
+    this.emit('expired');
+  }
+
+  // ---- the read side, as ZkConnection offers it -------------------------------------------------
+
+  getData(path: string, onChange?: WatchCallback): Promise<Buffer | null> {
+    return this.read('getData', path, () => {
+      const node = this.tree.nodes.get(path);
+      if (node && onChange) this.arm('data', path, onChange);
+      return node ? node.data : null;
+    });
+  }
+
+  getChildren(path: string, onChange: WatchCallback): Promise<string[] | null> {
+    return this.read('getChildren', path, () => {
+      const node = this.tree.nodes.get(path);
+      if (node) this.arm('child', path, onChange);
+      return node ? [...node.children] : null;
+    });
+  }
+
+  exists(path: string, onChange: WatchCallback): Promise<boolean> {
+    return this.read('exists', path, () => {
+      this.arm('exists', path, onChange);
+      return this.tree.nodes.has(path);
+    });
+  }
+
+  // ---- shorthands for the tree, and what a test controls of this session ------------------------
+
+  create(path: string, data: string | Buffer = ''): void {
+    this.tree.create(path, data);
+  }
+
+  set(path: string, data: string | Buffer): void {
+    this.tree.set(path, data);
+  }
+
+  remove(path: string): void {
+    this.tree.remove(path);
+  }
+
   /** Reads wait (in order) until the returned release is called; they see the tree as it is then. */
   holdReads(): () => void {
     this.held = [];
@@ -99,7 +141,7 @@ export class FakeZkConnection extends EventEmitter {
     };
   }
 
-  /** The next `count` reads fail with ZooKeeper error `code` (e.g. -4, connection loss). */
+  /** The next `count` reads fail with ZooKeeper error `code` (e.g. -4 connection loss, -102 NoAuth). */
   failReads(count: number, code: number): void {
     for (let i = 0; i < count; i++) this.failures.push(code);
   }
@@ -109,7 +151,15 @@ export class FakeZkConnection extends EventEmitter {
     return this.watches[kind].get(path)?.length ?? 0;
   }
 
-  // ---- internals ------------------------------------------------------------------------------
+  /** Called by the tree: fires this session's watches of `kind` on `path` (after the change). */
+  fire(kind: WatchKind, path: string, event: WatchEventKind): void {
+    const list = this.watches[kind].get(path);
+    if (!list) return;
+    this.watches[kind].delete(path);
+    setImmediate(() => {
+      for (const cb of list) cb(event, path);
+    });
+  }
 
   private read<T>(op: string, path: string, answer: () => T): Promise<T> {
     this.reads.push(`${op} ${path}`);
@@ -128,16 +178,6 @@ export class FakeZkConnection extends EventEmitter {
     const list = this.watches[kind].get(path) ?? [];
     list.push(cb);
     this.watches[kind].set(path, list);
-  }
-
-  private fire(kind: WatchKind, path: string, event: WatchEventKind): void {
-    const list = this.watches[kind].get(path);
-    if (!list) return;
-    this.watches[kind].delete(path);
-    // Delivered after the change, as the server's notification is.
-    setImmediate(() => {
-      for (const cb of list) cb(event, path);
-    });
   }
 }
 
