@@ -5,7 +5,7 @@ import type { RegisteredInstance, Service } from '../catalog/model.js';
 import type { ServicePolicy } from '../catalog/policy.js';
 import type { InvalidRegistration } from '../registry/zk-registry.js';
 import type { PolicyError } from '../registry/policy-watcher.js';
-import type { CatalogPublisher, ViewAdjustments } from '../xds/catalog-publisher.js';
+import type { CatalogPublisher, ViewAdjustments } from '../publish/catalog-publisher.js';
 import { decodeAny } from '../xds/resource-encoding.js';
 import { RESOURCE_KINDS, TYPE_URL, type ResourceKind } from '../xds/resource-types.js';
 import { protocolOf } from '../translate/service-shape.js';

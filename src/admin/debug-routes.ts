@@ -1,7 +1,7 @@
 // The /debug/* pages of the admin port, over the running server's parts. Read-only: every page is
 // built from live state on request.
 import type { CatalogStore } from '../catalog/catalog-store.js';
-import type { CatalogPublisher } from '../xds/catalog-publisher.js';
+import type { CatalogPublisher } from '../publish/catalog-publisher.js';
 import type { ViewCaches } from '../xds/client-profile.js';
 import type { RouteHandler } from './admin-server.js';
 import { allProxies, streamsByNode, type StreamSource } from './proxy-status.js';

@@ -14,7 +14,7 @@ import { RESOURCE_KINDS, TYPE_URL } from '../xds/resource-types.js';
 import { XdsServer } from '../xds/xds-server.js';
 import { WarmGate } from '../xds/warm-gate.js';
 import { registryReadiness } from '../admin/readiness.js';
-import { CatalogPublisher } from '../xds/catalog-publisher.js';
+import { CatalogPublisher } from '../publish/catalog-publisher.js';
 import { AdminServer } from '../admin/admin-server.js';
 import { adminAccess } from '../admin/debug-access.js';
 import type { ViewCaches } from '../xds/client-profile.js';
@@ -24,8 +24,8 @@ import { ProxyCensus } from '../admin/proxy-census.js';
 import { countProxiesByKind, streamsByNode } from '../admin/proxy-status.js';
 import { shortTypeName } from '../xds/resource-types.js';
 import { startKubernetesServiceEntries, type KubernetesServiceEntries } from '../istio/kubernetes-service-entries.js';
-import { McpPublisher } from '../istio/mcp-publisher.js';
-import { MCP_SERVICE_ENTRY_TYPE_URLS } from '../istio/mcp-resources.js';
+import { McpPublisher } from '../publish/mcp-publisher.js';
+import { MCP_SERVICE_ENTRY_TYPE_URLS } from '../publish/mcp-resources.js';
 
 export interface ServeConfig extends ZooKeeperFlags, StreamLimitFlags {
   readonly bindAddress: string;

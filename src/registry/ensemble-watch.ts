@@ -12,9 +12,9 @@ import { PolicyWatcher, type PolicyError } from './policy-watcher.js';
 import type { NamedEntry } from './service-index.js';
 import { treeLayout, type EnsembleConfig } from './sources-config.js';
 import { TreeWatcher } from './tree-watcher.js';
-import { ZkConnection, ZkError, type ZkConnectionOptions } from './zk-connection.js';
-import type { ZkDigestCredentials } from './zk-credentials.js';
-import { ZK_NOAUTH } from './zk-retry.js';
+import { ZkConnection, ZkError, type ZkConnectionOptions } from '../zookeeper/connection.js';
+import type { ZkDigestCredentials } from '../zookeeper/credentials.js';
+import { ZK_NOAUTH } from '../zookeeper/retry.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export type SessionState = 'connecting' | 'connected' | 'disconnected' | 'resyncing';

@@ -7,8 +7,8 @@
 // A policy is accepted or rejected as a whole: an invalid write leaves the last good policy in
 // force (and is reported) until it is fixed, so a typo cannot strip a service of its settings.
 import { EMPTY_POLICY, parsePolicy, samePolicy, type PolicyFieldError, type ServicePolicy } from '../catalog/policy.js';
-import type { ZkConnection } from './zk-connection.js';
-import { readWithRetry } from './zk-retry.js';
+import type { ZkConnection } from '../zookeeper/connection.js';
+import { readWithRetry } from '../zookeeper/retry.js';
 
 export interface PolicyError {
   service: string;

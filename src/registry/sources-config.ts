@@ -6,6 +6,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_NAMING, type NamingOptions } from '../catalog/naming.js';
 import type { TreeLayout } from './tree-watcher.js';
+import type { ZkTlsConfig } from '../zookeeper/tls-config.js';
 
 /**
  * `curator`: `<root>/<service>/<instance>` (Curator ServiceDiscovery, Spring Cloud Zookeeper,
@@ -32,13 +33,6 @@ export interface EnsembleConfig {
   /** TLS to the ensemble's secure client port, with a client certificate (mutual TLS). */
   readonly tls?: ZkTlsConfig;
   readonly roots: readonly RootConfig[];
-}
-
-/** PEM files: the CA that signed the servers' certificates, and this client's certificate and key. */
-export interface ZkTlsConfig {
-  readonly caFile: string;
-  readonly certFile: string;
-  readonly keyFile: string;
 }
 
 export interface SourcesConfig {

@@ -10,8 +10,8 @@ import { EnsembleWatch, type EnsembleStatus, type InvalidRegistration, type Sess
 import type { PolicyError } from './policy-watcher.js';
 import { ServiceIndex, type NameCollision } from './service-index.js';
 import { defaultSources, type SourcesConfig } from './sources-config.js';
-import type { ZkConnection, ZkConnectionOptions } from './zk-connection.js';
-import { loadCredentials } from './zk-credentials.js';
+import type { ZkConnection, ZkConnectionOptions } from '../zookeeper/connection.js';
+import { loadCredentials } from '../zookeeper/credentials.js';
 
 export interface ZkRegistryOptions {
   /** Single-ensemble form (ensemble `default`); ignored when `sources` is given. */

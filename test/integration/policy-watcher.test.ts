@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { performance } from 'node:perf_hooks';
 import { EMPTY_POLICY, type ServicePolicy } from '../../src/catalog/policy.js';
 import { PolicyWatcher, type PolicyError, type PolicyWatcherHooks } from '../../src/registry/policy-watcher.js';
-import { ZkConnection } from '../../src/registry/zk-connection.js';
+import { ZkConnection } from '../../src/zookeeper/connection.js';
 import { eventually } from '../support/eventually.js';
 import { ZkTestClient } from '../support/zk-test-client.js';
 import { ZooKeeperServer } from '../support/zookeeper-server.js';

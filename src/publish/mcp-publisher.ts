@@ -8,7 +8,7 @@ import { serviceEntryFor, type ServiceEntryOptions } from '../translate/service-
 import type { ResourceCache } from '../xds/resource-cache.js';
 import type { EncodedResource } from '../xds/resource-encoding.js';
 import { MCP_SERVICE_ENTRY_TYPE_URLS, mcpServiceEntryResources } from './mcp-resources.js';
-import { checkServiceEntry } from './service-entry-checks.js';
+import { checkServiceEntry } from '../translate/service-entry-checks.js';
 
 export class McpPublisher {
   /** Per service: the MCP name of the entry it currently has in the caches. */

@@ -2,9 +2,9 @@
 // (the webhook's semantic checks): host and address forms, port uniqueness, what each resolution
 // allows, endpoint and label forms, exportTo. The schema (enums, types, required fields) is left to
 // @kubernetes-models/istio. Written from Istio's documented behaviour and checked against Istio's
-// own validation cases (test/unit/istio/service-entry-checks.test.ts). Pure.
+// own validation cases (test/unit/translate/service-entry-checks.test.ts). Pure.
 import { isIP } from 'node:net';
-import { isDns1123Subdomain, isDnsLabel, isLabelKey, isLabelValue } from '../translate/kubernetes-names.js';
+import { isDns1123Subdomain, isDnsLabel, isLabelKey, isLabelValue } from './kubernetes-names.js';
 
 export interface CheckResult {
   /** Reasons Istio would reject the object. */
