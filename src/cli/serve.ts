@@ -122,21 +122,9 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       return { ready, detail: { ...why, zookeeper: status, xds: { port: xdsPort, streams: xds.connectedStreams().length, holding: !gate.isOpen } } };
     },
     routes: {
-      ...debugRoutes({ xds, catalog, registry, publisher, caches, retiring: () => xds.retiring() }),
+      ...debugRoutes({ xds, catalog, registry, publisher, caches, retiring: () => xds.retiring(), istio: { ...istio, rejectedEntries: () => mcpPublisher.rejectedEntries() } }),
       // /debug/status (HTML) and its JSON pages; `kubernetes` is assigned before any request is served.
       ...statusRoutes({ xds, caches, catalog, registry, kubernetes: () => kubernetes }),
-      // Rejected policies (the previous good policy of each stays in force) and sidecar port conflicts.
-      '/debug/policies': () => ({
-        status: 200,
-        body: { invalid: registry.policyErrors(), sidecarConflicts: Object.fromEntries(publisher.sidecarConflicts()) },
-      }),
-      // Services whose ServiceEntry Istio would reject (not served to istiod), with the reasons.
-      '/debug/istio': () => ({ status: 200, body: { namespace: istio.namespace, revision: istio.revision, exportTo: istio.exportTo, rejected: Object.fromEntries(mcpPublisher.rejectedEntries()) } }),
-      // Registrations skipped as invalid and mesh names claimed by two services.
-      '/debug/registrations': () => ({
-        status: 200,
-        body: { invalid: registry.invalidRegistrations(), nameCollisions: registry.nameCollisions() },
-      }),
     },
   });
   const adminPort = await admin.listen(config.adminBindAddress ?? config.bindAddress, config.adminPort);

@@ -2,8 +2,8 @@
 // validation `serve` uses, and reports every registration and policy that would be rejected.
 // Serves nothing. Exit 0 when all is well, 1 when something would be rejected, 2 when ZooKeeper
 // could not be read.
-import { ZkRegistry, type InvalidRegistration } from '../registry/zk-registry.js';
-import type { PolicyError } from '../registry/policy-watcher.js';
+import { ZkRegistry } from '../registry/zk-registry.js';
+import type { InvalidRegistration, PolicyError } from '../catalog/registry-problems.js';
 import { createMetrics } from '../observability/metrics.js';
 import { silentLogger } from '../observability/logger.js';
 import { CommandFailure, EXIT } from './admin-client.js';

@@ -8,7 +8,8 @@ import { meshName, identityKey, type NamingOptions } from '../catalog/naming.js'
 import { EMPTY_POLICY, type ServicePolicy } from '../catalog/policy.js';
 import type { ServiceIdentity } from '../catalog/model.js';
 import { parseDubboChild, parseServiceChild } from './parsers/registration.js';
-import { PolicyWatcher, type PolicyError } from './policy-watcher.js';
+import { PolicyWatcher } from './policy-watcher.js';
+import type { InvalidRegistration, PolicyError } from '../catalog/registry-problems.js';
 import type { NamedEntry } from './service-index.js';
 import { treeLayout, type EnsembleConfig } from './sources-config.js';
 import { TreeWatcher } from './tree-watcher.js';
@@ -21,18 +22,6 @@ export type SessionState = 'connecting' | 'connected' | 'disconnected' | 'resync
 
 /** What one registration znode gave: named entries, or why it was skipped. */
 export type ParsedChild = { readonly ok: true; readonly entries: readonly NamedEntry[] } | { readonly ok: false; readonly reason: string };
-
-export interface InvalidRegistration {
-  readonly ensemble: string;
-  /**
-   * The service it belongs to: the mesh name of its service node, or the node's own name where that
-   * does not name a service by itself (a Dubbo interface node, whose group and version are per URL).
-   */
-  readonly service: string;
-  /** Full znode path (with the ensemble's chroot). */
-  readonly path: string;
-  readonly reason: string;
-}
 
 export interface EnsembleStatus {
   readonly name: string;
