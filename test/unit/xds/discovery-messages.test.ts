@@ -1,10 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  discoveryServiceDefinition,
-  encodeDiscoveryResponse,
-  encodeResponseBody,
-  SERVICE_NAMES,
-} from '../../../src/xds/discovery-messages.js';
+import { encodeDiscoveryResponse, encodeResponseBody } from '../../../src/xds/discovery-messages.js';
+import { discoveryServiceDefinition, SERVICE_NAMES } from '../../../src/xds/discovery-services.js';
 import { messageType } from '../../../src/xds/protos.js';
 import { ResourceCache } from '../../../src/xds/resource-cache.js';
 import { decodeAny, encodeAny, encodeResource, type EncodedResource } from '../../../src/xds/resource-encoding.js';
