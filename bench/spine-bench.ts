@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   const table = [`zk-xds spine benchmark (${new Date().toISOString()}, node ${process.version})`, ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`)].join('\n');
   console.log(table);
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/spine.txt', table + '\n');
+  writeFileSync('bench/results/spine.txt', `${table}\n`);
 }
 
 main().catch((err: Error) => {

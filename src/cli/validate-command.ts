@@ -24,7 +24,7 @@ export interface ValidationReport {
 /** Returns the exit code. */
 export async function validateCommand(opts: ValidateOptions, out: (text: string) => void): Promise<number> {
   const report = await readOnce(opts);
-  out(opts.output === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, opts));
+  out(opts.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, opts));
   return report.rejectedRegistrations.length + report.rejectedPolicies.length > 0 ? EXIT.findings : EXIT.ok;
 }
 
@@ -79,5 +79,5 @@ export function formatReport(r: ValidationReport, opts: Pick<ValidateOptions, 'z
     for (const e of p.errors) lines.push(`    ${e.field || '(document)'}: ${e.message}`);
   }
   lines.push('', r.rejectedRegistrations.length + r.rejectedPolicies.length > 0 ? 'INVALID: zk-xds would skip the entries above' : 'OK: zk-xds would accept everything');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

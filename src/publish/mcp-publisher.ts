@@ -39,7 +39,9 @@ export class McpPublisher {
         this.published.delete(service.name);
         continue;
       }
-      staged.forEach((r, i) => upserts[i]!.push(r));
+      staged.forEach((r, i) => {
+        upserts[i]!.push(r);
+      });
       this.published.set(service.name, staged[0]!.name);
     }
     this.metrics.istioServiceEntriesRejected.set(this.rejected.size);

@@ -172,7 +172,7 @@ export class EnsembleWatch {
   /** The entries one service node of one root contributes now. */
   entries(rootIndex: number, service: string): NamedEntry[] {
     const w = this.watchers[rootIndex];
-    if (!w || !w.hasService(service)) return [];
+    if (!w?.hasService(service)) return [];
     const children = [...w.instancesOf(service).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const out: NamedEntry[] = [];
     // A service node without instances still names its service, which stays served with no

@@ -102,9 +102,9 @@ const validate = new Ajv({ allErrors: true, strict: true, verbose: true }).compi
 
 function describeError(e: ErrorObject): string {
   const where = e.instancePath === '' ? '(top level)' : e.instancePath.slice(1).replace(/\//g, '.');
-  if (e.keyword === 'additionalProperties') return `${where}: unknown field "${String(e.params['additionalProperty'])}"`;
+  if (e.keyword === 'additionalProperties') return `${where}: unknown field "${String(e.params.additionalProperty)}"`;
   if (e.keyword === 'minProperties' || e.keyword === 'maxProperties') return `${where}: must have exactly one of file, env`;
-  if (e.keyword === 'pattern') return `${where}: ${JSON.stringify(e.data)} is not valid here (expected ${e.params['pattern']})`;
+  if (e.keyword === 'pattern') return `${where}: ${JSON.stringify(e.data)} is not valid here (expected ${e.params.pattern})`;
   return `${where}: ${e.message ?? 'invalid'}`;
 }
 

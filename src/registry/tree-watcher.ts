@@ -256,7 +256,7 @@ export class TreeWatcher<P> {
       }
       return;
     }
-    if (old && old.data.equals(data)) return;
+    if (old?.data.equals(data)) return;
     mirror.instances.set(child, { data, parsed: this.hooks.parse(service, child, data, subpath === PROVIDERS) });
     this.hooks.onServiceChanged(service);
   }

@@ -48,7 +48,11 @@ class RecordingHooks implements PolicyWatcherHooks {
   nextChange(service: string, timeoutMs = 5000): Promise<number> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no onPolicyChanged('${service}') within ${timeoutMs} ms`)), timeoutMs);
-      this.changeWaiters.push({ service, resolve: (at) => (clearTimeout(timer), resolve(at)) });
+      this.changeWaiters.push({ service, resolve: (at) => {
+          clearTimeout(timer);
+          resolve(at);
+        },
+      });
     });
   }
 }

@@ -50,5 +50,5 @@ export function renderCapabilityTable(): string {
       lines.push(`- ${f} (${label}): ${s.why}`);
     }
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

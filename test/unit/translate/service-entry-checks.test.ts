@@ -85,7 +85,9 @@ describe('generated ServiceEntries', () => {
     expect(entry).toBeDefined();
     expect(() => new ServiceEntry(entry!).validate()).not.toThrow();
     expect(checkServiceEntry(entry!.spec, entry!.metadata)).toEqual({ errors: [], warnings: [] });
-    entry!.spec.endpoints.forEach((e) => expect(checkWorkloadEntry(e)).toEqual({ errors: [], warnings: [] }));
+    entry!.spec.endpoints.forEach((e) => {
+      expect(checkWorkloadEntry(e)).toEqual({ errors: [], warnings: [] });
+    });
   });
 
   it('a service name that is not a host name gives an entry the checks reject (the publisher leaves it out)', () => {

@@ -21,7 +21,7 @@ const encode = (fields: RequestFields): Buffer => Buffer.from(requestType.encode
 
 /** The deserializer grpc-js runs for ADS SotW requests. */
 const adsDeserialize = (() => {
-  const method = discoveryServiceDefinition(SERVICE_NAMES.ads)['StreamAggregatedResources']!;
+  const method = discoveryServiceDefinition(SERVICE_NAMES.ads).StreamAggregatedResources!;
   return (bytes: Buffer) => method.requestDeserialize(bytes) as DiscoveryRequestMessage;
 })();
 
