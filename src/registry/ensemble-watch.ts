@@ -16,7 +16,7 @@ import { TreeWatcher } from './tree-watcher.js';
 import { ZkConnection, ZkError, type ZkConnectionOptions } from '../zookeeper/connection.js';
 import type { ZkDigestCredentials } from '../zookeeper/credentials.js';
 import { ZK_NOAUTH } from '../zookeeper/retry.js';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { runSessions } from '../zookeeper/session-loop.js';
 
 export type SessionState = 'connecting' | 'connected' | 'disconnected' | 'resyncing';
 
@@ -62,7 +62,6 @@ export interface EnsembleHooks {
   onResynced(ensemble: EnsembleWatch, startedAt: number): void;
 }
 
-const RECONNECT_BACKOFF_MS = [200, 500, 1000, 2000, 5000];
 /** Retries of a read whose roots were denied: each opens a new session (credentials re-read). */
 const DENIED_RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
 
@@ -238,23 +237,12 @@ export class EnsembleWatch {
   }
 
   private async openSessionAndSync(): Promise<void> {
-    const options = this.connectionOptions();
-    for (let attempt = 0; !this.stopped; attempt++) {
-      let conn: ZkConnection;
-      try {
-        conn = await ZkConnection.open(options, this.opts.sessionTimeoutMs);
-      } catch (err) {
-        const delay = RECONNECT_BACKOFF_MS[Math.min(attempt, RECONNECT_BACKOFF_MS.length - 1)]!;
-        this.log.warn({ err: (err as Error).message, retryInMs: delay }, `cannot open a ZooKeeper session; ${this.servingWhileAway()}`);
-        await sleep(delay);
-        continue;
-      }
-      if (this.stopped) {
-        conn.close();
-        return;
-      }
-      if (await this.syncWith(conn)) return;
-    }
+    await runSessions(this.connectionOptions(), {
+      stopped: () => this.stopped,
+      // False when the session died during the read: the loop opens the next one.
+      use: (conn) => this.syncWith(conn),
+      onFailure: (err, retryInMs) => this.log.warn({ err: err.message, retryInMs }, `cannot open a ZooKeeper session; ${this.servingWhileAway()}`),
+    });
   }
 
   /** Reads every root on a fresh session, then makes it the live mirror. False if the session died meanwhile. */
