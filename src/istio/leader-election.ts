@@ -16,7 +16,7 @@
 // events per session, not across sessions.)
 import os from 'node:os';
 import type { Logger } from '../observability/logger.js';
-import { ZK_EPHEMERAL_SEQUENTIAL, ZkConnection, type ZkConnectionOptions, type ZkCreateAcl } from '../zookeeper/connection.js';
+import { ZK_EPHEMERAL_SEQUENTIAL, type ZkConnection, type ZkConnectionOptions, type ZkCreateAcl } from '../zookeeper/connection.js';
 import { runSessions } from '../zookeeper/session-loop.js';
 import { setTimeout as timer } from 'node:timers/promises';
 

@@ -13,7 +13,7 @@ import type { InvalidRegistration, PolicyError } from '../catalog/registry-probl
 import type { NamedEntry } from './service-index.js';
 import { treeLayout, type EnsembleConfig } from './sources-config.js';
 import { TreeWatcher } from './tree-watcher.js';
-import { ZkConnection, ZkError, type ZkConnectionOptions } from '../zookeeper/connection.js';
+import { type ZkConnection, ZkError, type ZkConnectionOptions } from '../zookeeper/connection.js';
 import type { ZkDigestCredentials } from '../zookeeper/credentials.js';
 import { ZK_NOAUTH } from '../zookeeper/retry.js';
 import { runSessions } from '../zookeeper/session-loop.js';
