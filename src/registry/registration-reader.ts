@@ -3,7 +3,7 @@
 // name string). The ensemble watch adds the side effects: the log line and the metric per rejection.
 import { identityKey, meshName, type NamingOptions } from '../catalog/naming.js';
 import type { ServiceIdentity } from '../catalog/model.js';
-import { parseDubboChild, parseServiceChild } from './parsers/registration.js';
+import { parseDubboChild, parseServiceChild } from './parsers/service-entries.js';
 import type { NamedEntry } from './service-index.js';
 
 export type ParsedChild = { readonly ok: true; readonly entries: readonly NamedEntry[] } | { readonly ok: false; readonly reason: string };
