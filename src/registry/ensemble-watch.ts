@@ -17,6 +17,11 @@ import type { ZkDigestCredentials } from '../zookeeper/credentials.js';
 import { ZK_NOAUTH } from '../zookeeper/retry.js';
 import { runSessions } from '../zookeeper/session-loop.js';
 
+export type EnsembleMetrics = Pick<
+  Metrics,
+  'invalidPolicies' | 'invalidRegistrations' | 'zkEnsembleConnected' | 'zkEvents' | 'zkFullSyncDuration' | 'zkLastSync' | 'zkReadErrors' | 'zkSessionExpirations' | 'zkSessionState'
+>;
+
 export type SessionState = 'connecting' | 'connected' | 'disconnected' | 'resyncing';
 
 /** What one registration znode gave: named entries, or why it was skipped. */
@@ -96,7 +101,7 @@ export class EnsembleWatch {
       /** Reads the credentials again (their file may have been fixed); used before retrying denied roots. */
       readonly reloadAuth?: () => ZkDigestCredentials;
     },
-    private readonly deps: { log: Logger; metrics: Metrics; hooks: EnsembleHooks },
+    private readonly deps: { log: Logger; metrics: EnsembleMetrics; hooks: EnsembleHooks },
   ) {
     this.name = config.name;
     this.reader = new RegistrationReader(config.name, opts.naming);
