@@ -10,7 +10,7 @@ help:
 	@echo "make format       format the sources in place (biome)"
 	@echo "make bench        run the performance benchmark"
 	@echo "make soak         memory soak: an hour of registry churn, 1,000 proxies, session expiries (SOAK_ARGS=...)"
-	@echo "make protos       refresh the vendored Envoy protos from @grpc/grpc-js-xds"
+	@echo "make protos       refresh the vendored Envoy protos from @grpc/grpc-js-xds and their generated TypeScript types"
 
 install:
 	scripts/install-deps.sh

@@ -12,7 +12,6 @@ import { clustersFor } from '../translate/cluster.js';
 import { planPort } from '../translate/sidecar-port.js';
 import { outboundName } from '../translate/sidecar-listener.js';
 import { protocolOf, sidecarPortOf } from '../translate/service-shape.js';
-import type { Json } from '../translate/envoy-json.js';
 import type { ResourceCache, ResourceUpdate } from '../xds/resource-cache.js';
 import { encodeResource, type EncodedResource } from '../xds/resource-encoding.js';
 import { RESOURCE_KINDS, TYPE_URL, type ResourceKind } from '../xds/resource-types.js';
@@ -218,11 +217,10 @@ export class CatalogPublisher {
 }
 
 function encodeSet(set: ServiceResourceSet): Encoded {
-  const out = {} as Encoded;
-  for (const kind of RESOURCE_KINDS) out[kind] = set[kind].map((o: Json) => encodeResource(TYPE_URL[kind], resourceName(kind, o), o));
-  return out;
-}
-
-function resourceName(kind: ResourceKind, o: Json): string {
-  return String(kind === 'endpoint' ? o.cluster_name : o.name);
+  return {
+    cluster: set.cluster.map((o) => encodeResource(TYPE_URL.cluster, String(o.name), o)),
+    endpoint: set.endpoint.map((o) => encodeResource(TYPE_URL.endpoint, String(o.cluster_name), o)),
+    listener: set.listener.map((o) => encodeResource(TYPE_URL.listener, String(o.name), o)),
+    route: set.route.map((o) => encodeResource(TYPE_URL.route, String(o.name), o)),
+  };
 }

@@ -38,6 +38,10 @@
 //   any.decode            an Any whose bytes do not decode as its type_url says.
 //   proto.unknown_field / proto.enum_name / proto.shape
 //                         proto-JSON that protobufjs.fromObject would drop or coerce silently.
+//                         In translator output the generated Envoy types (src/translate/
+//                         envoy-types.ts) already stop these at compile time; the checks stay
+//                         for what has no types: hand-written config (deploy/envoy/bootstrap.yaml)
+//                         and Any bodies written as bare {'@type', ...} objects.
 //
 // Values are checked in protobufjs Message form (what decode and fromObject produce), so one
 // walker serves both encoded and proto-JSON input; proto-JSON is first checked for shape and then

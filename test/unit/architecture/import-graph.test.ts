@@ -7,10 +7,12 @@ import { forbiddenEdges, importCycles, importEdges, type ImportEdge } from '../.
 /** For each room, the rooms its files may import (its own is always allowed). */
 const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   observability: [],
+  // Envoy message types made by proto-loader-gen-types (make protos); only translate reads them.
+  generated: [],
   zookeeper: ['observability'],
   catalog: ['observability'],
   registry: ['zookeeper', 'catalog', 'observability'],
-  translate: ['catalog'],
+  translate: ['catalog', 'generated'],
   xds: ['observability'],
   publish: ['translate', 'catalog', 'xds', 'observability'],
   // ServiceEntries as Kubernetes objects: built by translate, written by the replica the election picks.
@@ -39,8 +41,8 @@ describe('the import graph of src/', () => {
     expect(bad).toEqual([]);
   });
 
-  it('has no import cycles', () => {
-    expect(importCycles(edges)).toEqual([]);
+  it('has no import cycles (the generated types mirror recursive proto messages, and are left out)', () => {
+    expect(importCycles(edges.filter((e) => !e.from.startsWith('generated/')))).toEqual([]);
   });
 });
 
