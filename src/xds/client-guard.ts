@@ -9,13 +9,14 @@ import type { NodeMessage } from './discovery-messages.js';
 import { peerIdentity, type IdentityPolicy, type PeerIdentity } from './peer-identity.js';
 import type { SecurityMetrics } from './security-metrics.js';
 import type { StreamLimits } from './stream-limits.js';
+import { http2StreamOf } from './call-reset.js';
 
 export interface Refusal {
   readonly code: grpc.status;
   readonly details: string;
 }
 
-type ClientLimits = Pick<StreamLimits, 'maxStreamsPerConnection' | 'requestsPerSecond' | 'requestBurst'>;
+type ClientLimits = Pick<StreamLimits, 'maxStreamsPerConnection' | 'requestsPerSecond' | 'requestBurst' | 'maxRequestBytes'>;
 
 export interface ClientGuardOptions {
   readonly limits: ClientLimits;
@@ -58,6 +59,8 @@ export class StreamGuard {
   private verified: boolean;
   private readonly bucket: TokenBucket | null;
   private released = false;
+  /** From the first request that carried the node (later ones do not). */
+  private nodeId: string | undefined;
 
   constructor(
     private readonly owner: ClientGuard,
@@ -73,9 +76,10 @@ export class StreamGuard {
   /** Checks a request before it is handled; a refusal ends the stream. */
   onRequest(node: NodeMessage | null): Refusal | null {
     const { log, metrics, limits } = this.owner.opts;
+    if (node && this.nodeId === undefined) this.nodeId = node.id;
     if (this.bucket && !this.bucket.take()) {
       metrics.clientLimitRefusals.inc({ limit: 'request_rate' });
-      log.warn({ api: this.api, peer: this.peer, node: node?.id, requestsPerSecond: limits.requestsPerSecond, burst: limits.requestBurst }, 'xDS stream ended: requests faster than --requests-per-second');
+      log.warn({ api: this.api, peer: this.peer, node: this.nodeId, requestsPerSecond: limits.requestsPerSecond, burst: limits.requestBurst }, 'xDS stream ended: requests faster than --requests-per-second');
       return { code: grpc.status.RESOURCE_EXHAUSTED, details: `more than ${limits.requestsPerSecond} requests per second (burst ${limits.requestBurst}) on one stream` };
     }
     if (!this.verified) {
@@ -135,9 +139,24 @@ export class ClientGuard {
     else this.perPeer.set(peer, open);
   }
 
-  /** Records a request larger than --max-request-bytes (grpc-js refused it before any handler saw it). */
-  oversized(peer: string, api: string, details: string): void {
+  /**
+   * A cancelled call: if grpc-js itself ended it because a request was larger than
+   * --max-request-bytes (it does so before any handler sees the message, and the handler is only
+   * told "cancelled"), log and count it. The status it sent is read from the HTTP/2 stream.
+   */
+  noteCancelled(call: object, api: string, peer: string, nodeId: string): void {
+    const status = sentStatusOf(call);
+    if (status?.code !== grpc.status.RESOURCE_EXHAUSTED || !/^Received message/.test(status.details)) return;
     this.opts.metrics.clientLimitRefusals.inc({ limit: 'message_size' });
-    this.opts.log.warn({ api, peer, details }, 'xDS stream ended: request larger than --max-request-bytes');
+    this.opts.log.warn({ api, peer, node: nodeId || undefined, details: status.details, maxRequestBytes: this.opts.limits.maxRequestBytes }, 'xDS stream ended: request larger than --max-request-bytes');
   }
+}
+
+/** The grpc-status a server call sent (trailers, or a trailers-only response), or null. */
+function sentStatusOf(call: object): { code: number; details: string } | null {
+  const stream = http2StreamOf(call) as { sentTrailers?: Record<string, unknown>; sentHeaders?: Record<string, unknown> } | null;
+  const headers = stream?.sentTrailers?.['grpc-status'] !== undefined ? stream.sentTrailers : stream?.sentHeaders;
+  const code = headers?.['grpc-status'];
+  if (code === undefined) return null;
+  return { code: Number(code), details: decodeURI(String(headers?.['grpc-message'] ?? '')) };
 }

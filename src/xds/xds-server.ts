@@ -281,7 +281,10 @@ export class XdsServer {
       call.end();
     });
     call.on('error', (err) => end('error', err));
-    call.on('cancelled', () => end('cancelled'));
+    call.on('cancelled', () => {
+      this.guard.noteCancelled(call, api, info.peer, stream.nodeId);
+      end('cancelled');
+    });
     call.on('close', () => end('closed'));
   }
 
