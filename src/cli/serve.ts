@@ -82,6 +82,8 @@ export interface RunningServer {
 
 /** Starts everything; the xDS and admin ports answer at once, readiness follows the first full read. */
 export async function startServer(config: ServeConfig, log: Logger, metrics: Metrics = createMetrics()): Promise<RunningServer> {
+  // First: a bad TLS or identities file stops start-up before anything else is opened.
+  const transport = await xdsTransportFrom(config, log.child({ component: 'xds-tls' }), metrics.registry);
   const catalog = new CatalogStore();
   const types = [...RESOURCE_KINDS.map((k) => TYPE_URL[k]), ...MCP_SERVICE_ENTRY_TYPE_URLS];
   // A view per audience, plus one for gRPC C-core 1.51, which breaks on fields other clients take
@@ -106,7 +108,6 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
   // xDS answers (SotW, delta, MCP) are held until every ensemble's first complete read: an empty
   // answer would make clients drop what they hold.
   const gate = new WarmGate();
-  const transport = await xdsTransportFrom(config, log.child({ component: 'xds-tls' }), metrics.registry);
   const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs, retireSubscribedMaxMs: config.retireSubscribedMaxMs, limits: streamLimitsFrom(config), warmGate: gate, credentials: transport?.credentials, identities: transport?.identities });
   const xdsPort = await xds.listen(config.bindAddress, config.xdsPort);
   metrics.setProxySource(() => countProxiesByKind(xds), () => new Set(streamsByNode(xds).keys()));
