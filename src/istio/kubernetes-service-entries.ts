@@ -8,8 +8,8 @@ import { serviceEntryFor, type ServiceEntryOptions } from '../translate/service-
 import { loadKubeConfig, ServiceEntryClient } from './kube-client.js';
 import { FIELD_MANAGER, KubernetesWriter, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type ObjectBuilder } from './kubernetes-writer.js';
 import { LeaderElection } from './leader-election.js';
-import type { ZkConnectionOptions } from '../registry/zk-connection.js';
-import { checkServiceEntry } from './service-entry-checks.js';
+import type { ZkConnectionOptions } from '../zookeeper/connection.js';
+import { checkServiceEntry } from '../translate/service-entry-checks.js';
 
 export interface KubernetesServiceEntriesConfig {
   /** Where the replicas elect the writer: the registry's primary ensemble. */

@@ -8,31 +8,20 @@ import { meshName, identityKey, type NamingOptions } from '../catalog/naming.js'
 import { EMPTY_POLICY, type ServicePolicy } from '../catalog/policy.js';
 import type { ServiceIdentity } from '../catalog/model.js';
 import { parseDubboChild, parseServiceChild } from './parsers/registration.js';
-import { PolicyWatcher, type PolicyError } from './policy-watcher.js';
+import { PolicyWatcher } from './policy-watcher.js';
+import type { InvalidRegistration, PolicyError } from '../catalog/registry-problems.js';
 import type { NamedEntry } from './service-index.js';
 import { treeLayout, type EnsembleConfig } from './sources-config.js';
 import { TreeWatcher } from './tree-watcher.js';
-import { ZkConnection, ZkError, type ZkConnectionOptions } from './zk-connection.js';
-import type { ZkDigestCredentials } from './zk-credentials.js';
-import { ZK_NOAUTH } from './zk-retry.js';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { type ZkConnection, ZkError, type ZkConnectionOptions } from '../zookeeper/connection.js';
+import type { ZkDigestCredentials } from '../zookeeper/credentials.js';
+import { ZK_NOAUTH } from '../zookeeper/retry.js';
+import { runSessions } from '../zookeeper/session-loop.js';
 
 export type SessionState = 'connecting' | 'connected' | 'disconnected' | 'resyncing';
 
 /** What one registration znode gave: named entries, or why it was skipped. */
 export type ParsedChild = { readonly ok: true; readonly entries: readonly NamedEntry[] } | { readonly ok: false; readonly reason: string };
-
-export interface InvalidRegistration {
-  readonly ensemble: string;
-  /**
-   * The service it belongs to: the mesh name of its service node, or the node's own name where that
-   * does not name a service by itself (a Dubbo interface node, whose group and version are per URL).
-   */
-  readonly service: string;
-  /** Full znode path (with the ensemble's chroot). */
-  readonly path: string;
-  readonly reason: string;
-}
 
 export interface EnsembleStatus {
   readonly name: string;
@@ -73,7 +62,6 @@ export interface EnsembleHooks {
   onResynced(ensemble: EnsembleWatch, startedAt: number): void;
 }
 
-const RECONNECT_BACKOFF_MS = [200, 500, 1000, 2000, 5000];
 /** Retries of a read whose roots were denied: each opens a new session (credentials re-read). */
 const DENIED_RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
 
@@ -183,7 +171,7 @@ export class EnsembleWatch {
   /** The entries one service node of one root contributes now. */
   entries(rootIndex: number, service: string): NamedEntry[] {
     const w = this.watchers[rootIndex];
-    if (!w || !w.hasService(service)) return [];
+    if (!w?.hasService(service)) return [];
     const children = [...w.instancesOf(service).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const out: NamedEntry[] = [];
     // A service node without instances still names its service, which stays served with no
@@ -249,23 +237,12 @@ export class EnsembleWatch {
   }
 
   private async openSessionAndSync(): Promise<void> {
-    const options = this.connectionOptions();
-    for (let attempt = 0; !this.stopped; attempt++) {
-      let conn: ZkConnection;
-      try {
-        conn = await ZkConnection.open(options, this.opts.sessionTimeoutMs);
-      } catch (err) {
-        const delay = RECONNECT_BACKOFF_MS[Math.min(attempt, RECONNECT_BACKOFF_MS.length - 1)]!;
-        this.log.warn({ err: (err as Error).message, retryInMs: delay }, `cannot open a ZooKeeper session; ${this.servingWhileAway()}`);
-        await sleep(delay);
-        continue;
-      }
-      if (this.stopped) {
-        conn.close();
-        return;
-      }
-      if (await this.syncWith(conn)) return;
-    }
+    await runSessions(this.connectionOptions(), {
+      stopped: () => this.stopped,
+      // False when the session died during the read: the loop opens the next one.
+      use: (conn) => this.syncWith(conn),
+      onFailure: (err, retryInMs) => this.log.warn({ err: err.message, retryInMs }, `cannot open a ZooKeeper session; ${this.servingWhileAway()}`),
+    });
   }
 
   /** Reads every root on a fresh session, then makes it the live mirror. False if the session died meanwhile. */

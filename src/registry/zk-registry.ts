@@ -6,12 +6,13 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Service } from '../catalog/model.js';
 import { ChangeBatcher } from './change-batcher.js';
-import { EnsembleWatch, type EnsembleStatus, type InvalidRegistration, type SessionState } from './ensemble-watch.js';
+import { EnsembleWatch, type EnsembleStatus, type SessionState } from './ensemble-watch.js';
+import type { InvalidRegistration } from '../catalog/registry-problems.js';
 import type { PolicyError } from './policy-watcher.js';
 import { ServiceIndex, type NameCollision } from './service-index.js';
 import { defaultSources, type SourcesConfig } from './sources-config.js';
-import type { ZkConnection, ZkConnectionOptions } from './zk-connection.js';
-import { loadCredentials } from './zk-credentials.js';
+import type { ZkConnection, ZkConnectionOptions } from '../zookeeper/connection.js';
+import { loadCredentials } from '../zookeeper/credentials.js';
 
 export interface ZkRegistryOptions {
   /** Single-ensemble form (ensemble `default`); ignored when `sources` is given. */

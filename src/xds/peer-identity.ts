@@ -92,7 +92,7 @@ const validate = new Ajv({ allErrors: true, strict: true }).compile(SCHEMA);
 
 function describeError(e: ErrorObject): string {
   const where = e.instancePath === '' ? '(top level)' : e.instancePath.slice(1).replace(/\//g, '.');
-  if (e.keyword === 'additionalProperties' && e.params['additionalProperty']) return `${where}: unknown field "${String(e.params['additionalProperty'])}"`;
+  if (e.keyword === 'additionalProperties' && e.params.additionalProperty) return `${where}: unknown field "${String(e.params.additionalProperty)}"`;
   return `${where}: ${e.message ?? 'invalid'}`;
 }
 

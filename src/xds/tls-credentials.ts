@@ -6,7 +6,7 @@
 // A new file that does not load (unparseable, key not matching the certificate, empty CA bundle,
 // half-written) keeps the previous material in force: it is logged with its path and counted.
 import { readFile } from 'node:fs/promises';
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { type KeyObject, X509Certificate, createPrivateKey } from 'node:crypto';
 import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { experimental } from '@grpc/grpc-js';
@@ -60,7 +60,7 @@ export function checkTlsMaterial(files: XdsTlsFiles, cert: Buffer, key: Buffer, 
   } catch (err) {
     throw new BadTlsFile(files.certFile, `not a PEM certificate (${(err as Error).message})`);
   }
-  let privateKey;
+  let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(key);
   } catch (err) {
@@ -156,7 +156,7 @@ export class XdsTlsSource implements CertificateProvider {
     if (this.reloading) return;
     this.reloading = true;
     try {
-      let read;
+      let read: Awaited<ReturnType<typeof readAll>>;
       try {
         read = await readAll(this.opts);
       } catch (err) {

@@ -25,7 +25,7 @@ const streams: RawStream[] = [];
 
 /** A client on its own connection (grpc-js would otherwise share one among equal channels). */
 function connection(address: string): AdsGrpcClient {
-  const Ctor = serviceCtors()['ads']!;
+  const Ctor = serviceCtors().ads!;
   const client = new (Ctor as unknown as new (a: string, c: grpc.ChannelCredentials, o: object) => AdsGrpcClient)(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
   channels.push(client);
   return client;
@@ -56,7 +56,7 @@ afterEach(async () => {
 
 async function refusals(limit: string): Promise<number> {
   const m = (await h!.metrics.registry.getMetricsAsJSON()).find((x) => x.name === 'zkxds_xds_client_limit_refusals_total');
-  return m?.values.find((v) => v.labels['limit'] === limit)?.value ?? 0;
+  return m?.values.find((v) => v.labels.limit === limit)?.value ?? 0;
 }
 
 describe('per-client limits', () => {
@@ -69,14 +69,14 @@ describe('per-client limits', () => {
     expect(big.responses).toEqual([]);
     expect(normal.status).toBeNull();
     await eventually(async () => expect(await refusals('message_size')).toBe(1), 10000);
-    expect(logLines.some((l) => String(l['msg']).includes('--max-request-bytes'))).toBe(true);
+    expect(logLines.some((l) => String(l.msg).includes('--max-request-bytes'))).toBe(true);
     // Also once the stream has been answered (the status then goes in trailers).
     const later = openStream(connection(h.address), 'later');
     await eventually(() => expect(later.responses.length).toBe(1), 10000);
     later.call.write({ type_url: TYPE_URL.endpoint, resource_names: Array.from({ length: 500 }, (_, i) => `cluster-name-${i}`) });
     await eventually(() => expect(later.status?.code).toBe(grpc.status.RESOURCE_EXHAUSTED), 10000);
     await eventually(async () => expect(await refusals('message_size')).toBe(2), 10000);
-    expect(logLines.some((l) => String(l['msg']).includes('--max-request-bytes') && l['node'] === 'later')).toBe(true);
+    expect(logLines.some((l) => String(l.msg).includes('--max-request-bytes') && l.node === 'later')).toBe(true);
     expect(normal.status).toBeNull();
   });
 
@@ -93,7 +93,7 @@ describe('per-client limits', () => {
     await eventually(() => expect(elsewhere.responses.length).toBe(1), 10000);
     expect([first.status, second.status, elsewhere.status]).toEqual([null, null, null]);
     expect(await refusals('streams_per_connection')).toBe(1);
-    expect(logLines.some((l) => String(l['msg']).includes('--max-streams-per-connection') && l['max'] === 2)).toBe(true);
+    expect(logLines.some((l) => String(l.msg).includes('--max-streams-per-connection') && l.max === 2)).toBe(true);
   });
 
   it('ends a stream sending faster than --requests-per-second past its burst; a normal client is unaffected', async () => {
@@ -109,6 +109,6 @@ describe('per-client limits', () => {
     await eventually(() => expect(normal.responses.length).toBe(2), 10000);
     expect(normal.status).toBeNull();
     expect(await refusals('request_rate')).toBe(1);
-    expect(logLines.some((l) => String(l['msg']).includes('--requests-per-second') && l['node'] === 'flood')).toBe(true);
+    expect(logLines.some((l) => String(l.msg).includes('--requests-per-second') && l.node === 'flood')).toBe(true);
   });
 });

@@ -134,7 +134,7 @@ describe('xDS over mutual TLS', () => {
     expect(sotw.responses).toEqual([]);
     expect(delta.responses).toEqual([]);
     expect(await counterValue('zkxds_xds_identity_denied_total')).toBe(before + 2);
-    const line = logLines.find((l) => l['node'] === 'orders-2' && String(l['msg']).startsWith('xDS stream denied'));
+    const line = logLines.find((l) => l.node === 'orders-2' && String(l.msg).startsWith('xDS stream denied'));
     expect(line).toMatchObject({ identity: `${TD}/orders`, claimedCluster: 'payments' });
   });
 
@@ -168,10 +168,10 @@ describe('xDS over mutual TLS', () => {
     const rejectedBefore = await counterValue('zkxds_xds_tls_reloads_total', { result: 'rejected' });
     publishSecret({ raw: { 'tls.crt': 'not a certificate\n', 'tls.key': readFileSync(f('server.key')), 'ca.crt': readFileSync(f('test-ca.pem')) } });
     await eventually(async () => expect(await counterValue('zkxds_xds_tls_reloads_total', { result: 'rejected' })).toBe(rejectedBefore + 1), 20000);
-    expect(logLines.find((l) => String(l['msg']).startsWith('xDS TLS file rejected') && l['file'] === path.join(f('live'), 'tls.crt'))).toBeDefined();
+    expect(logLines.find((l) => String(l.msg).startsWith('xDS TLS file rejected') && l.file === path.join(f('live'), 'tls.crt'))).toBeDefined();
     publishSecret({ raw: { 'tls.crt': readFileSync(f('server.pem')), 'tls.key': readFileSync(f('server2.key')), 'ca.crt': readFileSync(f('test-ca.pem')) } });
     await eventually(async () => expect(await counterValue('zkxds_xds_tls_reloads_total', { result: 'rejected' })).toBe(rejectedBefore + 2), 20000);
-    expect(logLines.find((l) => String(l['msg']).startsWith('xDS TLS file rejected') && l['file'] === path.join(f('live'), 'tls.key'))).toBeDefined();
+    expect(logLines.find((l) => String(l.msg).startsWith('xDS TLS file rejected') && l.file === path.join(f('live'), 'tls.key'))).toBeDefined();
     expect(await servedSerial(h.server.port)).toBe(serialOf(f('server2.pem')));
     const stillServed = ads(mtls('orders'), { id: 'orders-after-bad', cluster: 'orders' });
     expect((await stillServed.next(TYPE_URL.cluster, 10000)).resources.length).toBe(2);

@@ -8,7 +8,7 @@ import { serviceEntryFor, type ServiceEntryOptions } from '../translate/service-
 import type { ResourceCache } from '../xds/resource-cache.js';
 import type { EncodedResource } from '../xds/resource-encoding.js';
 import { MCP_SERVICE_ENTRY_TYPE_URLS, mcpServiceEntryResources } from './mcp-resources.js';
-import { checkServiceEntry } from './service-entry-checks.js';
+import { checkServiceEntry } from '../translate/service-entry-checks.js';
 
 export class McpPublisher {
   /** Per service: the MCP name of the entry it currently has in the caches. */
@@ -39,7 +39,9 @@ export class McpPublisher {
         this.published.delete(service.name);
         continue;
       }
-      staged.forEach((r, i) => upserts[i]!.push(r));
+      staged.forEach((r, i) => {
+        upserts[i]!.push(r);
+      });
       this.published.set(service.name, staged[0]!.name);
     }
     this.metrics.istioServiceEntriesRejected.set(this.rejected.size);

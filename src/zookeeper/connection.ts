@@ -4,8 +4,8 @@
 import { EventEmitter } from 'node:events';
 import ZooKeeper from 'zookeeper';
 import { accessSync, constants as fsConstants } from 'node:fs';
-import type { ZkTlsConfig } from './sources-config.js';
-import type { ZkDigestCredentials } from './zk-credentials.js';
+import type { ZkTlsConfig } from './tls-config.js';
+import type { ZkDigestCredentials } from './credentials.js';
 
 /** ZooKeeper result codes we act on. */
 export const ZK_OK = 0;
