@@ -182,7 +182,7 @@ describe('charts/zk-xds', () => {
     const cert = only<ICertificate>(objects, 'Certificate');
     expect(cert.spec!.issuerRef).toEqual({ name: 'mesh-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
     expect(cert.spec!.dnsNames).toEqual(['zk-xds', 'zk-xds.zk-xds', 'zk-xds.zk-xds.svc', 'zk-xds.zk-xds.svc.cluster.local', 'zk-xds.example.internal']);
-    expect(cert.spec!.privateKey?.rotationPolicy).toBe('Always');
+    expect(cert.spec!.privateKey).toEqual({ rotationPolicy: 'Always', algorithm: 'ECDSA', size: 256 });
     const deployment = only<IDeployment>(objects, 'Deployment');
     const env = envOf(deployment);
     const volume = deployment.spec!.template.spec!.volumes!.find((v) => v.secret?.secretName === cert.spec!.secretName)!;

@@ -10,9 +10,13 @@ export function runIn(dir: string, cmd: string, args: string[]): void {
   execFileSync(cmd, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/** openssl -newkey argument: RSA 2048 (the default) or ECDSA P-256. */
+export type KeyType = 'rsa' | 'ec';
+const newkey = (key: KeyType = 'rsa') => (key === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048']);
+
 /** `<name>.pem` and `<name>.key`: a self-signed CA. */
-export function makeCa(dir: string, name: string): void {
-  runIn(dir, 'openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${name}`]);
+export function makeCa(dir: string, name: string, key?: KeyType): void {
+  runIn(dir, 'openssl', ['req', '-x509', ...newkey(key), '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${name}`]);
 }
 
 export interface LeafOptions {
@@ -20,11 +24,12 @@ export interface LeafOptions {
   readonly cn?: string;
   /** subjectAltName value, e.g. `URI:spiffe://td/ns/a/sa/b,DNS:x`; '' for none (default: IP:127.0.0.1,DNS:localhost). */
   readonly san?: string;
+  readonly key?: KeyType;
 }
 
 /** `<name>.pem` and `<name>.key`: a certificate signed by the CA `<ca>`. */
 export function makeLeaf(dir: string, name: string, ca: string, opts: LeafOptions = {}): void {
-  runIn(dir, 'openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${opts.cn ?? name}`]);
+  runIn(dir, 'openssl', ['req', ...newkey(opts.key), '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${opts.cn ?? name}`]);
   const san = opts.san ?? 'IP:127.0.0.1,DNS:localhost';
   writeFileSync(path.join(dir, `${name}.ext`), san ? `subjectAltName=${san}\n` : 'basicConstraints=CA:FALSE\n');
   runIn(dir, 'openssl', ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`]);
