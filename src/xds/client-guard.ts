@@ -7,7 +7,7 @@ import type { PeerCertificate } from 'node:tls';
 import type { Logger } from '../observability/logger.js';
 import type { NodeMessage } from './discovery-messages.js';
 import { peerIdentity, type IdentityPolicy, type PeerIdentity } from './peer-identity.js';
-import type { SecurityMetrics } from './security-metrics.js';
+import type { SecurityMetrics } from '../observability/security-metrics.js';
 import type { StreamLimits } from './stream-limits.js';
 import { http2StreamOf } from './call-reset.js';
 

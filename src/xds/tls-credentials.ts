@@ -11,7 +11,7 @@ import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { experimental } from '@grpc/grpc-js';
 import type { Logger } from '../observability/logger.js';
-import { securityMetrics, type SecurityMetrics } from './security-metrics.js';
+import { securityMetrics, type SecurityMetrics } from '../observability/security-metrics.js';
 import type { Registry } from 'prom-client';
 
 type CertificateProvider = experimental.CertificateProvider;

@@ -24,7 +24,7 @@ import { MemoryReclaimer } from './memory-reclaim.js';
 import type { WarmGate } from './warm-gate.js';
 import { ClientGuard } from './client-guard.js';
 import type { IdentityPolicy } from './peer-identity.js';
-import { securityMetrics } from './security-metrics.js';
+import { securityMetrics } from '../observability/security-metrics.js';
 
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequestMessage, OutgoingDiscoveryResponse>;
 type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequestMessage, OutgoingDeltaResponse>;
