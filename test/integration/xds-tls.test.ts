@@ -176,4 +176,17 @@ describe('xDS over mutual TLS', () => {
     const stillServed = ads(mtls('orders'), { id: 'orders-after-bad', cluster: 'orders' });
     expect((await stillServed.next(TYPE_URL.cluster, 10000)).resources.length).toBe(2);
   }, 60000);
+
+  it('takes a changed client CA bundle for new connections: a client of the added CA is then served', async () => {
+    const intruderCreds = () => grpc.credentials.createSsl(readFileSync(f('test-ca.pem')), readFileSync(f('intruder.key')), readFileSync(f('intruder.pem')));
+    const before = ads(intruderCreds(), { id: 'other-ca-1', cluster: 'orders' });
+    await eventually(() => expect(before.status?.code).toBe(grpc.status.UNAVAILABLE), 10000);
+    const bundle = Buffer.concat([readFileSync(f('test-ca.pem')), readFileSync(f('other-ca.pem'))]);
+    publishSecret({ raw: { 'tls.crt': readFileSync(f('server2.pem')), 'tls.key': readFileSync(f('server2.key')), 'ca.crt': bundle } });
+    await eventually(async () => {
+      const after = ads(intruderCreds(), { id: 'other-ca-2', cluster: 'orders' });
+      expect((await after.next(TYPE_URL.cluster, 5000)).resources.length).toBeGreaterThan(0);
+    }, 20000);
+    expect(logLines.some((l) => l.caChanged === true)).toBe(true);
+  }, 60000);
 });
