@@ -19,6 +19,8 @@ import { RESOURCE_KINDS, TYPE_URL, type ResourceKind } from '../xds/resource-typ
 import { adjustmentsFor, CLIENT_PROFILES, sameAdjustments, type Adjustment, type ClientProfile } from '../translate/client-capabilities.js';
 import { KIND_OF_VIEW, servedViews, type ViewCaches, type ViewName } from '../xds/client-profile.js';
 
+export type CatalogPublisherMetrics = Pick<Metrics, 'sidecarPortConflicts' | 'translationErrors'>;
+
 /** The translators' client profile of each view. */
 export const VIEW_PROFILE: Readonly<Record<ViewName, ClientProfile>> = { sidecar: 'envoy', proxyless: 'grpc', 'grpc-core-1.51': 'grpc-core-1.51' };
 
@@ -75,7 +77,7 @@ export class CatalogPublisher {
     private readonly caches: ViewCaches,
     private readonly opts: PublisherOptions,
     private readonly log: Logger,
-    private readonly metrics: Metrics,
+    private readonly metrics: CatalogPublisherMetrics,
   ) {
     this.views = servedViews(caches);
     for (const view of this.views) this.produced.set(view, new Map());

@@ -10,6 +10,8 @@ import type { EncodedResource } from '../xds/resource-encoding.js';
 import { MCP_SERVICE_ENTRY_TYPE_URLS, mcpServiceEntryResources } from './mcp-resources.js';
 import { checkServiceEntry } from '../translate/service-entry-checks.js';
 
+export type McpPublisherMetrics = Pick<Metrics, 'istioServiceEntriesRejected' | 'istioServiceEntriesRejectedTotal' | 'translationErrors'>;
+
 export class McpPublisher {
   /** Per service: the MCP name of the entry it currently has in the caches. */
   private readonly published = new Map<string, string>();
@@ -23,7 +25,7 @@ export class McpPublisher {
     private readonly caches: readonly ResourceCache[],
     private readonly opts: ServiceEntryOptions,
     private readonly log: Logger,
-    private readonly metrics: Metrics,
+    private readonly metrics: McpPublisherMetrics,
     private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
   ) {}
 

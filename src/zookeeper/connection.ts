@@ -10,7 +10,6 @@ import type { ZkDigestCredentials } from './credentials.js';
 /** ZooKeeper result codes we act on. */
 export const ZK_OK = 0;
 export const ZK_NONODE = -101;
-export const ZK_SESSION_EXPIRED = -112;
 export const ZK_NODEEXISTS = -110;
 
 /** Node kinds for {@link ZkConnection.create} (ZooKeeper's create flags). */

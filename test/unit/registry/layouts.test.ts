@@ -2,7 +2,7 @@
 // with several endpoints, Curator JSON with and without `enabled`, Spring Cloud OUT_OF_SERVICE.
 import { describe, expect, it } from '@jest/globals';
 import { parseDubboProvider } from '../../../src/registry/parsers/dubbo-provider.js';
-import { parseDubboChild, parseDubboEndpoints, parseServiceChild } from '../../../src/registry/parsers/registration.js';
+import { parseDubboChild, parseDubboEndpoints, parseServiceChild } from '../../../src/registry/parsers/service-entries.js';
 
 const enc = encodeURIComponent;
 const GREETER = 'org.apache.dubbo.demo.GreeterService';

@@ -4,7 +4,7 @@
 // has one port).
 import type { Instance, RegistrationFormat, ServiceIdentity } from '../../catalog/model.js';
 import { parseDubboProvider } from './dubbo-provider.js';
-import { parseRegistration } from './parse-registration.js';
+import { parseRegistration } from './detect-format.js';
 import { checkPort, describeKind, describeValue, isJsonObject, ownField, reject, type Checked } from './validate-fields.js';
 
 export interface RegistrationEntry {
