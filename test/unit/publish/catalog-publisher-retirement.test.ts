@@ -3,7 +3,7 @@
 // last instance left keeps its listener, route and cluster with an empty endpoint list.
 import { describe, expect, it } from '@jest/globals';
 import { ResourceCache, type RetirementBatch, type RetirementGate } from '../../../src/xds/resource-cache.js';
-import { CatalogPublisher } from '../../../src/xds/catalog-publisher.js';
+import { CatalogPublisher } from '../../../src/publish/catalog-publisher.js';
 import { RESOURCE_KINDS, TYPE_URL } from '../../../src/xds/resource-types.js';
 import type { ServicePolicy } from '../../../src/catalog/policy.js';
 import { EMPTY_POLICY } from '../../../src/catalog/policy.js';

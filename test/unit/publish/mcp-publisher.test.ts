@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { createMetrics } from '../../../src/observability/metrics.js';
 import { silentLogger } from '../../../src/observability/logger.js';
-import { McpPublisher } from '../../../src/istio/mcp-publisher.js';
-import { decodeMcpResource, decodeServiceEntryBody, MCP_SERVICE_ENTRY_TYPE_URLS } from '../../../src/istio/mcp-resources.js';
+import { McpPublisher } from '../../../src/publish/mcp-publisher.js';
+import { decodeMcpResource, decodeServiceEntryBody, MCP_SERVICE_ENTRY_TYPE_URLS } from '../../../src/publish/mcp-resources.js';
 import { ResourceCache } from '../../../src/xds/resource-cache.js';
 import { service } from '../../support/catalog-fixtures.js';
 

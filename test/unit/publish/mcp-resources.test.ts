@@ -8,7 +8,7 @@ import {
   MCP_RESOURCE_TYPE_URL,
   MCP_SERVICE_ENTRY_TYPE_URLS,
   SERVICE_ENTRY_BODY_TYPE_URL,
-} from '../../../src/istio/mcp-resources.js';
+} from '../../../src/publish/mcp-resources.js';
 import { serviceEntryFor, type ServiceEntryObject, type ServiceEntryOptions } from '../../../src/translate/service-entry.js';
 import { service } from '../../support/catalog-fixtures.js';
 

@@ -6,7 +6,7 @@ import type { Service } from '../../../src/catalog/model.js';
 import { EMPTY_POLICY, type ServicePolicy } from '../../../src/catalog/policy.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { createMetrics } from '../../../src/observability/metrics.js';
-import { CatalogPublisher } from '../../../src/xds/catalog-publisher.js';
+import { CatalogPublisher } from '../../../src/publish/catalog-publisher.js';
 import { ResourceCache } from '../../../src/xds/resource-cache.js';
 import { RESOURCE_KINDS, TYPE_URL, type ResourceKind } from '../../../src/xds/resource-types.js';
 import { service } from '../../support/catalog-fixtures.js';
@@ -21,7 +21,7 @@ function setup() {
 }
 
 const policy = (p: Partial<ServicePolicy>): ServicePolicy => ({ ...EMPTY_POLICY, ...p }) as ServicePolicy;
-const endpointsIn = (o: Readonly<Record<string, unknown>> | undefined) => (o?.['endpoints'] as unknown[] | undefined) ?? [];
+const endpointsIn = (o: Readonly<Record<string, unknown>> | undefined) => (o?.endpoints as unknown[] | undefined) ?? [];
 
 describe('CatalogPublisher: every view', () => {
   it("puts a service's cluster, assignment, listener and route in each proxyless view, and its cluster and assignment in the sidecar view", () => {
@@ -45,8 +45,8 @@ describe('CatalogPublisher: every view', () => {
     const cluster = (view: 'proxyless' | 'grpc-core-1.51', name: string) => caches[view].get(TYPE_URL.cluster, name)!;
     expect(cluster('grpc-core-1.51', 'plain')).toBe(cluster('proxyless', 'plain'));
     // C-core 1.51 crashes on ring hash: its view gets round robin instead.
-    expect(cluster('proxyless', 'hashed').object['lb_policy']).toBe('RING_HASH');
-    expect(cluster('grpc-core-1.51', 'hashed').object['lb_policy']).toBe('ROUND_ROBIN');
+    expect(cluster('proxyless', 'hashed').object.lb_policy).toBe('RING_HASH');
+    expect(cluster('grpc-core-1.51', 'hashed').object.lb_policy).toBe('ROUND_ROBIN');
     expect(publisher.adjustmentsOf(service('hashed', 1, ringHash)).map((a) => a.view)).toEqual(['grpc-core-1.51']);
   });
 });
@@ -73,7 +73,7 @@ describe('CatalogPublisher: a service with no instance', () => {
     expect(during).toEqual(before);
     expect(versionOf('proxyless', 'endpoint', 'orders')).not.toBe(endpointsBefore);
     publisher.publish({ upserts: [service('orders', 1)] });
-    expect(versionOf('proxyless', 'listener', 'orders')).toBe(before['listener']);
+    expect(versionOf('proxyless', 'listener', 'orders')).toBe(before.listener);
   });
 
   it('on a port of its own (set by its policy), keeps the sidecar listener and route of that port', () => {

@@ -12,11 +12,13 @@ import { clustersFor } from '../translate/cluster.js';
 import { planPort } from '../translate/sidecar-port.js';
 import { outboundName } from '../translate/sidecar-listener.js';
 import { protocolOf, sidecarPortOf } from '../translate/service-shape.js';
-import type { ResourceCache, ResourceUpdate } from './resource-cache.js';
-import { encodeResource, type EncodedResource } from './resource-encoding.js';
-import { RESOURCE_KINDS, TYPE_URL, type ResourceKind } from './resource-types.js';
+import type { ResourceCache, ResourceUpdate } from '../xds/resource-cache.js';
+import { encodeResource, type EncodedResource } from '../xds/resource-encoding.js';
+import { RESOURCE_KINDS, TYPE_URL, type ResourceKind } from '../xds/resource-types.js';
 import { adjustmentsFor, CLIENT_PROFILES, sameAdjustments, type Adjustment, type ClientProfile } from '../translate/client-capabilities.js';
-import { KIND_OF_VIEW, servedViews, type ViewCaches, type ViewName } from './client-profile.js';
+import { KIND_OF_VIEW, servedViews, type ViewCaches, type ViewName } from '../xds/client-profile.js';
+
+export type CatalogPublisherMetrics = Pick<Metrics, 'sidecarPortConflicts' | 'translationErrors'>;
 
 /** The translators' client profile of each view. */
 export const VIEW_PROFILE: Readonly<Record<ViewName, ClientProfile>> = { sidecar: 'envoy', proxyless: 'grpc', 'grpc-core-1.51': 'grpc-core-1.51' };
@@ -74,7 +76,7 @@ export class CatalogPublisher {
     private readonly caches: ViewCaches,
     private readonly opts: PublisherOptions,
     private readonly log: Logger,
-    private readonly metrics: Metrics,
+    private readonly metrics: CatalogPublisherMetrics,
   ) {
     this.views = servedViews(caches);
     for (const view of this.views) this.produced.set(view, new Map());

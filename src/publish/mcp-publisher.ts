@@ -8,7 +8,9 @@ import { serviceEntryFor, type ServiceEntryOptions } from '../translate/service-
 import type { ResourceCache } from '../xds/resource-cache.js';
 import type { EncodedResource } from '../xds/resource-encoding.js';
 import { MCP_SERVICE_ENTRY_TYPE_URLS, mcpServiceEntryResources } from './mcp-resources.js';
-import { checkServiceEntry } from './service-entry-checks.js';
+import { checkServiceEntry } from '../translate/service-entry-checks.js';
+
+export type McpPublisherMetrics = Pick<Metrics, 'istioServiceEntriesRejected' | 'istioServiceEntriesRejectedTotal' | 'translationErrors'>;
 
 export class McpPublisher {
   /** Per service: the MCP name of the entry it currently has in the caches. */
@@ -23,7 +25,7 @@ export class McpPublisher {
     private readonly caches: readonly ResourceCache[],
     private readonly opts: ServiceEntryOptions,
     private readonly log: Logger,
-    private readonly metrics: Metrics,
+    private readonly metrics: McpPublisherMetrics,
     private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
   ) {}
 
@@ -39,7 +41,9 @@ export class McpPublisher {
         this.published.delete(service.name);
         continue;
       }
-      staged.forEach((r, i) => upserts[i]!.push(r));
+      staged.forEach((r, i) => {
+        upserts[i]!.push(r);
+      });
       this.published.set(service.name, staged[0]!.name);
     }
     this.metrics.istioServiceEntriesRejected.set(this.rejected.size);

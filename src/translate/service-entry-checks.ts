@@ -2,9 +2,9 @@
 // (the webhook's semantic checks): host and address forms, port uniqueness, what each resolution
 // allows, endpoint and label forms, exportTo. The schema (enums, types, required fields) is left to
 // @kubernetes-models/istio. Written from Istio's documented behaviour and checked against Istio's
-// own validation cases (test/unit/istio/service-entry-checks.test.ts). Pure.
+// own validation cases (test/unit/translate/service-entry-checks.test.ts). Pure.
 import { isIP } from 'node:net';
-import { isDns1123Subdomain, isDnsLabel, isLabelKey, isLabelValue } from '../translate/kubernetes-names.js';
+import { isDns1123Subdomain, isDnsLabel, isLabelKey, isLabelValue } from './kubernetes-names.js';
 
 export interface CheckResult {
   /** Reasons Istio would reject the object. */
@@ -85,7 +85,9 @@ export function checkServiceEntry(spec: ServiceEntrySpecInput, meta: ObjectMetaI
   const resolution = spec.resolution ?? 'NONE';
 
   if (hosts.length === 0) out.error('hosts: at least one host is required');
-  hosts.forEach((h, i) => checkHost(`hosts[${i}]`, h, out));
+  hosts.forEach((h, i) => {
+    checkHost(`hosts[${i}]`, h, out);
+  });
   if (addresses.length > 0 && hosts.length > 1) out.warn('addresses: one set of addresses is shared by several hosts');
   const cidr = addresses.some((a) => a.includes('/'));
   addresses.forEach((a, i) => {
@@ -136,9 +138,9 @@ function checkMeta(meta: ObjectMetaInput, out: Collector): void {
 }
 
 function checkHost(field: string, host: string, out: Collector): void {
-  if (host === '*') return out.error(`${field}: the full wildcard "*" is not allowed`);
-  if (!isWildcardDomain(host)) return out.error(`${field}: "${host}" is not a host name (a wildcard may only be the first label)`);
-  if (host.includes('*') && !host.startsWith('*.')) out.warn(`${field}: partial wildcard "${host}" is matched as "*.${host.slice(1)}" only by some proxies`);
+  if (host === '*') out.error(`${field}: the full wildcard "*" is not allowed`);
+  else if (!isWildcardDomain(host)) out.error(`${field}: "${host}" is not a host name (a wildcard may only be the first label)`);
+  else if (host.includes('*') && !host.startsWith('*.')) out.warn(`${field}: partial wildcard "${host}" is matched as "*.${host.slice(1)}" only by some proxies`);
 }
 
 function checkPorts(ports: ReadonlyArray<PortInput | null>, out: Collector): Set<string> {
@@ -146,7 +148,10 @@ function checkPorts(ports: ReadonlyArray<PortInput | null>, out: Collector): Set
   const numbers = new Set<number>();
   ports.forEach((port, i) => {
     const field = `ports[${i}]`;
-    if (port === null) return out.error(`${field}: must not be null`);
+    if (port === null) {
+      out.error(`${field}: must not be null`);
+      return;
+    }
     const name = port.name ?? '';
     if (!isDnsLabel(name)) out.error(`${field}.name: "${name}" is not a DNS-1123 label`);
     if (names.has(name)) out.error(`${field}.name: "${name}" is used twice`);
@@ -172,7 +177,9 @@ function checkResolution(spec: ServiceEntrySpecInput, resolution: string, portNa
     case 'STATIC': {
       const unix = endpoints.some((e) => (e.address ?? '').startsWith(UNIX_PREFIX));
       if (unix && (spec.ports ?? []).length !== 1) out.error('ports: unix socket endpoints need exactly one service port');
-      endpoints.forEach((e, i) => checkStaticEndpoint(`endpoints[${i}]`, e, portNames, out));
+      endpoints.forEach((e, i) => {
+        checkStaticEndpoint(`endpoints[${i}]`, e, portNames, out);
+      });
       return;
     }
     case 'DNS':
@@ -183,7 +190,9 @@ function checkResolution(spec: ServiceEntrySpecInput, resolution: string, portNa
           if (!isFqdn(h)) out.error(`hosts[${i}]: "${h}" must be a plain host name when resolution ${resolution} has no endpoints`);
         });
       }
-      endpoints.forEach((e, i) => checkDnsEndpoint(`endpoints[${i}]`, e, portNames, out));
+      endpoints.forEach((e, i) => {
+        checkDnsEndpoint(`endpoints[${i}]`, e, portNames, out);
+      });
       return;
     case 'DYNAMIC_DNS':
       if (endpoints.length > 0) out.error('endpoints: not allowed with resolution DYNAMIC_DNS');

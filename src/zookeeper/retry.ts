@@ -1,6 +1,6 @@
 // Retrying a ZooKeeper read: shared by the watchers, which all re-read on failure once the
 // connection is back, and give up when the session dies (the next session re-reads everything).
-import type { ZkConnection } from './zk-connection.js';
+import type { ZkConnection } from './connection.js';
 
 const RETRY_MS = 500;
 /** ZooKeeper's "not authorised" result: retrying cannot help until the ACL or the credentials change. */

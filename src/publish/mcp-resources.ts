@@ -15,7 +15,7 @@
 // - metadata.name is `<namespace>/<name>` (istiod skips names that are not exactly two parts);
 //   metadata.version is the content hash (istiod keeps its stored object while the version is
 //   unchanged, so the version must change whenever the body does, and only then).
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { messageType } from '../xds/protos.js';
 import { encodeAny, type EncodedResource } from '../xds/resource-encoding.js';
 import { contentHashOf, type ServiceEntryEndpoint, type ServiceEntryObject, type ServiceEntryPort, type ServiceEntrySpec } from '../translate/service-entry.js';

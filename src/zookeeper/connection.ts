@@ -4,13 +4,12 @@
 import { EventEmitter } from 'node:events';
 import ZooKeeper from 'zookeeper';
 import { accessSync, constants as fsConstants } from 'node:fs';
-import type { ZkTlsConfig } from './sources-config.js';
-import type { ZkDigestCredentials } from './zk-credentials.js';
+import type { ZkTlsConfig } from './tls-config.js';
+import type { ZkDigestCredentials } from './credentials.js';
 
 /** ZooKeeper result codes we act on. */
 export const ZK_OK = 0;
 export const ZK_NONODE = -101;
-export const ZK_SESSION_EXPIRED = -112;
 export const ZK_NODEEXISTS = -110;
 
 /** Node kinds for {@link ZkConnection.create} (ZooKeeper's create flags). */

@@ -6,14 +6,14 @@ import { ServiceEntry } from '@kubernetes-models/istio/networking.istio.io/v1/Se
 import { ServiceEntry as ServiceEntryV1alpha3 } from '@kubernetes-models/istio/networking.istio.io/v1alpha3/ServiceEntry';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { createMetrics } from '../../../src/observability/metrics.js';
-import { CatalogPublisher } from '../../../src/xds/catalog-publisher.js';
+import { CatalogPublisher } from '../../../src/publish/catalog-publisher.js';
 import { ResourceCache } from '../../../src/xds/resource-cache.js';
 import { RESOURCE_KINDS, TYPE_URL } from '../../../src/xds/resource-types.js';
 import { decodeAny } from '../../../src/xds/resource-encoding.js';
 import { outboundName } from '../../../src/translate/sidecar-listener.js';
 import type { ServicePolicy } from '../../../src/catalog/policy.js';
 import type { Service } from '../../../src/catalog/model.js';
-import { checkServiceEntry, checkWorkloadEntry, type ServiceEntrySpecInput, type WorkloadEntryInput } from '../../../src/istio/service-entry-checks.js';
+import { checkServiceEntry, checkWorkloadEntry, type ServiceEntrySpecInput, type WorkloadEntryInput } from '../../../src/translate/service-entry-checks.js';
 import { serviceEntryFor, type ServiceEntryOptions } from '../../../src/translate/service-entry.js';
 import { service, type InstanceSpec } from '../../support/catalog-fixtures.js';
 
@@ -85,7 +85,9 @@ describe('generated ServiceEntries', () => {
     expect(entry).toBeDefined();
     expect(() => new ServiceEntry(entry!).validate()).not.toThrow();
     expect(checkServiceEntry(entry!.spec, entry!.metadata)).toEqual({ errors: [], warnings: [] });
-    entry!.spec.endpoints.forEach((e) => expect(checkWorkloadEntry(e)).toEqual({ errors: [], warnings: [] }));
+    entry!.spec.endpoints.forEach((e) => {
+      expect(checkWorkloadEntry(e)).toEqual({ errors: [], warnings: [] });
+    });
   });
 
   it('a service name that is not a host name gives an entry the checks reject (the publisher leaves it out)', () => {

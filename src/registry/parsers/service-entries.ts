@@ -4,7 +4,7 @@
 // has one port).
 import type { Instance, RegistrationFormat, ServiceIdentity } from '../../catalog/model.js';
 import { parseDubboProvider } from './dubbo-provider.js';
-import { parseRegistration } from './parse-registration.js';
+import { parseRegistration } from './detect-format.js';
 import { checkPort, describeKind, describeValue, isJsonObject, ownField, reject, type Checked } from './validate-fields.js';
 
 export interface RegistrationEntry {
@@ -30,7 +30,7 @@ export function parseServiceChild(service: string, child: string, data: Buffer |
   // (else a sidecar would take Dubbo's binary protocol for HTTP). A declared protocol stays.
   const ownProtocol = endpoints.value.find((e) => e.port === outcome.instance.port)?.protocol;
   const primaryInstance =
-    ownProtocol !== undefined && outcome.instance.metadata['protocol'] === undefined
+    ownProtocol !== undefined && outcome.instance.metadata.protocol === undefined
       ? { ...outcome.instance, metadata: { ...outcome.instance.metadata, protocol: ownProtocol } }
       : outcome.instance;
   const primary: RegistrationEntry = { identity: { kind: 'service', name: service }, format: outcome.format, instance: primaryInstance };
