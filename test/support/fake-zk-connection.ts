@@ -6,7 +6,7 @@
 // fires them. Tests can hold reads to order a read against changes, fail reads with a ZooKeeper
 // error code, and count the watches a session has armed per znode.
 import { EventEmitter } from 'node:events';
-import { ZkError, type WatchCallback, type WatchEventKind, type ZkConnection } from '../../src/registry/zk-connection.js';
+import { ZkError, type WatchCallback, type WatchEventKind, type ZkConnection } from '../../src/zookeeper/connection.js';
 
 interface Node {
   data: Buffer;

@@ -7,8 +7,8 @@ import { DEFAULT_NAMING } from '../../../src/catalog/naming.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { createMetrics } from '../../../src/observability/metrics.js';
 import { EnsembleWatch, type EnsembleHooks } from '../../../src/registry/ensemble-watch.js';
-import { ZkConnection } from '../../../src/registry/zk-connection.js';
-import { ZK_NOAUTH } from '../../../src/registry/zk-retry.js';
+import { ZkConnection } from '../../../src/zookeeper/connection.js';
+import { ZK_NOAUTH } from '../../../src/zookeeper/retry.js';
 import { eventually } from '../../support/eventually.js';
 import { FakeZkConnection, FakeZkTree } from '../../support/fake-zk-connection.js';
 
@@ -84,7 +84,12 @@ describe('EnsembleWatch', () => {
     await eventually(() => expect(events.filter((e) => e === 'resynced')).toHaveLength(2));
     expect(opened).toHaveLength(2);
     expect(watch.connection()).toBe(opened[1]!.asConnection());
-    expect(watch.sources().map((s) => s.service).sort()).toEqual(['orders', 'pay']);
+    expect(
+      watch
+        .sources()
+        .map((s) => s.service)
+        .sort(),
+    ).toEqual(['orders', 'pay']);
     expect(addresses('orders')).toEqual([]);
     expect(addresses('pay')).toEqual(['10.0.1.1:9090']);
     expect(watch.status()).toMatchObject({ state: 'connected', sessionsOpened: 2 });

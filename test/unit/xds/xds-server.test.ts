@@ -59,7 +59,12 @@ describe('XdsServer', () => {
     b.send({ typeUrl: TYPE_URL.cluster, node: { id: 'b' } });
     await a.next(TYPE_URL.cluster);
     await b.next(TYPE_URL.cluster);
-    expect(h.server.connectedStreams().map((s) => s.nodeId).sort()).toEqual(['a', 'b']);
+    expect(
+      h.server
+        .connectedStreams()
+        .map((s) => s.nodeId)
+        .sort(),
+    ).toEqual(['a', 'b']);
     expect(await gauge(h, 'ads')).toBe(2);
     a.close();
     await eventually(() => expect(h!.server.connectedStreams().map((s) => s.nodeId)).toEqual(['b']));
@@ -89,11 +94,11 @@ describe('XdsServer', () => {
 
   it('answers the REST-style fetch with UNIMPLEMENTED', async () => {
     h = await startHarness([service('orders', 1)]);
-    const Ctor = serviceCtors()['cds']!;
+    const Ctor = serviceCtors().cds!;
     const raw = new Ctor(h.address, grpc.credentials.createInsecure());
     try {
       const err = await new Promise<grpc.ServiceError>((resolve) =>
-        (raw['FetchClusters'] as (req: object, cb: (e: grpc.ServiceError | null) => void) => void).call(raw, { type_url: TYPE_URL.cluster }, (e) => resolve(e!)),
+        (raw.FetchClusters as (req: object, cb: (e: grpc.ServiceError | null) => void) => void).call(raw, { type_url: TYPE_URL.cluster }, (e) => resolve(e!)),
       );
       expect(err.code).toBe(grpc.status.UNIMPLEMENTED);
     } finally {
