@@ -88,6 +88,7 @@ export class DeltaStream extends StreamBase<DeltaSubscription, OutgoingDeltaResp
       else this.env.log.warn({ node: event.node, type, rejectedVersion: version, nonce: event.nonce, error: truncateDetail(event.message) }, msg);
     } else {
       this.env.metrics.acks.inc({ type });
+      this.acknowledged(sub.typeUrl, req.response_nonce);
     }
     this.env.onReply?.({ kind: nack ? 'nack' : 'ack', nodeId: this.nodeId, typeUrl: sub.typeUrl, version, at: performance.now() });
   }

@@ -51,6 +51,7 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
       sub.ackedVersion = req.version_info;
       sub.ackedSeq = Math.max(sub.ackedSeq, sub.nonceSeq);
       this.env.metrics.acks.inc({ type });
+      this.acknowledged(typeUrl, req.response_nonce);
       this.env.onReply?.({ kind: 'ack', nodeId: this.nodeId, typeUrl, version: req.version_info, at: performance.now() });
     }
     const added = sub.updateFromRequest(req, (n) => this.intern(typeUrl, n), SHARED_NAME_SETS);

@@ -12,6 +12,7 @@ import { PUSH_ORDER, shortTypeName } from './resource-types.js';
 import type { SharedBodies } from './shared-bodies.js';
 import type { SubscriptionBase } from './type-subscription.js';
 import type { NackLog } from './nack-log.js';
+import { LatencyWindow } from './latency-window.js';
 
 /** The resources one kind of proxy (or one client profile of it) is served. */
 export interface ResourceView {
@@ -73,7 +74,10 @@ export interface Sink<Out> {
   write(response: Out, done: (err?: Error | null) => void): unknown;
 }
 
-export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 'awaitsAckOf' | 'names'> & { sentSeq: number; readonly typeUrl: string }, Out> {
+/** Who a response is for, as the change latency histograms label it. */
+export type Audience = 'sidecar' | 'proxyless' | 'istiod';
+
+export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 'awaitsAckOf' | 'names'> & { sentSeq: number; readonly typeUrl: string }, Out extends { readonly nonce: string }> {
   node: NodeMessage | null = null;
   /** Set by the first request. */
   view: ResourceView | null = null;
@@ -88,8 +92,12 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
   private closed = false;
   private lastWriteAt = -Infinity;
   private throttled = false;
-  /** When the oldest change not yet sent was seen, per type (for the push latency metric). */
+  /** Origin of the oldest change not yet sent, per type (see registry/change-origin.ts). */
   private readonly pendingSince = new Map<string, number>();
+  /** Per type: the last response that carried a change, and that change's origin, until ACKed. */
+  private readonly awaitingAck = new Map<string, { nonce: string; origin: number }>();
+  /** This stream's last change -> ACK latencies (ms), for /debug/proxies. */
+  readonly changeToAck = new LatencyWindow();
 
   constructor(
     readonly info: StreamInfo,
@@ -141,8 +149,11 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
       if (since !== undefined) {
         this.env.metrics.pushLatency.observe({ type: shortTypeName(typeUrl) }, (performance.now() - since) / 1000);
         this.pendingSince.delete(typeUrl);
-      }
+        // A newer response supersedes the one awaited: its ACK is for the newer one.
+        this.awaitingAck.set(typeUrl, { nonce: response.nonce, origin: since });
+      } else this.awaitingAck.delete(typeUrl);
       this.sink.write(response, () => {
+        if (since !== undefined) this.env.metrics.changeToSent.observe({ audience: this.audience(typeUrl) }, (performance.now() - since) / 1000);
         this.inFlight = false;
         this.writes++;
         admission?.sent(this);
@@ -193,6 +204,25 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
   protected adopt(node: NodeMessage | null): void {
     if (!this.node && node) this.node = node;
     this.view ??= this.env.viewFor(this.node);
+  }
+
+  /**
+   * The proxy ACKed the response with `nonce` of `typeUrl`: if it carried a change, the time from
+   * that change's origin to now is observed (zkxds_change_to_ack_seconds and this stream's window).
+   */
+  protected acknowledged(typeUrl: string, nonce: string): void {
+    const awaited = this.awaitingAck.get(typeUrl);
+    if (!awaited || awaited.nonce !== nonce) return;
+    this.awaitingAck.delete(typeUrl);
+    const ms = performance.now() - awaited.origin;
+    this.changeToAck.add(ms);
+    this.env.metrics.changeToAck.observe({ audience: this.audience(typeUrl) }, ms / 1000);
+  }
+
+  private audience(typeUrl: string): Audience {
+    // Envoy's four types go to proxies; the rest are Istio's MCP types, for istiod.
+    if (!(PUSH_ORDER as readonly string[]).includes(typeUrl)) return 'istiod';
+    return this.view?.kind ?? 'proxyless';
   }
 
   /** A subscribed resource of `typeUrl` changed at `observedAt`: flush soon. */
