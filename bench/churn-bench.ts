@@ -54,6 +54,20 @@ interface Write {
   mtime?: number;
 }
 
+/** Means of zk-xds's own latency histograms, to set beside the probe's exact figures. */
+function ownFigures(metrics: string): string {
+  const mean = (series: string) => {
+    const sum = Number(new RegExp(`^${series.replace('{', '_sum{').replace(/^([^{]*)$/, '$1_sum')} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    const count = Number(new RegExp(`^${series.replace('{', '_count{').replace(/^([^{]*)$/, '$1_count')} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    return count > 0 ? `${((1000 * sum) / count).toFixed(0)} ms (${count})` : 'n/a';
+  };
+  return [
+    `ZooKeeper notification delay ${mean('zkxds_zookeeper_notification_delay_seconds')}`,
+    `change -> sent (sidecar) ${mean('zkxds_change_to_sent_seconds{audience="sidecar"}')}`,
+    `change -> ACK (sidecar) ${mean('zkxds_change_to_ack_seconds{audience="sidecar"}')}`,
+  ].join('; ');
+}
+
 /** Busy and total jiffies of the whole machine (/proc/stat), to say what else was running. */
 function machineBusy(): { busy: number; total: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -178,6 +192,7 @@ async function main(): Promise<void> {
       `| ZooKeeper mtime -> probe receipt | ${fmt(fromMtime)} |`,
       `| zk-xds CPU during churn | ${churnCpuS.toFixed(1)} s over ${elapsedS.toFixed(1)} s (${((100 * churnCpuS) / elapsedS).toFixed(0)}% of one core) |`,
       `| load generator CPU during churn | ${loadCpuS.toFixed(1)} s (${((100 * loadCpuS) / elapsedS).toFixed(0)}% of one core); whole machine ${machinePct.toFixed(0)}% busy (of ${cpus().length} cores) |`,
+      `| zk-xds's own figures (mean over the run) | ${ownFigures(metrics)} |`,
       `| zk-xds RSS after churn | ${cpuAt[cpuAt.length - 1]!.rssMb.toFixed(0)} MB (peak ${cpuAt[cpuAt.length - 1]!.peakRssMb.toFixed(0)} MB) |`,
       '',
       `| writes issued in | receipts | p50 | p99 | max | zk-xds CPU |`,

@@ -82,6 +82,7 @@ export class DeltaStream extends StreamBase<DeltaSubscription, OutgoingDeltaResp
     }
     if (nack) {
       this.env.metrics.nacks.inc({ type });
+      this.rejected(sub.typeUrl, req.response_nonce);
       const event = { node: this.nodeId, type, rejectedVersion: version, nonce: req.response_nonce, message: nack.message };
       const msg = 'proxy rejected a delta response (NACK); it is not re-sent, the next change is';
       if (this.env.nackLog) this.env.nackLog.record(event, msg);

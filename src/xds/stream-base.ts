@@ -74,6 +74,9 @@ export interface Sink<Out> {
   write(response: Out, done: (err?: Error | null) => void): unknown;
 }
 
+/** Responses per type whose ACK a stream waits for, to time change -> ACK. */
+const MAX_AWAITED_ACKS = 16;
+
 /** Who a response is for, as the change latency histograms label it. */
 export type Audience = 'sidecar' | 'proxyless' | 'istiod';
 
@@ -94,8 +97,12 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
   private throttled = false;
   /** Origin of the oldest change not yet sent, per type (see registry/change-origin.ts). */
   private readonly pendingSince = new Map<string, number>();
-  /** Per type: the last response that carried a change, and that change's origin, until ACKed. */
-  private readonly awaitingAck = new Map<string, { nonce: string; origin: number }>();
+  /**
+   * Per type, in send order: responses that carried a change, with that change's origin, until the
+   * proxy ACKs them (or a later one: a SotW proxy that ACKs a newer response holds the older ones'
+   * changes too, and its ACKs of those arrive stale).
+   */
+  private readonly awaitingAck = new Map<string, Array<{ nonce: string; origin: number }>>();
   /** This stream's last change -> ACK latencies (ms), for /debug/proxies. */
   readonly changeToAck = new LatencyWindow();
 
@@ -149,9 +156,12 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
       if (since !== undefined) {
         this.env.metrics.pushLatency.observe({ type: shortTypeName(typeUrl) }, (performance.now() - since) / 1000);
         this.pendingSince.delete(typeUrl);
-        // A newer response supersedes the one awaited: its ACK is for the newer one.
-        this.awaitingAck.set(typeUrl, { nonce: response.nonce, origin: since });
-      } else this.awaitingAck.delete(typeUrl);
+        const awaited = this.awaitingAck.get(typeUrl) ?? [];
+        awaited.push({ nonce: response.nonce, origin: since });
+        // Bounded: a proxy that never ACKs holds at most a few entries.
+        if (awaited.length > MAX_AWAITED_ACKS) awaited.shift();
+        this.awaitingAck.set(typeUrl, awaited);
+      }
       this.sink.write(response, () => {
         if (since !== undefined) this.env.metrics.changeToSent.observe({ audience: this.audience(typeUrl) }, (performance.now() - since) / 1000);
         this.inFlight = false;
@@ -212,11 +222,22 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
    */
   protected acknowledged(typeUrl: string, nonce: string): void {
     const awaited = this.awaitingAck.get(typeUrl);
-    if (!awaited || awaited.nonce !== nonce) return;
-    this.awaitingAck.delete(typeUrl);
-    const ms = performance.now() - awaited.origin;
-    this.changeToAck.add(ms);
-    this.env.metrics.changeToAck.observe({ audience: this.audience(typeUrl) }, ms / 1000);
+    const at = awaited?.findIndex((a) => a.nonce === nonce) ?? -1;
+    if (at < 0) return;
+    // This response and every earlier one awaited: the proxy holds their changes now.
+    const now = performance.now();
+    for (const a of awaited!.splice(0, at + 1)) {
+      const ms = now - a.origin;
+      this.changeToAck.add(ms);
+      this.env.metrics.changeToAck.observe({ audience: this.audience(typeUrl) }, ms / 1000);
+    }
+  }
+
+  /** The proxy NACKed the response with `nonce`: it and earlier ones are not counted as delivered. */
+  protected rejected(typeUrl: string, nonce: string): void {
+    const awaited = this.awaitingAck.get(typeUrl);
+    const at = awaited?.findIndex((a) => a.nonce === nonce) ?? -1;
+    if (at >= 0) awaited!.splice(0, at + 1);
   }
 
   private audience(typeUrl: string): Audience {
