@@ -102,7 +102,7 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
    * proxy ACKs them (or a later one: a SotW proxy that ACKs a newer response holds the older ones'
    * changes too, and its ACKs of those arrive stale).
    */
-  private readonly awaitingAck = new Map<string, Array<{ nonce: string; origin: number }>>();
+  private readonly awaitingAck = new Map<string, Array<{ seq: number; origin: number }>>();
   /** This stream's last change -> ACK latencies (ms), for /debug/proxies. */
   readonly changeToAck = new LatencyWindow();
 
@@ -157,9 +157,10 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
         this.env.metrics.pushLatency.observe({ type: shortTypeName(typeUrl) }, (performance.now() - since) / 1000);
         this.pendingSince.delete(typeUrl);
         const awaited = this.awaitingAck.get(typeUrl) ?? [];
-        awaited.push({ nonce: response.nonce, origin: since });
-        // Bounded: a proxy that never ACKs holds at most a few entries.
-        if (awaited.length > MAX_AWAITED_ACKS) awaited.shift();
+        // Bounded: past the limit the two oldest merge into one, timed from the earlier change
+        // and covered by the later ACK (a slow proxy is counted late, never early).
+        if (awaited.length >= MAX_AWAITED_ACKS) awaited.splice(0, 2, { seq: awaited[1]!.seq, origin: Math.min(awaited[0]!.origin, awaited[1]!.origin) });
+        awaited.push({ seq: Number(response.nonce), origin: since });
         this.awaitingAck.set(typeUrl, awaited);
       }
       this.sink.write(response, () => {
@@ -221,12 +222,10 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
    * that change's origin to now is observed (zkxds_change_to_ack_seconds and this stream's window).
    */
   protected acknowledged(typeUrl: string, nonce: string): void {
-    const awaited = this.awaitingAck.get(typeUrl);
-    const at = awaited?.findIndex((a) => a.nonce === nonce) ?? -1;
-    if (at < 0) return;
+    const covered = this.coveredBy(typeUrl, nonce);
     // This response and every earlier one awaited: the proxy holds their changes now.
     const now = performance.now();
-    for (const a of awaited!.splice(0, at + 1)) {
+    for (const a of covered) {
       const ms = now - a.origin;
       this.changeToAck.add(ms);
       this.env.metrics.changeToAck.observe({ audience: this.audience(typeUrl) }, ms / 1000);
@@ -235,9 +234,17 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
 
   /** The proxy NACKed the response with `nonce`: it and earlier ones are not counted as delivered. */
   protected rejected(typeUrl: string, nonce: string): void {
+    this.coveredBy(typeUrl, nonce);
+  }
+
+  /** Takes out the awaited responses up to `nonce` (nonces count up per stream: see nextNonce). */
+  private coveredBy(typeUrl: string, nonce: string): Array<{ seq: number; origin: number }> {
     const awaited = this.awaitingAck.get(typeUrl);
-    const at = awaited?.findIndex((a) => a.nonce === nonce) ?? -1;
-    if (at >= 0) awaited!.splice(0, at + 1);
+    const seq = Number(nonce);
+    if (!awaited || !Number.isInteger(seq)) return [];
+    let n = 0;
+    while (n < awaited.length && awaited[n]!.seq <= seq) n++;
+    return awaited.splice(0, n);
   }
 
   private audience(typeUrl: string): Audience {
