@@ -25,6 +25,8 @@ export interface ProbeOptions {
   readonly protocol?: Protocol;
   /** Node id (distinct from the load's proxies). */
   readonly nodeId?: string;
+  /** Told of each endpoint the first time it is received (epoch ms). */
+  readonly onFirstSeen?: (endpoint: string, t: number) => void;
 }
 
 export class EndpointProbe {
@@ -74,7 +76,9 @@ export class EndpointProbe {
           const sa = lb.endpoint?.address?.socket_address;
           if (!sa?.address || sa.port_value === undefined) continue;
           const key = `${sa.address}:${sa.port_value}`;
-          if (!this.firstSeen.has(key)) this.firstSeen.set(key, r.t);
+          if (this.firstSeen.has(key)) continue;
+          this.firstSeen.set(key, r.t);
+          this.o.onFirstSeen?.(key, r.t);
         }
       }
     }
