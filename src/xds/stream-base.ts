@@ -74,8 +74,8 @@ export interface Sink<Out> {
   write(response: Out, done: (err?: Error | null) => void): unknown;
 }
 
-/** Responses per type whose ACK a stream waits for, to time change -> ACK. */
-const MAX_AWAITED_ACKS = 16;
+/** Responses per type whose ACK a stream waits for, to time change -> ACK (a proxy 6 s behind at 10 pushes/s). */
+const MAX_AWAITED_ACKS = 64;
 
 /** Who a response is for, as the change latency histograms label it. */
 export type Audience = 'sidecar' | 'proxyless' | 'istiod';
