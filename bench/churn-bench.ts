@@ -7,7 +7,9 @@
 // 5-s buckets (flat = the server keeps up; growing = it falls further behind). Prints one table and
 // writes it to bench/results/.
 //   node dist/bench/churn-bench.js [--services 1000] [--instances 10] [--proxies 1000]
-//     [--rate 100] [--duration-s 30] [--protocol sotw|delta] [--workers 1] [--label name]
+//     [--rate 100] [--duration-s 30] [--protocol sotw|delta] [--replicas 1] [--label name]
+// --replicas R: R zk-xds processes, each reading ZooKeeper itself, each serving N/R of the proxies
+// (the probe is on the first): what serving from R cores costs and gives, without shared reading.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -27,7 +29,7 @@ const { values: a } = parseArgs({
     rate: { type: 'string', default: '100' },
     'duration-s': { type: 'string', default: '30' },
     protocol: { type: 'string', default: 'sotw' },
-    workers: { type: 'string', default: '1' },
+    replicas: { type: 'string', default: '1' },
     'loadgen-workers': { type: 'string', default: '1' },
     label: { type: 'string' },
   },
@@ -37,7 +39,7 @@ const I = Number(a.instances);
 const N = Number(a.proxies);
 const RATE = Number(a.rate);
 const DURATION_S = Number(a['duration-s']);
-const WORKERS = Number(a.workers);
+const REPLICAS = Number(a.replicas);
 const BUCKET_S = 5;
 /** How long after the last write the probe may still receive changes before they count as missing. */
 const TAIL_S = 30;
@@ -76,8 +78,8 @@ function machineBusy(): { busy: number; total: number } {
 }
 
 /** The load generator's proxies in a child process; resolves `synced` once all N are synced. */
-function startLoad(server: string): { child: ChildProcess; synced: Promise<number> } {
-  const args = ['--server', server, '--proxies', String(N), '--protocol', a.protocol!, '--style', 'envoy', '--workers', a['loadgen-workers']!, '--duration-s', '100000'];
+function startLoad(server: string, proxies: number, firstIndex: number): { child: ChildProcess; synced: Promise<number> } {
+  const args = ['--server', server, '--proxies', String(proxies), '--node-id', `loadgen-{i}-${firstIndex}`, '--protocol', a.protocol!, '--style', 'envoy', '--workers', a['loadgen-workers']!, '--duration-s', '100000'];
   const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/bench/loadgen/main.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   const started = performance.now();
   const synced = new Promise<number>((resolve, reject) => {
@@ -88,7 +90,7 @@ function startLoad(server: string): { child: ChildProcess; synced: Promise<numbe
       buffered = lines.pop()!;
       for (const line of lines) {
         const m = / synced (\d+) /.exec(line);
-        if (m && Number(m[1]) >= N) resolve(performance.now() - started);
+        if (m && Number(m[1]) >= proxies) resolve(performance.now() - started);
         if (!m && line.trim()) process.stderr.write(`${line}\n`);
       }
     });
@@ -103,21 +105,22 @@ async function main(): Promise<void> {
   const say = (line: string) => process.stderr.write(`[churn] ${line}\n`);
   const zk = await ZooKeeperServer.start({ tickTimeMs: 2000, maxSessionTimeoutMs: 60000 });
   const writer = await ZkTestClient.connect(zk.connectString, { sessionTimeoutMs: 40000 });
-  let server: ChildProcess | undefined;
-  let load: ChildProcess | undefined;
+  const servers: ChildProcess[] = [];
+  const loads: ChildProcess[] = [];
   const probe = { current: null as EndpointProbe | null };
   const lines: string[] = [];
   try {
     await fill(writer, S, I);
     const started = performance.now();
-    const running = await startZkXds(zk.connectString, '/services', WORKERS > 1 ? ['--workers', String(WORKERS)] : []);
-    server = running.child;
-    const pid = server.pid!;
+    const replicas = await Promise.all(Array.from({ length: REPLICAS }, () => startZkXds(zk.connectString, '/services')));
+    servers.push(...replicas.map((r) => r.child));
+    const running = replicas[0]!;
     const xds = `127.0.0.1:${running.xdsPort}`;
     say(`zk-xds ready in ${(performance.now() - started).toFixed(0)} ms`);
-    const loadRun = startLoad(xds);
-    load = loadRun.child;
-    const syncMs = await loadRun.synced;
+    const per = Math.ceil(N / REPLICAS);
+    const loadRuns = replicas.map((r, k) => startLoad(`127.0.0.1:${r.xdsPort}`, Math.min(per, N - k * per), k * per));
+    loads.push(...loadRuns.map((l) => l.child));
+    const syncMs = Math.max(...(await Promise.all(loadRuns.map((l) => l.synced))));
     say(`${N} proxies synced in ${syncMs.toFixed(0)} ms`);
     probe.current = new EndpointProbe({ server: xds, protocol: a.protocol as 'sotw' | 'delta' });
     await probe.current.start();
@@ -125,11 +128,16 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 3000));
 
     const writes: Write[] = [];
-    const cpuAt: ProcessUsage[] = [usage(pid)];
-    const loadCpuAt = usage(load.pid!).cpuS;
+    const serverUsage = (): ProcessUsage => {
+      const all = servers.map((c) => usage(c.pid!));
+      return { cpuS: all.reduce((x, u) => x + u.cpuS, 0), rssMb: all.reduce((x, u) => x + u.rssMb, 0), peakRssMb: all.reduce((x, u) => x + u.peakRssMb, 0) };
+    };
+    const loadCpu = () => loads.reduce((x, c) => x + usage(c.pid!).cpuS, 0);
+    const cpuAt: ProcessUsage[] = [serverUsage()];
+    const loadCpuAt = loadCpu();
     const machineAt = machineBusy();
     const churnStart = epochNow();
-    const sampler = setInterval(() => cpuAt.push(usage(pid)), BUCKET_S * 1000);
+    const sampler = setInterval(() => cpuAt.push(serverUsage()), BUCKET_S * 1000);
     const total = RATE * DURATION_S;
     const pendingWrites: Array<Promise<unknown>> = [];
     for (let k = 0; k < total; k++) {
@@ -152,14 +160,14 @@ async function main(): Promise<void> {
     const seen = (w: Write) => probe.current!.seenAt(ip(w.s, w.i), w.port) !== undefined;
     while (epochNow() - writesDone < TAIL_S * 1000 && !writes.every(seen)) await new Promise((r) => setTimeout(r, 100));
     clearInterval(sampler);
-    cpuAt.push(usage(pid));
+    cpuAt.push(serverUsage());
     const churnCpuS = cpuAt[cpuAt.length - 1]!.cpuS - cpuAt[0]!.cpuS;
     const elapsedS = (epochNow() - churnStart) / 1000;
-    const loadCpuS = usage(load.pid!).cpuS - loadCpuAt;
+    const loadCpuS = loadCpu() - loadCpuAt;
     const machine = machineBusy();
     const machinePct = (100 * (machine.busy - machineAt.busy)) / (machine.total - machineAt.total);
     const metrics = await fetch(`http://127.0.0.1:${running.adminPort}/metrics`).then((r) => r.text(), () => '');
-    writeFileSync(path.join(RESULTS, `churn-${a.label ?? `${a.protocol}-w${WORKERS}`}.metrics.txt`), metrics);
+    writeFileSync(path.join(RESULTS, `churn-${a.label ?? `${a.protocol}-r${REPLICAS}`}.metrics.txt`), metrics);
 
     const fromIssue: number[] = [];
     const fromMtime: number[] = [];
@@ -181,9 +189,9 @@ async function main(): Promise<void> {
       const q = quantiles(xs);
       return q ? `p50 ${q.p50.toFixed(1)} ms, p99 ${q.p99.toFixed(1)} ms, max ${q.max.toFixed(1)} ms` : 'n/a';
     };
-    const label = a.label ?? `${a.protocol}-w${WORKERS}`;
+    const label = a.label ?? `${a.protocol}-r${REPLICAS}`;
     lines.push(
-      `zk-xds churn (${label}) — ${new Date().toISOString()}, node ${process.version}: ${S} services x ${I} instances, ${N} envoy-style ${a.protocol} proxies + 1 probe, ${RATE} port changes/s for ${DURATION_S} s over every service, ${WORKERS} worker(s)`,
+      `zk-xds churn (${label}) — ${new Date().toISOString()}, node ${process.version}: ${S} services x ${I} instances, ${N} envoy-style ${a.protocol} proxies + 1 probe, ${RATE} port changes/s for ${DURATION_S} s over every service, ${REPLICAS} zk-xds process(es)`,
       '',
       `| figure | value |`,
       `|---|---|`,
@@ -208,8 +216,8 @@ async function main(): Promise<void> {
     writeFileSync(path.join(RESULTS, `churn-${label}.md`), table + '\n');
   } finally {
     probe.current?.stop();
-    if (load) await stopProcess(load);
-    if (server) await stopProcess(server);
+    for (const l of loads) await stopProcess(l);
+    for (const c of servers) await stopProcess(c);
     await writer.close();
     await zk.destroy();
   }
