@@ -213,7 +213,7 @@ async function main(): Promise<void> {
     }
     const table = lines.join('\n');
     console.log(table);
-    writeFileSync(path.join(RESULTS, `churn-${label}.md`), table + '\n');
+    writeFileSync(path.join(RESULTS, `churn-${label}.md`), `${table}\n`);
   } finally {
     probe.current?.stop();
     for (const l of loads) await stopProcess(l);

@@ -4,7 +4,7 @@
 // (e.g. a new port per write) then knows, per change, when the new state reached a proxy: the
 // figure the issue calls write -> receipt, exact per change rather than matched by cluster name.
 // It speaks only xDS, so it times any server.
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { envoyRoot } from '../../src/xds/protos.js';
 import { resourceAt } from './discovery-decode.js';
 import { unwrapResource } from './resource-scan.js';

@@ -10,7 +10,7 @@
 // JavaScript. Unpatched: one per turn.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { ZkConnection } from '../../src/registry/zk-connection.js';
+import { ZkConnection } from '../../src/zookeeper/connection.js';
 import { CLOSE_INHERITED_FDS, ZooKeeperServer } from '../support/zookeeper-server.js';
 import { ZkTestClient } from '../support/zk-test-client.js';
 

@@ -60,7 +60,10 @@ test('a stream scheduled again while it waits is flushed once, in its first plac
   h.scheduler.schedule(a);
   h.scheduler.schedule(b);
   h.scheduler.schedule(c);
-  for (let i = 0; i < 10; i++) h.scheduler.schedule(c), h.scheduler.schedule(a);
+  for (let i = 0; i < 10; i++) {
+    h.scheduler.schedule(c);
+    h.scheduler.schedule(a);
+  }
   while (h.deferred.length > 0) h.turn();
   expect(h.log).toEqual(['a', 'b', 'c']);
 });
