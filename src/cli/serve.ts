@@ -26,8 +26,10 @@ import { shortTypeName } from '../xds/resource-types.js';
 import { startKubernetesServiceEntries, type KubernetesServiceEntries } from '../istio/kubernetes-service-entries.js';
 import { McpPublisher } from '../istio/mcp-publisher.js';
 import { MCP_SERVICE_ENTRY_TYPE_URLS } from '../istio/mcp-resources.js';
+import type { ScopeFlags } from './scope-flags.js';
+import { sidecarScopes, type SidecarScopes } from './sidecar-scopes.js';
 
-export interface ServeConfig extends ZooKeeperFlags, StreamLimitFlags {
+export interface ServeConfig extends ZooKeeperFlags, StreamLimitFlags, ScopeFlags {
   readonly bindAddress: string;
   readonly xdsPort: number;
   readonly adminPort: number;
@@ -76,6 +78,7 @@ export interface RunningServer {
   readonly metrics: Metrics;
   /** Present with --k8s-service-entries. */
   readonly kubernetes?: KubernetesServiceEntries;
+  readonly scopes: SidecarScopes;
   stop(): Promise<void>;
 }
 
@@ -100,12 +103,15 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
     registryOptionsFrom(config, { debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs }),
     { log, metrics, onServices: (services, observedAt) => catalog.offer(services, observedAt) },
   );
+  // Sidecars whose node cluster has a scope get only its services (after the base sidecar view).
+  const scopes = sidecarScopes(config, { base: caches.sidecar, catalog, namesOf: (s) => publisher.sidecarNamesOf(s), registry, log, metrics });
+  catalog.onChange((change, observedAt) => scopes.views.publish(change, observedAt));
   metrics.setZooKeeperStateSource(() => registry.status().state);
   metrics.setStalenessSource(() => registry.status().staleSeconds);
   // xDS answers (SotW, delta, MCP) are held until every ensemble's first complete read: an empty
   // answer would make clients drop what they hold.
   const gate = new WarmGate();
-  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs, retireSubscribedMaxMs: config.retireSubscribedMaxMs, limits: streamLimitsFrom(config), warmGate: gate });
+  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs, retireSubscribedMaxMs: config.retireSubscribedMaxMs, limits: streamLimitsFrom(config), warmGate: gate, viewSelector: scopes.viewSelector });
   const xdsPort = await xds.listen(config.bindAddress, config.xdsPort);
   metrics.setProxySource(() => countProxiesByKind(xds), () => new Set(streamsByNode(xds).keys()));
   metrics.setProxyStateSource(new ProxyCensus(xds).take);
@@ -156,9 +162,12 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
         metrics,
       )
     : undefined;
+  const scopesStarted = scopes.start(xds).catch((err: Error) => log.error({ err: err.message }, 'sidecar scope sources stopped'));
   const started = registry
     .start()
-    .then(() => {
+    .then(async () => {
+      // Scopes are read before answering too: a scoped sidecar would otherwise first get everything.
+      await scopesStarted;
       if (registry.status().initialSyncDone) gate.open();
     })
     .catch((err: Error) => log.error({ err: err.message }, 'registry stopped'));
@@ -171,11 +180,13 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       await kubernetes?.stop();
       await xds.shutdown();
       await registry.stop();
+      scopes.stop();
+      await Promise.race([scopesStarted, new Promise((r) => setTimeout(r, 100))]);
       await admin.close();
       await Promise.race([started, new Promise((r) => setTimeout(r, 100))]);
       log.info('stopped');
     })());
-  return { xdsPort, adminPort, registry, catalog, caches, publisher, mcpPublisher, xds, metrics, kubernetes, stop };
+  return { xdsPort, adminPort, registry, catalog, caches, publisher, mcpPublisher, xds, metrics, kubernetes, scopes, stop };
 }
 
 /**
