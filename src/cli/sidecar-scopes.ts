@@ -39,9 +39,9 @@ export function sidecarScopes(
     sidecarBindAddress: flags.sidecarListenAddress,
     log,
   });
-  // Dubbo consumers sit beside providers: every primary root that may hold Dubbo 2 interfaces.
+  // Dubbo consumers sit beside providers: the primary ensemble's Dubbo 2 roots.
   const primary = deps.registry.sources.ensembles[0]!;
-  const dubboRoots = flags.scopeFromConsumers === false ? [] : primary.roots.filter((r) => r.layout !== 'curator').map((r) => r.path);
+  const dubboRoots = flags.scopeFromConsumers === false ? [] : primary.roots.filter((r) => r.layout === 'dubbo').map((r) => r.path);
   const watcher = new ScopeWatcher(
     { zk: deps.registry.primaryConnectionOptions(), scopeRoot: flags.zkScopeRoot ?? '/zk-xds/scope', dubboRoots, naming: deps.registry.sources.naming },
     book,

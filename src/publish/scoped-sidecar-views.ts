@@ -15,7 +15,8 @@ import type { Catalog, CatalogChange, Service } from '../catalog/model.js';
 import { ScopeMatcher, parseScopeMetadata, SCOPE_METADATA_KEY, type ScopeBook, type ScopeEntry } from '../catalog/scope.js';
 import type { Logger } from '../observability/logger.js';
 import { planPort } from '../translate/sidecar-port.js';
-import { outboundName } from '../translate/sidecar-listener.js';
+import { httpListenerFor, outboundName } from '../translate/sidecar-listener.js';
+import { portRouteFor } from '../translate/sidecar-route.js';
 import { protocolOf, sidecarPortOf } from '../translate/service-shape.js';
 import type { NodeMessage } from '../xds/discovery-messages.js';
 import { ResourceCache, type ResourceUpdate } from '../xds/resource-cache.js';
@@ -38,6 +39,8 @@ export interface ScopedViewsOptions {
   readonly domainSuffix: string;
   readonly sidecarBindAddress: string;
   readonly log: Logger;
+  /** How long a port left with no service in scope keeps an empty listener before it goes (default 5 s). */
+  readonly emptyPortLingerMs?: number;
 }
 
 /** What /debug/proxies and `zk-xds status` show of a proxy's scope. */
@@ -66,6 +69,9 @@ class ScopedView {
   readonly produced = new Map<string, Record<'cluster' | 'endpoint', Set<string>>>();
   readonly portOf = new Map<string, PortState>();
   readonly ports = new Map<number, Set<string>>();
+  /** Ports left with no service in scope, served an empty listener and route until swept. */
+  readonly emptied = new Set<number>();
+  sweep: NodeJS.Timeout | null = null;
 
   constructor(
     readonly key: string,
@@ -282,10 +288,19 @@ export class ScopedSidecarViews {
       const name = outboundName(port);
       const plan = planPort(port, services, this.opts.sidecarBindAddress, this.opts.domainSuffix);
       if (!plan) {
-        staged.retirements.get('listener')!.push(name);
-        staged.retirements.get('route')!.push(name);
+        // The port's routes (or tcp listener) named the clusters leaving with it. Removing both in
+        // one step would let a proxy drop the clusters (pushed first) while it still holds the
+        // route: they are replaced by an HTTP listener and route that name nothing, so the clusters
+        // retire behind an upsert the proxies ACK, and the empty pair goes a little later.
+        if (view.cache.get(TYPE_URL.listener, name) && !view.emptied.has(port)) {
+          staged.upserts.get('listener')!.push(this.shared(TYPE_URL.listener, name, httpListenerFor(port, this.opts.sidecarBindAddress)));
+          staged.upserts.get('route')!.push(this.shared(TYPE_URL.route, name, portRouteFor(port, [], this.opts.domainSuffix)));
+          view.emptied.add(port);
+          this.scheduleSweep(view);
+        }
         continue;
       }
+      view.emptied.delete(port);
       try {
         staged.upserts.get('listener')!.push(this.shared(TYPE_URL.listener, name, plan.listener));
         if (plan.route) staged.upserts.get('route')!.push(this.shared(TYPE_URL.route, name, plan.route));
@@ -295,6 +310,23 @@ export class ScopedSidecarViews {
       }
     }
     view.cache.apply(staged.toUpdates(), observedAt);
+  }
+
+  /** Retires the empty listeners and routes of ports still without a service in scope. */
+  private scheduleSweep(view: ScopedView): void {
+    if (view.sweep) return;
+    view.sweep = setTimeout(() => {
+      view.sweep = null;
+      const staged = new Staged();
+      for (const port of view.emptied) {
+        if ((view.ports.get(port)?.size ?? 0) > 0) continue;
+        staged.retirements.get('listener')!.push(outboundName(port));
+        staged.retirements.get('route')!.push(outboundName(port));
+      }
+      view.emptied.clear();
+      view.cache.apply(staged.toUpdates());
+    }, this.opts.emptyPortLingerMs ?? 5000);
+    view.sweep.unref();
   }
 
   /**

@@ -21,7 +21,7 @@ export interface DeltaRequestSpec {
   nonce?: string;
   error?: string;
   /** userAgent 'envoy' makes zk-xds serve the sidecar view. */
-  node?: { id: string; userAgent?: string };
+  node?: { id: string; userAgent?: string; cluster?: string };
 }
 
 interface RawDeltaResponse {
@@ -65,7 +65,7 @@ export class DeltaClient {
       resource_names_unsubscribe: spec.unsubscribe ?? [],
       initial_resource_versions: spec.initialVersions ?? {},
       response_nonce: spec.nonce ?? '',
-      node: spec.node ? { id: spec.node.id, cluster: 'test', user_agent_name: spec.node.userAgent ?? '' } : undefined,
+      node: spec.node ? { id: spec.node.id, cluster: spec.node.cluster ?? 'test', user_agent_name: spec.node.userAgent ?? '' } : undefined,
       error_detail: spec.error ? { code: 3, message: spec.error } : undefined,
     });
   }
