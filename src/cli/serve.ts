@@ -128,7 +128,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       return { ready, detail: { ...why, zookeeper: status, xds: { port: xdsPort, streams: xds.connectedStreams().length, holding: !gate.isOpen } } };
     },
     routes: {
-      ...debugRoutes({ xds, catalog, registry, publisher, caches, retiring: () => xds.retiring() }),
+      ...debugRoutes({ xds, catalog, registry, publisher, caches, retiring: () => xds.retiring(), scopes: scopes.pages }),
       // /debug/status (HTML) and its JSON pages; `kubernetes` is assigned before any request is served.
       ...statusRoutes({ xds, caches, catalog, registry, kubernetes: () => kubernetes }),
       // Rejected policies (the previous good policy of each stays in force) and sidecar port conflicts.

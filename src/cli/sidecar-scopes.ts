@@ -11,6 +11,7 @@ import type { ResourceCache } from '../xds/resource-cache.js';
 import type { NodeMessage } from '../xds/discovery-messages.js';
 import type { ViewName } from '../xds/client-profile.js';
 import type { ScopeFlags } from './scope-flags.js';
+import type { ScopeSource } from '../admin/scope-pages.js';
 
 export interface SidecarScopes {
   readonly book: ScopeBook;
@@ -21,6 +22,8 @@ export interface SidecarScopes {
   /** Connects the views to the xDS server (after it exists) and starts reading ZooKeeper. */
   start(xds: { reselectViews(which: (node: NodeMessage | null) => boolean): void; connectedStreams(): ReadonlyArray<{ node: NodeMessage | null; view: { kind: string } | null }> }): Promise<void>;
   stop(): void;
+  /** For the admin pages. */
+  readonly pages: ScopeSource;
 }
 
 export function sidecarScopes(
@@ -59,5 +62,13 @@ export function sidecarScopes(
       await watcher.start();
     },
     stop: () => watcher.stop(),
+    pages: {
+      scopeDefault: flags.scopeDefault ?? 'all',
+      describe: (node) => views.describe(node),
+      whoHas: (service) => views.whoHas(service),
+      all: () => book.clusters().map((nodeCluster) => ({ nodeCluster, entries: book.scopeOf(nodeCluster) ?? [] })),
+      errors: () => watcher.errors(),
+      skippedConsumers: () => watcher.skippedConsumers(),
+    },
   };
 }

@@ -13,6 +13,7 @@ import { DeltaClient } from '../support/delta-client.js';
 import { RegistrarProcess } from '../support/registrar-process.js';
 import { SidecarObserver } from '../support/continuous-callers.js';
 import { eventually } from '../support/eventually.js';
+import { CliProcess } from '../support/cli-process.js';
 
 let zk: ZooKeeperServer;
 let writer: ZkTestClient;
@@ -225,5 +226,29 @@ describe('invalid scope documents', () => {
     await writer.set('/zk-xds/scope/frontend', JSON.stringify({ services: ['web'] }));
     await eventually(() => expect(server.scopes.watcher.errors()).toEqual([]));
     expect(server.scopes.book.scopeOf('frontend')!.map((e) => e.pattern)).toEqual(['web']);
+  });
+});
+
+describe('operator views', () => {
+  it('/debug/proxies and `zk-xds status` show each sidecar\'s scope and source; `zk-xds inspect` and /debug/scopes name who has a service in scope', async () => {
+    const scoped = await envoyLike('shop-2', 'shop');
+    const meta = await envoyLike('meta-2', 'no-document', { 'zk-xds.io/scope': '["orders"]' });
+    const admin = `http://127.0.0.1:${server.adminPort}`;
+    try {
+      const proxies = (await (await fetch(`${admin}/debug/proxies`)).json()) as { proxies: Array<{ node: string; scope?: { mode: string; entries: Array<{ pattern: string; source: string }>; services: string[] } }> };
+      const byNode = new Map(proxies.proxies.map((p) => [p.node, p]));
+      expect(byNode.get('shop-2')!.scope).toMatchObject({ mode: 'scoped', entries: [{ pattern: GREETER, source: 'dubbo-consumer' }], services: [GREETER] });
+      expect(byNode.get('meta-2')!.scope).toMatchObject({ mode: 'scoped', entries: [{ pattern: 'orders', source: 'node-metadata', from: 'meta-2' }], services: ['orders'] });
+      const status = await CliProcess.run(['status', '--admin', admin]);
+      expect(status.stdout.split('\n').find((l) => l.startsWith('shop-2'))).toMatch(/\s1 service \(dubbo-consumer\)$/);
+      const scopes = (await (await fetch(`${admin}/debug/scopes?service=${GREETER}`)).json()) as { nodeClusters: Array<{ nodeCluster: string }> };
+      expect(scopes.nodeClusters.map((c) => c.nodeCluster)).toEqual(['shop']);
+      const inspect = await CliProcess.run(['inspect', 'web', '--admin', admin]);
+      expect(inspect.code).toBe(0);
+      expect(inspect.stdout).toMatch(/in scope of \(sidecars of node clusters without a scope get it too\):\n\s+NODE CLUSTER\s+ENTRY\s+SOURCE\s+FROM\n(.*\n)*\s+frontend\s+web\s+znode\s+\/zk-xds\/scope\/frontend/);
+    } finally {
+      scoped.ads.close();
+      meta.ads.close();
+    }
   });
 });
