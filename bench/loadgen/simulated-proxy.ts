@@ -10,6 +10,8 @@ import type { ProxyOutcome } from './report.js';
 export interface ProxyConfig {
   readonly index: number;
   readonly nodeId: string;
+  /** Node cluster (default `loadgen`). */
+  readonly nodeCluster?: string;
   readonly protocol: Protocol;
   readonly style: Style;
   /** The authority a grpc-style proxy dials. */
@@ -81,7 +83,7 @@ export class SimulatedProxy {
     if (this.stopped) return;
     this.state = new ProxyState(this.config.style, this.config.target);
     this.syncedThisStream = false;
-    const node = { id: this.config.nodeId, cluster: 'loadgen', user_agent_name: this.config.style === 'envoy' ? 'envoy' : 'gRPC Node' };
+    const node = { id: this.config.nodeId, cluster: this.config.nodeCluster ?? 'loadgen', user_agent_name: this.config.style === 'envoy' ? 'envoy' : 'gRPC Node' };
     const session = openSession(this.config.protocol, this.client, node, this.state, {
       onOpen: () => {
         this.outcome.connectedAt ??= this.env.now();
