@@ -89,7 +89,11 @@ export function parseScopeMetadata(text: string): { patterns: string[]; invalid:
   const invalid: string[] = [];
   const re = new RegExp(PATTERN_REGEX);
   for (const item of items) {
-    const p = typeof item === 'string' ? item.trim() : '';
+    if (typeof item !== 'string') {
+      invalid.push(String(JSON.stringify(item)).slice(0, 64));
+      continue;
+    }
+    const p = item.trim();
     if (p === '') continue;
     if (re.test(p)) patterns.push(p);
     else invalid.push(String(item).slice(0, 64));
@@ -159,7 +163,7 @@ export class ScopeBook {
     for (const cluster of [...this.learned.keys()]) if (!byCluster.has(cluster)) changed.add(cluster), this.learned.delete(cluster);
     for (const [cluster, entries] of byCluster) {
       const sorted = [...entries].sort(byPatternThenFrom);
-      if (!sameEntries(this.learned.get(cluster), sorted)) changed.add(cluster);
+      if (!sameEntries(this.learned.get(cluster), sorted.length > 0 ? sorted : undefined)) changed.add(cluster);
       if (sorted.length > 0) this.learned.set(cluster, sorted);
       else this.learned.delete(cluster);
     }

@@ -81,6 +81,33 @@ async function envoyLike(nodeId: string, cluster: string, metadata?: Record<stri
   return { ads, clusterNames, listeners, routes, endpointNames: (endpoints?.resources.map((r) => r.name) ?? []).sort(), routeNames };
 }
 
+/** A state-of-the-world Envoy-style CDS subscriber that ACKs every response; `clusters` is what it holds. */
+function sotwClusters(nodeId: string, cluster: string): { readonly clusters: string[]; stop(): void } {
+  const ads = new AdsClient(`127.0.0.1:${server.xdsPort}`);
+  ads.send({ typeUrl: TYPE_URL.cluster, node: { id: nodeId, cluster, userAgent: 'envoy' } });
+  const state = { clusters: [] as string[], running: true };
+  void (async () => {
+    while (state.running && !ads.ended) {
+      try {
+        const r = await ads.next(TYPE_URL.cluster, 1000);
+        state.clusters = names(r);
+        ads.ack(r);
+      } catch {
+        // nothing within the second: look again
+      }
+    }
+  })();
+  return {
+    get clusters() {
+      return state.clusters;
+    },
+    stop: () => {
+      state.running = false;
+      ads.close();
+    },
+  };
+}
+
 const names = (r: ReceivedResponse | null) => (r?.resources.map((x) => x.name) ?? []).sort();
 const vhosts = (r: ReceivedResponse | null) => (r?.resources ?? []).flatMap((x) => (x.object.virtual_hosts as Obj[]).map((v) => v.name as string)).sort();
 
@@ -192,18 +219,23 @@ describe('scope changes', () => {
 
   it('a node cluster that gains a scope while connected moves to it without a dangling route', async () => {
     const observer = new SidecarObserver(`127.0.0.1:${server.xdsPort}`, 'late-1', 'late');
+    const sotw = sotwClusters('late-2', 'late');
     try {
+      await eventually(() => expect(sotw.clusters).toContain('db'));
       await eventually(() => expect(observer.clusters.has('db')).toBe(true));
       await eventually(() => expect(observer.routedClusters().has('web')).toBe(true));
       observer.startChecking();
       await writer.create('/zk-xds/scope/late', JSON.stringify({ services: ['orders'] }));
       await eventually(() => expect([...observer.clusters].sort()).toEqual(['orders']));
       expect([...observer.routedClusters()]).toEqual(['orders']);
+      await eventually(() => expect(sotw.clusters).toEqual(['orders']));
       await writer.remove('/zk-xds/scope/late');
       await eventually(() => expect(observer.clusters.has('db')).toBe(true));
+      await eventually(() => expect(sotw.clusters).toContain('db'));
       await eventually(() => expect(observer.routedClusters().has('web')).toBe(true));
       expect(observer.dangling).toEqual([]);
     } finally {
+      sotw.stop();
       await observer.stop();
     }
   });
