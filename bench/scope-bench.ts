@@ -5,7 +5,7 @@
 // all are synced, RSS per connected proxy, and churn at R writes/s: write -> receipt latency at the
 // proxies that should get the change, receipts at proxies that should not, and zk-xds CPU.
 //   node dist/bench/scope-bench.js [--services 1000] [--instances 10] [--proxies 2000] [--scope 10]
-//     [--churn-rate 100] [--churn-s 10] [--protocol sotw|delta]
+//     [--churn-rate 100] [--churn-s 10] [--protocol sotw|delta] [--only scoped|unscoped]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -26,6 +26,8 @@ export interface ScopeBenchOptions {
   readonly churnS: number;
   readonly protocol: 'sotw' | 'delta';
   readonly quiet?: boolean;
+  /** Run only one mode (default both). */
+  readonly only?: 'unscoped' | 'scoped';
 }
 
 export interface ModeResult {
@@ -41,8 +43,8 @@ export interface ModeResult {
   readonly unexpected: number;
   readonly p50Ms: number | null;
   readonly p99Ms: number | null;
-  /** zk-xds CPU seconds per second of churn. */
-  readonly churnCpu: number;
+  /** zk-xds CPU seconds from the first write until 3 s after the last. */
+  readonly churnCpuS: number;
   readonly churnWrites: number;
 }
 
@@ -82,7 +84,8 @@ async function startZkXds(zk: string): Promise<{ child: ChildProcess; xdsPort: n
   const [xdsPort, adminPort] = await freePorts(2);
   const child = spawn(
     process.execPath,
-    [path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'serve', '--zk', zk, '--zk-root', '/services', '--xds-port', String(xdsPort), '--admin-port', String(adminPort), '--bind-address', '127.0.0.1', '--log-level', 'warn'],
+    // BENCH_SERVER_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=bench/results/cpu-profiles", profiles zk-xds.
+    [...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean), path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'serve', '--zk', zk, '--zk-root', '/services', '--xds-port', String(xdsPort), '--admin-port', String(adminPort), '--bind-address', '127.0.0.1', '--log-level', 'warn'],
     { stdio: 'inherit' },
   );
   while (!(await fetch(`http://127.0.0.1:${adminPort}/readyz`).then((r) => r.ok, () => false))) await new Promise((r) => setTimeout(r, 10));
@@ -133,8 +136,9 @@ async function runMode(zkConnect: string, writer: ZkTestClient, o: ScopeBenchOpt
       changes.push({ s, t: epochNow() });
       void writer.set(`/services/${svc(s)}/${ip(s, i)}:8080`, JSON.stringify({ address: ip(s, i), port: 8080, weight: 2 + (k % 50) }));
     }
-    const churnEnd = usage(pid);
     await live;
+    // Until the last receipts came in (the load generator stops 3 s after the last write).
+    const churnEnd = usage(pid);
     // Receipts of each changed service, per proxy, after the write.
     const byService = new Map<string, Array<{ p: number; t: number }>>();
     for (const line of readFileSync(receipts, 'utf8').split('\n')) {
@@ -179,7 +183,7 @@ async function runMode(zkConnect: string, writer: ZkTestClient, o: ScopeBenchOpt
       unexpected,
       p50Ms: quantile(latencies, 0.5),
       p99Ms: quantile(latencies, 0.99),
-      churnCpu: (churnEnd.cpuS - idle.cpuS) / o.churnS,
+      churnCpuS: churnEnd.cpuS - idle.cpuS,
       churnWrites: changes.length,
     };
     log(JSON.stringify(result));
@@ -197,9 +201,10 @@ export async function runScopeBench(o: ScopeBenchOptions): Promise<ModeResult[]>
   const writer = await ZkTestClient.connect(zk.connectString, { sessionTimeoutMs: 40000 });
   try {
     await fill(writer, o);
-    const unscoped = await runMode(zk.connectString, writer, o, false);
-    const scoped = await runMode(zk.connectString, writer, o, true);
-    return [unscoped, scoped];
+    const out: ModeResult[] = [];
+    if (o.only !== 'scoped') out.push(await runMode(zk.connectString, writer, o, false));
+    if (o.only !== 'unscoped') out.push(await runMode(zk.connectString, writer, o, true));
+    return out;
   } finally {
     await writer.close();
     await zk.destroy();
@@ -208,14 +213,14 @@ export async function runScopeBench(o: ScopeBenchOptions): Promise<ModeResult[]>
 
 export function formatTable(results: readonly ModeResult[], o: ScopeBenchOptions): string {
   const ms = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(0)} ms`);
-  const header = ['mode', 'all synced', 'RSS per proxy', 'zk-xds RSS', `churn ${o.churnRate}/s: write -> receipt p50 / p99`, 'receipts (missing / out of scope)', 'zk-xds CPU during churn'];
+  const header = ['mode', 'all synced', 'RSS per proxy', 'zk-xds RSS', `churn ${o.churnRate}/s: write -> receipt p50 / p99`, 'receipts (missing / out of scope)', `zk-xds CPU, ${o.churnS} s of churn + 3 s`];
   return [
     `sidecar scopes — ${new Date().toISOString()}, node ${process.version}, ${o.services} services x ${o.instances} instances, ${o.proxies} envoy-style ${o.protocol} proxies, scoped: ${o.scope} services each`,
     '',
     `| ${header.join(' | ')} |`,
     `|${header.map(() => '---').join('|')}|`,
     ...results.map((r) =>
-      `| ${[r.mode, `${ms(r.allSyncedMs)}${r.syncErrors ? ` (${r.syncErrors} errors)` : ''}`, `${r.rssPerProxyKb.toFixed(1)} KB`, `${r.serverRssMb.toFixed(0)} MB`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `${r.churnReceipts} (${r.missing} / ${r.unexpected})`, `${(r.churnCpu * 100).toFixed(0)} % of a core`].join(' | ')} |`,
+      `| ${[r.mode, `${ms(r.allSyncedMs)}${r.syncErrors ? ` (${r.syncErrors} errors)` : ''}`, `${r.rssPerProxyKb.toFixed(1)} KB`, `${r.serverRssMb.toFixed(0)} MB`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `${r.churnReceipts} (${r.missing} / ${r.unexpected})`, `${r.churnCpuS.toFixed(1)} s`].join(' | ')} |`,
     ),
   ].join('\n');
 }
@@ -230,6 +235,7 @@ async function main(): Promise<void> {
       'churn-rate': { type: 'string', default: '100' },
       'churn-s': { type: 'string', default: '10' },
       protocol: { type: 'string', default: 'sotw' },
+      only: { type: 'string' },
     },
   });
   const o: ScopeBenchOptions = {
@@ -240,6 +246,7 @@ async function main(): Promise<void> {
     churnRate: Number(a['churn-rate']),
     churnS: Number(a['churn-s']),
     protocol: a.protocol === 'delta' ? 'delta' : 'sotw',
+    ...(a.only === 'scoped' || a.only === 'unscoped' ? { only: a.only } : {}),
   };
   const table = formatTable(await runScopeBench(o), o);
   console.log(table);

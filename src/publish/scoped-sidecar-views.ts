@@ -254,7 +254,8 @@ export class ScopedSidecarViews {
       for (const n of before?.[kind] ?? []) if (!now[kind].has(n)) staged.retirements.get(kind)!.push(n);
     }
     view.produced.set(service.name, now);
-    this.trackPort(view, service.name, sidecarPortOf(service), JSON.stringify([sidecarPortOf(service), protocolOf(service), service.policy]), staged);
+    const { port, key } = portKeyOf(service);
+    this.trackPort(view, service.name, port, key, staged);
   }
 
   private unstageService(view: ScopedView, name: string, staged: Staged): void {
@@ -338,6 +339,19 @@ export class ScopedSidecarViews {
     const base = this.opts.base.get(typeUrl, name);
     return base && base.version === encoded.version ? base : encoded;
   }
+}
+
+const portKeys = new WeakMap<Service, PortState>();
+
+/** A service's sidecar port and what its virtual host depends on, once per service value (views share it). */
+function portKeyOf(service: Service): PortState {
+  let hit = portKeys.get(service);
+  if (!hit) {
+    const port = sidecarPortOf(service);
+    hit = { port, key: JSON.stringify([port, protocolOf(service), service.policy]) };
+    portKeys.set(service, hit);
+  }
+  return hit;
 }
 
 /** A node's cluster, the scope its own metadata declares, and the view key of both. */

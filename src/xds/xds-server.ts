@@ -267,17 +267,20 @@ export class XdsServer {
       this.scheduler.forget(stream);
       this.writeGate.forget(stream);
       this.streams.delete(stream);
+      const cache = this.cacheOfStream.get(stream);
       this.unindex(stream);
       this.opts.metrics.connectedStreams.dec({ api });
-      // A closed stream holds no retirement.
-      this.recheckRetirements();
+      // A closed stream holds no retirement (only its own cache's can have waited for it).
+      if (cache) this.gates.get(cache)?.recheck();
       log.info({ stream: info.id, api, node: stream.nodeId, peer: info.peer, reason, err: err?.message }, 'xDS stream closed');
     };
     call.on('data', (req: Req) => {
       try {
         stream.onRequest(req);
         if (this.cacheOfStream.get(stream) !== stream.view?.cache) this.index(stream);
-        this.recheckRetirements();
+        // An ACK can release only what its own cache retired: with a cache per scope, thousands of
+        // gates would otherwise be looked at on every request.
+        if (stream.view) this.gates.get(stream.view.cache)?.recheck();
       } catch (err) {
         // A request we cannot handle must not take the process or other streams down.
         log.error({ stream: info.id, node: stream.nodeId, err: (err as Error).message }, 'failed to handle an xDS request; closing the stream');
