@@ -34,6 +34,10 @@ export interface ModeResult {
   readonly mode: 'unscoped' | 'scoped';
   readonly allSyncedMs: number | null;
   readonly syncErrors: number;
+  /** Resources each proxy received in its initial sync, on average. */
+  readonly resourcesPerProxy: number;
+  /** zk-xds CPU seconds of the initial sync of all proxies. */
+  readonly syncCpuS: number;
   readonly rssPerProxyKb: number;
   readonly serverRssMb: number;
   readonly churnReceipts: number;
@@ -120,6 +124,7 @@ async function runMode(zkConnect: string, writer: ZkTestClient, o: ScopeBenchOpt
   try {
     const before = usage(pid);
     const cold = await runLoadgen(xds, o, scoped, []);
+    const synced = usage(pid);
     log(`all synced in ${cold.sync.allSyncedMs?.toFixed(0)} ms`);
     const receipts = path.join(RESULTS, `scope-eds-${process.pid}-${scoped ? 's' : 'u'}.ndjson`);
     const settleS = Math.ceil((cold.sync.allSyncedMs ?? 10000) / 1000) * 2 + 3;
@@ -176,6 +181,8 @@ async function runMode(zkConnect: string, writer: ZkTestClient, o: ScopeBenchOpt
       mode: scoped ? 'scoped' : 'unscoped',
       allSyncedMs: cold.sync.allSyncedMs ?? null,
       syncErrors: cold.errors.count,
+      resourcesPerProxy: cold.resources.total / o.proxies,
+      syncCpuS: synced.cpuS - before.cpuS,
       rssPerProxyKb: ((idle.rssMb - before.rssMb) * 1024) / o.proxies,
       serverRssMb: idle.rssMb,
       churnReceipts: latencies.length,
@@ -213,14 +220,14 @@ export async function runScopeBench(o: ScopeBenchOptions): Promise<ModeResult[]>
 
 export function formatTable(results: readonly ModeResult[], o: ScopeBenchOptions): string {
   const ms = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(0)} ms`);
-  const header = ['mode', 'all synced', 'RSS per proxy', 'zk-xds RSS', `churn ${o.churnRate}/s: write -> receipt p50 / p99`, 'receipts (missing / out of scope)', `zk-xds CPU, ${o.churnS} s of churn + 3 s`];
+  const header = ['mode', 'all synced', 'resources per proxy', 'zk-xds CPU for the sync', 'RSS per proxy', 'zk-xds RSS', `churn ${o.churnRate}/s: write -> receipt p50 / p99`, 'receipts (missing / out of scope)', `zk-xds CPU, ${o.churnS} s of churn + 3 s`];
   return [
     `sidecar scopes — ${new Date().toISOString()}, node ${process.version}, ${o.services} services x ${o.instances} instances, ${o.proxies} envoy-style ${o.protocol} proxies, scoped: ${o.scope} services each`,
     '',
     `| ${header.join(' | ')} |`,
     `|${header.map(() => '---').join('|')}|`,
     ...results.map((r) =>
-      `| ${[r.mode, `${ms(r.allSyncedMs)}${r.syncErrors ? ` (${r.syncErrors} errors)` : ''}`, `${r.rssPerProxyKb.toFixed(1)} KB`, `${r.serverRssMb.toFixed(0)} MB`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `${r.churnReceipts} (${r.missing} / ${r.unexpected})`, `${r.churnCpuS.toFixed(1)} s`].join(' | ')} |`,
+      `| ${[r.mode, `${ms(r.allSyncedMs)}${r.syncErrors ? ` (${r.syncErrors} errors)` : ''}`, r.resourcesPerProxy.toFixed(0), `${r.syncCpuS.toFixed(1)} s`, `${r.rssPerProxyKb.toFixed(1)} KB`, `${r.serverRssMb.toFixed(0)} MB`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `${r.churnReceipts} (${r.missing} / ${r.unexpected})`, `${r.churnCpuS.toFixed(1)} s`].join(' | ')} |`,
     ),
   ].join('\n');
 }
