@@ -17,8 +17,9 @@ export interface SidecarScopes {
   readonly book: ScopeBook;
   readonly views: ScopedSidecarViews;
   readonly watcher: ScopeWatcher;
-  /** For XdsServerOptions.viewSelector. */
+  /** For XdsServerOptions.viewSelector and onViewUnused. */
   readonly viewSelector: (node: NodeMessage | null, view: ViewName) => ResourceCache | undefined;
+  readonly onViewUnused: (cache: ResourceCache) => void;
   /** Connects the views to the xDS server (after it exists) and starts reading ZooKeeper. */
   start(xds: { reselectViews(which: (node: NodeMessage | null) => boolean): void; connectedStreams(): ReadonlyArray<{ node: NodeMessage | null; view: { kind: string } | null }> }): Promise<void>;
   stop(): void;
@@ -56,6 +57,7 @@ export function sidecarScopes(
     views,
     watcher,
     viewSelector: (node, view) => (view === 'sidecar' ? views.cacheFor(node) : undefined),
+    onViewUnused: (cache) => views.forget(cache),
     async start(xds) {
       views.onRebind = (cluster) => xds.reselectViews((node) => (node?.cluster ?? '') === cluster);
       views.hasStreams = (cluster) => xds.connectedStreams().some((s) => s.view?.kind === 'sidecar' && (s.node?.cluster ?? '') === cluster);

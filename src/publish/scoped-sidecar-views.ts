@@ -55,6 +55,11 @@ export interface ScopeReport {
 const ENVOY_TYPES = RESOURCE_KINDS.map((k) => TYPE_URL[k]);
 const NONE_KEY = '\u0000none';
 
+interface EncodedPort {
+  readonly listener: EncodedResource;
+  readonly route?: EncodedResource;
+}
+
 interface PortState {
   readonly port: number | undefined;
   readonly key: string;
@@ -97,6 +102,12 @@ export class ScopedSidecarViews {
   private readonly byName = new Map<string, Set<ScopedView>>();
   private readonly globViews = new Set<ScopedView>();
   private noneView: ScopedView | null = null;
+  /** Encoded ports by their services (see encodedPort), held while some view's cache holds them. */
+  /** `listener`: an http port's (the same for all), kept beside its route; null for a tcp port (the listener is the ref). */
+  private readonly portMemo = new Map<string, { ref: WeakRef<EncodedResource>; listener: EncodedResource | null }>();
+  private readonly forgetPort = new FinalizationRegistry<string>((key) => {
+    if (!this.portMemo.get(key)?.ref.deref()) this.portMemo.delete(key);
+  });
   /** Told when sidecars of a node cluster must pick their view again (its scope appeared or went). */
   onRebind: (nodeCluster: string) => void = () => {};
   /** Whether sidecars of a node cluster are connected (a new view then starts from what they hold). */
@@ -138,6 +149,19 @@ export class ScopedSidecarViews {
       if (matching.length > 0) out.set(view.nodeCluster, [...(out.get(view.nodeCluster) ?? []), ...matching]);
     }
     return [...out].map(([nodeCluster, entries]) => ({ nodeCluster, entries })).sort((a, b) => (a.nodeCluster < b.nodeCluster ? -1 : 1));
+  }
+
+  /**
+   * No sidecar is served from this cache any more: its view goes (a sidecar of that node cluster
+   * connecting later gets a new one), so node clusters that come and go leave nothing behind.
+   */
+  forget(cache: ResourceCache): void {
+    for (const view of this.views.values()) {
+      if (view.cache !== cache) continue;
+      if (view.sweep) clearTimeout(view.sweep);
+      this.dropView(view);
+      return;
+    }
   }
 
   /** Caches currently held (tests, benchmarks). */
@@ -287,15 +311,15 @@ export class ScopedSidecarViews {
         return s ? [s] : [];
       });
       const name = outboundName(port);
-      const plan = planPort(port, services, this.opts.sidecarBindAddress, this.opts.domainSuffix);
-      if (!plan) {
+      if (services.length === 0) {
         // The port's routes (or tcp listener) named the clusters leaving with it. Removing both in
         // one step would let a proxy drop the clusters (pushed first) while it still holds the
         // route: they are replaced by an HTTP listener and route that name nothing, so the clusters
         // retire behind an upsert the proxies ACK, and the empty pair goes a little later.
         if (view.cache.get(TYPE_URL.listener, name) && !view.emptied.has(port)) {
-          staged.upserts.get('listener')!.push(this.shared(TYPE_URL.listener, name, httpListenerFor(port, this.opts.sidecarBindAddress)));
-          staged.upserts.get('route')!.push(this.shared(TYPE_URL.route, name, portRouteFor(port, [], this.opts.domainSuffix)));
+          const empty = this.encodedPort(port, [], () => ({ listener: httpListenerFor(port, this.opts.sidecarBindAddress), route: portRouteFor(port, [], this.opts.domainSuffix) }));
+          staged.upserts.get('listener')!.push(empty.listener);
+          staged.upserts.get('route')!.push(empty.route!);
           view.emptied.add(port);
           this.scheduleSweep(view);
         }
@@ -303,8 +327,9 @@ export class ScopedSidecarViews {
       }
       view.emptied.delete(port);
       try {
-        staged.upserts.get('listener')!.push(this.shared(TYPE_URL.listener, name, plan.listener));
-        if (plan.route) staged.upserts.get('route')!.push(this.shared(TYPE_URL.route, name, plan.route));
+        const encoded = this.encodedPort(port, services, () => planPort(port, services, this.opts.sidecarBindAddress, this.opts.domainSuffix)!);
+        staged.upserts.get('listener')!.push(encoded.listener);
+        if (encoded.route) staged.upserts.get('route')!.push(encoded.route);
         else staged.retirements.get('route')!.push(name);
       } catch (err) {
         this.opts.log.error({ port, nodeCluster: view.nodeCluster, err: (err as Error).message }, 'cannot build a scoped sidecar listener; its previous resources stay in force');
@@ -328,6 +353,27 @@ export class ScopedSidecarViews {
       view.cache.apply(staged.toUpdates());
     }, this.opts.emptyPortLingerMs ?? 5000);
     view.sweep.unref();
+  }
+
+  /**
+   * A port's encoded listener and route for these services, shared by every view that has the same
+   * services on the port (what a port's resources depend on is in each service's port key, as for
+   * the base publisher): the plan is made and encoded once, not once per node cluster.
+   */
+  private encodedPort(port: number, services: readonly Service[], plan: () => { listener: Readonly<Record<string, unknown>>; route?: Readonly<Record<string, unknown>> }): EncodedPort {
+    const key = [port, ...[...services].sort((a, b) => (a.name < b.name ? -1 : 1)).map((s) => `${s.name}\u0000${portKeyOf(s).key}`)].join('\u0001');
+    const memo = this.portMemo.get(key);
+    const held = memo?.ref.deref();
+    if (memo && held) return memo.listener ? { listener: memo.listener, route: held } : { listener: held };
+    const name = outboundName(port);
+    const p = plan();
+    const made: EncodedPort = { listener: this.shared(TYPE_URL.listener, name, p.listener), ...(p.route ? { route: this.shared(TYPE_URL.route, name, p.route) } : {}) };
+    // Held by what tells this port's services apart (its route; a tcp port's listener): the entry
+    // lives as long as some cache serves it. An http listener is the same for every view.
+    const distinct = made.route ?? made.listener;
+    this.portMemo.set(key, { ref: new WeakRef(distinct), listener: made.route ? made.listener : null });
+    this.forgetPort.register(distinct, key);
+    return made;
   }
 
   /**

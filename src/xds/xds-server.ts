@@ -50,6 +50,8 @@ export interface XdsServerOptions {
    * why; it serves each such cache as a view of the same name, with its own bodies and gate.
    */
   readonly viewSelector?: (node: NodeMessage | null, view: ViewName) => ResourceCache | undefined;
+  /** Told when no stream uses a cache viewSelector gave any more (its owner may let it go). */
+  readonly onViewUnused?: (cache: ResourceCache) => void;
 }
 
 export const DEFAULT_RETIRE_GRACE_MS = 10_000;
@@ -369,5 +371,6 @@ export class XdsServer {
     this.gates.delete(cache);
     cache.clearRetirementGate();
     for (const batch of new Set([...cache.retiringNames().values()].flatMap((byName) => [...byName.values()]))) cache.release(batch);
+    this.opts.onViewUnused?.(cache);
   }
 }

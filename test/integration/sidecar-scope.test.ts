@@ -215,6 +215,13 @@ describe('scope changes', () => {
     } finally {
       await observer.stop();
     }
+    // Its last sidecar gone, the node cluster's scoped resources go too (and come back on demand).
+    const node = { id: 'checkout-2', cluster: 'checkout', user_agent_name: 'envoy', locality: null };
+    await eventually(() => expect(server.scopes.views.describe(node).services).toEqual([]));
+    const again = await envoyLike('checkout-3', 'checkout');
+    expect(again.clusterNames).toEqual(['orders']);
+    expect(server.scopes.views.describe(node).services).toEqual(['orders']);
+    again.ads.close();
   });
 
   it('a node cluster that gains a scope while connected moves to it without a dangling route', async () => {
