@@ -5,7 +5,7 @@
 // all are synced, RSS per connected proxy, and churn at R writes/s: write -> receipt latency at the
 // proxies that should get the change, receipts at proxies that should not, and zk-xds CPU.
 //   node dist/bench/scope-bench.js [--services 1000] [--instances 10] [--proxies 2000] [--scope 10]
-//     [--churn-rate 100] [--churn-s 10] [--protocol sotw|delta] [--only scoped|unscoped]
+//     [--churn-rate 100] [--churn-s 10] [--tail-s 30] [--protocol sotw|delta] [--only scoped|unscoped]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +24,8 @@ export interface ScopeBenchOptions {
   readonly scope: number;
   readonly churnRate: number;
   readonly churnS: number;
+  /** How long the proxies keep listening after the last write (default 30 s): a server behind catches up. */
+  readonly tailS?: number;
   readonly protocol: 'sotw' | 'delta';
   readonly quiet?: boolean;
   /** Run only one mode (default both). */
@@ -47,7 +49,7 @@ export interface ModeResult {
   readonly unexpected: number;
   readonly p50Ms: number | null;
   readonly p99Ms: number | null;
-  /** zk-xds CPU seconds from the first write until 3 s after the last. */
+  /** zk-xds CPU seconds from the first write until tailS after the last. */
   readonly churnCpuS: number;
   readonly churnWrites: number;
 }
@@ -128,7 +130,8 @@ async function runMode(zkConnect: string, writer: ZkTestClient, o: ScopeBenchOpt
     log(`all synced in ${cold.sync.allSyncedMs?.toFixed(0)} ms`);
     const receipts = path.join(RESULTS, `scope-eds-${process.pid}-${scoped ? 's' : 'u'}.ndjson`);
     const settleS = Math.ceil((cold.sync.allSyncedMs ?? 10000) / 1000) * 2 + 3;
-    const live = runLoadgen(xds, o, scoped, ['--duration-s', String(settleS + o.churnS + 3), '--record-eds', receipts]);
+    const tailS = o.tailS ?? 30;
+    const live = runLoadgen(xds, o, scoped, ['--duration-s', String(settleS + o.churnS + tailS), '--record-eds', receipts]);
     await new Promise((r) => setTimeout(r, settleS * 1000));
     const idle = usage(pid);
     const changes: Array<{ s: number; t: number }> = [];
@@ -142,7 +145,7 @@ async function runMode(zkConnect: string, writer: ZkTestClient, o: ScopeBenchOpt
       void writer.set(`/services/${svc(s)}/${ip(s, i)}:8080`, JSON.stringify({ address: ip(s, i), port: 8080, weight: 2 + (k % 50) }));
     }
     await live;
-    // Until the last receipts came in (the load generator stops 3 s after the last write).
+    // The whole cost of delivering the churn: until the proxies stop listening, tailS after the last write.
     const churnEnd = usage(pid);
     // Receipts of each changed service, per proxy, after the write.
     const byService = new Map<string, Array<{ p: number; t: number }>>();
@@ -220,7 +223,7 @@ export async function runScopeBench(o: ScopeBenchOptions): Promise<ModeResult[]>
 
 export function formatTable(results: readonly ModeResult[], o: ScopeBenchOptions): string {
   const ms = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(0)} ms`);
-  const header = ['mode', 'all synced', 'resources per proxy', 'zk-xds CPU for the sync', 'RSS per proxy', 'zk-xds RSS', `churn ${o.churnRate}/s: write -> receipt p50 / p99`, 'receipts (missing / out of scope)', `zk-xds CPU, ${o.churnS} s of churn + 3 s`];
+  const header = ['mode', 'all synced', 'resources per proxy', 'zk-xds CPU for the sync', 'RSS per proxy', 'zk-xds RSS', `churn ${o.churnRate}/s: write -> receipt p50 / p99`, 'receipts (missing / out of scope)', `zk-xds CPU, ${o.churnS} s of churn + ${o.tailS ?? 30} s`];
   return [
     `sidecar scopes — ${new Date().toISOString()}, node ${process.version}, ${o.services} services x ${o.instances} instances, ${o.proxies} envoy-style ${o.protocol} proxies, scoped: ${o.scope} services each`,
     '',
@@ -241,6 +244,7 @@ async function main(): Promise<void> {
       scope: { type: 'string', default: '10' },
       'churn-rate': { type: 'string', default: '100' },
       'churn-s': { type: 'string', default: '10' },
+      'tail-s': { type: 'string', default: '30' },
       protocol: { type: 'string', default: 'sotw' },
       only: { type: 'string' },
     },
@@ -252,6 +256,7 @@ async function main(): Promise<void> {
     scope: Number(a.scope),
     churnRate: Number(a['churn-rate']),
     churnS: Number(a['churn-s']),
+    tailS: Number(a['tail-s']),
     protocol: a.protocol === 'delta' ? 'delta' : 'sotw',
     ...(a.only === 'scoped' || a.only === 'unscoped' ? { only: a.only } : {}),
   };

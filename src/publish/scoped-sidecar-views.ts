@@ -98,6 +98,7 @@ class Staged {
 
 export class ScopedSidecarViews {
   private readonly views = new Map<string, ScopedView>();
+  private readonly byCache = new Map<ResourceCache, ScopedView>();
   /** Views by the exact names in their scope; views with globs are checked one by one. */
   private readonly byName = new Map<string, Set<ScopedView>>();
   private readonly globViews = new Set<ScopedView>();
@@ -156,12 +157,10 @@ export class ScopedSidecarViews {
    * connecting later gets a new one), so node clusters that come and go leave nothing behind.
    */
   forget(cache: ResourceCache): void {
-    for (const view of this.views.values()) {
-      if (view.cache !== cache) continue;
-      if (view.sweep) clearTimeout(view.sweep);
-      this.dropView(view);
-      return;
-    }
+    const view = this.byCache.get(cache);
+    if (!view) return;
+    if (view.sweep) clearTimeout(view.sweep);
+    this.dropView(view);
   }
 
   /** Caches currently held (tests, benchmarks). */
@@ -199,6 +198,7 @@ export class ScopedSidecarViews {
     if (view) return view;
     view = new ScopedView(key, cluster, metadata);
     this.views.set(key, view);
+    this.byCache.set(view.cache, view);
     this.setScope(view, entries, performance.now());
     return view;
   }
@@ -225,6 +225,7 @@ export class ScopedSidecarViews {
       // that moving them over changes nothing, then narrowed in a second step (make before break).
       const view = new ScopedView(`${cluster}\u0000`, cluster, []);
       this.views.set(view.key, view);
+      this.byCache.set(view.cache, view);
       if (this.opts.scopeDefault === 'all') this.setScope(view, [{ pattern: '*', source: 'znode', from: '' }], now);
       this.onRebind(cluster);
       this.setScope(view, this.opts.book.scopeOf(cluster)!, now);
@@ -235,6 +236,7 @@ export class ScopedSidecarViews {
 
   private dropView(view: ScopedView): void {
     this.views.delete(view.key);
+    this.byCache.delete(view.cache);
     this.unindex(view);
   }
 
