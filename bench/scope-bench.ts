@@ -49,8 +49,10 @@ export interface ModeResult {
   readonly unexpected: number;
   readonly p50Ms: number | null;
   readonly p99Ms: number | null;
-  /** zk-xds CPU seconds from the first write until tailS after the last. */
+  /** zk-xds CPU seconds from the first write until tailS after the last, less the idle rate. */
   readonly churnCpuS: number;
+  /** zk-xds CPU seconds per second with the proxies connected and nothing changing. */
+  readonly idleCpuPerS: number;
   readonly churnWrites: number;
 }
 
@@ -132,8 +134,12 @@ async function runMode(zkConnect: string, writer: ZkTestClient, o: ScopeBenchOpt
     const settleS = Math.ceil((cold.sync.allSyncedMs ?? 10000) / 1000) * 2 + 3;
     const tailS = o.tailS ?? 30;
     const live = runLoadgen(xds, o, scoped, ['--duration-s', String(settleS + o.churnS + tailS), '--record-eds', receipts]);
-    await new Promise((r) => setTimeout(r, settleS * 1000));
+    await new Promise((r) => setTimeout(r, (settleS - 5) * 1000));
+    const idleFrom = usage(pid);
+    await new Promise((r) => setTimeout(r, 5000));
     const idle = usage(pid);
+    // What the connected proxies cost with nothing changing (keepalives), taken out of the churn figure.
+    const idleCpuPerS = (idle.cpuS - idleFrom.cpuS) / 5;
     const changes: Array<{ s: number; t: number }> = [];
     const start = epochNow();
     for (let k = 0; k < o.churnRate * o.churnS; k++) {
@@ -193,7 +199,8 @@ async function runMode(zkConnect: string, writer: ZkTestClient, o: ScopeBenchOpt
       unexpected,
       p50Ms: quantile(latencies, 0.5),
       p99Ms: quantile(latencies, 0.99),
-      churnCpuS: churnEnd.cpuS - idle.cpuS,
+      churnCpuS: churnEnd.cpuS - idle.cpuS - idleCpuPerS * (o.churnS + tailS),
+      idleCpuPerS,
       churnWrites: changes.length,
     };
     log(JSON.stringify(result));
@@ -223,7 +230,7 @@ export async function runScopeBench(o: ScopeBenchOptions): Promise<ModeResult[]>
 
 export function formatTable(results: readonly ModeResult[], o: ScopeBenchOptions): string {
   const ms = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(0)} ms`);
-  const header = ['mode', 'all synced', 'resources per proxy', 'zk-xds CPU for the sync', 'RSS per proxy', 'zk-xds RSS', `churn ${o.churnRate}/s: write -> receipt p50 / p99`, 'receipts (missing / out of scope)', `zk-xds CPU, ${o.churnS} s of churn + ${o.tailS ?? 30} s`];
+  const header = ['mode', 'all synced', 'resources per proxy', 'zk-xds CPU for the sync', 'RSS per proxy', 'zk-xds RSS', `churn ${o.churnRate}/s: write -> receipt p50 / p99`, 'receipts (missing / out of scope)', `zk-xds CPU for the churn (${o.churnS} s + ${o.tailS ?? 30} s, over idle)`];
   return [
     `sidecar scopes — ${new Date().toISOString()}, node ${process.version}, ${o.services} services x ${o.instances} instances, ${o.proxies} envoy-style ${o.protocol} proxies, scoped: ${o.scope} services each`,
     '',
