@@ -47,7 +47,7 @@ export function sidecarScopes(
   const primary = deps.registry.sources.ensembles[0]!;
   const dubboRoots = flags.scopeFromConsumers === false ? [] : primary.roots.filter((r) => r.layout === 'dubbo').map((r) => r.path);
   const watcher = new ScopeWatcher(
-    { zk: deps.registry.primaryConnectionOptions(), scopeRoot: flags.zkScopeRoot ?? '/zk-xds/scope', dubboRoots, naming: deps.registry.sources.naming },
+    { connection: () => deps.registry.connection(), scopeRoot: flags.zkScopeRoot ?? '/zk-xds/scope', dubboRoots, naming: deps.registry.sources.naming },
     book,
     log,
     deps.metrics.registry,

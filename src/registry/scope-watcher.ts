@@ -1,21 +1,23 @@
-// Reads sidecar scopes from ZooKeeper into a ScopeBook (catalog/scope.ts), on a session of its own:
+// Reads sidecar scopes from ZooKeeper into a ScopeBook (catalog/scope.ts), on the registry's
+// primary session (no session of its own: ZooKeeper sees one client per replica):
 //  - explicit documents `<scopeRoot>/<node cluster>` = `{"services": ["orders", "pay*"]}`; an invalid
 //    write keeps the last good document in force and is reported (path, field, metric);
 //  - Dubbo 2 consumer registrations `<dubboRoot>/<interface>/consumers/<url>`: `application=<app>`
 //    calls that interface, so node cluster `<app>` gets the interface's mesh name.
 // Every read sets its one-shot watch in the same request and a fired watch is answered by reading
-// again (as TreeWatcher and PolicyWatcher do). A new session re-reads everything; until it has, the
-// last known scopes stay.
+// again (as TreeWatcher and PolicyWatcher do). When the registry's session expires, the next one it
+// opens re-reads everything; until then, the last known scopes stay.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../observability/logger.js';
 import { parseScopeDocument, type ScopeBook, type ScopeEntry, type ScopeFieldError } from '../catalog/scope.js';
 import { meshName, type NamingOptions } from '../catalog/naming.js';
-import { ZkConnection, type ZkConnectionOptions } from './zk-connection.js';
+import type { ZkConnection } from './zk-connection.js';
 import { readWithRetry } from './zk-retry.js';
 import { parseDubboConsumer, type DubboConsumer } from './parsers/dubbo-consumer.js';
 
 export interface ScopeWatcherOptions {
-  readonly zk: ZkConnectionOptions;
+  /** The registry's live primary session (null or dead while it opens a new one). */
+  readonly connection: () => ZkConnection | null;
   /** Parent of the explicit scope documents (default `/zk-xds/scope`). */
   readonly scopeRoot: string;
   /** Dubbo 2 roots whose consumers are read (empty: none). */
@@ -50,7 +52,8 @@ export function scopeWatcherMetrics(registry: Registry): ScopeWatcherMetrics {
   return m;
 }
 
-const REOPEN_BACKOFF_MS = [200, 500, 1000, 2000, 5000];
+/** How often to look for the registry's next session. */
+const SESSION_POLL_MS = 100;
 /** Stands for a consumer's `*` group or version while its mesh name is made (then becomes a glob). */
 const WILD = 'zkxdsanyvalue';
 
@@ -194,21 +197,13 @@ export class ScopeWatcher {
     this.metrics = scopeWatcherMetrics(registry);
   }
 
-  /** Opens a session and reads every source once; re-opens on expiry. */
+  /** Reads every source once on the registry's session (waiting for one); again on each new session. */
   async start(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
-      let conn: ZkConnection;
-      try {
-        conn = await ZkConnection.open(this.opts.zk, this.opts.zk.sessionTimeoutMs);
-      } catch (err) {
-        const delay = REOPEN_BACKOFF_MS[Math.min(attempt, REOPEN_BACKOFF_MS.length - 1)]!;
-        this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot open a ZooKeeper session for sidecar scopes; the last known scopes stay');
-        await new Promise((r) => setTimeout(r, delay));
+    while (!this.stopped) {
+      const conn = this.opts.connection();
+      if (!conn || conn.isDead || conn === this.conn) {
+        await new Promise((r) => setTimeout(r, SESSION_POLL_MS));
         continue;
-      }
-      if (this.stopped) {
-        conn.close();
-        return;
       }
       const session = new ScopeSession(conn, this);
       const previous = this.session;
@@ -218,7 +213,7 @@ export class ScopeWatcher {
       conn.once('expired', () => {
         if (this.stopped || this.session !== session) return;
         session.stopped = true;
-        this.log.warn('ZooKeeper session for sidecar scopes expired; reading them again on a new one');
+        this.log.info('ZooKeeper session expired; sidecar scopes are read again on the next one (the last known stay meanwhile)');
         void this.start();
       });
       await session.start();
@@ -226,10 +221,10 @@ export class ScopeWatcher {
     }
   }
 
+  /** Stops reading; the session is the registry's to close. */
   stop(): void {
     this.stopped = true;
     if (this.session) this.session.stopped = true;
-    this.conn?.close();
   }
 
   /** Documents whose current data is invalid (the last good one stays in force). */
