@@ -14,6 +14,7 @@ import { RegistrarProcess } from '../support/registrar-process.js';
 import { SidecarObserver } from '../support/continuous-callers.js';
 import { eventually } from '../support/eventually.js';
 import { CliProcess } from '../support/cli-process.js';
+import { expireRegistrySession } from '../support/expire-registry-session.js';
 
 let zk: ZooKeeperServer;
 let writer: ZkTestClient;
@@ -246,6 +247,19 @@ describe('scope changes', () => {
       await observer.stop();
     }
   });
+});
+
+describe('ZooKeeper sessions', () => {
+  it('after the session expires, scopes are read again: a document written meanwhile takes effect, the last known ones stay', async () => {
+    const before = server.registry.status().sessionsOpened;
+    expireRegistrySession(server.registry, [{ op: 'create', path: '/zk-xds/scope/after-expiry', data: JSON.stringify({ services: ['db'] }) }]);
+    await eventually(() => expect(server.registry.status().sessionsOpened).toBeGreaterThan(before), 15000);
+    await eventually(() => expect(server.scopes.book.scopeOf('after-expiry')?.map((e) => e.pattern)).toEqual(['db']), 15000);
+    expect(server.scopes.book.scopeOf('shop')?.map((e) => e.pattern)).toEqual([GREETER]);
+    // Watches are armed again on the new session.
+    await writer.set('/zk-xds/scope/after-expiry', JSON.stringify({ services: ['api'] }));
+    await eventually(() => expect(server.scopes.book.scopeOf('after-expiry')?.map((e) => e.pattern)).toEqual(['api']));
+  }, 30000);
 });
 
 describe('invalid scope documents', () => {
