@@ -99,6 +99,7 @@ class Staged {
 export class ScopedSidecarViews {
   private readonly views = new Map<string, ScopedView>();
   private readonly byCache = new Map<ResourceCache, ScopedView>();
+  private readonly byCluster = new Map<string, Set<ScopedView>>();
   /** Views by the exact names in their scope; views with globs are checked one by one. */
   private readonly byName = new Map<string, Set<ScopedView>>();
   private readonly globViews = new Set<ScopedView>();
@@ -197,8 +198,7 @@ export class ScopedSidecarViews {
     let view = this.views.get(key);
     if (view) return view;
     view = new ScopedView(key, cluster, metadata);
-    this.views.set(key, view);
-    this.byCache.set(view.cache, view);
+    this.addView(view);
     this.setScope(view, entries, performance.now());
     return view;
   }
@@ -207,8 +207,7 @@ export class ScopedSidecarViews {
   private scopeChanged(cluster: string): void {
     const now = performance.now();
     let rebind = false;
-    for (const view of [...this.views.values()]) {
-      if (view.nodeCluster !== cluster) continue;
+    for (const view of [...(this.byCluster.get(cluster) ?? [])]) {
       const entries = this.opts.book.scopeOf(cluster, view.metadata);
       if (entries === undefined) {
         // No scope any more: its sidecars go back to the default view, which holds at least as much
@@ -220,12 +219,11 @@ export class ScopedSidecarViews {
       }
       this.setScope(view, entries, now);
     }
-    if (![...this.views.values()].some((v) => v.nodeCluster === cluster) && this.opts.book.scopeOf(cluster) !== undefined && this.hasStreams(cluster)) {
+    if (!this.byCluster.has(cluster) && this.opts.book.scopeOf(cluster) !== undefined && this.hasStreams(cluster)) {
       // A scope for sidecars now served the default: a view that starts with what they hold, so
       // that moving them over changes nothing, then narrowed in a second step (make before break).
       const view = new ScopedView(`${cluster}\u0000`, cluster, []);
-      this.views.set(view.key, view);
-      this.byCache.set(view.cache, view);
+      this.addView(view);
       if (this.opts.scopeDefault === 'all') this.setScope(view, [{ pattern: '*', source: 'znode', from: '' }], now);
       this.onRebind(cluster);
       this.setScope(view, this.opts.book.scopeOf(cluster)!, now);
@@ -234,9 +232,20 @@ export class ScopedSidecarViews {
     if (rebind) this.onRebind(cluster);
   }
 
+  private addView(view: ScopedView): void {
+    this.views.set(view.key, view);
+    this.byCache.set(view.cache, view);
+    let set = this.byCluster.get(view.nodeCluster);
+    if (!set) this.byCluster.set(view.nodeCluster, (set = new Set()));
+    set.add(view);
+  }
+
   private dropView(view: ScopedView): void {
     this.views.delete(view.key);
     this.byCache.delete(view.cache);
+    const set = this.byCluster.get(view.nodeCluster);
+    set?.delete(view);
+    if (set?.size === 0) this.byCluster.delete(view.nodeCluster);
     this.unindex(view);
   }
 
