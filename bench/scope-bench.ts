@@ -93,10 +93,32 @@ async function startZkXds(zk: string): Promise<{ child: ChildProcess; xdsPort: n
   const child = spawn(
     process.execPath,
     // BENCH_SERVER_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=bench/results/cpu-profiles", profiles zk-xds.
-    [...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean), path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'serve', '--zk', zk, '--zk-root', '/services', '--xds-port', String(xdsPort), '--admin-port', String(adminPort), '--bind-address', '127.0.0.1', '--log-level', 'warn'],
+    [
+      ...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+      path.join(PROJECT_ROOT, 'dist/src/cli/main.js'),
+      'serve',
+      '--zk',
+      zk,
+      '--zk-root',
+      '/services',
+      '--xds-port',
+      String(xdsPort),
+      '--admin-port',
+      String(adminPort),
+      '--bind-address',
+      '127.0.0.1',
+      '--log-level',
+      'warn',
+    ],
     { stdio: 'inherit' },
   );
-  while (!(await fetch(`http://127.0.0.1:${adminPort}/readyz`).then((r) => r.ok, () => false))) await new Promise((r) => setTimeout(r, 10));
+  while (
+    !(await fetch(`http://127.0.0.1:${adminPort}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  )
+    await new Promise((r) => setTimeout(r, 10));
   return { child, xdsPort: xdsPort! };
 }
 
@@ -109,9 +131,27 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 
 function runLoadgen(xds: string, o: ScopeBenchOptions, scoped: boolean, extra: string[]): Promise<LoadReport> {
   const out = path.join(RESULTS, `scope-loadgen-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
-  const args = ['--server', xds, '--proxies', String(o.proxies), '--protocol', o.protocol, '--style', 'envoy', '--out', out, '--quiet', '--node-cluster', scoped ? 'app-{i}' : 'loadgen'];
+  const args = [
+    '--server',
+    xds,
+    '--proxies',
+    String(o.proxies),
+    '--protocol',
+    o.protocol,
+    '--style',
+    'envoy',
+    '--out',
+    out,
+    '--quiet',
+    '--node-cluster',
+    scoped ? 'app-{i}' : 'loadgen',
+  ];
   const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/bench/loadgen/main.js'), ...args, ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return new Promise((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(readFileSync(out, 'utf8')) as LoadReport) : reject(new Error(`load generator exited ${code}`)))));
+  return new Promise((resolve, reject) =>
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(readFileSync(out, 'utf8')) as LoadReport) : reject(new Error(`load generator exited ${code}`)),
+    ),
+  );
 }
 
 function quantile(xs: number[], q: number): number | null {
@@ -165,10 +205,11 @@ async function runMode(zkConnect: string, writer: ZkTestClient, o: ScopeBenchOpt
       }
     }
     const holders = new Map<number, number[]>();
-    for (let p = 0; p < o.proxies; p++) for (const s of scoped ? scopeOf(p, o) : Array.from({ length: o.services }, (_, k) => k)) {
-      if (!holders.has(s)) holders.set(s, []);
-      holders.get(s)!.push(p);
-    }
+    for (let p = 0; p < o.proxies; p++)
+      for (const s of scoped ? scopeOf(p, o) : Array.from({ length: o.services }, (_, k) => k)) {
+        if (!holders.has(s)) holders.set(s, []);
+        holders.get(s)!.push(p);
+      }
     const latencies: number[] = [];
     let missing = 0;
     let unexpected = 0;
@@ -230,14 +271,25 @@ export async function runScopeBench(o: ScopeBenchOptions): Promise<ModeResult[]>
 
 export function formatTable(results: readonly ModeResult[], o: ScopeBenchOptions): string {
   const ms = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(0)} ms`);
-  const header = ['mode', 'all synced', 'resources per proxy', 'zk-xds CPU for the sync', 'RSS per proxy', 'zk-xds RSS', `churn ${o.churnRate}/s: write -> receipt p50 / p99`, 'receipts (missing / out of scope)', `zk-xds CPU for the churn (${o.churnS} s + ${o.tailS ?? 30} s, over idle)`];
+  const header = [
+    'mode',
+    'all synced',
+    'resources per proxy',
+    'zk-xds CPU for the sync',
+    'RSS per proxy',
+    'zk-xds RSS',
+    `churn ${o.churnRate}/s: write -> receipt p50 / p99`,
+    'receipts (missing / out of scope)',
+    `zk-xds CPU for the churn (${o.churnS} s + ${o.tailS ?? 30} s, over idle)`,
+  ];
   return [
     `sidecar scopes — ${new Date().toISOString()}, node ${process.version}, ${o.services} services x ${o.instances} instances, ${o.proxies} envoy-style ${o.protocol} proxies, scoped: ${o.scope} services each`,
     '',
     `| ${header.join(' | ')} |`,
     `|${header.map(() => '---').join('|')}|`,
-    ...results.map((r) =>
-      `| ${[r.mode, `${ms(r.allSyncedMs)}${r.syncErrors ? ` (${r.syncErrors} errors)` : ''}`, r.resourcesPerProxy.toFixed(0), `${r.syncCpuS.toFixed(1)} s`, `${r.rssPerProxyKb.toFixed(1)} KB`, `${r.serverRssMb.toFixed(0)} MB`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `${r.churnReceipts} (${r.missing} / ${r.unexpected})`, `${r.churnCpuS.toFixed(1)} s`].join(' | ')} |`,
+    ...results.map(
+      (r) =>
+        `| ${[r.mode, `${ms(r.allSyncedMs)}${r.syncErrors ? ` (${r.syncErrors} errors)` : ''}`, r.resourcesPerProxy.toFixed(0), `${r.syncCpuS.toFixed(1)} s`, `${r.rssPerProxyKb.toFixed(1)} KB`, `${r.serverRssMb.toFixed(0)} MB`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `${r.churnReceipts} (${r.missing} / ${r.unexpected})`, `${r.churnCpuS.toFixed(1)} s`].join(' | ')} |`,
     ),
   ].join('\n');
 }
@@ -269,7 +321,7 @@ async function main(): Promise<void> {
   };
   const table = formatTable(await runScopeBench(o), o);
   console.log(table);
-  writeFileSync(path.join(RESULTS, `scope-${o.protocol}.md`), table + '\n');
+  writeFileSync(path.join(RESULTS, `scope-${o.protocol}.md`), `${table}\n`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -109,7 +109,12 @@ export function isGlob(pattern: string): boolean {
 /** A test for one glob: `*` is any run of characters (dots included), everything else literal. */
 export function globMatcher(pattern: string): (name: string) => boolean {
   if (!isGlob(pattern)) return (name) => name === pattern;
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.\\+?^${}()|[\]-]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.\\+?^${}()|[\]-]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return (name) => re.test(name);
 }
 
@@ -153,14 +158,22 @@ export class ScopeBook {
   setExplicit(nodeCluster: string, services: readonly string[] | undefined, path: string): void {
     const before = this.explicit.get(nodeCluster);
     if (services === undefined) this.explicit.delete(nodeCluster);
-    else this.explicit.set(nodeCluster, services.map((pattern) => ({ pattern, source: 'znode', from: path })));
+    else
+      this.explicit.set(
+        nodeCluster,
+        services.map((pattern) => ({ pattern, source: 'znode', from: path })),
+      );
     if (!sameEntries(before, this.explicit.get(nodeCluster))) this.notify(new Set([nodeCluster]));
   }
 
   /** Every learned (consumer) entry at once, per node cluster: clusters left out have none. */
   setLearned(byCluster: ReadonlyMap<string, readonly ScopeEntry[]>): void {
     const changed = new Set<string>();
-    for (const cluster of [...this.learned.keys()]) if (!byCluster.has(cluster)) changed.add(cluster), this.learned.delete(cluster);
+    for (const cluster of [...this.learned.keys()]) {
+      if (byCluster.has(cluster)) continue;
+      changed.add(cluster);
+      this.learned.delete(cluster);
+    }
     for (const [cluster, entries] of byCluster) {
       const sorted = [...entries].sort(byPatternThenFrom);
       if (!sameEntries(this.learned.get(cluster), sorted.length > 0 ? sorted : undefined)) changed.add(cluster);

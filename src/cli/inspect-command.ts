@@ -16,7 +16,7 @@ export async function inspectCommand(service: string, opts: { admin: string; adm
   // Older servers have no /debug/scopes: the section is then left out.
   const scopes = await getAdmin<ScopedByPage>(opts.admin, `/debug/scopes${query}`, opts.adminTokenFile).catch(() => null);
   const scopedBy = scopes?.status === 200 ? scopes.body : null;
-  out(opts.output === 'json' ? JSON.stringify({ service, catalog: page, resources: served, scopedBy }, null, 2) + '\n' : describeService(service, page, served) + describeScopedBy(scopedBy));
+  out(opts.output === 'json' ? `${JSON.stringify({ service, catalog: page, resources: served, scopedBy }, null, 2)}\n` : describeService(service, page, served) + describeScopedBy(scopedBy));
 }
 
 export function describeService(service: string, page: CatalogPage | null, served: ResourcesPage | null): string {

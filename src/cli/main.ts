@@ -13,6 +13,7 @@ import { validateCommand, type ValidateOptions } from './validate-command.js';
 
 import { int, zkRootPath, zookeeperOptions } from './zookeeper-flags.js';
 import { streamLimitOptions } from './stream-limit-flags.js';
+import { xdsTlsOptions } from './xds-tls-flags.js';
 import { isDnsLabel, isLabelValue } from '../translate/kubernetes-names.js';
 import { DEFAULT_DROPPED_LABELS } from '../translate/endpoint-labels.js';
 
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
     .description('watch ZooKeeper and serve xDS (ADS and CDS/EDS/RDS/LDS) plus the admin port');
   for (const option of zookeeperOptions()) serve.addOption(option);
   for (const option of streamLimitOptions()) serve.addOption(option);
+  for (const option of xdsTlsOptions()) serve.addOption(option);
   for (const option of scopeOptions()) serve.addOption(option);
   serve
     .addOption(new Option('--bind-address <ip>', 'address the xDS port (and the admin port unless --admin-bind-address) listens on').env('ZKXDS_BIND_ADDRESS').default('0.0.0.0'))
@@ -127,7 +129,7 @@ const write = (text: string): void => {
 };
 
 /** Runs a one-shot command and exits with its code once stdout is flushed (a closed ZooKeeper handle may linger). */
-async function oneShot(run: () => Promise<number | void>): Promise<void> {
+async function oneShot(run: () => Promise<unknown>): Promise<void> {
   const result = await run();
   const code = typeof result === 'number' ? result : EXIT.ok;
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));

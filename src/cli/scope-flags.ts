@@ -19,8 +19,21 @@ function onOff(value: string): boolean {
 
 export function scopeOptions(): Option[] {
   return [
-    new Option('--scope-default <all|none>', 'what an Envoy sidecar whose node cluster has no scope gets: every service (all) or nothing (none)').env('ZKXDS_SCOPE_DEFAULT').default('all').choices(['all', 'none']),
-    new Option('--zk-scope-root <path>', 'znode whose children, named by node cluster, hold sidecar scope JSON {"services": [...]}').env('ZKXDS_ZK_SCOPE_ROOT').default('/zk-xds/scope').argParser(zkRootPath),
-    new Option('--scope-from-consumers [enabled]', 'learn sidecar scopes from Dubbo consumer registrations (<dubbo root>/<interface>/consumers, application = node cluster)').env('ZKXDS_SCOPE_FROM_CONSUMERS').default(true).preset(true).argParser(onOff),
+    new Option('--scope-default <all|none>', 'what an Envoy sidecar whose node cluster has no scope gets: every service (all) or nothing (none)')
+      .env('ZKXDS_SCOPE_DEFAULT')
+      .default('all')
+      .choices(['all', 'none']),
+    new Option('--zk-scope-root <path>', 'znode whose children, named by node cluster, hold sidecar scope JSON {"services": [...]}')
+      .env('ZKXDS_ZK_SCOPE_ROOT')
+      .default('/zk-xds/scope')
+      .argParser(zkRootPath),
+    new Option(
+      '--scope-from-consumers [enabled]',
+      'learn sidecar scopes from Dubbo consumer registrations (<dubbo root>/<interface>/consumers, application = node cluster)',
+    )
+      .env('ZKXDS_SCOPE_FROM_CONSUMERS')
+      .default(true)
+      .preset(true)
+      .argParser(onOff),
   ];
 }

@@ -9,12 +9,13 @@ import { trafficInstancesOf } from '../translate/service-shape.js';
 import { ZkRegistry } from '../registry/zk-registry.js';
 import { registryOptionsFrom, type ZooKeeperFlags } from './zookeeper-flags.js';
 import { streamLimitsFrom, type StreamLimitFlags } from './stream-limit-flags.js';
+import { xdsTransportFrom, type XdsTlsFlags } from './xds-tls-flags.js';
 import { ResourceCache } from '../xds/resource-cache.js';
 import { RESOURCE_KINDS, TYPE_URL } from '../xds/resource-types.js';
 import { XdsServer } from '../xds/xds-server.js';
 import { WarmGate } from '../xds/warm-gate.js';
 import { registryReadiness } from '../admin/readiness.js';
-import { CatalogPublisher } from '../xds/catalog-publisher.js';
+import { CatalogPublisher } from '../publish/catalog-publisher.js';
 import { AdminServer } from '../admin/admin-server.js';
 import { adminAccess } from '../admin/debug-access.js';
 import type { ViewCaches } from '../xds/client-profile.js';
@@ -24,12 +25,13 @@ import { ProxyCensus } from '../admin/proxy-census.js';
 import { countProxiesByKind, streamsByNode } from '../admin/proxy-status.js';
 import { shortTypeName } from '../xds/resource-types.js';
 import { startKubernetesServiceEntries, type KubernetesServiceEntries } from '../istio/kubernetes-service-entries.js';
-import { McpPublisher } from '../istio/mcp-publisher.js';
-import { MCP_SERVICE_ENTRY_TYPE_URLS } from '../istio/mcp-resources.js';
+import { McpPublisher } from '../publish/mcp-publisher.js';
+import { MCP_SERVICE_ENTRY_TYPE_URLS } from '../publish/mcp-resources.js';
+
 import type { ScopeFlags } from './scope-flags.js';
 import { sidecarScopes, type SidecarScopes } from './sidecar-scopes.js';
 
-export interface ServeConfig extends ZooKeeperFlags, StreamLimitFlags, ScopeFlags {
+export interface ServeConfig extends ZooKeeperFlags, StreamLimitFlags, XdsTlsFlags, ScopeFlags {
   readonly bindAddress: string;
   readonly xdsPort: number;
   readonly adminPort: number;
@@ -84,6 +86,8 @@ export interface RunningServer {
 
 /** Starts everything; the xDS and admin ports answer at once, readiness follows the first full read. */
 export async function startServer(config: ServeConfig, log: Logger, metrics: Metrics = createMetrics()): Promise<RunningServer> {
+  // First: a bad TLS or identities file stops start-up before anything else is opened.
+  const transport = await xdsTransportFrom(config, log.child({ component: 'xds-tls' }), metrics.registry);
   const catalog = new CatalogStore();
   const types = [...RESOURCE_KINDS.map((k) => TYPE_URL[k]), ...MCP_SERVICE_ENTRY_TYPE_URLS];
   // A view per audience, plus one for gRPC C-core 1.51, which breaks on fields other clients take
@@ -111,7 +115,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
   // xDS answers (SotW, delta, MCP) are held until every ensemble's first complete read: an empty
   // answer would make clients drop what they hold.
   const gate = new WarmGate();
-  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs, retireSubscribedMaxMs: config.retireSubscribedMaxMs, limits: streamLimitsFrom(config), warmGate: gate, viewSelector: scopes.viewSelector, onViewUnused: scopes.onViewUnused });
+  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs, retireSubscribedMaxMs: config.retireSubscribedMaxMs, limits: streamLimitsFrom(config), warmGate: gate, credentials: transport?.credentials, identities: transport?.identities, viewSelector: scopes.viewSelector, onViewUnused: scopes.onViewUnused });
   const xdsPort = await xds.listen(config.bindAddress, config.xdsPort);
   metrics.setProxySource(() => countProxiesByKind(xds), () => new Set(streamsByNode(xds).keys()));
   metrics.setProxyStateSource(new ProxyCensus(xds).take);
@@ -128,21 +132,9 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       return { ready, detail: { ...why, zookeeper: status, xds: { port: xdsPort, streams: xds.connectedStreams().length, holding: !gate.isOpen } } };
     },
     routes: {
-      ...debugRoutes({ xds, catalog, registry, publisher, caches, retiring: () => xds.retiring(), scopes: scopes.pages }),
+      ...debugRoutes({ xds, catalog, registry, publisher, caches, retiring: () => xds.retiring(), istio: { ...istio, rejectedEntries: () => mcpPublisher.rejectedEntries() }, scopes: scopes.pages }),
       // /debug/status (HTML) and its JSON pages; `kubernetes` is assigned before any request is served.
       ...statusRoutes({ xds, caches, catalog, registry, kubernetes: () => kubernetes }),
-      // Rejected policies (the previous good policy of each stays in force) and sidecar port conflicts.
-      '/debug/policies': () => ({
-        status: 200,
-        body: { invalid: registry.policyErrors(), sidecarConflicts: Object.fromEntries(publisher.sidecarConflicts()) },
-      }),
-      // Services whose ServiceEntry Istio would reject (not served to istiod), with the reasons.
-      '/debug/istio': () => ({ status: 200, body: { namespace: istio.namespace, revision: istio.revision, exportTo: istio.exportTo, rejected: Object.fromEntries(mcpPublisher.rejectedEntries()) } }),
-      // Registrations skipped as invalid and mesh names claimed by two services.
-      '/debug/registrations': () => ({
-        status: 200,
-        body: { invalid: registry.invalidRegistrations(), nameCollisions: registry.nameCollisions() },
-      }),
     },
   });
   const adminPort = await admin.listen(config.adminBindAddress ?? config.bindAddress, config.adminPort);
@@ -179,6 +171,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       // First, so the next replica takes over writing at once.
       await kubernetes?.stop();
       await xds.shutdown();
+      transport?.source.close();
       await registry.stop();
       scopes.stop();
       await Promise.race([scopesStarted, new Promise((r) => setTimeout(r, 100))]);

@@ -21,7 +21,10 @@ export interface SidecarScopes {
   readonly viewSelector: (node: NodeMessage | null, view: ViewName) => ResourceCache | undefined;
   readonly onViewUnused: (cache: ResourceCache) => void;
   /** Connects the views to the xDS server (after it exists) and starts reading ZooKeeper. */
-  start(xds: { reselectViews(which: (node: NodeMessage | null) => boolean): void; connectedStreams(): ReadonlyArray<{ node: NodeMessage | null; view: { kind: string } | null }> }): Promise<void>;
+  start(xds: {
+    reselectViews(which: (node: NodeMessage | null) => boolean): void;
+    connectedStreams(): ReadonlyArray<{ node: NodeMessage | null; view: { kind: string } | null }>;
+  }): Promise<void>;
   stop(): void;
   /** For the admin pages. */
   readonly pages: ScopeSource;

@@ -1,6 +1,7 @@
 // Every Prometheus metric zk-xds exports, in one place so names and labels stay consistent.
 // Modules receive the Metrics object; the admin server only renders the registry.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { securityMetrics } from './security-metrics.js';
 
 /**
  * zkxds_xds_proxy_nacks_total is labelled by node id, as operators ask "which proxy rejects what".
@@ -19,6 +20,8 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'zkxds_' });
+  // TLS reloads, identity denials, per-client limit refusals (security-metrics.ts).
+  securityMetrics(registry);
   const r = [registry];
   let proxiesNow: () => Record<string, number> = () => ({});
   let zkStateNow: () => string = () => 'connecting';

@@ -328,7 +328,10 @@ export class ScopedSidecarViews {
         // route: they are replaced by an HTTP listener and route that name nothing, so the clusters
         // retire behind an upsert the proxies ACK, and the empty pair goes a little later.
         if (view.cache.get(TYPE_URL.listener, name) && !view.emptied.has(port)) {
-          const empty = this.encodedPort(port, [], () => ({ listener: httpListenerFor(port, this.opts.sidecarBindAddress), route: portRouteFor(port, [], this.opts.domainSuffix) }));
+          const empty = this.encodedPort(port, [], () => ({
+            listener: httpListenerFor(port, this.opts.sidecarBindAddress),
+            route: portRouteFor(port, [], this.opts.domainSuffix),
+          }));
           staged.upserts.get('listener')!.push(empty.listener);
           staged.upserts.get('route')!.push(empty.route!);
           view.emptied.add(port);
@@ -343,7 +346,10 @@ export class ScopedSidecarViews {
         if (encoded.route) staged.upserts.get('route')!.push(encoded.route);
         else staged.retirements.get('route')!.push(name);
       } catch (err) {
-        this.opts.log.error({ port, nodeCluster: view.nodeCluster, err: (err as Error).message }, 'cannot build a scoped sidecar listener; its previous resources stay in force');
+        this.opts.log.error(
+          { port, nodeCluster: view.nodeCluster, err: (err as Error).message },
+          'cannot build a scoped sidecar listener; its previous resources stay in force',
+        );
       }
     }
     view.cache.apply(staged.toUpdates(), observedAt);
@@ -371,14 +377,17 @@ export class ScopedSidecarViews {
    * services on the port (what a port's resources depend on is in each service's port key, as for
    * the base publisher): the plan is made and encoded once, not once per node cluster.
    */
-  private encodedPort(port: number, services: readonly Service[], plan: () => { listener: Readonly<Record<string, unknown>>; route?: Readonly<Record<string, unknown>> }): EncodedPort {
+  private encodedPort(port: number, services: readonly Service[], plan: () => { listener: object; route?: object }): EncodedPort {
     const key = [port, ...[...services].sort((a, b) => (a.name < b.name ? -1 : 1)).map((s) => `${s.name}\u0000${portKeyOf(s).key}`)].join('\u0001');
     const memo = this.portMemo.get(key);
     const held = memo?.ref.deref();
     if (memo && held) return memo.listener ? { listener: memo.listener, route: held } : { listener: held };
     const name = outboundName(port);
     const p = plan();
-    const made: EncodedPort = { listener: this.shared(TYPE_URL.listener, name, p.listener), ...(p.route ? { route: this.shared(TYPE_URL.route, name, p.route) } : {}) };
+    const made: EncodedPort = {
+      listener: this.shared(TYPE_URL.listener, name, p.listener),
+      ...(p.route ? { route: this.shared(TYPE_URL.route, name, p.route) } : {}),
+    };
     // Held by what tells this port's services apart (its route; a tcp port's listener): the entry
     // lives as long as some cache serves it. An http listener is the same for every view.
     const distinct = made.route ?? made.listener;
@@ -391,7 +400,7 @@ export class ScopedSidecarViews {
    * The base cache's own resource when the scoped one is the same (a port whose services are all
    * in scope): no second copy of its bytes. Otherwise encoded here.
    */
-  private shared(typeUrl: string, name: string, object: Readonly<Record<string, unknown>>): EncodedResource {
+  private shared(typeUrl: string, name: string, object: object): EncodedResource {
     const encoded = encodeResource(typeUrl, name, object);
     const base = this.opts.base.get(typeUrl, name);
     return base && base.version === encoded.version ? base : encoded;

@@ -11,8 +11,8 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../observability/logger.js';
 import { parseScopeDocument, type ScopeBook, type ScopeEntry, type ScopeFieldError } from '../catalog/scope.js';
 import { meshName, type NamingOptions } from '../catalog/naming.js';
-import type { ZkConnection } from './zk-connection.js';
-import { readWithRetry } from './zk-retry.js';
+import type { ZkConnection } from '../zookeeper/connection.js';
+import { readWithRetry } from '../zookeeper/retry.js';
 import { parseDubboConsumer, type DubboConsumer } from './parsers/dubbo-consumer.js';
 
 export interface ScopeWatcherOptions {
@@ -44,7 +44,12 @@ export function scopeWatcherMetrics(registry: Registry): ScopeWatcherMetrics {
   let m = perRegistry.get(registry);
   if (!m) {
     m = {
-      invalidDocuments: new Counter({ name: 'zkxds_scope_documents_invalid_total', help: 'Scope documents rejected as invalid (the last good one stays in force)', labelNames: ['node_cluster'], registers: [registry] }),
+      invalidDocuments: new Counter({
+        name: 'zkxds_scope_documents_invalid_total',
+        help: 'Scope documents rejected as invalid (the last good one stays in force)',
+        labelNames: ['node_cluster'],
+        registers: [registry],
+      }),
       consumers: new Gauge({ name: 'zkxds_scope_dubbo_consumers', help: 'Dubbo consumer registrations feeding sidecar scopes', registers: [registry] }),
     };
     perRegistry.set(registry, m);
@@ -91,7 +96,13 @@ class ScopeSession {
   }
 
   private retrying<T>(path: string, read: () => Promise<T>): Promise<T | undefined> {
-    return readWithRetry(this.conn, path, read, (err, p) => this.w.readError(err, p), () => this.stopped);
+    return readWithRetry(
+      this.conn,
+      path,
+      read,
+      (err, p) => this.w.readError(err, p),
+      () => this.stopped,
+    );
   }
 
   private async readScopeRoot(): Promise<void> {
@@ -145,7 +156,11 @@ class ScopeSession {
     }
     const listed = new Set(children);
     let dropped = false;
-    for (const iface of [...byIface.keys()]) if (!listed.has(iface)) byIface.delete(iface), (dropped = true);
+    for (const iface of [...byIface.keys()]) {
+      if (listed.has(iface)) continue;
+      byIface.delete(iface);
+      dropped = true;
+    }
     for (const key of [...this.consumersWatched]) if (key.startsWith(`${root}/`) && !listed.has(key.slice(root.length + 1))) this.consumersWatched.delete(key);
     if (dropped) this.w.consumersChanged(this);
     await Promise.all(children.filter((i) => !this.consumersWatched.has(`${root}/${i}`)).map((i) => this.readConsumers(root, i)));
@@ -266,7 +281,12 @@ export class ScopeWatcher {
     const error: ScopeDocumentError = { nodeCluster: cluster, path, errors: parsed.errors, at: new Date().toISOString() };
     this.docs.set(cluster, { data, good: before?.good, error });
     this.metrics.invalidDocuments.inc({ node_cluster: cluster });
-    this.log.warn({ path, errors: parsed.errors }, before?.good ? 'rejected an invalid scope document; the last good one stays in force' : 'rejected an invalid scope document; the node cluster has no explicit scope until it is fixed');
+    this.log.warn(
+      { path, errors: parsed.errors },
+      before?.good
+        ? 'rejected an invalid scope document; the last good one stays in force'
+        : 'rejected an invalid scope document; the node cluster has no explicit scope until it is fixed',
+    );
   }
 
   consumersChanged(session: ScopeSession): void {

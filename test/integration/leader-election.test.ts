@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { pino, type Logger } from 'pino';
 import { LeaderElection } from '../../src/istio/leader-election.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { ZkDigestCredentials } from '../../src/registry/zk-credentials.js';
+import { ZkDigestCredentials } from '../../src/zookeeper/credentials.js';
 import { ZK_ERRORS, ZkTestClient } from '../support/zk-test-client.js';
 import { ZooKeeperServer } from '../support/zookeeper-server.js';
 import { expireSession } from '../support/expire-registry-session.js';
@@ -206,6 +206,25 @@ describe('leader election', () => {
     // From the moment a saw the deletion, never two leaders (before it, one: a).
     expect(maxConcurrentLeaders(seen)).toBe(1);
     expect(aLog.lines()).toContainEqual(expect.objectContaining({ level: 40, path: deleted, msg: expect.stringContaining('deleted') }));
+  }, 30000);
+
+  it('a lone leader whose candidate node is deleted steps down, and leads again only through a new node', async () => {
+    timeline = [];
+    const path = newPath();
+    const a = candidate('a', path);
+    await eventually(() => expect(a.election.isLeader).toBe(true));
+    const deleted = a.election.candidateNode!;
+
+    await deleteAsAnonymous(deleted);
+
+    // Nobody else is queued, so a leads again, but only after stepping down and entering anew.
+    await eventually(() => expect(a.events).toEqual(['elected', 'revoked: candidate node deleted', 'elected']));
+    expect(a.election.isLeader).toBe(true);
+    expect(a.election.candidateNode).toBeDefined();
+    expect(a.election.candidateNode).not.toEqual(deleted);
+    expect(await childrenOf(path)).toEqual([a.election.candidateNode!.slice(path.length + 1)]);
+    expect(timeline).toEqual(['+a', '-a', '+a']);
+    expect(a.gauge).toBe(1);
   }, 30000);
 
   it('a follower whose candidate node is deleted enters again at once; the leader stays', async () => {

@@ -47,8 +47,33 @@ beforeAll(async () => {
   // A Dubbo provider and, as Dubbo writes it, a consumer of it from application `shop`.
   kazoo = await RegistrarProcess.kazooDubbo(
     zk.connectString,
-    [{ interface: 'org.example.Greeter', protocol: 'tri', host: '127.0.0.1', port: 50051, params: [['application', 'greeter-app'], ['side', 'provider']] }],
-    { consumers: [{ interface: 'org.example.Greeter', host: '10.9.0.1', params: [['application', 'shop'], ['category', 'consumers'], ['side', 'consumer'], ['interface', 'org.example.Greeter'], ['pid', '4242']] }] },
+    [
+      {
+        interface: 'org.example.Greeter',
+        protocol: 'tri',
+        host: '127.0.0.1',
+        port: 50051,
+        params: [
+          ['application', 'greeter-app'],
+          ['side', 'provider'],
+        ],
+      },
+    ],
+    {
+      consumers: [
+        {
+          interface: 'org.example.Greeter',
+          host: '10.9.0.1',
+          params: [
+            ['application', 'shop'],
+            ['category', 'consumers'],
+            ['side', 'consumer'],
+            ['interface', 'org.example.Greeter'],
+            ['pid', '4242'],
+          ],
+        },
+      ],
+    },
   );
   server = await startServer(serveConfig(zk.connectString), silentLogger());
   await eventually(() => expect(server.registry.status().initialSyncDone).toBe(true), 15000);
@@ -164,8 +189,16 @@ describe('serving scoped sidecars', () => {
     await writer.create('/services/db/b', reg('10.6.0.2', 5432));
     await writer.create('/services/orders/b', reg('10.2.0.2', 8080));
     // The unscoped node is told; by then the scoped views have seen the same change.
-    await eventually(() => expect(JSON.stringify(unscoped.ads.responses.filter((r) => r.typeUrl === TYPE_URL.endpoint).map((r) => r.resources.map((x) => x.object)))).toContain('10.2.0.2'));
-    await eventually(() => expect(JSON.stringify(unscoped.ads.responses.filter((r) => r.typeUrl === TYPE_URL.endpoint).map((r) => r.resources.map((x) => x.object)))).toContain('10.6.0.2'));
+    await eventually(() =>
+      expect(JSON.stringify(unscoped.ads.responses.filter((r) => r.typeUrl === TYPE_URL.endpoint).map((r) => r.resources.map((x) => x.object)))).toContain(
+        '10.2.0.2',
+      ),
+    );
+    await eventually(() =>
+      expect(JSON.stringify(unscoped.ads.responses.filter((r) => r.typeUrl === TYPE_URL.endpoint).map((r) => r.resources.map((x) => x.object)))).toContain(
+        '10.6.0.2',
+      ),
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(scoped.ads.responses.slice(sotwBefore)).toEqual([]);
     expect(delta.responses.slice(deltaBefore)).toEqual([]);
@@ -265,10 +298,19 @@ describe('ZooKeeper sessions', () => {
 describe('invalid scope documents', () => {
   it('are rejected with path and field, counted, and the last good scope stays', async () => {
     await writer.set('/zk-xds/scope/frontend', JSON.stringify({ services: ['web', 'Bad Name!'] }));
-    await eventually(() => expect(server.scopes.watcher.errors().map((e) => [e.path, e.errors.map((f) => f.field)])).toEqual([['/zk-xds/scope/frontend', ['/services/1']]]));
+    await eventually(() =>
+      expect(server.scopes.watcher.errors().map((e) => [e.path, e.errors.map((f) => f.field)])).toEqual([['/zk-xds/scope/frontend', ['/services/1']]]),
+    );
     expect(server.scopes.book.scopeOf('frontend')!.map((e) => e.pattern)).toEqual(['web', 'pay*']);
     await writer.set('/zk-xds/scope/frontend', '{"servics": ["web"]}');
-    await eventually(() => expect(server.scopes.watcher.errors()[0]!.errors.map((f) => f.field).sort()).toEqual(['/services', '/servics']));
+    await eventually(() =>
+      expect(
+        server.scopes.watcher
+          .errors()[0]!
+          .errors.map((f) => f.field)
+          .sort(),
+      ).toEqual(['/services', '/servics']),
+    );
     await writer.set('/zk-xds/scope/frontend', 'not json');
     await eventually(() => expect(server.scopes.watcher.errors()[0]!.errors).toEqual([{ field: '', message: 'is not valid JSON' }]));
     const metric = await server.metrics.registry.getSingleMetricAsString('zkxds_scope_documents_invalid_total');
@@ -283,22 +325,30 @@ describe('invalid scope documents', () => {
 });
 
 describe('operator views', () => {
-  it('/debug/proxies and `zk-xds status` show each sidecar\'s scope and source; `zk-xds inspect` and /debug/scopes name who has a service in scope', async () => {
+  it("/debug/proxies and `zk-xds status` show each sidecar's scope and source; `zk-xds inspect` and /debug/scopes name who has a service in scope", async () => {
     const scoped = await envoyLike('shop-2', 'shop');
     const meta = await envoyLike('meta-2', 'no-document', { 'zk-xds.io/scope': '["orders"]' });
     const admin = `http://127.0.0.1:${server.adminPort}`;
     try {
-      const proxies = (await (await fetch(`${admin}/debug/proxies`)).json()) as { proxies: Array<{ node: string; scope?: { mode: string; entries: Array<{ pattern: string; source: string }>; services: string[] } }> };
+      const proxies = (await (await fetch(`${admin}/debug/proxies`)).json()) as {
+        proxies: Array<{ node: string; scope?: { mode: string; entries: Array<{ pattern: string; source: string }>; services: string[] } }>;
+      };
       const byNode = new Map(proxies.proxies.map((p) => [p.node, p]));
       expect(byNode.get('shop-2')!.scope).toMatchObject({ mode: 'scoped', entries: [{ pattern: GREETER, source: 'dubbo-consumer' }], services: [GREETER] });
-      expect(byNode.get('meta-2')!.scope).toMatchObject({ mode: 'scoped', entries: [{ pattern: 'orders', source: 'node-metadata', from: 'meta-2' }], services: ['orders'] });
+      expect(byNode.get('meta-2')!.scope).toMatchObject({
+        mode: 'scoped',
+        entries: [{ pattern: 'orders', source: 'node-metadata', from: 'meta-2' }],
+        services: ['orders'],
+      });
       const status = await CliProcess.run(['status', '--admin', admin]);
       expect(status.stdout.split('\n').find((l) => l.startsWith('shop-2'))).toMatch(/\s1 service \(dubbo-consumer\)$/);
       const scopes = (await (await fetch(`${admin}/debug/scopes?service=${GREETER}`)).json()) as { nodeClusters: Array<{ nodeCluster: string }> };
       expect(scopes.nodeClusters.map((c) => c.nodeCluster)).toEqual(['shop']);
       const inspect = await CliProcess.run(['inspect', 'web', '--admin', admin]);
       expect(inspect.code).toBe(0);
-      expect(inspect.stdout).toMatch(/in scope of \(sidecars of node clusters without a scope get it too\):\n\s+NODE CLUSTER\s+ENTRY\s+SOURCE\s+FROM\n(.*\n)*\s+frontend\s+web\s+znode\s+\/zk-xds\/scope\/frontend/);
+      expect(inspect.stdout).toMatch(
+        /in scope of \(sidecars of node clusters without a scope get it too\):\n\s+NODE CLUSTER\s+ENTRY\s+SOURCE\s+FROM\n(.*\n)*\s+frontend\s+web\s+znode\s+\/zk-xds\/scope\/frontend/,
+      );
     } finally {
       scoped.ads.close();
       meta.ads.close();

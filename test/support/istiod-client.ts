@@ -3,6 +3,7 @@
 // for MeshConfig, then one request per Istio config type in istiod's order; every first request
 // carries a nonce zk-xds never sent (a Go timestamp string) and an empty version. istiod becomes
 // ready once each type got one response, and ACKs every response with its version and nonce.
+import type * as grpc from '@grpc/grpc-js';
 import { AdsClient, type ReceivedResponse } from './ads-client.js';
 
 export const MESH_CONFIG_TYPE_URL = 'core/v1alpha1/MeshConfig';
@@ -40,20 +41,22 @@ export class IstiodLikeClient {
   constructor(
     address: string,
     readonly types: readonly string[] = [MESH_CONFIG_TYPE_URL, ...ISTIOD_CONFIG_TYPE_URLS],
+    /** istiod's configSources tlsSettings: SIMPLE is grpc.credentials.createSsl(ca). */
+    creds?: grpc.ChannelCredentials,
   ) {
-    this.ads = new AdsClient(address);
+    this.ads = new AdsClient(address, 'ads', creds);
   }
 
   /** Sends istiod's opening requests: the node with the first (MeshConfig), then every type. */
   subscribe(nodeId = 'istiod-6d4f9c7b8-x2x9z.istio-system'): void {
-    this.types.forEach((typeUrl, i) =>
+    for (const [i, typeUrl] of this.types.entries()) {
       this.ads.send({
         typeUrl,
         nonce: goTimestampNonce(),
         versionInfo: '',
         node: i === 0 ? { id: nodeId, cluster: 'Kubernetes', metadata: { ISTIO_VERSION: '1.29.0', GENERATOR: 'mcp' } } : undefined,
-      }),
-    );
+      });
+    }
   }
 
   /** The latest response of each type received so far. */

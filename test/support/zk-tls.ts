@@ -3,11 +3,11 @@
 // gets a PKCS12 keystore (openssl) and truststore (keytool, from the JDK), and the Netty connection
 // factory (the NIO one has no TLS). A second CA signs an "intruder" client certificate that the
 // server must refuse.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts, type ZooKeeperServerOptions } from './zookeeper-server.js';
+import { makeCa, makeLeaf, runIn } from './test-certs.js';
 
 export interface ClientPem {
   readonly caFile: string;
@@ -31,19 +31,7 @@ export interface ZkTlsSetup {
 const NETTY_JARS = ['/usr/share/java/netty-codec.jar', '/usr/share/java/netty-resolver.jar'];
 const STORE_PASSWORD = 'test-store-password';
 
-function run(cmd: string, args: string[], cwd: string): void {
-  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function makeCa(dir: string, name: string): void {
-  run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${name}`], dir);
-}
-
-function makeLeaf(dir: string, name: string, ca: string): void {
-  run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`], dir);
-  writeFileSync(path.join(dir, `${name}.ext`), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  run('openssl', ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`], dir);
-}
+const run = (cmd: string, args: string[], cwd: string): void => runIn(cwd, cmd, args);
 
 export async function zkTlsSetup(): Promise<ZkTlsSetup> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'zk-tls-'));

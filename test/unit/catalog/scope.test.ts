@@ -8,7 +8,10 @@ describe('parseScopeDocument', () => {
   });
 
   it('rejects with the JSON pointer of each bad field', () => {
-    expect(parseScopeDocument('{"services": ["ok", "Not OK"]}')).toEqual({ ok: false, errors: [{ field: '/services/1', message: expect.stringContaining('not a mesh name or glob') }] });
+    expect(parseScopeDocument('{"services": ["ok", "Not OK"]}')).toEqual({
+      ok: false,
+      errors: [{ field: '/services/1', message: expect.stringContaining('not a mesh name or glob') }],
+    });
     const unknown = parseScopeDocument('{"servics": ["a"]}');
     expect(unknown.ok).toBe(false);
     expect(!unknown.ok && unknown.errors.map((e) => e.field).sort()).toEqual(['/services', '/servics']);
@@ -51,7 +54,12 @@ describe('ScopeBook', () => {
     book.onChange((c) => heard.push([...c].sort()));
     expect(book.scopeOf('shop')).toBeUndefined();
     book.setExplicit('shop', ['orders'], '/zk-xds/scope/shop');
-    book.setLearned(new Map([['shop', [{ pattern: 'greeter', source: 'dubbo-consumer', from: '/dubbo/G/consumers/c1' }]], ['web', []]]));
+    book.setLearned(
+      new Map([
+        ['shop', [{ pattern: 'greeter', source: 'dubbo-consumer', from: '/dubbo/G/consumers/c1' }]],
+        ['web', []],
+      ]),
+    );
     expect(book.scopeOf('shop', [{ pattern: 'db', source: 'node-metadata', from: 'node-1' }])!.map((e) => `${e.pattern}<-${e.source}`)).toEqual([
       'orders<-znode',
       'greeter<-dubbo-consumer',

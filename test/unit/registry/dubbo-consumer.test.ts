@@ -7,7 +7,10 @@ const enc = (url: string) => encodeURIComponent(url);
 
 describe('Dubbo consumer registrations', () => {
   it('name the calling application and the interface, group and version it asked for', () => {
-    const parsed = parseDubboConsumer('org.example.Orders', enc('consumer://10.0.0.5/org.example.Orders?application=web&category=consumers&side=consumer&version=1.0.0&group=east'));
+    const parsed = parseDubboConsumer(
+      'org.example.Orders',
+      enc('consumer://10.0.0.5/org.example.Orders?application=web&category=consumers&side=consumer&version=1.0.0&group=east'),
+    );
     expect(parsed).toEqual({ ok: true, value: { application: 'web', interface: 'org.example.Orders', group: 'east', version: '1.0.0' } });
     expect(parsed.ok && consumerPattern(parsed.value, DEFAULT_NAMING)).toBe('1-0-0.east.org.example.orders');
   });
