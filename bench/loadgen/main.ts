@@ -4,7 +4,7 @@
 //   node dist/bench/loadgen/main.js --server 127.0.0.1:18000 --proxies 2000 \
 //     [--protocol sotw|delta] [--style envoy|grpc] [--targets svc-:1000 [--target-digits 5]] \
 //     [--workers K] [--per-connection 100] [--duration-s S | --timeout-s 300] \
-//     [--disconnect-at-s X [--reconnect]] [--record-eds eds.ndjson] [--node-id 'loadgen-{i}'] \
+//     [--disconnect-at-s X [--reconnect]] [--record-eds eds.ndjson] [--node-id 'loadgen-{i}'] [--node-cluster 'loadgen'] \
 //     [--out report.json] [--per-proxy] [--quiet]
 //
 // The report is one JSON object on stdout; progress goes to stderr. Without --duration-s the run
@@ -44,6 +44,7 @@ function parseCli(argv: string[]): Cli {
       reconnect: { type: 'boolean', default: false },
       'record-eds': { type: 'string' },
       'node-id': { type: 'string', default: 'loadgen-{i}' },
+      'node-cluster': { type: 'string', default: 'loadgen' },
       out: { type: 'string' },
       'per-proxy': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
@@ -63,6 +64,7 @@ function parseCli(argv: string[]): Cli {
     ...(targets ? { targets } : {}),
     proxiesPerConnection: count('--per-connection', a['per-connection']!, 1),
     nodeIdTemplate: a['node-id']!,
+    nodeClusterTemplate: a['node-cluster']!,
     timeoutS: seconds('--timeout-s', a['timeout-s']!),
     ...(a['duration-s'] !== undefined ? { durationS: seconds('--duration-s', a['duration-s']) } : {}),
     ...(a['disconnect-at-s'] !== undefined ? { disconnectAtS: seconds('--disconnect-at-s', a['disconnect-at-s']), reconnect: a.reconnect! } : {}),

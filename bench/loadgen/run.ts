@@ -32,6 +32,8 @@ export interface LoadOptions {
   readonly firstIndex?: number;
   /** Node id of proxy i: `{i}` is replaced by its index (default `loadgen-{i}`). */
   readonly nodeIdTemplate?: string;
+  /** Node cluster of proxy i: `{i}` is replaced by its index (default `loadgen`; sidecar scopes key on it). */
+  readonly nodeClusterTemplate?: string;
   /** Stop this long after the start; without it, stop once everything synced (and re-synced). */
   readonly durationS?: number;
   /** Without durationS: give up after this long (default 300 s). */
@@ -106,7 +108,7 @@ export function startLoad(o: LoadOptions): LoadRun {
   const proxies = Array.from({ length: o.proxies }, (_, slot) => {
     const index = first + slot;
     const target = o.targets && `${o.targets.prefix}${String(index % o.targets.count).padStart(o.targets.digits, '0')}`;
-    const config = { index, nodeId: template.replaceAll('{i}', String(index)), protocol: o.protocol, style: o.style, ...(o.style === 'grpc' ? { target } : {}) };
+    const config = { index, nodeId: template.replaceAll('{i}', String(index)), nodeCluster: (o.nodeClusterTemplate ?? 'loadgen').replaceAll('{i}', String(index)), protocol: o.protocol, style: o.style, ...(o.style === 'grpc' ? { target } : {}) };
     return new SimulatedProxy(config, pool.clientFor(slot), env);
   });
   // In batches, yielding to I/O between them: opening 2,000 grpc-js calls takes about a second of

@@ -11,6 +11,8 @@ import type { ResourceList } from './discovery-decode.js';
 export interface ProxyConfig {
   readonly index: number;
   readonly nodeId: string;
+  /** Node cluster (default `loadgen`). */
+  readonly nodeCluster?: string;
   readonly protocol: Protocol;
   readonly style: Style;
   /** The authority a grpc-style proxy dials. */
@@ -84,7 +86,7 @@ export class SimulatedProxy {
     if (this.stopped) return;
     this.state = new ProxyState(this.config.style, this.config.target);
     this.syncedThisStream = false;
-    const node = { id: this.config.nodeId, cluster: 'loadgen', user_agent_name: this.config.style === 'envoy' ? 'envoy' : 'gRPC Node' };
+    const node = { id: this.config.nodeId, cluster: this.config.nodeCluster ?? 'loadgen', user_agent_name: this.config.style === 'envoy' ? 'envoy' : 'gRPC Node' };
     const session = openSession(this.config.protocol, this.client, node, this.state, {
       onOpen: () => {
         this.outcome.connectedAt ??= this.env.now();

@@ -9,6 +9,7 @@ import { allProxies, streamsByNode, type StreamSource } from './proxy-status.js'
 import { configDump } from './config-dump.js';
 import { catalogPage, resourcesPage } from './catalog-pages.js';
 import { proxyNotApplied } from './proxy-adjustments.js';
+import { scopeRoutes, type ScopeSource } from './scope-pages.js';
 
 export interface DebugSources {
   readonly xds: StreamSource;
@@ -18,6 +19,8 @@ export interface DebugSources {
   readonly caches: ViewCaches;
   /** Resources retiring per view: still served until proxies ACK the change that dropped them. */
   readonly retiring?: () => unknown;
+  /** Sidecar scopes (each sidecar's row shows its scope; /debug/scopes lists them). */
+  readonly scopes?: ScopeSource;
   /** What istiod is sent: where ServiceEntries go, and those Istio would reject (not sent). */
   readonly istio: IstioReport;
 }
@@ -36,7 +39,12 @@ export function debugRoutes(src: DebugSources): Record<string, RouteHandler> {
       const byNode = streamsByNode(src.xds);
       const catalog = src.catalog.snapshot();
       const adjustmentsOf = (s: Parameters<CatalogPublisher['adjustmentsOf']>[0]) => src.publisher.adjustmentsOf(s);
-      const proxies = allProxies(src.xds).map((p) => ({ ...p, notApplied: proxyNotApplied(byNode.get(p.node) ?? [], catalog, adjustmentsOf) }));
+      const scopeOf = (node: string) => src.scopes?.describe(byNode.get(node)?.[0]?.node ?? null);
+      const proxies = allProxies(src.xds).map((p) => ({
+        ...p,
+        notApplied: proxyNotApplied(byNode.get(p.node) ?? [], catalog, adjustmentsOf),
+        ...(p.kind === 'sidecar' && src.scopes ? { scope: scopeOf(p.node) } : {}),
+      }));
       return { status: 200, body: { proxies, retiring: src.retiring?.() ?? {} } };
     },
     '/debug/config_dump': (url) => {
@@ -61,5 +69,6 @@ export function debugRoutes(src: DebugSources): Record<string, RouteHandler> {
       status: 200,
       body: { invalid: src.registry.invalidRegistrations(), nameCollisions: src.registry.nameCollisions() },
     }),
+    ...(src.scopes ? scopeRoutes(src.scopes) : {}),
   };
 }

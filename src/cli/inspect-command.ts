@@ -2,6 +2,7 @@
 // policy (and a rejected policy write), and the xDS resources it became for each kind of proxy.
 import type { CatalogPage, ResourcesPage, ServedResource } from '../admin/catalog-pages.js';
 import { CommandFailure, EXIT, formatTable, getAdmin } from './admin-client.js';
+import type { ScopedByPage } from '../admin/scope-pages.js';
 
 export async function inspectCommand(service: string, opts: { admin: string; adminTokenFile?: string; output: 'text' | 'json' }, out: (text: string) => void): Promise<void> {
   const query = `?service=${encodeURIComponent(service)}`;
@@ -12,7 +13,10 @@ export async function inspectCommand(service: string, opts: { admin: string; adm
   }
   const page = catalog.status === 200 ? (catalog.body as CatalogPage) : null;
   const served = resources.status === 200 ? (resources.body as ResourcesPage) : null;
-  out(opts.output === 'json' ? `${JSON.stringify({ service, catalog: page, resources: served }, null, 2)}\n` : describeService(service, page, served));
+  // Older servers have no /debug/scopes: the section is then left out.
+  const scopes = await getAdmin<ScopedByPage>(opts.admin, `/debug/scopes${query}`, opts.adminTokenFile).catch(() => null);
+  const scopedBy = scopes?.status === 200 ? scopes.body : null;
+  out(opts.output === 'json' ? `${JSON.stringify({ service, catalog: page, resources: served, scopedBy }, null, 2)}\n` : describeService(service, page, served) + describeScopedBy(scopedBy));
 }
 
 export function describeService(service: string, page: CatalogPage | null, served: ResourcesPage | null): string {
@@ -55,6 +59,19 @@ export function describeService(service: string, page: CatalogPage | null, serve
     for (const a of adjustments) parts.push(`  ${a.feature}${a.outcome === 'approximated' ? ' (approximated)' : ''}: ${a.why}\n`);
   }
   return parts.join('');
+}
+
+/** Which node clusters' sidecars have the service in scope, and through which entries. */
+export function describeScopedBy(page: ScopedByPage | null): string {
+  if (!page) return '';
+  const rows = page.nodeClusters.flatMap(({ nodeCluster, entries }) => entries.map((e) => [nodeCluster, e.pattern, e.source, e.from]));
+  const others = page.scopeDefault === 'all' ? 'sidecars of node clusters without a scope get it too' : 'sidecars of node clusters without a scope do not get it (--scope-default none)';
+  if (rows.length === 0) return `
+in scope of: no node cluster's scope names it (${others})
+`;
+  return `
+in scope of (${others}):
+${indent(formatTable(['NODE CLUSTER', 'ENTRY', 'SOURCE', 'FROM'], rows))}`;
 }
 
 /** One line about a resource; the whole of it is in --output json. */

@@ -4,6 +4,7 @@
 import { Command, Option, InvalidArgumentError, type CommanderError } from 'commander';
 import { createLogger } from '../observability/logger.js';
 import { startServer, type ServeConfig } from './serve.js';
+import { scopeOptions } from './scope-flags.js';
 import { CommandFailure, EXIT } from './admin-client.js';
 import { packageVersion } from './version.js';
 import { statusCommand } from './status-command.js';
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   for (const option of zookeeperOptions()) serve.addOption(option);
   for (const option of streamLimitOptions()) serve.addOption(option);
   for (const option of xdsTlsOptions()) serve.addOption(option);
+  for (const option of scopeOptions()) serve.addOption(option);
   serve
     .addOption(new Option('--bind-address <ip>', 'address the xDS port (and the admin port unless --admin-bind-address) listens on').env('ZKXDS_BIND_ADDRESS').default('0.0.0.0'))
     .addOption(new Option('--xds-port <port>', 'gRPC xDS port').env('ZKXDS_XDS_PORT').default(18000).argParser(int(0, 65535)))

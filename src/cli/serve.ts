@@ -28,7 +28,10 @@ import { startKubernetesServiceEntries, type KubernetesServiceEntries } from '..
 import { McpPublisher } from '../publish/mcp-publisher.js';
 import { MCP_SERVICE_ENTRY_TYPE_URLS } from '../publish/mcp-resources.js';
 
-export interface ServeConfig extends ZooKeeperFlags, StreamLimitFlags, XdsTlsFlags {
+import type { ScopeFlags } from './scope-flags.js';
+import { sidecarScopes, type SidecarScopes } from './sidecar-scopes.js';
+
+export interface ServeConfig extends ZooKeeperFlags, StreamLimitFlags, XdsTlsFlags, ScopeFlags {
   readonly bindAddress: string;
   readonly xdsPort: number;
   readonly adminPort: number;
@@ -77,6 +80,7 @@ export interface RunningServer {
   readonly metrics: Metrics;
   /** Present with --k8s-service-entries. */
   readonly kubernetes?: KubernetesServiceEntries;
+  readonly scopes: SidecarScopes;
   stop(): Promise<void>;
 }
 
@@ -103,12 +107,15 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
     registryOptionsFrom(config, { debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs }),
     { log, metrics, onServices: (services, observedAt) => catalog.offer(services, observedAt) },
   );
+  // Sidecars whose node cluster has a scope get only its services (after the base sidecar view).
+  const scopes = sidecarScopes(config, { base: caches.sidecar, catalog, namesOf: (s) => publisher.sidecarNamesOf(s), registry, log, metrics });
+  catalog.onChange((change, observedAt) => scopes.views.publish(change, observedAt));
   metrics.setZooKeeperStateSource(() => registry.status().state);
   metrics.setStalenessSource(() => registry.status().staleSeconds);
   // xDS answers (SotW, delta, MCP) are held until every ensemble's first complete read: an empty
   // answer would make clients drop what they hold.
   const gate = new WarmGate();
-  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs, retireSubscribedMaxMs: config.retireSubscribedMaxMs, limits: streamLimitsFrom(config), warmGate: gate, credentials: transport?.credentials, identities: transport?.identities });
+  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs, retireSubscribedMaxMs: config.retireSubscribedMaxMs, limits: streamLimitsFrom(config), warmGate: gate, credentials: transport?.credentials, identities: transport?.identities, viewSelector: scopes.viewSelector, onViewUnused: scopes.onViewUnused });
   const xdsPort = await xds.listen(config.bindAddress, config.xdsPort);
   metrics.setProxySource(() => countProxiesByKind(xds), () => new Set(streamsByNode(xds).keys()));
   metrics.setProxyStateSource(new ProxyCensus(xds).take);
@@ -125,7 +132,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       return { ready, detail: { ...why, zookeeper: status, xds: { port: xdsPort, streams: xds.connectedStreams().length, holding: !gate.isOpen } } };
     },
     routes: {
-      ...debugRoutes({ xds, catalog, registry, publisher, caches, retiring: () => xds.retiring(), istio: { ...istio, rejectedEntries: () => mcpPublisher.rejectedEntries() } }),
+      ...debugRoutes({ xds, catalog, registry, publisher, caches, retiring: () => xds.retiring(), istio: { ...istio, rejectedEntries: () => mcpPublisher.rejectedEntries() }, scopes: scopes.pages }),
       // /debug/status (HTML) and its JSON pages; `kubernetes` is assigned before any request is served.
       ...statusRoutes({ xds, caches, catalog, registry, kubernetes: () => kubernetes }),
     },
@@ -147,9 +154,12 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
         metrics,
       )
     : undefined;
+  const scopesStarted = scopes.start(xds).catch((err: Error) => log.error({ err: err.message }, 'sidecar scope sources stopped'));
   const started = registry
     .start()
-    .then(() => {
+    .then(async () => {
+      // Scopes are read before answering too: a scoped sidecar would otherwise first get everything.
+      await scopesStarted;
       if (registry.status().initialSyncDone) gate.open();
     })
     .catch((err: Error) => log.error({ err: err.message }, 'registry stopped'));
@@ -163,11 +173,13 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       await xds.shutdown();
       transport?.source.close();
       await registry.stop();
+      scopes.stop();
+      await Promise.race([scopesStarted, new Promise((r) => setTimeout(r, 100))]);
       await admin.close();
       await Promise.race([started, new Promise((r) => setTimeout(r, 100))]);
       log.info('stopped');
     })());
-  return { xdsPort, adminPort, registry, catalog, caches, publisher, mcpPublisher, xds, metrics, kubernetes, stop };
+  return { xdsPort, adminPort, registry, catalog, caches, publisher, mcpPublisher, xds, metrics, kubernetes, scopes, stop };
 }
 
 /**

@@ -3,11 +3,12 @@
 import type { ProxyStatus } from '../admin/proxy-status.js';
 import type { NotApplied } from '../admin/proxy-adjustments.js';
 import { formatTable, getAdmin } from './admin-client.js';
+import { scopeCell, type ProxyScope } from '../admin/scope-pages.js';
 
 const TYPES = ['CDS', 'LDS', 'EDS', 'RDS'] as const;
 
 export async function statusCommand(opts: { admin: string; adminTokenFile?: string; output: 'table' | 'json' }, out: (text: string) => void): Promise<void> {
-  const { body } = await getAdmin<{ proxies: Array<ProxyStatus & { notApplied?: NotApplied[] }> }>(opts.admin, '/debug/proxies', opts.adminTokenFile);
+  const { body } = await getAdmin<{ proxies: Array<ProxyStatus & { notApplied?: NotApplied[]; scope?: ProxyScope }> }>(opts.admin, '/debug/proxies', opts.adminTokenFile);
   if (opts.output === 'json') return out(`${JSON.stringify(body, null, 2)}\n`);
   out(proxyTable(body.proxies) + notAppliedReport(body.proxies));
 }
@@ -31,7 +32,7 @@ export function notAppliedReport(proxies: ReadonlyArray<{ node: string; notAppli
     .join('');
 }
 
-export function proxyTable(proxies: readonly ProxyStatus[]): string {
+export function proxyTable(proxies: ReadonlyArray<ProxyStatus & { scope?: ProxyScope }>): string {
   if (proxies.length === 0) return 'no proxies connected\n';
   const rows = proxies.map((p) => [
     p.node,
@@ -41,8 +42,9 @@ export function proxyTable(proxies: readonly ProxyStatus[]): string {
     ...TYPES.map((t) => cell(p, t)),
     p.changeToAck ? `${p.changeToAck.p50Ms}/${p.changeToAck.p99Ms}` : '-',
     p.connectedSince,
+    scopeCell(p.scope),
   ]);
-  return formatTable(['NODE', 'CLUSTER', 'KIND', 'PROTOCOL', ...TYPES, 'CHANGE->ACK P50/P99 MS', 'CONNECTED SINCE'], rows);
+  return formatTable(['NODE', 'CLUSTER', 'KIND', 'PROTOCOL', ...TYPES, 'CHANGE->ACK P50/P99 MS', 'CONNECTED SINCE', 'SCOPE'], rows);
 }
 
 /** A type's state; NACKED also names the rejected version, '-' when the proxy does not use the type. */

@@ -111,6 +111,11 @@ export class CatalogPublisher {
     });
   }
 
+  /** The sidecar clusters and endpoints a service produced (scoped sidecar views take them from the sidecar cache). */
+  sidecarNamesOf(service: string): { readonly cluster: ReadonlySet<string>; readonly endpoint: ReadonlySet<string> } | undefined {
+    return this.produced.get('sidecar')!.get(service);
+  }
+
   /** Services currently left without a sidecar listener, with the reason. */
   sidecarConflicts(): ReadonlyMap<string, string> {
     return this.conflicts;

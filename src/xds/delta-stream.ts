@@ -188,6 +188,15 @@ export class DeltaStream extends StreamBase<DeltaSubscription, OutgoingDeltaResp
     return { systemVersion: cache.version(typeUrl), typeUrl, resources, removed, body: encodeDeltaBody(cache.version(typeUrl), typeUrl, resources, removed) };
   }
 
+  protected rebase(): void {
+    // What the client holds is written down from the old view before it goes; the new view is
+    // then compared with it name by name, so only real differences are sent.
+    for (const sub of this.subscriptions.values()) {
+      if (sub.known === null) sub.known = this.heldVersions(sub);
+      sub.rebase();
+    }
+  }
+
   protected sizeOf(r: OutgoingDeltaResponse): number {
     if (r.body) return r.body.length + r.nonce.length + 16;
     let bytes = 64 + r.systemVersion.length + r.typeUrl.length;

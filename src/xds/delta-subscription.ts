@@ -87,6 +87,12 @@ export class DeltaSubscription extends SubscriptionBase {
     return true;
   }
 
+  /** As SubscriptionBase.rebase; replies to responses of the old view no longer move ackedSeq. */
+  override rebase(): void {
+    super.rebase();
+    for (const [nonce, sent] of this.outstanding) this.outstanding.set(nonce, { ...sent, seq: -1 });
+  }
+
   recordSent(nonce: string, version: string, seq: number = this.sentSeq): void {
     this.nonce = nonce;
     this.sentVersion = version;

@@ -108,13 +108,23 @@ export class ResourceCache {
     for (const t of typeUrls) this.tables.set(t, new TypeTable());
   }
 
-  onChange(listener: CacheListener): void {
+  /** Returns what stops the listener. */
+  onChange(listener: CacheListener): () => void {
     this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
 
   /** Retired names wait for this gate; without one they are removed at once. */
   setRetirementGate(gate: RetirementGate): void {
     this.gate = gate;
+  }
+
+  /** Retirements are removed at once again (no stream is served from this cache any more). */
+  clearRetirementGate(): void {
+    this.gate = null;
   }
 
   /**

@@ -116,9 +116,12 @@ export class StreamAckRetirementGate implements RetirementGate {
   }
 
   private check(): void {
+    // A stream moved to another view (its scope changed) no longer holds what this cache retired.
+    let current: Set<RetirementHolder> | null = null;
     for (const [batch, w] of this.waiting) {
       if (!w.acked) {
-        for (const h of w.holders) if (h.isClosed || !holds(h, batch)) w.holders.delete(h);
+        current ??= new Set(this.opts.streams());
+        for (const h of w.holders) if (h.isClosed || !current.has(h) || !holds(h, batch)) w.holders.delete(h);
         if (w.holders.size === 0) this.endAckPhase(batch, w.unheld ? 'unheld' : 'acked');
         continue;
       }

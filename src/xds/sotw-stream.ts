@@ -116,6 +116,12 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
     return this.respond(sub, { body, count, version });
   }
 
+  protected rebase(): void {
+    // The next response of each type is the full state of the new view (a full-state type replaces
+    // what the proxy holds; routes and endpoints it holds outside the new view simply stay unused).
+    for (const sub of this.subscriptions.values()) sub.rebase();
+  }
+
   protected sizeOf(r: OutgoingDiscoveryResponse): number {
     return r.body.length + r.nonce.length + 16;
   }

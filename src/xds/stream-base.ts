@@ -197,6 +197,21 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
     return this.subscriptions.get(typeUrl)?.names.has(name) ?? false;
   }
 
+  /**
+   * Moves the stream to another view (its node's scope changed: see XdsServer.reselectViews). What
+   * it was sent refers to the old view's cache steps: every subscription is answered afresh from
+   * the new view, and ACKs count again only for responses built from it.
+   */
+  switchView(view: ResourceView): void {
+    if (!this.view || this.view.cache === view.cache) return;
+    this.rebase(view);
+    this.view = view;
+    this.env.schedule(this);
+  }
+
+  /** Forgets what refers to the old view's steps, before `view` replaces it. */
+  protected abstract rebase(view: ResourceView): void;
+
   /** The response a subscription is due now, or null. */
   protected abstract buildResponse(sub: Sub): Out | null;
 

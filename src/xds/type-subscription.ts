@@ -58,6 +58,17 @@ export abstract class SubscriptionBase {
     return this.wildcard || intersects(changed, this.names);
   }
 
+  /**
+   * The stream moves to another view: steps of the old cache mean nothing in the new one. Every
+   * subscribed resource is owed again, and no ACK counts until one of a response from the new view.
+   */
+  rebase(): void {
+    this.sentSeq = -1;
+    this.nonceSeq = -1;
+    this.ackedSeq = -1;
+    this.owe('all');
+  }
+
   abstract syncState(): SyncState;
 }
 

@@ -50,6 +50,14 @@ export interface XdsServerOptions {
   readonly limits?: Partial<StreamLimits>;
   /** Answers are held until it opens (default: none, answer at once). */
   readonly warmGate?: WarmGate;
+  /**
+   * A cache of its own for a node, instead of its view's (sidecar scopes); undefined: the view's.
+   * Asked on a stream's first request and again by reselectViews(). The server knows nothing of
+   * why; it serves each such cache as a view of the same name, with its own bodies and gate.
+   */
+  readonly viewSelector?: (node: NodeMessage | null, view: ViewName) => ResourceCache | undefined;
+  /** Told when no stream uses a cache viewSelector gave any more (its owner may let it go). */
+  readonly onViewUnused?: (cache: ResourceCache) => void;
   /** TLS of the xDS port (tls-credentials.ts); absent: plaintext. */
   readonly credentials?: grpc.ServerCredentials;
   /** With client certificates required: which node clusters identities may claim (peer-identity.ts). */
@@ -85,6 +93,11 @@ export class XdsServer {
   private readonly writeGate: WriteGate;
   private listener: BacklogListener | null = null;
   private readonly reclaimer: MemoryReclaimer;
+  /** Open streams by the cache they are served from (dispatch and gates look only at theirs). */
+  private readonly byCache = new Map<ResourceCache, Set<XdsStream>>();
+  private readonly cacheOfStream = new Map<XdsStream, ResourceCache>();
+  /** Caches of their own (viewSelector), served while a stream uses them. */
+  private readonly ownViews = new Map<ResourceCache, { view: ResourceView; unsubscribe: () => void }>();
   private readonly guard: ClientGuard;
 
   constructor(private readonly opts: XdsServerOptions) {
@@ -131,7 +144,9 @@ export class XdsServer {
       // A profile view without a cache of its own is served its kind's base view.
       viewFor: (node) => {
         const name = viewOf(node);
-        return views.get(name) ?? views.get(KIND_OF_VIEW[name])!;
+        const base = views.get(name) ?? views.get(KIND_OF_VIEW[name])!;
+        const own = opts.viewSelector?.(node, base.name);
+        return own && own !== base.cache ? this.ownView(own, base) : base;
       },
       writes: this.writeGate,
       nackLog: new NackLog(opts.log, () => this.limitMetrics.nackLogsSuppressed.inc()),
@@ -148,7 +163,7 @@ export class XdsServer {
     this.registerServices();
     for (const cache of bodies.keys()) cache.onChange((changes) => this.onCacheChange(cache, changes));
     for (const cache of bodies.keys()) {
-      const streams = () => [...this.streams.keys()].filter((s) => s.view?.cache === cache);
+      const streams = () => this.byCache.get(cache) ?? [];
       const gate = new StreamAckRetirementGate({ cache, streams, graceMs: opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS, subscribedMaxMs: opts.retireSubscribedMaxMs ?? DEFAULT_RETIRE_SUBSCRIBED_MAX_MS, views: this.viewsOf.get(cache)!, log: opts.log, metrics: opts.metrics });
       this.gates.set(cache, gate);
     }
@@ -183,6 +198,21 @@ export class XdsServer {
 
   private recheckRetirements(): void {
     for (const gate of this.gates.values()) gate.recheck();
+  }
+
+  /**
+   * Streams whose node `which` picks choose their view again (their scope appeared, changed or
+   * went): those whose view changed move to the new one (see StreamBase.switchView).
+   */
+  reselectViews(which: (node: NodeMessage | null) => boolean): void {
+    for (const stream of this.streams.keys()) {
+      if (!stream.view || !which(stream.node)) continue;
+      const next = this.env.viewFor(stream.node);
+      if (next.cache === stream.view.cache) continue;
+      stream.switchView(next);
+      this.index(stream);
+    }
+    this.recheckRetirements();
   }
 
   /** Open streams (admin pages). */
@@ -257,9 +287,11 @@ export class XdsServer {
       this.scheduler.forget(stream);
       this.writeGate.forget(stream);
       this.streams.delete(stream);
+      const cache = this.cacheOfStream.get(stream);
+      this.unindex(stream);
       this.opts.metrics.connectedStreams.dec({ api });
-      // A closed stream holds no retirement.
-      this.recheckRetirements();
+      // A closed stream holds no retirement (only its own cache's can have waited for it).
+      if (cache) this.gates.get(cache)?.recheck();
       log.info({ stream: info.id, api, node: stream.nodeId, peer: info.peer, reason, err: err?.message }, 'xDS stream closed');
     };
     call.on('data', (req: Req) => {
@@ -273,7 +305,10 @@ export class XdsServer {
       }
       try {
         stream.onRequest(req);
-        this.recheckRetirements();
+        if (this.cacheOfStream.get(stream) !== stream.view?.cache) this.index(stream);
+        // An ACK can release only what its own cache retired: with a cache per scope, thousands of
+        // gates would otherwise be looked at on every request.
+        if (stream.view) this.gates.get(stream.view.cache)?.recheck();
       } catch (err) {
         // A request we cannot handle must not take the process or other streams down.
         log.error({ stream: info.id, node: stream.nodeId, err: (err as Error).message }, 'failed to handle an xDS request; closing the stream');
@@ -313,10 +348,58 @@ export class XdsServer {
   }
 
   private onCacheChange(cache: ResourceCache, changes: readonly TypeChange[]): void {
+    const streams = this.byCache.get(cache);
     for (const change of changes) {
       const size = cache.entries(change.typeUrl).size;
       for (const view of this.viewsOf.get(cache) ?? []) this.opts.metrics.resources.set({ type: shortTypeName(change.typeUrl), view }, size);
-      for (const stream of this.streams.keys()) if (stream.view?.cache === cache) stream.onCacheChange(change.typeUrl, change.changed, change.observedAt);
+      if (streams) for (const stream of streams) stream.onCacheChange(change.typeUrl, change.changed, change.observedAt);
     }
+  }
+
+  private index(stream: XdsStream): void {
+    this.unindex(stream);
+    const cache = stream.view?.cache;
+    if (!cache) return;
+    this.cacheOfStream.set(stream, cache);
+    let set = this.byCache.get(cache);
+    if (!set) this.byCache.set(cache, (set = new Set()));
+    set.add(stream);
+  }
+
+  private unindex(stream: XdsStream): void {
+    const cache = this.cacheOfStream.get(stream);
+    if (!cache) return;
+    this.cacheOfStream.delete(stream);
+    const set = this.byCache.get(cache);
+    set?.delete(stream);
+    if (set?.size === 0) {
+      this.byCache.delete(cache);
+      this.forgetOwnView(cache);
+    }
+  }
+
+  /** A cache of its own served as `base`'s view: registered on first use. */
+  private ownView(cache: ResourceCache, base: ResourceView): ResourceView {
+    const known = this.ownViews.get(cache);
+    if (known) return known.view;
+    const view: ResourceView = { name: base.name, kind: base.kind, cache, bodies: new SharedBodies(cache) };
+    const unsubscribe = cache.onChange((changes) => this.onCacheChange(cache, changes));
+    const gate = new StreamAckRetirementGate({ cache, streams: () => this.byCache.get(cache) ?? [], graceMs: this.opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS, subscribedMaxMs: this.opts.retireSubscribedMaxMs ?? DEFAULT_RETIRE_SUBSCRIBED_MAX_MS, views: [base.name], log: this.opts.log, metrics: this.opts.metrics });
+    this.gates.set(cache, gate);
+    this.ownViews.set(cache, { view, unsubscribe });
+    return view;
+  }
+
+  /** No stream uses it any more: what it retired goes now (nobody holds it), and it is forgotten. */
+  private forgetOwnView(cache: ResourceCache): void {
+    const own = this.ownViews.get(cache);
+    if (!own) return;
+    this.ownViews.delete(cache);
+    own.unsubscribe();
+    this.gates.get(cache)?.close();
+    this.gates.delete(cache);
+    cache.clearRetirementGate();
+    for (const batch of new Set([...cache.retiringNames().values()].flatMap((byName) => [...byName.values()]))) cache.release(batch);
+    this.opts.onViewUnused?.(cache);
   }
 }

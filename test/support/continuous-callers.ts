@@ -167,10 +167,10 @@ export class SidecarObserver {
   private running = true;
   private readonly loop: Promise<void>;
 
-  constructor(address: string, nodeId: string) {
+  constructor(address: string, nodeId: string, cluster?: string) {
     const client = new DeltaClient(address);
     this.client = client;
-    client.send({ typeUrl: TYPE_URL.cluster, node: { id: nodeId, userAgent: 'envoy' } });
+    client.send({ typeUrl: TYPE_URL.cluster, node: { id: nodeId, userAgent: 'envoy', ...(cluster !== undefined ? { cluster } : {}) } });
     client.send({ typeUrl: TYPE_URL.route });
     this.loop = (async () => {
       while (this.running && !client.ended) {

@@ -43,6 +43,13 @@ export interface DubboProviderSpec {
   data?: string;
 }
 
+/** A Dubbo 2 consumer as Dubbo registers it: `consumer://<host>/<interface>?application=..&category=consumers&side=consumer..`. */
+export interface DubboConsumerSpec {
+  interface: string;
+  host: string;
+  params: [string, string | null][];
+}
+
 function javaFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const full = path.join(dir, name);
@@ -91,8 +98,8 @@ export class RegistrarProcess {
   }
 
   /** Registers Dubbo 2 providers (plus `extra` persistent nodes) with a real kazoo client. */
-  static kazooDubbo(connect: string, providers: DubboProviderSpec[], opts: { root?: string; extra?: string[]; digest?: string } = {}): Promise<RegistrarProcess> {
-    return RegistrarProcess.start('kazoo', ['/usr/bin/python3', KAZOO_SCRIPT], { connect, root: opts.root ?? '/dubbo', providers, extra: opts.extra ?? [] }, opts.digest);
+  static kazooDubbo(connect: string, providers: DubboProviderSpec[], opts: { root?: string; extra?: string[]; digest?: string; consumers?: DubboConsumerSpec[] } = {}): Promise<RegistrarProcess> {
+    return RegistrarProcess.start('kazoo', ['/usr/bin/python3', KAZOO_SCRIPT], { connect, root: opts.root ?? '/dubbo', providers, extra: opts.extra ?? [], consumers: opts.consumers ?? [] }, opts.digest);
   }
 
   private static async start(label: string, command: string[], spec: object, digest: string | undefined): Promise<RegistrarProcess> {

@@ -7,6 +7,8 @@ come in env ZKXDS_REGISTRAR_DIGEST (never on the command line); the nodes are th
 Spec: {"connect": "127.0.0.1:2181", "root": "/dubbo",
        "providers": [{"interface": "org.x.Greeter", "protocol": "dubbo", "host": "127.0.0.1",
                       "port": 20880, "params": [["group", "g1"], ["flag", null]]}],
+       "consumers": [{"interface": "org.x.Greeter", "host": "10.0.0.5",
+                      "params": [["application", "shop"], ["category", "consumers"], ["side", "consumer"]]}],
        "extra": ["/dubbo/org.x.Greeter/consumers/...", ...]}   # persistent nodes beside providers
 A param whose value is null is written as a bare key (`&flag`), as some registrars do.
 """
@@ -38,6 +40,12 @@ def main():
         zk.ensure_path(parent)
         # Dubbo writes the URL-encoded provider URL as the node name and the IP as data.
         zk.create(f"{parent}/{quote(provider_url(p), safe='')}", p.get("data", "").encode(), ephemeral=True)
+    for c in spec.get("consumers", []):
+        parent = f"{root}/{c['interface']}/consumers"
+        zk.ensure_path(parent)
+        url = provider_url({"protocol": "consumer", "host": c["host"], "port": 0, "interface": c["interface"], "params": c["params"]})
+        # Dubbo writes consumer:// URLs without a port.
+        zk.create(f"{parent}/{quote(url.replace(':0/', '/', 1), safe='')}", b"", ephemeral=True)
     for path in spec.get("extra", []):
         zk.ensure_path(path)
     print("REGISTERED", flush=True)
