@@ -9,7 +9,6 @@ import { shortTypeName } from './resource-types.js';
 import { StreamBase } from './stream-base.js';
 import { truncateDetail } from './nack-log.js';
 import { DeltaSubscription } from './delta-subscription.js';
-import { touches } from './name-sets.js';
 import type { VersionsAt } from './resource-cache.js';
 import { ALL_SUBSCRIBED, EVERY_NAME, type DeltaBody } from './shared-bodies.js';
 
@@ -36,7 +35,7 @@ export class DeltaStream extends StreamBase<DeltaSubscription, OutgoingDeltaResp
     // client holds is written down first.
     const wildcardFlips = sub.wildcard ? req.resource_names_unsubscribe.includes('*') : req.resource_names_subscribe.includes('*');
     if (wildcardFlips && sub.known === null && sub.sentSeq >= 0) sub.known = this.heldVersions(sub);
-    sub.update(req.resource_names_subscribe, req.resource_names_unsubscribe, first, (n) => this.intern(typeUrl, n));
+    sub.update(req.resource_names_subscribe, req.resource_names_unsubscribe, first, (n) => this.intern(typeUrl, n), this.names.delta);
     if (sub.pending) this.env.schedule(this);
   }
 
@@ -45,7 +44,7 @@ export class DeltaStream extends StreamBase<DeltaSubscription, OutgoingDeltaResp
     if (!sub || sub.nonce === null) return;
     const known = sub.known;
     let relevant: boolean;
-    if (known === null) relevant = sub.wildcard ? changed.size > 0 : touches(changed, sub.names);
+    if (known === null) relevant = sub.wildcard ? changed.size > 0 : this.names.touches(changed, sub.names);
     else {
       relevant = false;
       for (const n of changed) if (sub.subscribes(n) || known.has(n)) relevant = true;

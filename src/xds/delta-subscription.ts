@@ -9,7 +9,7 @@
 // the next full re-check makes the two agree again.
 import { truncateDetail } from './nack-log.js';
 import { SubscriptionBase, type SyncState } from './type-subscription.js';
-import { DELTA_NAME_SETS, type NameSetPool, type SharedNameSet } from './name-sets.js';
+import type { NameSetPool, SharedNameSet } from './name-sets.js';
 
 /** Unanswered responses remembered per type; older ones are forgotten (their reply just counts). */
 const OUTSTANDING_LIMIT = 32;
@@ -38,7 +38,7 @@ export class DeltaSubscription extends SubscriptionBase {
     unsubscribe: readonly string[],
     first: boolean,
     intern: (name: string) => string = (n) => n,
-    pool: NameSetPool | null = DELTA_NAME_SETS,
+    pool: NameSetPool | null = null,
   ): void {
     if (first && subscribe.length === 0) this.wildcard = true;
     if (pool && this.names.size === 0 && unsubscribe.length === 0 && subscribe.length > 0 && this.subscribeFirst(subscribe, intern, pool)) return;

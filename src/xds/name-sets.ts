@@ -54,24 +54,27 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a === b || (a.byteLength === b.byteLength && Buffer.compare(a, b) === 0);
 }
 
-/** The pool SotW streams share within a process. */
-export const SHARED_NAME_SETS = new NameSetPool();
-
-/** The pool delta streams share within a process (keyed differently from SotW's). */
-export const DELTA_NAME_SETS = new NameSetPool();
-
 /**
- * Whether a cache change touches a set of names, remembered per name set for the change being
- * dispatched: the server hands one change to every stream in turn, and thousands of Envoy streams
- * share one name set.
+ * What the streams of one server share: the name-set pools (SotW and delta keyed apart) and the
+ * memo of which name sets the change being dispatched touches. One per server, so that two servers
+ * in a process (tests, benchmarks) never see each other's state.
  */
-let lastChange: { changed: ReadonlySet<string>; byNames: Map<ReadonlySet<string>, boolean> } | null = null;
+export class NameSharing {
+  readonly sotw = new NameSetPool();
+  readonly delta = new NameSetPool();
+  private lastChange: { changed: ReadonlySet<string>; byNames: Map<ReadonlySet<string>, boolean> } | null = null;
 
-export function touches(changed: ReadonlySet<string>, names: ReadonlySet<string>): boolean {
-  if (lastChange?.changed !== changed) lastChange = { changed, byNames: new Map() };
-  let hit = lastChange.byNames.get(names);
-  if (hit === undefined) lastChange.byNames.set(names, (hit = intersects(changed, names)));
-  return hit;
+  /**
+   * Whether a cache change touches a set of names, remembered per name set for the change being
+   * dispatched: the server hands one change to every stream in turn, and thousands of Envoy
+   * streams share one name set.
+   */
+  touches(changed: ReadonlySet<string>, names: ReadonlySet<string>): boolean {
+    if (this.lastChange?.changed !== changed) this.lastChange = { changed, byNames: new Map() };
+    let hit = this.lastChange.byNames.get(names);
+    if (hit === undefined) this.lastChange.byNames.set(names, (hit = intersects(changed, names)));
+    return hit;
+  }
 }
 
 export function intersects(a: ReadonlySet<string> | 'all', b: ReadonlySet<string>): boolean {

@@ -40,8 +40,10 @@ class LazyNamesRequest implements DiscoveryRequestMessage {
  * deserializer) for the rest. Either way `resource_names_bytes` holds the encoded names.
  */
 export function sotwRequestDeserializer(fallback: (bytes: Buffer) => unknown): (bytes: Buffer) => DiscoveryRequestMessage {
+  // Per deserializer, so per server: servers in one process share nothing.
+  const recent = new RecentRuns();
   return (bytes) => {
-    const scan = scanRequest(bytes);
+    const scan = scanRequest(bytes, recent);
     if (!scan.fast) {
       const full = fallback(bytes) as DiscoveryRequestMessage;
       full.resource_names_bytes = scan.names;
@@ -65,7 +67,7 @@ interface RequestScan {
   readonly strings: Map<number, [number, number]>;
 }
 
-function scanRequest(bytes: Uint8Array): RequestScan {
+function scanRequest(bytes: Uint8Array, recent: RecentRuns): RequestScan {
   const strings = new Map<number, [number, number]>();
   const nameRanges: Array<[number, number]> = [];
   let fast = true;
@@ -102,7 +104,7 @@ function scanRequest(bytes: Uint8Array): RequestScan {
     if (pos > bytes.length) throw new RangeError(`DiscoveryRequest field ${field} runs past the end of the message`);
     if (field === RESOURCE_NAMES) {
       if (nameRanges.length === 0) {
-        const run = recentRunAt(bytes, fieldStart);
+        const run = recent.at(bytes, fieldStart);
         if (run) {
           // The same names as a recent request: stepped over in one comparison, not field by field.
           knownRun = run;
@@ -123,39 +125,42 @@ function scanRequest(bytes: Uint8Array): RequestScan {
   const single = nameRanges.length === 1 ? nameRanges[0]! : null;
   if (knownRun && single && single[1] - single[0] === knownRun.length) return { fast, names: knownRun, strings };
   const names = joinRanges(bytes, nameRanges);
-  remember(names);
+  recent.remember(names);
   return { fast, names, strings };
 }
+
+const RECENT_RUNS = 8;
+/** Shorter runs cost little to walk and are not worth remembering. */
+const MIN_REMEMBERED_RUN = 256;
 
 /**
  * Runs of resource_names fields seen lately (private copies), most recent first. An Envoy repeats
  * its EDS names in every ACK, and Envoys behind one control plane mostly hold the same clusters.
  */
-const recentRuns: Uint8Array[] = [];
-const RECENT_RUNS = 8;
-/** Shorter runs cost little to walk and are not worth remembering. */
-const MIN_REMEMBERED_RUN = 256;
+class RecentRuns {
+  private readonly runs: Uint8Array[] = [];
 
-/** A remembered run that the message holds at `start`. Correct as a shortcut because a run is a
- * sequence of complete fields: parsing from `start` would step over exactly those bytes. */
-function recentRunAt(bytes: Uint8Array, start: number): Uint8Array | null {
-  for (let i = 0; i < recentRuns.length; i++) {
-    const run = recentRuns[i]!;
-    const end = start + run.length;
-    if (end > bytes.length || Buffer.compare(bytes.subarray(start, end), run) !== 0) continue;
-    if (i > 0) {
-      recentRuns.splice(i, 1);
-      recentRuns.unshift(run);
+  /** A remembered run that the message holds at `start`. Correct as a shortcut because a run is a
+   * sequence of complete fields: parsing from `start` would step over exactly those bytes. */
+  at(bytes: Uint8Array, start: number): Uint8Array | null {
+    for (let i = 0; i < this.runs.length; i++) {
+      const run = this.runs[i]!;
+      const end = start + run.length;
+      if (end > bytes.length || Buffer.compare(bytes.subarray(start, end), run) !== 0) continue;
+      if (i > 0) {
+        this.runs.splice(i, 1);
+        this.runs.unshift(run);
+      }
+      return run;
     }
-    return run;
+    return null;
   }
-  return null;
-}
 
-function remember(run: Uint8Array): void {
-  if (run.length < MIN_REMEMBERED_RUN) return;
-  recentRuns.unshift(new Uint8Array(run));
-  if (recentRuns.length > RECENT_RUNS) recentRuns.pop();
+  remember(run: Uint8Array): void {
+    if (run.length < MIN_REMEMBERED_RUN) return;
+    this.runs.unshift(new Uint8Array(run));
+    if (this.runs.length > RECENT_RUNS) this.runs.pop();
+  }
 }
 
 /** The names' bytes: a view when they are contiguous (they always are from real clients). */

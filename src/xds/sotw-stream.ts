@@ -6,7 +6,7 @@ import { isFullStateType, shortTypeName } from './resource-types.js';
 import { TypeSubscription } from './type-subscription.js';
 import { StreamBase } from './stream-base.js';
 import { truncateDetail } from './nack-log.js';
-import { SHARED_NAME_SETS, intersects, touches } from './name-sets.js';
+import { intersects } from './name-sets.js';
 import { ALL_SUBSCRIBED, EVERY_NAME, type PickedBody } from './shared-bodies.js';
 
 export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryResponse> {
@@ -28,7 +28,7 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
       // version_info (istiod sends a foreign nonce; a client back from a server restart sends an old version).
       sub = new TypeSubscription(typeUrl);
       this.subscriptions.set(typeUrl, sub);
-      sub.updateFromRequest(req, (n) => this.intern(typeUrl, n), SHARED_NAME_SETS);
+      sub.updateFromRequest(req, (n) => this.intern(typeUrl, n), this.names.sotw);
       sub.owe('all');
       this.env.schedule(this);
       return;
@@ -57,7 +57,7 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
       this.acknowledged(typeUrl, req.response_nonce);
       this.env.onReply?.({ kind: 'ack', nodeId: this.nodeId, typeUrl, version: req.version_info, at: performance.now() });
     }
-    const added = sub.updateFromRequest(req, (n) => this.intern(typeUrl, n), SHARED_NAME_SETS);
+    const added = sub.updateFromRequest(req, (n) => this.intern(typeUrl, n), this.names.sotw);
     if (added === 'all' || added.size > 0) {
       sub.owe(added);
       this.env.schedule(this);
@@ -68,7 +68,7 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
   onCacheChange(typeUrl: string, changed: ReadonlySet<string>, observedAt: number): void {
     const sub = this.subscriptions.get(typeUrl);
     if (!sub || sub.nonce === null) return;
-    if (!sub.wildcard && !touches(changed, sub.names)) return;
+    if (!sub.wildcard && !this.names.touches(changed, sub.names)) return;
     this.changed(typeUrl, observedAt);
   }
 

@@ -13,6 +13,7 @@ import type { SharedBodies } from './shared-bodies.js';
 import type { SubscriptionBase } from './type-subscription.js';
 import type { NackLog } from './nack-log.js';
 import { LatencyWindow } from './latency-window.js';
+import { NameSharing } from './name-sets.js';
 
 /** The metrics a stream records (the process's Metrics has them). */
 export type StreamMetrics = Pick<Metrics, 'pushLatency' | 'changeToSent' | 'changeToAck' | 'acks' | 'nacks' | 'resourcesSent' | 'responsesSent' | 'staleRequests'>;
@@ -45,6 +46,8 @@ export interface StreamEnvironment {
   readonly nackLog?: NackLog;
   /** False while answers are held (see warm-gate.ts); absent: always answer. */
   readonly isWarm?: () => boolean;
+  /** Name sets shared by the server's streams; absent: this stream shares with none. */
+  readonly names?: NameSharing;
 }
 
 /** What a stream asks before it builds a response, and tells after (see write-gate.ts). */
@@ -108,6 +111,8 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
   private readonly awaitingAck = new Map<string, Array<{ seq: number; origin: number }>>();
   /** This stream's last change -> ACK latencies (ms), for /debug/proxies. */
   readonly changeToAck = new LatencyWindow();
+  /** The server's shared name sets, or this stream's own when it runs alone (unit tests). */
+  protected readonly names: NameSharing;
 
   constructor(
     readonly info: StreamInfo,
@@ -115,7 +120,9 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
     protected readonly env: StreamEnvironment,
     /** Set for the single-type services (CDS, EDS, ...); undefined for ADS. */
     protected readonly onlyType?: string,
-  ) {}
+  ) {
+    this.names = env.names ?? new NameSharing();
+  }
 
   get nodeId(): string {
     return this.node?.id ?? '';

@@ -13,6 +13,7 @@ import { SharedBodies } from './shared-bodies.js';
 import { FlushScheduler, type Flushable } from './flush-scheduler.js';
 import { TYPE_URL, shortTypeName } from './resource-types.js';
 import { KIND_OF_VIEW, cacheOfView, servedViews, viewOf, type ViewCaches, type ViewName } from './client-profile.js';
+import { NameSharing } from './name-sets.js';
 import { StreamAckRetirementGate, type RetiringReport, type RetirementMetrics } from './retirement-gate.js';
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream-limits.js';
 import { WriteGate } from './write-gate.js';
@@ -141,6 +142,7 @@ export class XdsServer {
       },
     });
     this.env = {
+      names: new NameSharing(),
       // A profile view without a cache of its own is served its kind's base view.
       viewFor: (node) => {
         const name = viewOf(node);

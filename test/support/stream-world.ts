@@ -5,6 +5,7 @@ import { SharedBodies } from '../../src/xds/shared-bodies.js';
 import { encodeResource, type EncodedResource } from '../../src/xds/resource-encoding.js';
 import { RESOURCE_KINDS, TYPE_URL } from '../../src/xds/resource-types.js';
 import type { Sink, StreamEnvironment } from '../../src/xds/stream-base.js';
+import { NameSharing } from '../../src/xds/name-sets.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { silentLogger } from '../../src/observability/logger.js';
 
@@ -33,6 +34,8 @@ export function streamWorld() {
     metrics: createMetrics({ defaultMetrics: false }),
     schedule: (s) => s.flush(),
     minPushIntervalMs: 0,
+    // One server's worth of sharing: the streams of this world share name sets, as a server's do.
+    names: new NameSharing(),
   };
   const streams: CacheListener[] = [];
   cache.onChange((changes) => {

@@ -53,6 +53,17 @@ describe('delta streams holding the cache at a step', () => {
     expect(one.stream.heldVersions(one.sub()).get('b')).toBe(one.last().resources[0]!.version);
   });
 
+  it('share name sets only within one server: two servers in one process share nothing', () => {
+    const first = setup();
+    const second = setup();
+    const here = first.open({ resource_names_subscribe: ['a', 'b'] });
+    const alsoHere = first.open({ resource_names_subscribe: ['a', 'b'] });
+    const there = second.open({ resource_names_subscribe: ['a', 'b'] });
+    expect(here.sub().names).toBe(alsoHere.sub().names);
+    expect(there.sub().names).not.toBe(here.sub().names);
+    expect([...there.sub().names]).toEqual([...here.sub().names]);
+  });
+
   it('send byte for byte what the name-by-name path sends, removals included', () => {
     const { open, set } = setup();
     const shared = open({ resource_names_subscribe: ['a', 'b', 'x'] });
