@@ -5,7 +5,8 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../observability/logger.js';
 import { DEFAULT_TLS_RELOAD_INTERVAL_MS, XdsTlsSource } from '../xds/tls-credentials.js';
-import { IdentityPolicy, loadIdentitiesFile } from '../xds/peer-identity.js';
+import { IdentityPolicy, identityPolicyFrom } from '../xds/peer-identity.js';
+import { readYamlFile } from './yaml-file.js';
 import { int } from './zookeeper-flags.js';
 
 /** What commander hands over for these flags. */
@@ -44,7 +45,7 @@ export async function xdsTransportFrom(flags: XdsTlsFlags, log: Logger, registry
   }
   if (!certFile || !keyFile) throw new Error('--xds-tls-cert-file and --xds-tls-key-file go together');
   if (xdsIdentitiesFile && !clientCaFile) throw new Error('--xds-identities-file needs mutual TLS (--xds-tls-client-ca-file)');
-  const identities = clientCaFile ? (xdsIdentitiesFile ? loadIdentitiesFile(xdsIdentitiesFile) : new IdentityPolicy()) : undefined;
+  const identities = clientCaFile ? (xdsIdentitiesFile ? identityPolicyFrom(readYamlFile(xdsIdentitiesFile, 'identities file'), `identities file ${xdsIdentitiesFile}`) : new IdentityPolicy()) : undefined;
   const source = await XdsTlsSource.load({ certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}), reloadIntervalMs: flags.xdsTlsReloadIntervalMs ?? DEFAULT_TLS_RELOAD_INTERVAL_MS }, log, registry);
   if (identities) log.info({ mappedIdentities: identities.size }, 'xDS clients must present a certificate; each identity may claim its own node cluster and those the identities file maps');
   return { credentials: source.credentials(), ...(identities ? { identities } : {}), source };

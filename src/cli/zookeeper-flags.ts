@@ -2,7 +2,8 @@
 // that `validate` reads exactly the ensembles, roots and credentials `serve` would.
 import { InvalidArgumentError, Option } from 'commander';
 import type { ZkRegistryOptions } from '../registry/zk-registry.js';
-import { loadSourcesFile } from '../registry/sources-config.js';
+import { validateSources } from '../registry/sources-config.js';
+import { readYamlFile } from './yaml-file.js';
 
 export interface ZooKeeperFlags {
   readonly zk: string;
@@ -45,7 +46,7 @@ export function registryOptionsFrom(flags: ZooKeeperFlags, batching: { debounceM
     connect: flags.zk,
     root: flags.zkRoot,
     ...(flags.zkAuthFile ? { authFile: flags.zkAuthFile } : {}),
-    ...(flags.sourcesFile ? { sources: loadSourcesFile(flags.sourcesFile) } : {}),
+    ...(flags.sourcesFile ? { sources: validateSources(readYamlFile(flags.sourcesFile, 'sources file'), `sources file ${flags.sourcesFile}`) } : {}),
     policyRoot: flags.zkPolicyRoot,
     sessionTimeoutMs: flags.zkSessionTimeoutMs,
     ...batching,

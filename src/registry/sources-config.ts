@@ -1,9 +1,7 @@
 // Where services are read from: one or more ZooKeeper ensembles, each with its own connect
 // string, chroot, credentials and roots, and how roots are laid out. Given as a YAML or JSON file
 // (`--sources-file`), or built from the single-ensemble flags (`--zk`, `--zk-root`, `--zk-auth-file`).
-import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
-import { parse as parseYaml } from 'yaml';
 import { DEFAULT_NAMING, type NamingOptions } from '../catalog/naming.js';
 import type { TreeLayout } from './tree-watcher.js';
 import type { ZkTlsConfig } from '../zookeeper/tls-config.js';
@@ -131,22 +129,6 @@ export function validateSources(data: unknown, origin: string): SourcesConfig {
   };
 }
 
-/** Reads a YAML (or JSON, which is YAML) sources file. */
-export function loadSourcesFile(path: string): SourcesConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read sources file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'read error'}`);
-  }
-  let data: unknown;
-  try {
-    data = parseYaml(text) as unknown;
-  } catch (err) {
-    throw new Error(`sources file ${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
-  }
-  return validateSources(data, `sources file ${path}`);
-}
 
 /**
  * The single ensemble `default` of the flags: the services root (auto layout) plus `/dubbo`

@@ -4,10 +4,8 @@
 // to its identity's name part (the service account of a SPIFFE ID, the last path segment of another
 // URI, the DNS name, the CN), the way istiod ties a proxy's identity to what it says it is. An
 // identities file (--xds-identities-file) lets more identities claim more clusters.
-import { readFileSync } from 'node:fs';
 import type { PeerCertificate } from 'node:tls';
 import { Ajv, type ErrorObject } from 'ajv';
-import { parse as parseYaml } from 'yaml';
 
 export interface PeerIdentity {
   /** The identity string: a URI, a DNS name or a CN. */
@@ -103,19 +101,3 @@ export function identityPolicyFrom(data: unknown, origin: string): IdentityPolic
   return new IdentityPolicy(new Map(Object.entries(raw.identities).map(([id, clusters]) => [id, new Set(clusters)])));
 }
 
-/** Reads a YAML (or JSON) identities file: `identities: {<identity>: [<cluster>, ...]}`. */
-export function loadIdentitiesFile(path: string): IdentityPolicy {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read identities file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'read error'}`);
-  }
-  let data: unknown;
-  try {
-    data = parseYaml(text) as unknown;
-  } catch (err) {
-    throw new Error(`identities file ${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
-  }
-  return identityPolicyFrom(data, `identities file ${path}`);
-}

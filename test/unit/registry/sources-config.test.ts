@@ -3,7 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { defaultSources, loadSourcesFile, validateSources } from '../../../src/registry/sources-config.js';
+import { defaultSources, validateSources } from '../../../src/registry/sources-config.js';
+import { readYamlFile } from '../../../src/cli/yaml-file.js';
+
+const loadSourcesFile = (p: string) => validateSources(readYamlFile(p, 'sources file'), `sources file ${p}`);
 import { loadCredentials } from '../../../src/zookeeper/credentials.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'zkxds-sources-'));
