@@ -1,0 +1,72 @@
+// Which services have registered instances at each ip:port, so that the server Listener of an
+// address (translate/server-listener.ts) is rebuilt when a service registered there changes its
+// instances or its mtls/authorization policy. The publisher feeds it every upserted service and
+// stages the Listeners of the addresses it reports dirty, into the proxyless views.
+//
+// A Listener stays served after the last instance at its address left: a gRPC server that is told
+// its Listener does not exist stops serving at once, so a registration that blips (a ZooKeeper
+// session expiring and the registrar writing it again) must not take the server down with it.
+import type { Service } from '../catalog/model.js';
+import { serverAddressesOf, serverListenerFor, serverListenerName, serverSecurityOf, type ServerSecurity } from '../translate/server-listener.js';
+import { encodeResource, type EncodedResource } from './resource-encoding.js';
+import { TYPE_URL } from './resource-types.js';
+
+/** The key of what a server Listener depends on in one service. */
+function securityKey(service: Service): string {
+  return JSON.stringify([service.policy.mtls ?? null, service.policy.authorization ?? null]);
+}
+
+function splitHostPort(address: string): { ip: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { ip: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)) };
+}
+
+export class ServerListenerIndex {
+  /** "ip:port" -> the services with an instance there, by name. */
+  private readonly servicesAt = new Map<string, Map<string, Service>>();
+  private readonly tracked = new Map<string, { addresses: readonly string[]; key: string }>();
+  /** Addresses whose services disagree, with the reason (the server refuses every call). */
+  readonly conflicts = new Map<string, string>();
+
+  /** Records a service's current addresses; adds those whose Listener may have changed to `dirty`. */
+  track(service: Service, dirty: Set<string>): void {
+    const addresses = serverAddressesOf(service);
+    const key = securityKey(service);
+    const before = this.tracked.get(service.name);
+    for (const a of before?.addresses ?? []) {
+      if (addresses.includes(a)) continue;
+      this.servicesAt.get(a)?.delete(service.name);
+      dirty.add(a);
+    }
+    for (const a of addresses) {
+      if (!this.servicesAt.has(a)) this.servicesAt.set(a, new Map());
+      this.servicesAt.get(a)!.set(service.name, service);
+      if (!before?.addresses.includes(a) || before.key !== key) dirty.add(a);
+    }
+    this.tracked.set(service.name, { addresses, key });
+  }
+
+  /** What the server at `address` enforces, undefined when no service is registered there (now). */
+  securityAt(address: string): ServerSecurity | undefined {
+    const services = [...(this.servicesAt.get(address)?.values() ?? [])];
+    return services.length === 0 ? undefined : serverSecurityOf(services);
+  }
+
+  /** The addresses a service has registered instances at (sorted). */
+  addressesOf(service: string): readonly string[] {
+    return this.tracked.get(service)?.addresses ?? [];
+  }
+
+  /**
+   * The encoded Listener of `address`, or undefined when nobody is registered there any more (the
+   * last Listener then stays in the caches). Updates `conflicts`. Throws ResourceEncodingError.
+   */
+  encode(address: string): EncodedResource | undefined {
+    const security = this.securityAt(address);
+    if (!security) return undefined;
+    if (security.conflict) this.conflicts.set(address, security.conflict);
+    else this.conflicts.delete(address);
+    const { ip, port } = splitHostPort(address);
+    return encodeResource(TYPE_URL.listener, serverListenerName(ip, port), serverListenerFor(ip, port, security));
+  }
+}
