@@ -43,7 +43,10 @@ if (!target || !protoPath) fatal(new Error('usage: xds-client-child.mjs <target>
 grpcXds.register();
 const def = protoLoader.loadSync(protoPath, { keepCase: true, defaults: true });
 const pkg = /** @type {any} */ (grpc.loadPackageDefinition(def));
-const client = new pkg.zkxds.demo.v1.Echo(`xds:///${target}`, grpc.credentials.createInsecure());
+// ZKXDS_CHILD_CREDENTIALS=xds: mTLS when the Cluster carries an UpstreamTlsContext (gRFC A29).
+const credentials =
+  process.env.ZKXDS_CHILD_CREDENTIALS === 'xds' ? new grpcXds.XdsChannelCredentials(grpc.credentials.createInsecure()) : grpc.credentials.createInsecure();
+const client = new pkg.zkxds.demo.v1.Echo(`xds:///${target}`, credentials);
 
 /**
  * @param {number} deadlineMs

@@ -4,16 +4,13 @@
 // factory (the NIO one has no TLS). A second CA signs an "intruder" client certificate that the
 // server must refuse.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts, type ZooKeeperServerOptions } from './zookeeper-server.js';
+import { makeCa, makeLeaf, type PemFiles } from './test-ca.js';
 
-export interface ClientPem {
-  readonly caFile: string;
-  readonly certFile: string;
-  readonly keyFile: string;
-}
+export type ClientPem = PemFiles;
 
 export interface ZkTlsSetup {
   readonly dir: string;
@@ -33,16 +30,6 @@ const STORE_PASSWORD = 'test-store-password';
 
 function run(cmd: string, args: string[], cwd: string): void {
   execFileSync(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function makeCa(dir: string, name: string): void {
-  run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${name}`], dir);
-}
-
-function makeLeaf(dir: string, name: string, ca: string): void {
-  run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`], dir);
-  writeFileSync(path.join(dir, `${name}.ext`), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  run('openssl', ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`], dir);
 }
 
 export async function zkTlsSetup(): Promise<ZkTlsSetup> {

@@ -1,0 +1,45 @@
+// Workload certificates for mTLS tests between gRPC services: one mesh CA signs SPIFFE identities
+// (URI SANs), a foreign CA signs an impostor; plus the bootstrap `certificate_providers` block
+// (gRPC's `file_watcher` plugin) that makes a proxyless node present one of them.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { makeCa, makeLeaf, type PemFiles } from './test-ca.js';
+
+export const TRUST_DOMAIN = 'zkxds.test';
+
+export const spiffeId = (workload: string) => `spiffe://${TRUST_DOMAIN}/sa/${workload}`;
+
+export interface SpiffeCerts {
+  readonly dir: string;
+  /** A workload's certificate (URI SAN spiffeId(workload)) signed by the mesh CA, with the mesh CA as roots. */
+  readonly workload: (name: string) => PemFiles;
+  /** A certificate claiming spiffeId(name) but signed by a foreign CA (it still trusts the mesh CA). */
+  readonly impostor: (name: string) => PemFiles;
+  remove(): void;
+}
+
+export function makeSpiffeCerts(): SpiffeCerts {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'zkxds-spiffe-'));
+  makeCa(dir, 'mesh-ca');
+  makeCa(dir, 'foreign-ca');
+  const made = new Map<string, PemFiles>();
+  const once = (key: string, make: () => PemFiles) => made.get(key) ?? (made.set(key, make()), made.get(key)!);
+  return {
+    dir,
+    workload: (name) => once(name, () => makeLeaf(dir, name, 'mesh-ca', `URI:${spiffeId(name)}`)),
+    impostor: (name) =>
+      once(`impostor-${name}`, () => ({ ...makeLeaf(dir, `impostor-${name}`, 'foreign-ca', `URI:${spiffeId(name)}`), caFile: path.join(dir, 'mesh-ca.pem') })),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A bootstrap `certificate_providers` block: one `file_watcher` instance named `instance`. */
+export function certificateProviders(files: PemFiles, instance = 'default'): Record<string, unknown> {
+  return {
+    [instance]: {
+      plugin_name: 'file_watcher',
+      config: { certificate_file: files.certFile, private_key_file: files.keyFile, ca_certificate_file: files.caFile, refresh_interval: '10s' },
+    },
+  };
+}
