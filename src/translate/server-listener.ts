@@ -21,7 +21,12 @@ export function hostPort(address: string, port: number): string {
 }
 
 export function serverListenerName(address: string, port: number): string {
-  return SERVER_LISTENER_NAME_TEMPLATE.replace('%s', hostPort(address, port));
+  return serverListenerNameAt(hostPort(address, port));
+}
+
+/** The server Listener name for an "ip:port" (IPv6 in brackets). */
+export function serverListenerNameAt(ipPort: string): string {
+  return SERVER_LISTENER_NAME_TEMPLATE.replace('%s', ipPort);
 }
 
 /** The "ip:port" addresses where a service has registered instances gRPC servers could serve. */

@@ -21,6 +21,7 @@ import type { PemFiles } from '../support/test-ca.js';
 import { ECHO_PROTO_PATH } from '../support/echo-backend.js';
 import { totalNacks } from '../support/grpc-end-to-end.js';
 import { eventually } from '../support/eventually.js';
+import { CliProcess } from '../support/cli-process.js';
 
 const POLICY_PATH = '/zk-xds/policy/orders';
 const PERMISSION_DENIED = grpc.status.PERMISSION_DENIED;
@@ -67,10 +68,11 @@ beforeAll(async () => {
   // The server serves once zk-xds knows an instance at its address: register it.
   await app.mkdirp('/services/orders');
   await app.create('/services/orders/orders-1', JSON.stringify({ address: backend.host, port: backend.port }), { ephemeral: true });
+  let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     backend.serving,
-    new Promise((_, reject) => setTimeout(() => reject(new Error(`the XdsServer is not serving:\n${backend.log()}`)), 45_000)),
-  ]);
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`the XdsServer is not serving:\n${backend.log()}`)), 45_000))),
+  ]).finally(() => clearTimeout(timer));
 }, 60_000);
 
 afterAll(async () => {
@@ -150,6 +152,16 @@ describe('zero trust between proxyless gRPC services', () => {
     const batch = clients[1]!;
     await eventually(async () => expect(summarize(await batch.call(3))).toBe('orders-1×3'), 60_000);
   }, 120_000);
+
+  it('zk-xds inspect shows the effective mode, the rules and the server listener', async () => {
+    const res = await CliProcess.run(['inspect', 'orders', '--admin', `http://127.0.0.1:${server.adminPort}`]);
+    expect(res).toMatchObject({ code: 0, stderr: '' });
+    expect(res.stdout).toContain(`mtls: STRICT (callers send mTLS, accept servers ${spiffeId('orders')})`);
+    expect(res.stdout).toContain(`server ${backend.host}:${backend.port}: STRICT`);
+    expect(res.stdout).toContain('gRPC nodes need: certificate_providers.default');
+    expect(res.stdout).toContain(`authorization (in order):\n  DENY from ${spiffeId('web')} to anything\n  otherwise ALLOW`);
+    expect(res.stdout).toMatch(new RegExp(`proxyless\\s+listener\\s+grpc/server\\?xds\\.resource\\.listening_address=127\\.0\\.0\\.1:${backend.port}\\s+\\S+\\s+gRPC server, mTLS`));
+  });
 
   it('was never NACKed by a caller or the server', async () => {
     expect(await totalNacks(server)).toBe(0);
