@@ -1,6 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { EMPTY_POLICY, parsePolicy, samePolicy, type PolicyParse, type ServicePolicy } from '../../../src/catalog/policy.js';
 import { MAX_POLICY_BYTES } from '../../../src/catalog/policy-schema.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../../src/xds/protos.js';
 
 function accepted(result: PolicyParse): ServicePolicy {
   if (!result.ok) throw new Error(`rejected: ${JSON.stringify(result.errors)}`);
@@ -187,6 +190,16 @@ const INVALID_CASES: Array<[string, string | Buffer, string[]]> = [
   ['invalid UTF-8', Buffer.from([0x7b, 0xff, 0x7d]), ['']],
   ['more than 64 KiB', `{"port": 80}${' '.repeat(MAX_POLICY_BYTES)}`, ['']],
 ];
+
+describe('the README policy table', () => {
+  it('holds only examples that parsePolicy accepts', () => {
+    const readme = readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('| field | example | what it does |')).split('\n\n')[0]!;
+    const examples = table.split('\n').flatMap((row) => /^\|[^|]*\| `(\{.*?\})` \|/.exec(row)?.[1] ?? []);
+    expect(examples.length).toBeGreaterThan(20);
+    for (const example of examples) expect([example, messagesOf(parsePolicy(example))]).toEqual([example, '']);
+  });
+});
 
 describe('parsePolicy rejects', () => {
   it.each(INVALID_CASES)('%s', (_name, data, fields) => {
