@@ -18,7 +18,7 @@ export interface SecuritySummary {
   /** The server Listener per registered address, with what it enforces there. */
   readonly servers: Array<{ address: string; listener: string; mode: string; conflict: string | null }>;
   /** Names that must exist on the nodes: bootstrap certificate providers (gRPC), SDS secrets (Envoy). */
-  readonly nodeNeeds: { proxyless: string[]; sidecar: string[] } | null;
+  readonly nodeNeeds: { certificateProviders: string[]; sdsSecrets: string[]; sdsCluster: string } | null;
 }
 
 export function securitySummary(service: Service, servers: ServerListenerIndex): SecuritySummary {
@@ -35,8 +35,9 @@ export function securitySummary(service: Service, servers: ServerListenerIndex):
     }),
     nodeNeeds: usesCertificates
       ? {
-          proxyless: [...new Set([`certificate_providers.${s.identityProvider}`, `certificate_providers.${s.caProvider}`])],
-          sidecar: [`SDS secret ${s.sdsCertificate}`, `SDS secret ${s.sdsValidationContext}`, `cluster ${s.sdsCluster} (the SDS agent)`],
+          certificateProviders: [...new Set([s.identityProvider, s.caProvider])],
+          sdsSecrets: [...new Set([s.sdsCertificate, s.sdsValidationContext])],
+          sdsCluster: s.sdsCluster,
         }
       : null,
   };

@@ -63,8 +63,8 @@ function describeSecurity(s: SecuritySummary): string {
   const lines = [`\nmtls: ${s.mode} (callers send ${s.callers}${s.serverIdentities.length > 0 ? `, accept servers ${s.serverIdentities.join(' or ')}` : ''})\n`];
   for (const server of s.servers) lines.push(`  server ${server.address}: ${server.mode}${server.conflict ? `, refuses every call: ${server.conflict}` : ''}\n`);
   if (s.nodeNeeds) {
-    lines.push(`  gRPC nodes need: ${s.nodeNeeds.proxyless.join(', ')}\n`);
-    lines.push(`  Envoy nodes need: ${s.nodeNeeds.sidecar.join(', ')}\n`);
+    lines.push(`  gRPC nodes need: ${s.nodeNeeds.certificateProviders.map((p) => `certificate_providers.${p}`).join(', ')} in their bootstrap\n`);
+    lines.push(`  Envoy nodes need: SDS secrets ${s.nodeNeeds.sdsSecrets.join(', ')} from bootstrap cluster ${s.nodeNeeds.sdsCluster}\n`);
   }
   lines.push('authorization (in order):\n');
   for (const rule of s.rules) lines.push(`  ${rule}\n`);

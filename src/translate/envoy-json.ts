@@ -11,6 +11,7 @@ export const ANY_TYPE = {
   downstreamTls: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
   rbac: 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
   tlsInspector: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
+  originalDst: 'type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst',
 } as const;
 
 /** Resources in this config source are fetched over the same ADS stream. */

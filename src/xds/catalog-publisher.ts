@@ -19,6 +19,7 @@ import { RESOURCE_KINDS, TYPE_URL, type ResourceKind } from './resource-types.js
 import { adjustmentsFor, CLIENT_PROFILES, sameAdjustments, type Adjustment, type ClientProfile } from '../translate/client-capabilities.js';
 import { KIND_OF_VIEW, servedViews, type ViewCaches, type ViewName } from './client-profile.js';
 import { ServerListenerIndex } from './server-listener-index.js';
+import { INBOUND_LISTENER, sidecarInboundFor } from '../translate/sidecar-inbound.js';
 
 /** The translators' client profile of each view. */
 export const VIEW_PROFILE: Readonly<Record<ViewName, ClientProfile>> = { sidecar: 'envoy', proxyless: 'grpc', 'grpc-core-1.51': 'grpc-core-1.51' };
@@ -73,6 +74,8 @@ export class CatalogPublisher {
   private readonly conflicts = new Map<string, string>();
   /** Server Listeners of proxyless gRPC servers (XdsServer), by registered ip:port. */
   readonly serverListeners = new ServerListenerIndex();
+  /** The local clusters the sidecar inbound listener forwards to, as last staged. */
+  private inboundClusters = new Set<string>();
 
   constructor(
     private readonly caches: ViewCaches,
@@ -97,6 +100,7 @@ export class CatalogPublisher {
     }
     for (const port of dirtyPorts) this.stagePort(port, pending.get('sidecar')!);
     for (const address of dirtyServers) this.stageServerListener(address, pending);
+    if (dirtyServers.size > 0) this.stageSidecarInbound(pending.get('sidecar')!);
     this.metrics.sidecarPortConflicts.set(this.conflicts.size);
     const applied = new Set<ResourceCache>();
     for (const view of this.views) {
@@ -208,6 +212,25 @@ export class CatalogPublisher {
     const conflict = this.serverListeners.conflicts.get(address);
     if (conflict) this.log.warn({ address, reason: conflict }, 'gRPC server address refuses every call');
     this.metrics.serverListenerConflicts.set(this.serverListeners.conflicts.size);
+  }
+
+  /** Envoy sidecars' inbound listener (sidecar-inbound.ts) and its local clusters, rebuilt whole. */
+  private stageSidecarInbound(pending: PendingUpdates): void {
+    try {
+      const inbound = sidecarInboundFor(this.serverListeners.inboundTargets());
+      const clusters = new Set((inbound?.clusters ?? []).map((c) => String(c.name)));
+      if (inbound) {
+        pending.upsert('listener', encodeResource(TYPE_URL.listener, INBOUND_LISTENER, inbound.listener));
+        for (const c of inbound.clusters) pending.upsert('cluster', encodeResource(TYPE_URL.cluster, String(c.name), c));
+      } else if (this.inboundClusters.size > 0) {
+        pending.retire('listener', INBOUND_LISTENER);
+      }
+      for (const name of this.inboundClusters) if (!clusters.has(name)) pending.retire('cluster', name);
+      this.inboundClusters = clusters;
+    } catch (err) {
+      this.metrics.translationErrors.inc();
+      this.log.error({ err: (err as Error).message }, 'cannot build the sidecar inbound listener; its previous version stays in force');
+    }
   }
 
   private stagePort(port: number, pending: PendingUpdates): void {

@@ -7,6 +7,8 @@
 // its Listener does not exist stops serving at once, so a registration that blips (a ZooKeeper
 // session expiring and the registrar writing it again) must not take the server down with it.
 import type { Service } from '../catalog/model.js';
+import { protocolOf } from '../translate/service-shape.js';
+import type { InboundTarget } from '../translate/sidecar-inbound.js';
 import { serverAddressesOf, serverListenerFor, serverListenerName, serverSecurityOf, type ServerSecurity } from '../translate/server-listener.js';
 import { encodeResource, type EncodedResource } from './resource-encoding.js';
 import { TYPE_URL } from './resource-types.js';
@@ -50,6 +52,22 @@ export class ServerListenerIndex {
   securityAt(address: string): ServerSecurity | undefined {
     const services = [...(this.servicesAt.get(address)?.values() ?? [])];
     return services.length === 0 ? undefined : serverSecurityOf(services);
+  }
+
+  /**
+   * What Envoy sidecars' inbound listener serves: every address with a registered instance, once
+   * some service has a security policy (none has one: no inbound listener, sidecars stay as before).
+   */
+  inboundTargets(): InboundTarget[] {
+    const anySecured = [...this.servicesAt.values()].some((m) => [...m.values()].some((s) => s.policy.mtls || s.policy.authorization));
+    if (!anySecured) return [];
+    return [...this.servicesAt.entries()].flatMap(([address, services]) => {
+      const security = this.securityAt(address);
+      if (!security) return [];
+      const { ip, port } = splitHostPort(address);
+      const grpc = [...services.values()].some((s) => protocolOf(s) === 'grpc');
+      return [{ ip, port, grpc, settings: security.settings, authorization: security.authorization }];
+    });
   }
 
   /** The addresses a service has registered instances at (sorted). */

@@ -11,7 +11,15 @@ import { upstreamMtlsFor } from '../../../src/translate/upstream-tls.js';
 import { encodeResource } from '../../../src/xds/resource-encoding.js';
 import { TYPE_URL } from '../../../src/xds/resource-types.js';
 import { service } from '../../support/catalog-fixtures.js';
-import { checkMessage } from '../../support/proto-constraints.js';
+import { checkMessage, checkResourceSet } from '../../support/proto-constraints.js';
+import { INBOUND_LISTENER, inboundClusterName, sidecarInboundFor } from '../../../src/translate/sidecar-inbound.js';
+import { mtlsSettingsOf } from '../../../src/translate/mtls-settings.js';
+import { clustersFor } from '../../../src/translate/cluster.js';
+import { assignmentsFor } from '../../../src/translate/endpoints.js';
+import { planPort } from '../../../src/translate/sidecar-port.js';
+import { proxylessResourceSet } from '../../../src/translate/service-resources.js';
+import { securitySummary } from '../../../src/admin/security-summary.js';
+import { ServerListenerIndex } from '../../../src/xds/server-listener-index.js';
 
 const WEB = 'spiffe://shop.example/sa/web';
 const ORDERS_SAN = { exact: 'spiffe://shop.example/sa/orders' };
@@ -213,5 +221,83 @@ describe('the server Listener of a proxyless gRPC server', () => {
     ]);
     const same = serverSecurityOf([a, service('c', [{ address: '10.0.0.1', port: 50051 }], { mtls: { mode: 'PERMISSIVE' } })]);
     expect(same.conflict).toBeUndefined();
+  });
+});
+
+describe('the inbound listener of Envoy sidecars', () => {
+  type Chain = { name: string; filter_chain_match: Record<string, unknown>; transport_socket?: { typed_config: Record<string, unknown> }; filters: Array<{ typed_config: { http_filters: Array<{ name: string }>; route_config: { virtual_hosts: Array<{ routes: Array<{ route: { cluster: string } }> }> } } }> };
+  const target = (policy: ServicePolicy, ip = '10.0.0.1', port = 50051) => {
+    const svc = service('orders', [{ address: ip, port }], { protocol: 'grpc', ...policy });
+    return { ip, port, grpc: true, settings: mtlsSettingsOf(svc), authorization: svc.policy.authorization };
+  };
+
+  it.each<[string, ServicePolicy, Array<string | undefined>]>([
+    ['DISABLE: one plaintext chain', { mtls: { mode: 'DISABLE' } }, [undefined]],
+    ['PERMISSIVE: a TLS chain and a plaintext one, told apart by the TLS inspector', { mtls: { mode: 'PERMISSIVE' } }, ['tls', 'raw_buffer']],
+    ['STRICT: only the TLS chain', { mtls: { mode: 'STRICT' } }, ['tls']],
+  ])('%s', (_name, policy, transports) => {
+    const inbound = sidecarInboundFor([target(policy)])!;
+    const listener = inbound.listener as { name: string; address: Json; filter_chains: Chain[] };
+    expect(listener.name).toBe(INBOUND_LISTENER);
+    expect(listener.address).toEqual({ socket_address: { address: '0.0.0.0', port_value: 15006 } });
+    expect(listener.filter_chains.map((c) => c.filter_chain_match.transport_protocol)).toEqual(transports);
+    for (const chain of listener.filter_chains) {
+      expect(chain.filter_chain_match).toMatchObject({ destination_port: { value: 50051 }, prefix_ranges: [{ address_prefix: '10.0.0.1', prefix_len: { value: 32 } }] });
+      expect(chain.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes[0]!.route.cluster).toBe(inboundClusterName(50051, true));
+      expect(chain.transport_socket !== undefined).toBe(chain.filter_chain_match.transport_protocol === 'tls');
+      if (chain.transport_socket) expect(chain.transport_socket.typed_config.require_client_certificate).toEqual({ value: true });
+    }
+    expect(inbound.clusters).toEqual([expect.objectContaining({ name: 'zkxds-inbound|50051|grpc', type: 'STATIC', http2_protocol_options: {} })]);
+    expect(checkMessage('envoy.config.listener.v3.Listener', listener)).toEqual([]);
+    for (const c of inbound.clusters) expect(checkMessage('envoy.config.cluster.v3.Cluster', c)).toEqual([]);
+    expect(() => encodeResource(TYPE_URL.listener, INBOUND_LISTENER, listener)).not.toThrow();
+  });
+
+  it('runs the RBAC filters before the router on every chain', () => {
+    const inbound = sidecarInboundFor([target({ mtls: { mode: 'PERMISSIVE' }, authorization: { rules: [{ action: 'ALLOW', from: { principals: [{ exact: WEB }] } }] } })])!;
+    for (const chain of (inbound.listener as { filter_chains: Chain[] }).filter_chains) {
+      expect(chain.filters[0]!.typed_config.http_filters.map((f) => f.name)).toEqual([RBAC_ALLOW_FILTER, 'envoy.filters.http.router']);
+    }
+  });
+
+  it('is not built while no service has a security policy', () => {
+    const index = new ServerListenerIndex();
+    index.track(service('a', [{ address: '10.0.0.1', port: 1 }]), new Set());
+    expect(index.inboundTargets()).toEqual([]);
+    index.track(service('b', [{ address: '10.0.0.2', port: 2 }], { mtls: { mode: 'STRICT' } }), new Set());
+    expect(index.inboundTargets().map((t) => `${t.ip}:${t.port} ${t.settings.mode}`).sort()).toEqual(['10.0.0.1:1 DISABLE', '10.0.0.2:2 STRICT']);
+  });
+});
+
+describe('a STRICT service\'s resource sets', () => {
+  const svc = service('orders', [{ address: '10.0.0.1', port: 50051 }], {
+    protocol: 'grpc',
+    mtls: { mode: 'STRICT', certificateProviders: { identity: 'svid', ca: 'bundle' }, sdsSecrets: { sdsCluster: 'agent' } },
+    authorization: { rules: [{ action: 'ALLOW', from: { principals: [{ exact: WEB }] } }] },
+  });
+  const index = new ServerListenerIndex();
+  index.track(svc, new Set());
+  const needs = securitySummary(svc, index).nodeNeeds!;
+
+  it('are consistent and reference only the names inspect says the nodes must provide (sidecar)', () => {
+    const inbound = sidecarInboundFor(index.inboundTargets())!;
+    const plan = planPort(50051, [svc], '127.0.0.1', '')!;
+    const set = { clusters: [...clustersFor(svc, 'sidecar'), ...inbound.clusters], endpoints: assignmentsFor(svc), listeners: [plan.listener, inbound.listener], routes: [plan.route!] };
+    expect(checkResourceSet({ ...set, nodeProvides: [...needs.sdsSecrets, needs.sdsCluster] })).toEqual([]);
+    // The check does look: without the agent cluster it names every reference to it.
+    expect(checkResourceSet({ ...set, nodeProvides: needs.sdsSecrets }).map((v) => v.rule)).toContain('node.provides');
+    for (const r of set.clusters) expect(checkMessage('envoy.config.cluster.v3.Cluster', r)).toEqual([]);
+    for (const r of set.listeners) expect(checkMessage('envoy.config.listener.v3.Listener', r)).toEqual([]);
+  });
+
+  it('are consistent and reference only the names inspect says the nodes must provide (proxyless)', () => {
+    const resources = proxylessResourceSet(svc);
+    const server = serverListenerFor('10.0.0.1', 50051, index.securityAt('10.0.0.1:50051')!);
+    const set = { clusters: resources.cluster, endpoints: resources.endpoint, listeners: [...resources.listener, server], routes: resources.route };
+    expect(needs.certificateProviders).toEqual(['svid', 'bundle']);
+    expect(checkResourceSet({ ...set, nodeProvides: needs.certificateProviders })).toEqual([]);
+    expect(checkResourceSet({ ...set, nodeProvides: ['svid'] }).map((v) => v.message)).toContain(
+      'certificate provider instance "bundle" is not among the names the node is documented to provide',
+    );
   });
 });
