@@ -85,7 +85,7 @@ afterAll(async () => {
 });
 
 describe('zero trust between proxyless gRPC services', () => {
-  it('flips DISABLE -> PERMISSIVE -> STRICT while an allowed caller calls, without a failed call', async () => {
+  it('flips DISABLE -> PERMISSIVE -> STRICT and back while an allowed caller calls, without a failed call', async () => {
     const web = await caller('web', certs.workload('web'));
     await web.waitFor((seen) => seen.has('orders-1'), { timeoutMs: 20_000 });
     const calls = new JsCaller(web, 5);
@@ -102,6 +102,15 @@ describe('zero trust between proxyless gRPC services', () => {
       // The server sees web's certificate once both ends moved to mTLS.
       await eventually(async () => expect((await backend.peers())[`URI:${spiffeId('web')}`]).toBeGreaterThan(0), 60_000);
       await after(50);
+      const strictCalls = calls.results.length;
+      // And back: STRICT -> PERMISSIVE -> DISABLE, until the server sees plaintext calls again.
+      const plaintextBefore = (await backend.peers()).plaintext ?? 0;
+      await setPolicy({ mtls: { mode: 'PERMISSIVE' } });
+      await after(50);
+      await setPolicy({ mtls: { mode: 'DISABLE' } });
+      await eventually(async () => expect((await backend.peers()).plaintext ?? 0).toBeGreaterThan(plaintextBefore + 10), 60_000);
+      await after(20);
+      console.log(`zero-trust flips: ${strictCalls} calls up to STRICT, ${calls.results.length - strictCalls} back to DISABLE; failed: ${failures(calls.results).count}`);
     } finally {
       await calls.stop();
     }
