@@ -68,19 +68,21 @@ export function serverSecurityOf(services: readonly Service[]): ServerSecurity {
 
 /** The server Listener for `address` ("ip:port") enforcing `security`. */
 export function serverListenerFor(address: string, port: number, security: ServerSecurity): Json {
+  return { ...serverListenerHead(address, port), filter_chains: [serverFilterChain(security)] };
+}
+
+/** Everything of the server Listener but its filter chain (which depends on the security only). */
+export function serverListenerHead(address: string, port: number): Json {
+  return { name: serverListenerName(address, port), address: { socket_address: { address, port_value: port } }, traffic_direction: 'INBOUND' };
+}
+
+/** The one filter chain of a server Listener: the same for every address with the same security. */
+export function serverFilterChain(security: ServerSecurity): Json {
   const { settings } = security;
-  const secure = settings.mode === 'STRICT';
-  return {
-    name: serverListenerName(address, port),
-    address: { socket_address: { address, port_value: port } },
-    traffic_direction: 'INBOUND',
-    filter_chains: [
-      compact({
-        filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: inboundHttpManager(settings.mode, security.authorization) }],
-        transport_socket: secure ? downstreamMtls(settings) : undefined,
-      }),
-    ],
-  };
+  return compact({
+    filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: inboundHttpManager(settings.mode, security.authorization) }],
+    transport_socket: settings.mode === 'STRICT' ? downstreamMtls(settings) : undefined,
+  });
 }
 
 /**

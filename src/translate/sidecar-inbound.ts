@@ -30,22 +30,38 @@ export function inboundClusterName(port: number, grpc: boolean): string {
 /** The inbound listener and the local clusters its chains forward to; undefined without targets. */
 export function sidecarInboundFor(targets: readonly InboundTarget[]): { listener: Json; clusters: Json[] } | undefined {
   if (targets.length === 0) return undefined;
-  const sorted = [...targets].sort((a, b) => (a.ip === b.ip ? a.port - b.port : a.ip < b.ip ? -1 : 1));
-  const clusters = new Map<string, Json>();
-  for (const t of sorted) clusters.set(inboundClusterName(t.port, t.grpc), localCluster(t.port, t.grpc));
+  const sorted = sortTargets(targets);
+  return { listener: { ...inboundListenerHead(), filter_chains: sorted.flatMap(inboundChainsFor) }, clusters: inboundClustersFor(sorted) };
+}
+
+/** Targets in the order their chains appear (by ip, then port). */
+export function sortTargets<T extends { ip: string; port: number }>(targets: readonly T[]): T[] {
+  return [...targets].sort((a, b) => (a.ip === b.ip ? a.port - b.port : a.ip < b.ip ? -1 : 1));
+}
+
+/** Everything of the inbound Listener but its filter chains. */
+export function inboundListenerHead(): Json {
   return {
-    listener: {
-      name: INBOUND_LISTENER,
-      address: { socket_address: { address: '0.0.0.0', port_value: INBOUND_PORT } },
-      traffic_direction: 'INBOUND',
-      listener_filters: [
-        { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': ANY_TYPE.originalDst } },
-        { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': ANY_TYPE.tlsInspector } },
-      ],
-      filter_chains: sorted.flatMap(chainsFor),
-    },
-    clusters: [...clusters.values()],
+    name: INBOUND_LISTENER,
+    address: { socket_address: { address: '0.0.0.0', port_value: INBOUND_PORT } },
+    traffic_direction: 'INBOUND',
+    listener_filters: [
+      { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': ANY_TYPE.originalDst } },
+      { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': ANY_TYPE.tlsInspector } },
+    ],
   };
+}
+
+/** One local cluster per port (and gRPC-ness) the targets use. */
+export function inboundClustersFor(targets: readonly InboundTarget[]): Json[] {
+  const clusters = new Map<string, Json>();
+  for (const t of targets) clusters.set(inboundClusterName(t.port, t.grpc), localCluster(t.port, t.grpc));
+  return [...clusters.values()].sort((a, b) => (String(a.name) < String(b.name) ? -1 : 1));
+}
+
+/** The filter chains of one target address. */
+export function inboundChainsFor(t: InboundTarget): Json[] {
+  return chainsFor(t);
 }
 
 function chainsFor(t: InboundTarget): Json[] {

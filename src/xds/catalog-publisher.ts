@@ -19,7 +19,7 @@ import { RESOURCE_KINDS, TYPE_URL, type ResourceKind } from './resource-types.js
 import { adjustmentsFor, CLIENT_PROFILES, sameAdjustments, type Adjustment, type ClientProfile } from '../translate/client-capabilities.js';
 import { KIND_OF_VIEW, servedViews, type ViewCaches, type ViewName } from './client-profile.js';
 import { ServerListenerIndex } from './server-listener-index.js';
-import { INBOUND_LISTENER, sidecarInboundFor } from '../translate/sidecar-inbound.js';
+import { INBOUND_LISTENER } from '../translate/sidecar-inbound.js';
 
 /** The translators' client profile of each view. */
 export const VIEW_PROFILE: Readonly<Record<ViewName, ClientProfile>> = { sidecar: 'envoy', proxyless: 'grpc', 'grpc-core-1.51': 'grpc-core-1.51' };
@@ -217,10 +217,10 @@ export class CatalogPublisher {
   /** Envoy sidecars' inbound listener (sidecar-inbound.ts) and its local clusters, rebuilt whole. */
   private stageSidecarInbound(pending: PendingUpdates): void {
     try {
-      const inbound = sidecarInboundFor(this.serverListeners.inboundTargets());
+      const inbound = this.serverListeners.encodeInbound();
       const clusters = new Set((inbound?.clusters ?? []).map((c) => String(c.name)));
       if (inbound) {
-        pending.upsert('listener', encodeResource(TYPE_URL.listener, INBOUND_LISTENER, inbound.listener));
+        pending.upsert('listener', inbound.listener);
         for (const c of inbound.clusters) pending.upsert('cluster', encodeResource(TYPE_URL.cluster, String(c.name), c));
       } else if (this.inboundClusters.size > 0) {
         pending.retire('listener', INBOUND_LISTENER);

@@ -9,9 +9,14 @@
 import type { Service } from '../catalog/model.js';
 import { protocolOf } from '../translate/service-shape.js';
 import type { InboundTarget } from '../translate/sidecar-inbound.js';
-import { serverAddressesOf, serverListenerFor, serverListenerName, serverSecurityOf, type ServerSecurity } from '../translate/server-listener.js';
-import { encodeResource, type EncodedResource } from './resource-encoding.js';
-import { TYPE_URL } from './resource-types.js';
+import { serverAddressesOf, serverFilterChain, serverListenerHead, serverListenerName, serverSecurityOf, type ServerSecurity } from '../translate/server-listener.js';
+import { inboundChainsFor, inboundClustersFor, inboundListenerHead, INBOUND_LISTENER, sortTargets } from '../translate/sidecar-inbound.js';
+import type { Json } from '../translate/envoy-json.js';
+import type { EncodedResource } from './resource-encoding.js';
+import { encodeFilterChainField, encodeSplicedListener } from './spliced-listener.js';
+
+/** Distinct server filter chains kept encoded; beyond this the memo starts over (policies are few). */
+const MAX_MEMOIZED_CHAINS = 4096;
 
 /** The key of what a server Listener depends on in one service. */
 function securityKey(service: Service): string {
@@ -29,6 +34,10 @@ export class ServerListenerIndex {
   private readonly tracked = new Map<string, { addresses: readonly string[]; key: string }>();
   /** Addresses whose services disagree, with the reason (the server refuses every call). */
   readonly conflicts = new Map<string, string>();
+  /** Encoded server filter chains by security (every address with the same policy shares one). */
+  private readonly serverChains = new Map<string, Uint8Array>();
+  /** Encoded sidecar inbound chains by address, with what they were built from. */
+  private readonly inboundChains = new Map<string, { key: string; fields: Uint8Array[] }>();
 
   /** Records a service's current addresses; adds those whose Listener may have changed to `dirty`. */
   track(service: Service, dirty: Set<string>): void {
@@ -85,6 +94,37 @@ export class ServerListenerIndex {
     if (security.conflict) this.conflicts.set(address, security.conflict);
     else this.conflicts.delete(address);
     const { ip, port } = splitHostPort(address);
-    return encodeResource(TYPE_URL.listener, serverListenerName(ip, port), serverListenerFor(ip, port, security));
+    const key = JSON.stringify(security);
+    let chain = this.serverChains.get(key);
+    if (!chain) {
+      if (this.serverChains.size >= MAX_MEMOIZED_CHAINS) this.serverChains.clear();
+      chain = encodeFilterChainField(serverFilterChain(security));
+      this.serverChains.set(key, chain);
+    }
+    return encodeSplicedListener(serverListenerName(ip, port), serverListenerHead(ip, port), [chain]);
+  }
+
+  /**
+   * Envoy sidecars' inbound listener, encoded (only the chains of changed addresses are encoded
+   * again), and its local clusters; undefined when there is none (inboundTargets is empty).
+   */
+  encodeInbound(): { listener: EncodedResource; clusters: Json[] } | undefined {
+    const targets = sortTargets(this.inboundTargets());
+    const live = new Set<string>();
+    const fields: Uint8Array[] = [];
+    for (const t of targets) {
+      const address = `${t.ip}:${t.port}`;
+      live.add(address);
+      const key = JSON.stringify(t);
+      let entry = this.inboundChains.get(address);
+      if (entry?.key !== key) {
+        entry = { key, fields: inboundChainsFor(t).map(encodeFilterChainField) };
+        this.inboundChains.set(address, entry);
+      }
+      fields.push(...entry.fields);
+    }
+    for (const address of [...this.inboundChains.keys()]) if (!live.has(address)) this.inboundChains.delete(address);
+    if (targets.length === 0) return undefined;
+    return { listener: encodeSplicedListener(INBOUND_LISTENER, inboundListenerHead(), fields), clusters: inboundClustersFor(targets) };
   }
 }

@@ -3,7 +3,10 @@
 // share an address but not their security policy.
 import { describe, expect, it } from '@jest/globals';
 import { ServerListenerIndex } from '../../../src/xds/server-listener-index.js';
-import { decodeAny } from '../../../src/xds/resource-encoding.js';
+import { decodeAny, encodeResource } from '../../../src/xds/resource-encoding.js';
+import { TYPE_URL } from '../../../src/xds/resource-types.js';
+import { serverListenerFor } from '../../../src/translate/server-listener.js';
+import { INBOUND_LISTENER, sidecarInboundFor } from '../../../src/translate/sidecar-inbound.js';
 import { service } from '../../support/catalog-fixtures.js';
 
 const at = (...ports: number[]) => ports.map((port) => ({ address: '10.0.0.1', port }));
@@ -43,5 +46,25 @@ describe('ServerListenerIndex', () => {
     dirtyAfter(index, service('b', at(1), { mtls: { mode: 'STRICT' } }));
     index.encode('10.0.0.1:1');
     expect(index.conflicts.size).toBe(0);
+  });
+
+  it('encodes Listeners from shared chain bytes that decode to the whole translated Listener', () => {
+    const index = new ServerListenerIndex();
+    const rules = { rules: [{ action: 'ALLOW' as const, from: { principals: [{ exact: 'spiffe://a/b' }] } }] };
+    dirtyAfter(index, service('a', at(1, 2), { mtls: { mode: 'STRICT' }, authorization: rules }), service('b', [{ address: '10.0.0.2', port: 3 }], { mtls: { mode: 'PERMISSIVE' } }));
+    for (const address of ['10.0.0.1:1', '10.0.0.1:2', '10.0.0.2:3']) {
+      const [ip, port] = address.split(':') as [string, string];
+      const whole = encodeResource(TYPE_URL.listener, 'x', serverListenerFor(ip, Number(port), index.securityAt(address)!));
+      expect(decodeAny(index.encode(address)!.anyBytes).object).toEqual(decodeAny(whole.anyBytes).object);
+    }
+    const inbound = index.encodeInbound()!;
+    const whole = encodeResource(TYPE_URL.listener, INBOUND_LISTENER, sidecarInboundFor(index.inboundTargets())!.listener);
+    expect(decodeAny(inbound.listener.anyBytes).object).toEqual(decodeAny(whole.anyBytes).object);
+    // Same input, same bytes and version; a changed address changes them.
+    expect(index.encodeInbound()!.listener.version).toBe(inbound.listener.version);
+    dirtyAfter(index, service('b', [{ address: '10.0.0.2', port: 3 }], { mtls: { mode: 'STRICT' } }));
+    const changed = index.encodeInbound()!;
+    expect(changed.listener.version).not.toBe(inbound.listener.version);
+    expect(decodeAny(changed.listener.anyBytes).object).toEqual(decodeAny(encodeResource(TYPE_URL.listener, INBOUND_LISTENER, sidecarInboundFor(index.inboundTargets())!.listener).anyBytes).object);
   });
 });
