@@ -174,7 +174,7 @@ export class XdsClientProcess {
   }
 
   /** n sequential zkxds.demo.v1.Echo/Who calls on the child's one xds:///target channel. */
-  async call(n: number, opts: { deadlineMs?: number } = {}): Promise<CallResult[]> {
+  async call(n: number, opts: { deadlineMs?: number; waitForReady?: boolean } = {}): Promise<CallResult[]> {
     if (this.exitInfo !== undefined) throw this.error(this.exitInfo);
     const deadlineMs = opts.deadlineMs ?? 5000;
     const id = this.nextId++;
@@ -189,7 +189,7 @@ export class XdsClientProcess {
         resolve: (r) => (clearTimeout(timer), resolve(r)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
-      this.child.send({ op: 'call', id, n, deadlineMs });
+      this.child.send({ op: 'call', id, n, deadlineMs, waitForReady: opts.waitForReady ?? false });
     });
   }
 
