@@ -1,14 +1,16 @@
 # zk-xds developer commands. `make run` and `make test` work on a fresh Debian machine.
-.PHONY: help install build run clean-run demo-client test protos bench bench-profile soak clean
+.PHONY: help install build run clean-run demo-client test lint format protos bench bench-profile soak clean
 
 help:
 	@echo "make run          install what is missing, start a local ZooKeeper + demo service, serve xDS"
 	@echo "make clean-run    stop make run's ZooKeeper and delete its data (policies included): the next make run starts clean"
 	@echo "make demo-client  call the demo service through zk-xds with gRPC's xDS client"
 	@echo "make test         run every test (unit, integration with real ZooKeeper, end to end)"
+	@echo "make lint         lint and check formatting (biome; also part of make test)"
+	@echo "make format       format the sources in place (biome)"
 	@echo "make bench        run the performance benchmark"
 	@echo "make soak         memory soak: an hour of registry churn, 1,000 proxies, session expiries (SOAK_ARGS=...)"
-	@echo "make protos       refresh the vendored Envoy protos from @grpc/grpc-js-xds"
+	@echo "make protos       refresh the vendored Envoy protos from @grpc/grpc-js-xds and their generated TypeScript types"
 
 install:
 	scripts/install-deps.sh
@@ -27,6 +29,12 @@ demo-client:
 
 test:
 	scripts/test.sh
+
+lint:
+	npx biome lint --error-on-warnings --diagnostic-level=info .
+
+format:
+	npx biome format --write .
 
 protos:
 	scripts/vendor-protos.sh

@@ -94,8 +94,8 @@ async function main(): Promise<void> {
     ];
     if (r.errors.count) lines.push('', 'error samples:', ...r.errors.samples.map((s) => `- ${s}`));
     const table = lines.join('\n');
-    process.stdout.write(table + '\n');
-    writeFileSync(path.join(RESULTS, `connection-storm-${a.protocol}.md`), table + '\n');
+    process.stdout.write(`${table}\n`);
+    writeFileSync(path.join(RESULTS, `connection-storm-${a.protocol}.md`), `${table}\n`);
   } finally {
     cli?.kill('SIGTERM');
     await writer.close();

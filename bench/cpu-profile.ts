@@ -15,7 +15,9 @@ export interface Profile {
 
 export function topSelfTime(profile: Profile, n: number): Array<{ ms: number; fn: string }> {
   const self = new Map<number, number>();
-  profile.samples.forEach((id, k) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[k] ?? 0)));
+  profile.samples.forEach((id, k) => {
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[k] ?? 0));
+  });
   const byFn = new Map<string, number>();
   for (const node of profile.nodes) {
     const f = node.callFrame;

@@ -197,7 +197,7 @@ async function main(): Promise<void> {
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ].join('\n');
   console.log(table);
-  writeFileSync(path.join(RESULTS, `scenarios-${a.protocol}-${a.style}.md`), table + '\n');
+  writeFileSync(path.join(RESULTS, `scenarios-${a.protocol}-${a.style}.md`), `${table}\n`);
 }
 
 main().catch((err: Error) => {

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '../src/observability/logger.js';
 import { startServer } from '../src/cli/serve.js';
-import { ZkConnection } from '../src/registry/zk-connection.js';
+import { ZkConnection } from '../src/zookeeper/connection.js';
 import { TYPE_URL } from '../src/xds/resource-types.js';
 import type { ProxyReply } from '../src/xds/stream-base.js';
 import { ZooKeeperServer } from '../test/support/zookeeper-server.js';
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   const table = [`zk-xds spine benchmark (${new Date().toISOString()}, node ${process.version})`, ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`)].join('\n');
   console.log(table);
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/spine.txt', table + '\n');
+  writeFileSync('bench/results/spine.txt', `${table}\n`);
 }
 
 main().catch((err: Error) => {

@@ -137,6 +137,7 @@ function main() {
   let state;
   if (runPatch(pkgDir, patchFile, ['-R', '--dry-run'])) state = 'applied';
   else if (runPatch(pkgDir, patchFile, ['--dry-run'])) state = 'not applied yet';
+  // biome-ignore lint/suspicious/noDuplicateElseIf: not a duplicate: the older patch is reverted first, so the same dry run can now succeed
   else if (existsSync(appliedCopy) && runPatch(pkgDir, appliedCopy, ['-R', '--dry-run']) && runPatch(pkgDir, appliedCopy, ['-R']) && runPatch(pkgDir, patchFile, ['--dry-run'])) state = 'replacing an older version';
   else fail(`${path.relative(root, patchFile)} neither applies to nor is applied in ${pkgDir} (locally modified?): reinstall it (rm -rf node_modules/zookeeper && npm ci)`);
 

@@ -34,3 +34,5 @@ xDS client decodes. Do not edit by hand: bump @grpc/grpc-js-xds and run \`make p
 istio/ (Istio's API protos for MCP-over-xDS) is not copied from there: see istio/SOURCE.md.
 MD
 echo "protos/ refreshed from @grpc/grpc-js-xds@${version}: $(find protos -name '*.proto' | wc -l) files"
+# TypeScript types for the messages the translators build (src/generated/, checked in).
+node scripts/generate-envoy-types.mjs

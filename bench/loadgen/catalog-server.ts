@@ -14,7 +14,7 @@ const S = Number(a.services);
 const I = Number(a.instances);
 const changeEveryMs = Number(a['change-every-ms']);
 const name = (i: number) => `svc-${String(i).padStart(5, '0')}`;
-const print = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
+const print = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 const cpuAtStart = process.cpuUsage();
 const startedAt = performance.now();

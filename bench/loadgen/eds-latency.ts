@@ -50,4 +50,4 @@ for (const c of changes) {
     else latencies.push(t - c.at);
   }
 }
-process.stdout.write(JSON.stringify({ changes: changes.length, samples: latencies.length, missing, ...distribution(latencies) }) + '\n');
+process.stdout.write(`${JSON.stringify({ changes: changes.length, samples: latencies.length, missing, ...distribution(latencies) })}\n`);

@@ -33,7 +33,7 @@ export class EdsRecorder {
 
   private flush(): void {
     if (this.lines.length === 0) return;
-    this.out.write(this.lines.join('\n') + '\n');
+    this.out.write(`${this.lines.join('\n')}\n`);
     this.lines = [];
   }
 }

@@ -34,7 +34,7 @@ export class LayeredMap<V> {
   }
 
   has(key: string): boolean {
-    if (this.own.size === 0 && this.hidden.size === 0) return this.base !== null && this.base.has(key);
+    if (this.own.size === 0 && this.hidden.size === 0) return this.base?.has(key) === true;
     return this.own.has(key) || (!this.hidden.has(key) && this.base !== null && this.base.has(key));
   }
 

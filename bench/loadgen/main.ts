@@ -109,9 +109,9 @@ async function main(): Promise<void> {
     report = buildReport(ctx, [raw], cli.perProxy);
   }
   const json = JSON.stringify(report, null, 2);
-  if (cli.out) writeFileSync(cli.out, json + '\n');
+  if (cli.out) writeFileSync(cli.out, `${json}\n`);
   // Waits for the write: stdout to a pipe is asynchronous and the process exits right after.
-  await new Promise<void>((resolve) => process.stdout.write(json + '\n', () => resolve()));
+  await new Promise<void>((resolve) => process.stdout.write(`${json}\n`, () => resolve()));
 }
 
 const fail = (err: Error) => {

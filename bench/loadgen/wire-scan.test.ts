@@ -143,7 +143,7 @@ describe('resource scanning', () => {
     const proxyless = proxylessResourceSet(svc);
     const sidecar = sidecarResourceSet(svc);
     const plan = planPort(8080, [svc], '127.0.0.1', 'mesh')!;
-    const enc = (typeUrl: string, o: Record<string, unknown>) => {
+    const enc = (typeUrl: string, o: { name?: string; cluster_name?: string }) => {
       const name = String(o.name ?? o.cluster_name);
       const any = encodeResource(typeUrl, name, o).anyBytes;
       return { name, value: messageType('google.protobuf.Any').decode(any) as unknown as { value: Uint8Array } };

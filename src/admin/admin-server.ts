@@ -97,7 +97,7 @@ export class AdminServer {
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body, null, 2) + '\n');
+  res.end(`${JSON.stringify(body, null, 2)}\n`);
 }
 
 function sendText(res: http.ServerResponse, status: number, text: string): void {

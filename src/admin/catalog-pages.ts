@@ -3,11 +3,10 @@
 import type { CatalogStore } from '../catalog/catalog-store.js';
 import type { RegisteredInstance, Service } from '../catalog/model.js';
 import type { ServicePolicy } from '../catalog/policy.js';
-import type { InvalidRegistration } from '../registry/zk-registry.js';
-import type { PolicyError } from '../registry/policy-watcher.js';
+import type { InvalidRegistration, PolicyError, RegistryProblems } from '../catalog/registry-problems.js';
+import type { CatalogPublisher, ViewAdjustments } from '../publish/catalog-publisher.js';
 import { serverListenerNameAt } from '../translate/server-listener.js';
 import { securitySummary, type SecuritySummary } from './security-summary.js';
-import type { CatalogPublisher, ViewAdjustments } from '../xds/catalog-publisher.js';
 import { decodeAny } from '../xds/resource-encoding.js';
 import { RESOURCE_KINDS, TYPE_URL, type ResourceKind } from '../xds/resource-types.js';
 import { protocolOf } from '../translate/service-shape.js';
@@ -15,11 +14,7 @@ import { unknownProtocolsOf } from '../catalog/unknown-protocols.js';
 import { cacheOfView, type ProfileView, type ViewCaches, type ViewName } from '../xds/client-profile.js';
 import type { ProxyKind } from '../xds/proxy-kind.js';
 
-/** What the registry can say about what it read (ZkRegistry satisfies it). */
-export interface RegistryReport {
-  invalidRegistrations(): InvalidRegistration[];
-  policyErrors(): PolicyError[];
-}
+export type RegistryReport = Pick<RegistryProblems, 'invalidRegistrations' | 'policyErrors'>;
 
 export interface CatalogService {
   readonly name: string;

@@ -56,7 +56,7 @@ export function configDump(node: string, streams: readonly XdsStream[], onlyType
 function dumpType(stream: XdsStream, sub: SubscriptionBase): DumpedType {
   const status = typeStatus(sub);
   const cache = stream.view?.cache;
-  if (!cache || !cache.hasType(sub.typeUrl)) return { ...status, currentVersion: '', resources: [] };
+  if (!cache?.hasType(sub.typeUrl)) return { ...status, currentVersion: '', resources: [] };
   const currentVersion = cache.version(sub.typeUrl);
   if (stream instanceof DeltaStream) {
     const known = stream.heldVersions(sub as DeltaSubscription);

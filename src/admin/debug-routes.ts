@@ -1,22 +1,32 @@
 // The /debug/* pages of the admin port, over the running server's parts. Read-only: every page is
 // built from live state on request.
 import type { CatalogStore } from '../catalog/catalog-store.js';
-import type { CatalogPublisher } from '../xds/catalog-publisher.js';
+import type { RegistryProblems } from '../catalog/registry-problems.js';
+import type { CatalogPublisher } from '../publish/catalog-publisher.js';
 import type { ViewCaches } from '../xds/client-profile.js';
 import type { RouteHandler } from './admin-server.js';
 import { allProxies, streamsByNode, type StreamSource } from './proxy-status.js';
 import { configDump } from './config-dump.js';
-import { catalogPage, resourcesPage, type RegistryReport } from './catalog-pages.js';
+import { catalogPage, resourcesPage } from './catalog-pages.js';
 import { proxyNotApplied } from './proxy-adjustments.js';
 
 export interface DebugSources {
   readonly xds: StreamSource;
   readonly catalog: CatalogStore;
-  readonly registry: RegistryReport;
+  readonly registry: RegistryProblems;
   readonly publisher: CatalogPublisher;
   readonly caches: ViewCaches;
   /** Resources retiring per view: still served until proxies ACK the change that dropped them. */
   readonly retiring?: () => unknown;
+  /** What istiod is sent: where ServiceEntries go, and those Istio would reject (not sent). */
+  readonly istio: IstioReport;
+}
+
+export interface IstioReport {
+  readonly namespace: string;
+  readonly revision: string;
+  readonly exportTo: readonly string[];
+  rejectedEntries(): ReadonlyMap<string, readonly string[]>;
 }
 
 export function debugRoutes(src: DebugSources): Record<string, RouteHandler> {
@@ -37,5 +47,19 @@ export function debugRoutes(src: DebugSources): Record<string, RouteHandler> {
     },
     '/debug/catalog': (url) => catalogPage(src.catalog, src.registry, url.searchParams.get('service') ?? undefined),
     '/debug/resources': (url) => resourcesPage(src.publisher, src.caches, url.searchParams.get('service'), src.catalog),
+    // Rejected policies (the previous good policy of each stays in force) and sidecar port conflicts.
+    '/debug/policies': () => ({
+      status: 200,
+      body: { invalid: src.registry.policyErrors(), sidecarConflicts: Object.fromEntries(src.publisher.sidecarConflicts()) },
+    }),
+    '/debug/istio': () => ({
+      status: 200,
+      body: { namespace: src.istio.namespace, revision: src.istio.revision, exportTo: src.istio.exportTo, rejected: Object.fromEntries(src.istio.rejectedEntries()) },
+    }),
+    // Registrations skipped as invalid and mesh names claimed by two services.
+    '/debug/registrations': () => ({
+      status: 200,
+      body: { invalid: src.registry.invalidRegistrations(), nameCollisions: src.registry.nameCollisions() },
+    }),
   };
 }

@@ -2,7 +2,7 @@
 // differently or not at all ("not applied for <client>"), for /debug/proxies and `zk-xds status`.
 // Built on request from the proxy's subscriptions, the catalog and the publisher's adjustments.
 import type { Service } from '../catalog/model.js';
-import type { ViewAdjustments } from '../xds/catalog-publisher.js';
+import type { ViewAdjustments } from '../publish/catalog-publisher.js';
 import type { XdsStream } from '../xds/xds-server.js';
 import { TYPE_URL } from '../xds/resource-types.js';
 

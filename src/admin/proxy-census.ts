@@ -8,7 +8,6 @@
 import type { SyncState } from '../xds/type-subscription.js';
 import type { StreamSource } from './proxy-status.js';
 
-export const SYNC_STATES: readonly SyncState[] = ['SYNCED', 'STALE', 'NACKED', 'NOT_SENT'];
 const REUSE_MS = 500;
 const RANK: Record<SyncState, number> = { NACKED: 3, STALE: 2, NOT_SENT: 1, SYNCED: 0 };
 

@@ -2,7 +2,17 @@
 // tell": every ensemble finished a complete first read and no configured root is refused. A replica
 // that lost ZooKeeper after that stays ready (its last state is the best anyone has), and says how
 // stale that state may be.
-import type { RegistryStatus } from '../registry/zk-registry.js';
+
+/** The part of the registry's status readiness depends on (the ZooKeeper registry's status has it). */
+export interface ReadinessStatus {
+  readonly staleSeconds: number;
+  readonly ensembles: readonly {
+    readonly name: string;
+    readonly state: string;
+    readonly initialSyncDone: boolean;
+    readonly unreadableRoots: readonly { readonly kind: string; readonly path: string; readonly since: string; readonly reason: string }[];
+  }[];
+}
 
 export interface NotReadyReason {
   readonly ensemble: string;
@@ -19,7 +29,7 @@ export interface RegistryReadiness {
   readonly catalogStaleSeconds: number;
 }
 
-export function registryReadiness(status: RegistryStatus): RegistryReadiness {
+export function registryReadiness(status: ReadinessStatus): RegistryReadiness {
   const notReady: NotReadyReason[] = [];
   for (const e of status.ensembles) {
     for (const r of e.unreadableRoots) notReady.push({ ensemble: e.name, root: r.path, reason: `${r.kind} root unreadable since ${r.since}: ${r.reason}` });

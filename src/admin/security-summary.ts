@@ -5,7 +5,7 @@ import type { Service } from '../catalog/model.js';
 import type { AuthorizationRule, StringMatch } from '../catalog/policy.js';
 import { callersUseMtls, mtlsSettingsOf } from '../translate/mtls-settings.js';
 import { serverListenerNameAt } from '../translate/server-listener.js';
-import type { ServerListenerIndex } from '../xds/server-listener-index.js';
+import type { ServerListenerIndex } from '../publish/server-listener-index.js';
 
 export interface SecuritySummary {
   readonly mode: 'DISABLE' | 'PERMISSIVE' | 'STRICT';

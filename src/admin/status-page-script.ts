@@ -2,7 +2,7 @@
 // air-gapped cluster). Plain ES2020 for the browser, kept as a string: it fetches only relative
 // URLs of the admin port it came from, and the page's Content-Security-Policy forbids any other.
 // No template literals or `${` inside: this text sits in a TypeScript template string.
-export const STATUS_SCRIPT = String.raw`
+export const STATUS_SCRIPT = `
 'use strict';
 (function () {
   var REFRESH_MS = 5000;

@@ -5,7 +5,6 @@
 //   /debug/convergence  change -> proxy ACK convergence over the last minutes (p50/p99 per bucket)
 //   /debug/writer       the leader election and the ServiceEntry writer's state
 import type { CatalogStore } from '../catalog/catalog-store.js';
-import type { KubernetesServiceEntries } from '../istio/kubernetes-service-entries.js';
 import type { ResourceCache } from '../xds/resource-cache.js';
 import type { ProxyReply } from '../xds/stream-base.js';
 import type { RouteHandler } from './admin-server.js';
@@ -20,7 +19,7 @@ export interface StatusSources {
   readonly catalog: CatalogStore;
   readonly registry: RegistryReport;
   /** The ServiceEntry writer, when --k8s-service-entries is on (read on each request: it starts after the admin port). */
-  readonly kubernetes: () => KubernetesServiceEntries | undefined;
+  readonly kubernetes: () => WriterReport | undefined;
 }
 
 /** Replies between two prunes of the convergence tracker's per-node memory. */
@@ -65,7 +64,13 @@ export function serviceLines(catalog: CatalogStore, registry: RegistryReport): S
   });
 }
 
-function writerState(k: KubernetesServiceEntries | undefined) {
+/** The Kubernetes ServiceEntry writer as /debug/writer shows it (src/istio's writer satisfies it). */
+export interface WriterReport {
+  readonly election: { readonly identity: string; readonly candidateNode?: string | null; readonly isLeader: boolean };
+  readonly writer: { status(): object };
+}
+
+function writerState(k: WriterReport | undefined) {
   if (!k) return { enabled: false };
   return {
     enabled: true,

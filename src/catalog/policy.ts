@@ -308,7 +308,9 @@ function capped(errors: PolicyFieldError[]): PolicyFieldError[] {
   const seen = new Set<string>();
   const unique = errors.filter((e) => {
     const key = `${e.field}\n${e.message}`;
-    return seen.has(key) ? false : (seen.add(key), true);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
   if (unique.length <= MAX_REPORTED_ERRORS) return unique;
   const rest = unique.length - MAX_REPORTED_ERRORS;

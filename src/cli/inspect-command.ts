@@ -13,7 +13,7 @@ export async function inspectCommand(service: string, opts: { admin: string; adm
   }
   const page = catalog.status === 200 ? (catalog.body as CatalogPage) : null;
   const served = resources.status === 200 ? (resources.body as ResourcesPage) : null;
-  out(opts.output === 'json' ? JSON.stringify({ service, catalog: page, resources: served }, null, 2) + '\n' : describeService(service, page, served));
+  out(opts.output === 'json' ? `${JSON.stringify({ service, catalog: page, resources: served }, null, 2)}\n` : describeService(service, page, served));
 }
 
 export function describeService(service: string, page: CatalogPage | null, served: ResourcesPage | null): string {

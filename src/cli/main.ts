@@ -125,7 +125,7 @@ const write = (text: string): void => {
 };
 
 /** Runs a one-shot command and exits with its code once stdout is flushed (a closed ZooKeeper handle may linger). */
-async function oneShot(run: () => Promise<number | void>): Promise<void> {
+async function oneShot(run: () => Promise<unknown>): Promise<void> {
   const result = await run();
   const code = typeof result === 'number' ? result : EXIT.ok;
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));

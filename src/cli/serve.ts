@@ -14,7 +14,7 @@ import { RESOURCE_KINDS, TYPE_URL } from '../xds/resource-types.js';
 import { XdsServer } from '../xds/xds-server.js';
 import { WarmGate } from '../xds/warm-gate.js';
 import { registryReadiness } from '../admin/readiness.js';
-import { CatalogPublisher } from '../xds/catalog-publisher.js';
+import { CatalogPublisher } from '../publish/catalog-publisher.js';
 import { AdminServer } from '../admin/admin-server.js';
 import { adminAccess } from '../admin/debug-access.js';
 import type { ViewCaches } from '../xds/client-profile.js';
@@ -24,8 +24,8 @@ import { ProxyCensus } from '../admin/proxy-census.js';
 import { countProxiesByKind, streamsByNode } from '../admin/proxy-status.js';
 import { shortTypeName } from '../xds/resource-types.js';
 import { startKubernetesServiceEntries, type KubernetesServiceEntries } from '../istio/kubernetes-service-entries.js';
-import { McpPublisher } from '../istio/mcp-publisher.js';
-import { MCP_SERVICE_ENTRY_TYPE_URLS } from '../istio/mcp-resources.js';
+import { McpPublisher } from '../publish/mcp-publisher.js';
+import { MCP_SERVICE_ENTRY_TYPE_URLS } from '../publish/mcp-resources.js';
 
 export interface ServeConfig extends ZooKeeperFlags, StreamLimitFlags {
   readonly bindAddress: string;
@@ -122,21 +122,9 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       return { ready, detail: { ...why, zookeeper: status, xds: { port: xdsPort, streams: xds.connectedStreams().length, holding: !gate.isOpen } } };
     },
     routes: {
-      ...debugRoutes({ xds, catalog, registry, publisher, caches, retiring: () => xds.retiring() }),
+      ...debugRoutes({ xds, catalog, registry, publisher, caches, retiring: () => xds.retiring(), istio: { ...istio, rejectedEntries: () => mcpPublisher.rejectedEntries() } }),
       // /debug/status (HTML) and its JSON pages; `kubernetes` is assigned before any request is served.
       ...statusRoutes({ xds, caches, catalog, registry, kubernetes: () => kubernetes }),
-      // Rejected policies (the previous good policy of each stays in force) and sidecar port conflicts.
-      '/debug/policies': () => ({
-        status: 200,
-        body: { invalid: registry.policyErrors(), sidecarConflicts: Object.fromEntries(publisher.sidecarConflicts()) },
-      }),
-      // Services whose ServiceEntry Istio would reject (not served to istiod), with the reasons.
-      '/debug/istio': () => ({ status: 200, body: { namespace: istio.namespace, revision: istio.revision, exportTo: istio.exportTo, rejected: Object.fromEntries(mcpPublisher.rejectedEntries()) } }),
-      // Registrations skipped as invalid and mesh names claimed by two services.
-      '/debug/registrations': () => ({
-        status: 200,
-        body: { invalid: registry.invalidRegistrations(), nameCollisions: registry.nameCollisions() },
-      }),
     },
   });
   const adminPort = await admin.listen(config.adminBindAddress ?? config.bindAddress, config.adminPort);

@@ -2,8 +2,8 @@
 // validation `serve` uses, and reports every registration and policy that would be rejected.
 // Serves nothing. Exit 0 when all is well, 1 when something would be rejected, 2 when ZooKeeper
 // could not be read.
-import { ZkRegistry, type InvalidRegistration } from '../registry/zk-registry.js';
-import type { PolicyError } from '../registry/policy-watcher.js';
+import { ZkRegistry } from '../registry/zk-registry.js';
+import type { InvalidRegistration, PolicyError } from '../catalog/registry-problems.js';
 import { createMetrics } from '../observability/metrics.js';
 import { silentLogger } from '../observability/logger.js';
 import { CommandFailure, EXIT } from './admin-client.js';
@@ -24,7 +24,7 @@ export interface ValidationReport {
 /** Returns the exit code. */
 export async function validateCommand(opts: ValidateOptions, out: (text: string) => void): Promise<number> {
   const report = await readOnce(opts);
-  out(opts.output === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, opts));
+  out(opts.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, opts));
   return report.rejectedRegistrations.length + report.rejectedPolicies.length > 0 ? EXIT.findings : EXIT.ok;
 }
 
@@ -79,5 +79,5 @@ export function formatReport(r: ValidationReport, opts: Pick<ValidateOptions, 'z
     for (const e of p.errors) lines.push(`    ${e.field || '(document)'}: ${e.message}`);
   }
   lines.push('', r.rejectedRegistrations.length + r.rejectedPolicies.length > 0 ? 'INVALID: zk-xds would skip the entries above' : 'OK: zk-xds would accept everything');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -6,10 +6,12 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { serviceEntryFor, type ServiceEntryOptions } from '../translate/service-entry.js';
 import { loadKubeConfig, ServiceEntryClient } from './kube-client.js';
-import { FIELD_MANAGER, KubernetesWriter, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type ObjectBuilder } from './kubernetes-writer.js';
+import { FIELD_MANAGER, KubernetesWriter, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type ObjectBuilder, type WriterMetrics } from './kubernetes-writer.js';
 import { LeaderElection } from './leader-election.js';
-import type { ZkConnectionOptions } from '../registry/zk-connection.js';
-import { checkServiceEntry } from './service-entry-checks.js';
+import type { ZkConnectionOptions } from '../zookeeper/connection.js';
+import { checkServiceEntry } from '../translate/service-entry-checks.js';
+
+
 
 export interface KubernetesServiceEntriesConfig {
   /** Where the replicas elect the writer: the registry's primary ensemble. */
@@ -27,7 +29,7 @@ export interface KubernetesServiceEntries {
   stop(): Promise<void>;
 }
 
-export function startKubernetesServiceEntries(config: KubernetesServiceEntriesConfig, catalog: CatalogStore, catalogReady: () => boolean, log: Logger, metrics: Metrics): KubernetesServiceEntries {
+export function startKubernetesServiceEntries(config: KubernetesServiceEntriesConfig, catalog: CatalogStore, catalogReady: () => boolean, log: Logger, metrics: WriterMetrics & Pick<Metrics, 'leader'>): KubernetesServiceEntries {
   const client = new ServiceEntryClient(loadKubeConfig(config.kubeconfig), config.entries.namespace, FIELD_MANAGER);
   const build = serviceEntryBuilder(config.entries);
   const writer = new KubernetesWriter({ writesPerSecond: config.writesPerSecond }, { client, build, catalogReady, log: log.child({ component: 'k8s-writer' }), metrics });

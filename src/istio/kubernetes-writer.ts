@@ -22,6 +22,8 @@ import { describeFailure, type ServiceEntryClient, type StoredObject } from './k
 import { RateLimiter } from './rate-limiter.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+export type WriterMetrics = Pick<Metrics, 'k8sErrors' | 'k8sOwned' | 'k8sWrites'>;
+
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'zk-xds';
 export const FIELD_MANAGER = 'zk-xds';
@@ -51,7 +53,7 @@ export interface KubernetesWriterDeps {
   /** True once the registry has read ZooKeeper fully (until then nothing is deleted). */
   readonly catalogReady: () => boolean;
   readonly log: Logger;
-  readonly metrics: Metrics;
+  readonly metrics: WriterMetrics;
 }
 
 type Informer = ReturnType<ServiceEntryClient['informer']>;

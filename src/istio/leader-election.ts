@@ -16,7 +16,8 @@
 // events per session, not across sessions.)
 import os from 'node:os';
 import type { Logger } from '../observability/logger.js';
-import { ZK_EPHEMERAL_SEQUENTIAL, ZkConnection, type ZkConnectionOptions, type ZkCreateAcl } from '../registry/zk-connection.js';
+import { ZK_EPHEMERAL_SEQUENTIAL, type ZkConnection, type ZkConnectionOptions, type ZkCreateAcl } from '../zookeeper/connection.js';
+import { runSessions } from '../zookeeper/session-loop.js';
 import { setTimeout as timer } from 'node:timers/promises';
 
 export interface LeaderElectionOptions {
@@ -39,8 +40,6 @@ export interface LeaderGauge {
 }
 
 const CANDIDATE_PREFIX = 'candidate-';
-const RETRY_MIN_MS = 200;
-const RETRY_MAX_MS = 5000;
 const STOP_DELETE_WAIT_MS = 1000;
 
 // Unref'd: a pending retry or stop wait never keeps the process alive on its own.
@@ -114,29 +113,22 @@ export class LeaderElection {
 
   /** Opens a session and enters the election; again after every session expiry. */
   private async joinLoop(): Promise<void> {
-    let delay = RETRY_MIN_MS;
-    while (!this.stopped) {
-      try {
-        await this.join();
-        return;
-      } catch (err) {
-        this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'could not enter the leader election; retrying');
-        // Closed outside the binding's callbacks (this continues one), or the close is deferred.
-        const failed = this.conn;
-        this.conn = undefined;
-        setImmediate(() => failed?.close());
-        await sleep(delay);
-        delay = Math.min(delay * 2, RETRY_MAX_MS);
-      }
-    }
+    await runSessions(this.options.zk, {
+      stopped: () => this.stopped,
+      use: async (conn) => {
+        try {
+          await this.join(conn);
+          return true;
+        } catch (err) {
+          this.conn = undefined;
+          throw err;
+        }
+      },
+      onFailure: (err, retryInMs) => this.log.warn({ err: err.message, retryInMs }, 'could not enter the leader election; retrying'),
+    });
   }
 
-  private async join(): Promise<void> {
-    const conn = await ZkConnection.open(this.options.zk, this.options.zk.sessionTimeoutMs);
-    if (this.stopped) {
-      setImmediate(() => conn.close());
-      return;
-    }
+  private async join(conn: ZkConnection): Promise<void> {
     this.conn = conn;
     conn.on('disconnected', () => this.stepDown('lost the ZooKeeper connection'));
     conn.on('connected', () => void this.check());

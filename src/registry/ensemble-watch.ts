@@ -4,35 +4,27 @@
 // policy root. While the ensemble is unreachable its last known registrations stay as they are.
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { meshName, identityKey, type NamingOptions } from '../catalog/naming.js';
+import type { NamingOptions } from '../catalog/naming.js';
 import { EMPTY_POLICY, type ServicePolicy } from '../catalog/policy.js';
-import type { ServiceIdentity } from '../catalog/model.js';
-import { parseDubboChild, parseServiceChild } from './parsers/registration.js';
-import { PolicyWatcher, type PolicyError } from './policy-watcher.js';
+import { RegistrationReader, type ParsedChild } from './registration-reader.js';
+import { PolicyWatcher } from './policy-watcher.js';
+import type { InvalidRegistration, PolicyError } from '../catalog/registry-problems.js';
 import type { NamedEntry } from './service-index.js';
 import { treeLayout, type EnsembleConfig } from './sources-config.js';
 import { TreeWatcher } from './tree-watcher.js';
-import { ZkConnection, ZkError, type ZkConnectionOptions } from './zk-connection.js';
-import type { ZkDigestCredentials } from './zk-credentials.js';
-import { ZK_NOAUTH } from './zk-retry.js';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { type ZkConnection, ZkError, type ZkConnectionOptions } from '../zookeeper/connection.js';
+import type { ZkDigestCredentials } from '../zookeeper/credentials.js';
+import { ZK_NOAUTH } from '../zookeeper/retry.js';
+import { runSessions } from '../zookeeper/session-loop.js';
+
+export type EnsembleMetrics = Pick<
+  Metrics,
+  'invalidPolicies' | 'invalidRegistrations' | 'zkEnsembleConnected' | 'zkEvents' | 'zkFullSyncDuration' | 'zkLastSync' | 'zkReadErrors' | 'zkSessionExpirations' | 'zkSessionState'
+>;
 
 export type SessionState = 'connecting' | 'connected' | 'disconnected' | 'resyncing';
 
 /** What one registration znode gave: named entries, or why it was skipped. */
-export type ParsedChild = { readonly ok: true; readonly entries: readonly NamedEntry[] } | { readonly ok: false; readonly reason: string };
-
-export interface InvalidRegistration {
-  readonly ensemble: string;
-  /**
-   * The service it belongs to: the mesh name of its service node, or the node's own name where that
-   * does not name a service by itself (a Dubbo interface node, whose group and version are per URL).
-   */
-  readonly service: string;
-  /** Full znode path (with the ensemble's chroot). */
-  readonly path: string;
-  readonly reason: string;
-}
 
 export interface EnsembleStatus {
   readonly name: string;
@@ -73,7 +65,6 @@ export interface EnsembleHooks {
   onResynced(ensemble: EnsembleWatch, startedAt: number): void;
 }
 
-const RECONNECT_BACKOFF_MS = [200, 500, 1000, 2000, 5000];
 /** Retries of a read whose roots were denied: each opens a new session (credentials re-read). */
 const DENIED_RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
 
@@ -96,8 +87,7 @@ export class EnsembleWatch {
   /** Settles after the first complete read (or at stop). */
   private readonly firstRead = new Promise<void>((resolve) => (this.resolveFirstRead = resolve));
   private readonly log: Logger;
-  /** Mesh names by identity key (see named()). */
-  private readonly names = new Map<string, { ok: true; identity: ServiceIdentity; key: string; name: string } | { ok: false; reason: string }>();
+  private readonly reader: RegistrationReader;
   readonly name: string;
 
   constructor(
@@ -111,9 +101,10 @@ export class EnsembleWatch {
       /** Reads the credentials again (their file may have been fixed); used before retrying denied roots. */
       readonly reloadAuth?: () => ZkDigestCredentials;
     },
-    private readonly deps: { log: Logger; metrics: Metrics; hooks: EnsembleHooks },
+    private readonly deps: { log: Logger; metrics: EnsembleMetrics; hooks: EnsembleHooks },
   ) {
     this.name = config.name;
+    this.reader = new RegistrationReader(config.name, opts.naming);
     this.auth = opts.auth;
     this.log = deps.log.child({ component: 'registry', ensemble: config.name, zk: config.connect, roots: config.roots.map((r) => r.path) });
   }
@@ -183,15 +174,11 @@ export class EnsembleWatch {
   /** The entries one service node of one root contributes now. */
   entries(rootIndex: number, service: string): NamedEntry[] {
     const w = this.watchers[rootIndex];
-    if (!w || !w.hasService(service)) return [];
+    if (!w?.hasService(service)) return [];
     const children = [...w.instancesOf(service).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const out: NamedEntry[] = [];
-    // A service node without instances still names its service, which stays served with no
-    // endpoints (clients see "unavailable" rather than "unknown service").
-    if (!w.isDubbo(service)) {
-      const named = this.named({ kind: 'service', name: service });
-      if (named.ok) out.push({ name: named.name, identity: named.identity, identityKey: named.key, instance: null });
-    }
+    const own = w.isDubbo(service) ? null : this.reader.serviceNodeEntry(service);
+    if (own) out.push(own);
     for (const [, record] of children) if (record.parsed.ok) out.push(...record.parsed.entries);
     return out;
   }
@@ -209,24 +196,7 @@ export class EnsembleWatch {
   }
 
   private serviceNameOf(w: TreeWatcher<ParsedChild>, service: string): string {
-    if (w.isDubbo(service)) return service;
-    const named = this.named({ kind: 'service', name: service });
-    return named.ok ? named.name : service;
-  }
-
-  /**
-   * The identity's mesh name, computed once per identity: every instance of a service then shares
-   * one identity object and one name string instead of holding copies.
-   */
-  private named(identity: ServiceIdentity): { ok: true; identity: ServiceIdentity; key: string; name: string } | { ok: false; reason: string } {
-    const key = identityKey(identity);
-    let known = this.names.get(key);
-    if (!known) {
-      const name = meshName(identity, this.opts.naming);
-      known = name.ok ? { ok: true, identity, key, name: name.name } : name;
-      this.names.set(key, known);
-    }
-    return known;
+    return this.reader.displayName(service, w.isDubbo(service));
   }
 
   /** What proxies get meanwhile: only after a first full read is there anything known to serve. */
@@ -249,23 +219,12 @@ export class EnsembleWatch {
   }
 
   private async openSessionAndSync(): Promise<void> {
-    const options = this.connectionOptions();
-    for (let attempt = 0; !this.stopped; attempt++) {
-      let conn: ZkConnection;
-      try {
-        conn = await ZkConnection.open(options, this.opts.sessionTimeoutMs);
-      } catch (err) {
-        const delay = RECONNECT_BACKOFF_MS[Math.min(attempt, RECONNECT_BACKOFF_MS.length - 1)]!;
-        this.log.warn({ err: (err as Error).message, retryInMs: delay }, `cannot open a ZooKeeper session; ${this.servingWhileAway()}`);
-        await sleep(delay);
-        continue;
-      }
-      if (this.stopped) {
-        conn.close();
-        return;
-      }
-      if (await this.syncWith(conn)) return;
-    }
+    await runSessions(this.connectionOptions(), {
+      stopped: () => this.stopped,
+      // False when the session died during the read: the loop opens the next one.
+      use: (conn) => this.syncWith(conn),
+      onFailure: (err, retryInMs) => this.log.warn({ err: err.message, retryInMs }, `cannot open a ZooKeeper session; ${this.servingWhileAway()}`),
+    });
   }
 
   /** Reads every root on a fresh session, then makes it the live mirror. False if the session died meanwhile. */
@@ -455,21 +414,7 @@ export class EnsembleWatch {
 
   private parse(w: TreeWatcher<ParsedChild>, service: string, child: string, data: Buffer, dubbo: boolean): ParsedChild {
     const path = `${this.chrootPrefix()}${w.instancesPath(service)}/${child}`;
-    const outcome = dubbo ? parseDubboChild(service, child, data) : parseServiceChild(service, child, data);
-    let result: ParsedChild;
-    if (!outcome.ok) result = outcome;
-    else {
-      const entries: NamedEntry[] = [];
-      result = { ok: true, entries };
-      for (const e of outcome.entries) {
-        const named = this.named(e.identity);
-        if (!named.ok) {
-          result = { ok: false, reason: named.reason };
-          break;
-        }
-        entries.push({ name: named.name, identity: named.identity, identityKey: named.key, instance: { ...e.instance, source: path, format: e.format, ensemble: this.name } });
-      }
-    }
+    const result = this.reader.read(path, service, child, data, dubbo);
     if (!result.ok) {
       this.deps.metrics.invalidRegistrations.inc({ service });
       this.log.warn({ path, reason: result.reason }, 'skipping an invalid registration');

@@ -6,18 +6,12 @@
 //
 // A policy is accepted or rejected as a whole: an invalid write leaves the last good policy in
 // force (and is reported) until it is fixed, so a typo cannot strip a service of its settings.
-import { EMPTY_POLICY, parsePolicy, samePolicy, type PolicyFieldError, type ServicePolicy } from '../catalog/policy.js';
-import type { ZkConnection } from './zk-connection.js';
-import { readWithRetry } from './zk-retry.js';
+import { EMPTY_POLICY, parsePolicy, samePolicy, type ServicePolicy } from '../catalog/policy.js';
+import type { PolicyError } from '../catalog/registry-problems.js';
+import type { ZkConnection } from '../zookeeper/connection.js';
+import { readWithRetry } from '../zookeeper/retry.js';
 
-export interface PolicyError {
-  service: string;
-  /** Full znode path of the policy. */
-  path: string;
-  errors: PolicyFieldError[];
-  /** When the invalid data was read (ISO 8601). */
-  at: string;
-}
+export type { PolicyError };
 
 /** Hooks run inside the watcher's read loop: they must not throw. */
 export interface PolicyWatcherHooks {

@@ -8,6 +8,7 @@
 // other's instances are left out until the collision is resolved.
 import type { RegisteredInstance, Service, ServiceIdentity } from '../catalog/model.js';
 import type { ServicePolicy } from '../catalog/policy.js';
+import type { NameCollision } from '../catalog/registry-problems.js';
 
 export interface NamedEntry {
   readonly name: string;
@@ -17,13 +18,7 @@ export interface NamedEntry {
   readonly instance: RegisteredInstance | null;
 }
 
-export interface NameCollision {
-  readonly name: string;
-  /** Identity keys (see naming.ts) sharing the name, the served one first. */
-  readonly identities: readonly string[];
-  /** Where each identity was read from (`<ensemble>:<path>`), in the same order. */
-  readonly sources: readonly (readonly string[])[];
-}
+export type { NameCollision };
 
 export class ServiceIndex {
   private readonly bySource = new Map<string, readonly NamedEntry[]>();

@@ -6,6 +6,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_NAMING, type NamingOptions } from '../catalog/naming.js';
 import type { TreeLayout } from './tree-watcher.js';
+import type { ZkTlsConfig } from '../zookeeper/tls-config.js';
 
 /**
  * `curator`: `<root>/<service>/<instance>` (Curator ServiceDiscovery, Spring Cloud Zookeeper,
@@ -32,13 +33,6 @@ export interface EnsembleConfig {
   /** TLS to the ensemble's secure client port, with a client certificate (mutual TLS). */
   readonly tls?: ZkTlsConfig;
   readonly roots: readonly RootConfig[];
-}
-
-/** PEM files: the CA that signed the servers' certificates, and this client's certificate and key. */
-export interface ZkTlsConfig {
-  readonly caFile: string;
-  readonly certFile: string;
-  readonly keyFile: string;
 }
 
 export interface SourcesConfig {
@@ -108,9 +102,9 @@ const validate = new Ajv({ allErrors: true, strict: true, verbose: true }).compi
 
 function describeError(e: ErrorObject): string {
   const where = e.instancePath === '' ? '(top level)' : e.instancePath.slice(1).replace(/\//g, '.');
-  if (e.keyword === 'additionalProperties') return `${where}: unknown field "${String(e.params['additionalProperty'])}"`;
+  if (e.keyword === 'additionalProperties') return `${where}: unknown field "${String(e.params.additionalProperty)}"`;
   if (e.keyword === 'minProperties' || e.keyword === 'maxProperties') return `${where}: must have exactly one of file, env`;
-  if (e.keyword === 'pattern') return `${where}: ${JSON.stringify(e.data)} is not valid here (expected ${e.params['pattern']})`;
+  if (e.keyword === 'pattern') return `${where}: ${JSON.stringify(e.data)} is not valid here (expected ${e.params.pattern})`;
   return `${where}: ${e.message ?? 'invalid'}`;
 }
 

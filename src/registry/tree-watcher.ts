@@ -5,8 +5,8 @@
 // Every read sets its watch in the same request (getChildren/getData with a watcher), so no change
 // can slip between a read and its watch; when a watch fires, the node is read again, which both
 // picks up the change and re-arms the watch. Nodes may appear and vanish at any level at any time.
-import { ZkError, type ZkConnection } from './zk-connection.js';
-import { readWithRetry } from './zk-retry.js';
+import { ZkError, type ZkConnection } from '../zookeeper/connection.js';
+import { readWithRetry } from '../zookeeper/retry.js';
 
 export interface InstanceRecord<P> {
   readonly data: Buffer;
@@ -256,7 +256,7 @@ export class TreeWatcher<P> {
       }
       return;
     }
-    if (old && old.data.equals(data)) return;
+    if (old?.data.equals(data)) return;
     mirror.instances.set(child, { data, parsed: this.hooks.parse(service, child, data, subpath === PROVIDERS) });
     this.hooks.onServiceChanged(service);
   }

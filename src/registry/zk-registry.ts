@@ -6,12 +6,15 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Service } from '../catalog/model.js';
 import { ChangeBatcher } from './change-batcher.js';
-import { EnsembleWatch, type EnsembleStatus, type InvalidRegistration, type SessionState } from './ensemble-watch.js';
+import { EnsembleWatch, type EnsembleStatus, type SessionState, type EnsembleMetrics } from './ensemble-watch.js';
+import type { InvalidRegistration } from '../catalog/registry-problems.js';
 import type { PolicyError } from './policy-watcher.js';
 import { ServiceIndex, type NameCollision } from './service-index.js';
 import { defaultSources, type SourcesConfig } from './sources-config.js';
-import type { ZkConnection, ZkConnectionOptions } from './zk-connection.js';
-import { loadCredentials } from './zk-credentials.js';
+import type { ZkConnection, ZkConnectionOptions } from '../zookeeper/connection.js';
+import { loadCredentials } from '../zookeeper/credentials.js';
+
+export type RegistryMetrics = Pick<Metrics, 'catalogBatches' | 'nameCollisions' | 'nameCollisionsTotal' | 'setInvalidPoliciesSource' | 'setInvalidRegistrationsSource'> & EnsembleMetrics;
 
 export interface ZkRegistryOptions {
   /** Single-ensemble form (ensemble `default`); ignored when `sources` is given. */
@@ -73,7 +76,7 @@ export class ZkRegistry {
 
   constructor(
     private readonly opts: ZkRegistryOptions,
-    private readonly deps: { log: Logger; metrics: Metrics; onServices: ServicesHandler },
+    private readonly deps: { log: Logger; metrics: RegistryMetrics; onServices: ServicesHandler },
   ) {
     this.log = deps.log.child({ component: 'registry' });
     this.sources =

@@ -4,6 +4,7 @@
 // cannot handle safely; the admin pages and the CLI show the same list as "not applied for <client>".
 // docs/clients.md is the readable version of this table (a test keeps the two equal).
 import type { Service } from '../catalog/model.js';
+import type { LbPolicyName } from '../catalog/policy.js';
 import type { Audience } from './envoy-json.js';
 
 /** The policy features whose treatment differs between clients. */
@@ -98,7 +99,7 @@ export function defaultCapabilities(audience: Audience): ClientCapabilities {
 }
 
 /** The load-balancing policy a client gets: the policy's, unless left out for it (then ROUND_ROBIN). */
-export function effectiveLbPolicy(service: Service, omit: ReadonlySet<PolicyFeature>): string {
+export function effectiveLbPolicy(service: Service, omit: ReadonlySet<PolicyFeature>): LbPolicyName {
   const policy = service.policy.loadBalancing?.policy ?? 'ROUND_ROBIN';
   return omit.has(`loadBalancing ${policy}` as PolicyFeature) ? 'ROUND_ROBIN' : policy;
 }

@@ -3,7 +3,8 @@
 // detection and upstream TLS. Each client gets only what it handles safely (client-capabilities.ts).
 import type { Service } from '../catalog/model.js';
 import type { LoadBalancing, ServicePolicy } from '../catalog/policy.js';
-import { ADS_CONFIG_SOURCE, ANY_TYPE, compact, durationMs, uint32, type Audience, type Json } from './envoy-json.js';
+import { ADS_CONFIG_SOURCE, ANY_TYPE, compact, durationMs, typedAny, uint32, type Audience } from './envoy-json.js';
+import type { CircuitBreakers, Cluster, LbPolicy, OutlierDetection, TransportSocket } from './envoy-types.js';
 import { resourceNamesFor } from './resource-names.js';
 import { upstreamMtlsFor } from './upstream-tls.js';
 import { protocolOf, subsetsOf } from './service-shape.js';
@@ -11,20 +12,20 @@ import { CONSECUTIVE_5XX_AS_FAILURE_PERCENTAGE, defaultCapabilities, effectiveLb
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
-export function clustersFor(service: Service, audience: Audience, caps: ClientCapabilities = defaultCapabilities(audience)): Json[] {
+export function clustersFor(service: Service, audience: Audience, caps: ClientCapabilities = defaultCapabilities(audience)): Cluster[] {
   const main = resourceNamesFor(service.name).cluster;
   const omit = leftOut(service, caps);
   return [main, ...subsetsOf(service).map((s) => s.cluster)].map((name) => clusterNamed(name, service, audience, omit));
 }
 
 /** The service's main cluster (the one without a subset). */
-export function clusterFor(service: Service, audience: Audience = 'proxyless', caps: ClientCapabilities = defaultCapabilities(audience)): Json {
+export function clusterFor(service: Service, audience: Audience = 'proxyless', caps: ClientCapabilities = defaultCapabilities(audience)): Cluster {
   return clusterNamed(resourceNamesFor(service.name).cluster, service, audience, leftOut(service, caps));
 }
 
-function clusterNamed(name: string, service: Service, audience: Audience, omit: ReadonlySet<PolicyFeature>): Json {
+function clusterNamed(name: string, service: Service, audience: Audience, omit: ReadonlySet<PolicyFeature>): Cluster {
   const p = service.policy;
-  return compact({
+  return compact<Cluster>({
     name,
     type: 'EDS',
     eds_cluster_config: { eds_config: ADS_CONFIG_SOURCE, service_name: name },
@@ -39,22 +40,22 @@ function clusterNamed(name: string, service: Service, audience: Audience, omit: 
   });
 }
 
-function loadBalancing(policy: string, lb: LoadBalancing | undefined): Record<string, unknown> {
+function loadBalancing(policy: LbPolicy, lb: LoadBalancing | undefined): Pick<Cluster, 'lb_policy' | 'ring_hash_lb_config' | 'least_request_lb_config'> {
   switch (policy) {
     case 'RING_HASH':
-      return { lb_policy: 'RING_HASH', ring_hash_lb_config: compact({ minimum_ring_size: uint32(lb?.ringMinSize), maximum_ring_size: uint32(lb?.ringMaxSize) }) };
+      return { lb_policy: 'RING_HASH', ring_hash_lb_config: compact<NonNullable<Cluster['ring_hash_lb_config']>>({ minimum_ring_size: uint32(lb?.ringMinSize), maximum_ring_size: uint32(lb?.ringMaxSize) }) };
     case 'LEAST_REQUEST':
-      return { lb_policy: 'LEAST_REQUEST', least_request_lb_config: compact({ choice_count: uint32(lb?.choiceCount) }) };
+      return { lb_policy: 'LEAST_REQUEST', least_request_lb_config: compact<NonNullable<Cluster['least_request_lb_config']>>({ choice_count: uint32(lb?.choiceCount) }) };
     default:
       return { lb_policy: policy };
   }
 }
 
-function circuitBreakers(p: ServicePolicy, omit: ReadonlySet<PolicyFeature>): Json | undefined {
+function circuitBreakers(p: ServicePolicy, omit: ReadonlySet<PolicyFeature>): CircuitBreakers | undefined {
   const cb = p.circuitBreakers;
   if (!cb) return undefined;
   const others = !omit.has('circuitBreakers maxConnections, maxPendingRequests, maxRetries');
-  const threshold = compact({
+  const threshold = compact<NonNullable<CircuitBreakers['thresholds']>[number]>({
     priority: 'DEFAULT',
     max_connections: others ? uint32(cb.maxConnections) : undefined,
     max_pending_requests: others ? uint32(cb.maxPendingRequests) : undefined,
@@ -76,10 +77,10 @@ const FAILURE_PERCENTAGE_DEFAULTS = { enforcingPercent: 100, threshold: 85, mini
  * array with no initial value"). consecutive5xx, which gRPC does not implement, goes to gRPC as
  * failure-percentage ejection unless the policy sets failurePercentage itself.
  */
-function outlierDetection(p: ServicePolicy, audience: Audience, omit: ReadonlySet<PolicyFeature>): Json | undefined {
+function outlierDetection(p: ServicePolicy, audience: Audience, omit: ReadonlySet<PolicyFeature>): OutlierDetection | undefined {
   const od = p.outlierDetection;
   if (!od) return undefined;
-  const common = {
+  const common: OutlierDetection = {
     interval: od.intervalMs === undefined ? undefined : durationMs(od.intervalMs),
     base_ejection_time: od.baseEjectionTimeMs === undefined ? undefined : durationMs(od.baseEjectionTimeMs),
     max_ejection_percent: uint32(od.maxEjectionPercent),
@@ -87,7 +88,7 @@ function outlierDetection(p: ServicePolicy, audience: Audience, omit: ReadonlySe
   const sr = od.successRate;
   const fp = od.failurePercentage;
   if (audience === 'sidecar') {
-    return compact({
+    return compact<OutlierDetection>({
       consecutive_5xx: omit.has('outlierDetection consecutive5xx') ? undefined : uint32(od.consecutive5xx),
       ...common,
       enforcing_success_rate: uint32(sr?.enforcingPercent),
@@ -107,7 +108,7 @@ function outlierDetection(p: ServicePolicy, audience: Audience, omit: ReadonlySe
     : approximated
       ? { enforcingPercent: 100, ...CONSECUTIVE_5XX_AS_FAILURE_PERCENTAGE, requestVolume: od.consecutive5xx! }
       : undefined;
-  return compact({
+  return compact<OutlierDetection>({
     ...common,
     enforcing_success_rate: uint32(successRate.enforcingPercent),
     success_rate_minimum_hosts: uint32(successRate.minimumHosts),
@@ -126,8 +127,8 @@ function definedOnly<T extends object>(o: T | undefined): Partial<T> {
 }
 
 /** TLS origination for sidecars; gRPC clients take their TLS from channel credentials instead. */
-function upstreamTls(service: Service): Json | undefined {
+function upstreamTls(service: Service): TransportSocket | undefined {
   const tls = service.policy.tls;
   if (!tls) return undefined;
-  return { name: 'envoy.transport_sockets.tls', typed_config: { '@type': ANY_TYPE.upstreamTls, sni: tls.sni ?? service.name } };
+  return { name: 'envoy.transport_sockets.tls', typed_config: typedAny(ANY_TYPE.upstreamTls, { sni: tls.sni ?? service.name }) };
 }

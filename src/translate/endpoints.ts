@@ -4,14 +4,14 @@
 // sent as UNHEALTHY: Envoy's panic threshold would route to them once too few hosts are healthy.
 // A service with no serving instance gets an empty assignment, never a missing one.
 import type { Locality, RegisteredInstance, Service } from '../catalog/model.js';
-import type { Json } from './envoy-json.js';
+import type { ClusterLoadAssignment, LbEndpoint, LocalityLbEndpoints } from './envoy-types.js';
 import { resourceNamesFor } from './resource-names.js';
 import { subsetsOf, trafficInstancesOf } from './service-shape.js';
 
 const MAX_UINT32 = 0xffffffff;
 
 /** The service's assignment plus one per traffic-split subset (instances whose label matches). */
-export function assignmentsFor(service: Service): Json[] {
+export function assignmentsFor(service: Service): ClusterLoadAssignment[] {
   const instances = trafficInstancesOf(service);
   return [
     assignment(resourceNamesFor(service.name).endpoints, instances),
@@ -19,11 +19,11 @@ export function assignmentsFor(service: Service): Json[] {
   ];
 }
 
-export function endpointsFor(service: Service): Json {
+export function endpointsFor(service: Service): ClusterLoadAssignment {
   return assignment(resourceNamesFor(service.name).endpoints, trafficInstancesOf(service));
 }
 
-function assignment(clusterName: string, instances: readonly RegisteredInstance[]): Json {
+function assignment(clusterName: string, instances: readonly RegisteredInstance[]): ClusterLoadAssignment {
   const groups = new Map<string, { locality: Locality; instances: RegisteredInstance[] }>();
   const seen = new Set<string>();
   for (const inst of instances) {
@@ -45,7 +45,7 @@ function assignment(clusterName: string, instances: readonly RegisteredInstance[
   };
 }
 
-function localityGroup(locality: Locality, instances: readonly RegisteredInstance[], scale: number): Json {
+function localityGroup(locality: Locality, instances: readonly RegisteredInstance[], scale: number): LocalityLbEndpoints {
   const weights = instances.map((i) => scaledWeight(i.weight, scale));
   // gRPC drops locality groups without a weight; the sum of instance weights keeps traffic
   // proportional to capacity when several localities exist.
@@ -53,7 +53,7 @@ function localityGroup(locality: Locality, instances: readonly RegisteredInstanc
   return {
     locality: { region: locality.region, zone: locality.zone, sub_zone: locality.subZone },
     load_balancing_weight: { value: Math.max(1, weight) },
-    lb_endpoints: instances.map((i, n) => ({
+    lb_endpoints: instances.map((i, n): LbEndpoint => ({
       endpoint: { address: { socket_address: { address: i.address, port_value: i.port } } },
       health_status: 'HEALTHY',
       load_balancing_weight: { value: weights[n] },

@@ -1,6 +1,10 @@
 // Small shapes shared by the translators: proto-JSON as protobufjs.fromObject reads it
-// (snake_case field names, Any as {'@type': url, ...fields}).
+// (snake_case field names, Any as {'@type': url, ...fields}), typed by the generated Envoy
+// types (envoy-types.ts).
+import type { AnyExtension } from '@grpc/proto-loader';
+import type { ConfigSource, Duration, DownstreamTlsContext, HttpConnectionManager, HttpFilter, Router, TcpProxy, UInt32Value, UpstreamTlsContext } from './envoy-types.js';
 
+/** Untyped proto-JSON, for messages without generated types (Envoy translators use envoy-types.ts). */
 export type Json = Readonly<Record<string, unknown>>;
 
 export const ANY_TYPE = {
@@ -14,23 +18,40 @@ export const ANY_TYPE = {
   originalDst: 'type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst',
 } as const;
 
+/** The message each Any type URL carries. */
+interface AnyBody {
+  [ANY_TYPE.httpConnectionManager]: HttpConnectionManager;
+  [ANY_TYPE.router]: Router;
+  [ANY_TYPE.tcpProxy]: TcpProxy;
+  [ANY_TYPE.upstreamTls]: UpstreamTlsContext;
+  [ANY_TYPE.downstreamTls]: DownstreamTlsContext;
+}
+
+/** A typed_config (or api_listener) Any: the body is checked against the message its URL names. */
+export function typedAny<U extends keyof AnyBody>(typeUrl: U, body: AnyBody[U]): AnyExtension {
+  return { '@type': typeUrl, ...body };
+}
+
 /** Resources in this config source are fetched over the same ADS stream. */
-export const ADS_CONFIG_SOURCE: Json = { ads: {}, resource_api_version: 'V3' };
+export const ADS_CONFIG_SOURCE: ConfigSource = { ads: {}, resource_api_version: 'V3' };
 
 /** Which proxies a resource is built for (see src/xds/proxy-kind.ts for why they differ). */
 export type Audience = 'proxyless' | 'sidecar';
 
-export function durationMs(ms: number): Json {
+export function durationMs(ms: number): Duration {
   return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
 }
 
-export function uint32(value: number | undefined): Json | undefined {
+export function uint32(value: number | undefined): UInt32Value | undefined {
   return value === undefined ? undefined : { value };
 }
 
-/** Drops undefined fields, so optional policy fields simply do not appear. */
-export function compact<T extends Record<string, unknown>>(o: T): Json {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+/**
+ * Drops undefined fields, so optional policy fields simply do not appear. Call it with the message
+ * type (`compact<Cluster>({...})`) so the literal is checked against it, misspellings included.
+ */
+export function compact<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-export const ROUTER_FILTER: Json = { name: 'envoy.filters.http.router', typed_config: { '@type': ANY_TYPE.router } };
+export const ROUTER_FILTER: HttpFilter = { name: 'envoy.filters.http.router', typed_config: typedAny(ANY_TYPE.router, {}) };

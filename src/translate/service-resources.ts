@@ -5,15 +5,15 @@ import { clusterFor, clustersFor } from './cluster.js';
 import { assignmentsFor, endpointsFor } from './endpoints.js';
 import { apiListenerFor } from './listener.js';
 import { routeFor } from './route.js';
-import type { Json } from './envoy-json.js';
+import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration } from './envoy-types.js';
 import { protocolOf } from './service-shape.js';
 import { defaultCapabilities, type ClientCapabilities } from './client-capabilities.js';
 
 export interface ServiceResources {
-  readonly cluster: Json;
-  readonly endpoint: Json;
-  readonly listener: Json;
-  readonly route: Json;
+  readonly cluster: Cluster;
+  readonly endpoint: ClusterLoadAssignment;
+  readonly listener: Listener;
+  readonly route: RouteConfiguration;
 }
 
 /** A service's main proxyless resources, one of each kind. */
@@ -29,10 +29,10 @@ export function resourcesForCatalog(catalog: Catalog): Map<string, ServiceResour
 
 /** Everything a service contributes, by resource kind, including traffic-split subsets. */
 export interface ServiceResourceSet {
-  readonly cluster: Json[];
-  readonly endpoint: Json[];
-  readonly listener: Json[];
-  readonly route: Json[];
+  readonly cluster: Cluster[];
+  readonly endpoint: ClusterLoadAssignment[];
+  readonly listener: Listener[];
+  readonly route: RouteConfiguration[];
 }
 
 /**

@@ -2,16 +2,16 @@
 // services share an HttpConnectionManager that routes by host name; a tcp service needs the port
 // to itself. Services that cannot be served on the port are named with the reason. Pure.
 import type { Service } from '../catalog/model.js';
-import type { Json } from './envoy-json.js';
+import type { Listener, RouteConfiguration } from './envoy-types.js';
 import { protocolOf } from './service-shape.js';
 import { sidecarDomains } from './virtual-host.js';
 import { httpListenerFor, tcpListenerFor } from './sidecar-listener.js';
 import { portRouteFor } from './sidecar-route.js';
 
 export interface PortPlan {
-  readonly listener: Json;
+  readonly listener: Listener;
   /** The port's RouteConfiguration (http ports only). */
-  readonly route?: Json;
+  readonly route?: RouteConfiguration;
   readonly ignored: ReadonlyArray<{ service: string; reason: string }>;
 }
 

@@ -1,10 +1,11 @@
 // Service -> envoy.config.route.v3.VirtualHost: the domains it answers to, one catch-all route.
 import type { Service } from '../catalog/model.js';
-import type { Audience, Json } from './envoy-json.js';
+import type { Audience } from './envoy-json.js';
+import type { VirtualHost } from './envoy-types.js';
 import { routeActionFor } from './route-action.js';
 import { defaultCapabilities, type ClientCapabilities } from './client-capabilities.js';
 
-export function virtualHostFor(service: Service, domains: readonly string[], audience: Audience, caps: ClientCapabilities = defaultCapabilities(audience)): Json {
+export function virtualHostFor(service: Service, domains: readonly string[], audience: Audience, caps: ClientCapabilities = defaultCapabilities(audience)): VirtualHost {
   return {
     name: service.name,
     domains: [...domains],

@@ -169,7 +169,13 @@ export class DeltaStream extends StreamBase<DeltaSubscription, OutgoingDeltaResp
       const gone = at === 'all' ? cache.goneNames(typeUrl) : NOTHING;
       const seen = new Set<string>();
       const scope = sub.wildcard ? [sub.names, entries.keys(), gone] : [sub.names];
-      for (const names of scope) for (const n of names) if (!seen.has(n)) seen.add(n), consider(n, gone.has(n) ? '' : undefined);
+      for (const names of scope) {
+        for (const n of names) {
+          if (seen.has(n)) continue;
+          seen.add(n);
+          consider(n, gone.has(n) ? '' : undefined);
+        }
+      }
     } else {
       // New names of a named subscription were not held; for a wildcard they were (in scope already).
       // Owed names first, then what changed (the order the per-stream path sends them in).

@@ -2,11 +2,6 @@
 // response encoder that writes DiscoveryResponse around resource bytes that were serialized once
 // in the cache, instead of re-encoding every resource for every stream.
 import protobuf from 'protobufjs';
-import * as protoLoader from '@grpc/proto-loader';
-import type * as grpc from '@grpc/grpc-js';
-import { PROTO_DIR } from './protos.js';
-import { encodeDeltaResponse, type OutgoingDeltaResponse } from './delta-messages.js';
-import { sotwRequestDeserializer } from './request-decoding.js';
 
 export interface DiscoveryRequestMessage {
   version_info: string;
@@ -61,56 +56,4 @@ const controlPlaneField = protobuf.Writer.create()
 export function encodeDiscoveryResponse(r: OutgoingDiscoveryResponse): Buffer {
   const nonce = protobuf.Writer.create().uint32(0x2a).string(r.nonce).finish();
   return Buffer.concat([r.body, nonce, controlPlaneField]);
-}
-
-const SERVICE_FILES = [
-  'envoy/service/discovery/v3/ads.proto',
-  'envoy/service/cluster/v3/cds.proto',
-  'envoy/service/endpoint/v3/eds.proto',
-  'envoy/service/listener/v3/lds.proto',
-  'envoy/service/route/v3/rds.proto',
-];
-
-export const SERVICE_NAMES = {
-  ads: 'envoy.service.discovery.v3.AggregatedDiscoveryService',
-  cds: 'envoy.service.cluster.v3.ClusterDiscoveryService',
-  eds: 'envoy.service.endpoint.v3.EndpointDiscoveryService',
-  lds: 'envoy.service.listener.v3.ListenerDiscoveryService',
-  rds: 'envoy.service.route.v3.RouteDiscoveryService',
-} as const;
-
-let definitions: protoLoader.PackageDefinition | undefined;
-
-function packageDefinition(): protoLoader.PackageDefinition {
-  definitions ??= protoLoader.loadSync(SERVICE_FILES, {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-    includeDirs: [PROTO_DIR],
-  });
-  return definitions;
-}
-
-/**
- * The grpc-js service definition of one discovery service, with the streams' response
- * serializers replaced by encoders that frame pre-encoded resource bytes.
- */
-export function discoveryServiceDefinition(serviceName: string): grpc.ServiceDefinition {
-  const loaded = packageDefinition()[serviceName] as grpc.ServiceDefinition | undefined;
-  if (!loaded) throw new Error(`service ${serviceName} not found in the vendored protos`);
-  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-  for (const [method, def] of Object.entries(loaded)) {
-    const isStream = def.requestStream && def.responseStream;
-    if (!isStream) out[method] = def;
-    else if (method.startsWith('Delta')) out[method] = { ...def, responseSerialize: (value: unknown) => encodeDeltaResponse(value as OutgoingDeltaResponse) };
-    else
-      out[method] = {
-        ...def,
-        requestDeserialize: sotwRequestDeserializer(def.requestDeserialize),
-        responseSerialize: (value: unknown) => encodeDiscoveryResponse(value as OutgoingDiscoveryResponse),
-      };
-  }
-  return out as grpc.ServiceDefinition;
 }

@@ -19,13 +19,18 @@ export const PROJECT_ROOT = path.dirname(PROTO_DIR);
 const WELL_KNOWN_DIR = path.join(path.dirname(require.resolve('protobufjs/package.json')), 'google', 'protobuf');
 const BUNDLED_WELL_KNOWN = new Set(Object.keys(protobuf.common).filter((k) => k.endsWith('.proto')));
 
-/** Proto files whose messages zk-xds encodes or decodes. */
-export const ROOT_PROTO_FILES = [
+/** The discovery services zk-xds serves. */
+export const SERVICE_PROTO_FILES = [
   'envoy/service/discovery/v3/ads.proto',
   'envoy/service/cluster/v3/cds.proto',
   'envoy/service/endpoint/v3/eds.proto',
   'envoy/service/listener/v3/lds.proto',
   'envoy/service/route/v3/rds.proto',
+];
+
+/** Proto files whose messages zk-xds encodes or decodes. */
+export const ROOT_PROTO_FILES = [
+  ...SERVICE_PROTO_FILES,
   'envoy/config/cluster/v3/cluster.proto',
   'envoy/config/endpoint/v3/endpoint.proto',
   'envoy/config/listener/v3/listener.proto',

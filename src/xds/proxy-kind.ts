@@ -4,7 +4,6 @@
 import type { NodeMessage } from './discovery-messages.js';
 
 export type ProxyKind = 'proxyless' | 'sidecar';
-export const PROXY_KINDS: readonly ProxyKind[] = ['proxyless', 'sidecar'];
 
 /** Node metadata key that overrides the detection: "sidecar" or "proxyless". */
 export const PROXY_KIND_METADATA_KEY = 'zkxds.io/proxy';

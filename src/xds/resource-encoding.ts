@@ -19,8 +19,12 @@ export interface EncodedResource {
 
 export class ResourceEncodingError extends Error {}
 
-/** Encodes one resource. Throws ResourceEncodingError when the object does not fit its proto type. */
-export function encodeResource(typeUrl: string, name: string, object: Readonly<Record<string, unknown>>): EncodedResource {
+/**
+ * Encodes one resource (any proto-JSON object: the translators' generated Envoy types, Istio's
+ * MCP envelopes). Throws ResourceEncodingError when the object does not fit its proto type.
+ */
+export function encodeResource(typeUrl: string, name: string, message: object): EncodedResource {
+  const object = message as Readonly<Record<string, unknown>>;
   const type = messageType(messageNameOf(typeUrl));
   let value: Uint8Array;
   try {

@@ -20,6 +20,8 @@ import type { Metrics } from '../observability/metrics.js';
 import type { ResourceCache, RetirementBatch, RetirementGate } from './resource-cache.js';
 import { shortTypeName } from './resource-types.js';
 
+export type RetirementMetrics = Pick<Metrics, 'resourcesRetiring' | 'retirementWait'>;
+
 /** A stream, as far as retirements care. */
 export interface RetirementHolder {
   readonly nodeId: string;
@@ -41,7 +43,7 @@ export interface RetirementGateOptions {
   /** Proxy views this cache serves (metric label). */
   readonly views: readonly string[];
   readonly log: Logger;
-  readonly metrics: Metrics;
+  readonly metrics: RetirementMetrics;
 }
 
 /** What /debug shows of one waiting batch. */

@@ -13,6 +13,9 @@ import type { SharedBodies } from './shared-bodies.js';
 import type { SubscriptionBase } from './type-subscription.js';
 import type { NackLog } from './nack-log.js';
 
+/** The metrics a stream records (the process's Metrics has them). */
+export type StreamMetrics = Pick<Metrics, 'pushLatency' | 'acks' | 'nacks' | 'resourcesSent' | 'responsesSent' | 'staleRequests'>;
+
 /** The resources one kind of proxy (or one client profile of it) is served. */
 export interface ResourceView {
   readonly name: ViewName;
@@ -25,7 +28,7 @@ export interface StreamEnvironment {
   /** Chooses the view from the node of the stream's first request. */
   readonly viewFor: (node: NodeMessage | null) => ResourceView;
   readonly log: Logger;
-  readonly metrics: Metrics;
+  readonly metrics: StreamMetrics;
   /** Asks the server to call flush() soon (batched with other streams). */
   readonly schedule: (stream: Flushable) => void;
   /**

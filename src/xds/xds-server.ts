@@ -3,16 +3,17 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ResourceCache, TypeChange } from './resource-cache.js';
-import { SERVICE_NAMES, discoveryServiceDefinition, type DiscoveryRequestMessage, type OutgoingDiscoveryResponse } from './discovery-messages.js';
+import type { DiscoveryRequestMessage, OutgoingDiscoveryResponse } from './discovery-messages.js';
+import { SERVICE_NAMES, discoveryServiceDefinition } from './discovery-services.js';
 import { SotwStream } from './sotw-stream.js';
-import type { ProxyReply, ResourceView, StreamEnvironment, StreamInfo } from './stream-base.js';
+import type { ProxyReply, ResourceView, StreamEnvironment, StreamInfo, StreamMetrics } from './stream-base.js';
 import { DeltaStream } from './delta-stream.js';
 import type { DeltaDiscoveryRequestMessage, OutgoingDeltaResponse } from './delta-messages.js';
 import { SharedBodies } from './shared-bodies.js';
 import { FlushScheduler, type Flushable } from './flush-scheduler.js';
 import { TYPE_URL, shortTypeName } from './resource-types.js';
 import { KIND_OF_VIEW, cacheOfView, servedViews, viewOf, type ViewCaches, type ViewName } from './client-profile.js';
-import { StreamAckRetirementGate, type RetiringReport } from './retirement-gate.js';
+import { StreamAckRetirementGate, type RetiringReport, type RetirementMetrics } from './retirement-gate.js';
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream-limits.js';
 import { WriteGate } from './write-gate.js';
 import { NackLog } from './nack-log.js';
@@ -21,6 +22,9 @@ import { listenWithBacklog, type BacklogListener } from './backlog-listener.js';
 import { resetCall } from './call-reset.js';
 import { MemoryReclaimer } from './memory-reclaim.js';
 import type { WarmGate } from './warm-gate.js';
+
+/** What the server records itself, plus what its streams and retirement gates record. */
+export type XdsServerMetrics = Pick<Metrics, 'connectedStreams' | 'registry' | 'resources'> & StreamMetrics & RetirementMetrics;
 
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequestMessage, OutgoingDiscoveryResponse>;
 type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequestMessage, OutgoingDeltaResponse>;
@@ -32,7 +36,7 @@ export interface XdsServerOptions {
   /** The resources each view is served (the same cache may serve several; see client-profile.ts). */
   readonly caches: ViewCaches;
   readonly log: Logger;
-  readonly metrics: Metrics;
+  readonly metrics: XdsServerMetrics;
   /** Least time between two pushes to one stream (default 0: none). */
   readonly minPushIntervalMs?: number;
   /** Longest retired resources wait for proxies to ACK the change that dropped them (default 10 s). */

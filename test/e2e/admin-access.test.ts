@@ -16,8 +16,8 @@ import { ZooKeeperServer, freePorts } from '../support/zookeeper-server.js';
 import { ZkTestClient } from '../support/zk-test-client.js';
 import { TYPE_URL } from '../../src/xds/resource-types.js';
 
-const PASSWORD = 'zkpw-' + Math.random().toString(36).slice(2);
-const TOKEN = 'admintoken-' + Math.random().toString(36).slice(2);
+const PASSWORD = `zkpw-${Math.random().toString(36).slice(2)}`;
+const TOKEN = `admintoken-${Math.random().toString(36).slice(2)}`;
 const OPEN = ['/healthz', '/readyz', '/metrics'];
 const DEBUG = [
   '/debug/status',
@@ -130,7 +130,7 @@ describe('admin port access', () => {
       }
 
       // A rotated Secret: the new token is taken, the old one refused.
-      const NEXT = TOKEN + '-next';
+      const NEXT = `${TOKEN}-next`;
       await writeFile(`${tokenFile}.new`, NEXT);
       await rename(`${tokenFile}.new`, tokenFile);
       await eventually(async () => expect((await get(`${base}/debug/proxies`, NEXT)).status).toBe(200));

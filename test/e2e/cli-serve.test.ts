@@ -7,7 +7,7 @@ import { CliProcess } from '../support/cli-process.js';
 import { AdsClient } from '../support/ads-client.js';
 import { TYPE_URL } from '../../src/xds/resource-types.js';
 import { eventually } from '../support/eventually.js';
-import { decodeMcpResourceValue, decodeServiceEntryBody } from '../../src/istio/mcp-resources.js';
+import { decodeMcpResourceValue, decodeServiceEntryBody } from '../../src/publish/mcp-resources.js';
 
 let zk: ZooKeeperServer;
 let writer: ZkTestClient;

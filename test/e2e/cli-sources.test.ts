@@ -12,7 +12,7 @@ import { eventually } from '../support/eventually.js';
 import { RegistrarProcess } from '../support/registrar-process.js';
 import { ZooKeeperServer, freePorts } from '../support/zookeeper-server.js';
 
-const PASSWORD = 'cli-' + Math.random().toString(36).slice(2);
+const PASSWORD = `cli-${Math.random().toString(36).slice(2)}`;
 let zk: ZooKeeperServer;
 let registrar: RegistrarProcess;
 let dir: string;
@@ -60,7 +60,7 @@ describe('zk-xds serve with ZooKeeper credentials and sources files', () => {
   });
 
   it('with a wrong password is not ready, names the refused root, serves nothing, and recovers once the file is fixed', async () => {
-    const WRONG = 'wrong-' + Math.random().toString(36).slice(2);
+    const WRONG = `wrong-${Math.random().toString(36).slice(2)}`;
     const authFile = path.join(dir, 'zk-auth-wrong');
     await writeFile(authFile, `ops:${WRONG}\n`, { mode: 0o600 });
     const { cli, admin, xds } = await start(['--zk', zk.connectString, '--zk-auth-file', authFile]);
@@ -107,7 +107,7 @@ describe('zk-xds serve with ZooKeeper credentials and sources files', () => {
   });
 
   it('validate with a wrong password says at once which root ZooKeeper refused, and exits 2', async () => {
-    const WRONG = 'wrong-' + Math.random().toString(36).slice(2);
+    const WRONG = `wrong-${Math.random().toString(36).slice(2)}`;
     const authFile = path.join(dir, 'zk-auth-validate-wrong');
     await writeFile(authFile, `ops:${WRONG}\n`, { mode: 0o600 });
     const res = await CliProcess.run(['validate', '--zk', zk.connectString, '--zk-auth-file', authFile, '--timeout-ms', '60000']);

@@ -112,8 +112,8 @@ describe('a connection storm', () => {
     }
     await eventually(async () => expect(await metric(server.admin, /^zkxds_xds_nacks_total\{type="CDS"\} (\d+)$/m)).toBe(nacksBefore + 200), 20000);
     const nackLines = server.cli.lines.slice(logsBefore).filter((l) => l.msg.startsWith('proxy rejected a response (NACK)'));
-    expect(nackLines.map((l) => l['node']).sort()).toEqual(['nacker-0', 'nacker-1', 'nacker-2', 'nacker-3', 'nacker-4']);
-    for (const l of nackLines) expect((l['error'] as string).length).toBeLessThan(400);
+    expect(nackLines.map((l) => l.node).sort()).toEqual(['nacker-0', 'nacker-1', 'nacker-2', 'nacker-3', 'nacker-4']);
+    for (const l of nackLines) expect((l.error as string).length).toBeLessThan(400);
     expect(await metric(server.admin, /^zkxds_xds_nack_logs_suppressed_total (\d+)$/m)).toBe(195);
     for (const c of clients) c.close();
   }, 60_000);

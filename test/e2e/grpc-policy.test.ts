@@ -2,9 +2,9 @@
 // splits calls, and every policy field zk-xds translates for proxyless gRPC is accepted (never NACKed).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { TYPE_URL } from '../../src/xds/resource-types.js';
-import { ZkTestClient } from '../support/zk-test-client.js';
+import type { ZkTestClient } from '../support/zk-test-client.js';
 import type { EchoBackend } from '../support/echo-backend.js';
-import { XdsClientProcess } from '../support/xds-client-process.js';
+import type { XdsClientProcess } from '../support/xds-client-process.js';
 import { startGrpcEndToEnd, totalNacks, type GrpcEndToEnd } from '../support/grpc-end-to-end.js';
 import type { RunningServer } from '../../src/cli/serve.js';
 import { eventually } from '../support/eventually.js';

@@ -59,7 +59,9 @@ async function change(write: () => Promise<unknown>, reached: (backend: string) 
   // Calls go on while the old resources are removed (every retirement past its ACK wait), and after.
   await eventually(() => expect(Object.values(server.xds.retiring()).flat().flatMap((r) => r.waitingFor)).toEqual([]), TAKES_EFFECT_MS);
   const after = callers.map((c) => c.results.length);
-  await eventually(() => callers.forEach((c, i) => expect(c.results.length).toBeGreaterThanOrEqual(after[i]! + SETTLED_CALLS)), TAKES_EFFECT_MS);
+  await eventually(() => {
+    for (const [i, c] of callers.entries()) expect(c.results.length).toBeGreaterThanOrEqual(after[i]! + SETTLED_CALLS);
+  }, TAKES_EFFECT_MS);
   return from;
 }
 

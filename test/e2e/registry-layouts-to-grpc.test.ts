@@ -19,7 +19,7 @@ import { ZooKeeperServer, freePorts } from '../support/zookeeper-server.js';
 import { ZkTestClient } from '../support/zk-test-client.js';
 import { eventually } from '../support/eventually.js';
 
-const PASSWORD = 'e2e-' + Math.random().toString(36).slice(2);
+const PASSWORD = `e2e-${Math.random().toString(36).slice(2)}`;
 const AUTH_ENV = 'ZKXDS_E2E_ZK_AUTH_WEST';
 const GREETER = 'org.apache.dubbo.demo.GreeterService';
 

@@ -164,7 +164,7 @@ describe('a replica restarted while ZooKeeper is down', () => {
         await eventually(async () => {
           const page = (await (await fetch(`http://127.0.0.1:${second.admin}/debug/proxies`)).json()) as { proxies: Array<{ node: string; types: Record<string, { state: string }> }> };
           const p = page.proxies.find((x) => x.node === 'holding-grpc-client');
-          expect(p?.types['LDS']?.state).toBe('NOT_SENT');
+          expect(p?.types.LDS?.state).toBe('NOT_SENT');
         }, 15_000);
         await new Promise((r) => setTimeout(r, GRPC_HOLD_MS));
         expect((await readyz(second)).status).toBe(503);

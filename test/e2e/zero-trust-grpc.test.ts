@@ -92,27 +92,27 @@ describe('zero trust between proxyless gRPC services', () => {
     // the caller and the server at different moments, the caller has no usable connection for that
     // moment. Wait-for-ready calls wait it out instead of failing (README, "Zero trust").
     const calls = new JsCaller(web, 5, 10_000, true);
-    const after = async (n: number) => {
+    const waitForCalls = async (n: number) => {
       const from = calls.results.length;
       await eventually(() => expect(calls.results.length).toBeGreaterThanOrEqual(from + n), 60_000);
     };
     try {
-      await after(20);
+      await waitForCalls(20);
       await setPolicy({ mtls: { mode: 'PERMISSIVE' } });
-      await after(50);
+      await waitForCalls(50);
       expect((await backend.peers())[`URI:${spiffeId('web')}`]).toBeUndefined();
       await setPolicy({ mtls: strict });
       // The server sees web's certificate once both ends moved to mTLS.
       await eventually(async () => expect((await backend.peers())[`URI:${spiffeId('web')}`]).toBeGreaterThan(0), 60_000);
-      await after(50);
+      await waitForCalls(50);
       const strictCalls = calls.results.length;
       // And back: STRICT -> PERMISSIVE -> DISABLE, until the server sees plaintext calls again.
       const plaintextBefore = (await backend.peers()).plaintext ?? 0;
       await setPolicy({ mtls: { mode: 'PERMISSIVE' } });
-      await after(50);
+      await waitForCalls(50);
       await setPolicy({ mtls: { mode: 'DISABLE' } });
       await eventually(async () => expect((await backend.peers()).plaintext ?? 0).toBeGreaterThan(plaintextBefore + 10), 60_000);
-      await after(20);
+      await waitForCalls(20);
       console.log(`zero-trust flips: ${strictCalls} calls up to STRICT, ${calls.results.length - strictCalls} back to DISABLE; failed: ${failures(calls.results).count}`);
     } finally {
       await calls.stop();

@@ -66,7 +66,10 @@ function callContinuously(): { stop(): Promise<CallResult[]> } {
     },
   });
 }
-const remember = <T extends { stop(): Promise<CallResult[]> }>(c: T): T => (callers.push(c), c);
+const remember = <T extends { stop(): Promise<CallResult[]> }>(c: T): T => {
+  callers.push(c);
+  return c;
+};
 
 /** Endpoints of the observer's ClusterLoadAssignment pushes for `name`, oldest first. */
 function endpointCounts(responses: readonly ReceivedResponse[], name: string): number[] {
@@ -88,7 +91,7 @@ function shrunkenClusterPushes(responses: readonly ReceivedResponse[]): Received
   return cds.filter((r) => r.resources.length < cds[0]!.resources.length);
 }
 
-const logTime = (l: LogLine) => Date.parse(String(l['time']));
+const logTime = (l: LogLine) => Date.parse(String(l.time));
 
 /**
  * One write on a fresh session, retried while the ensemble settles: what a registrar does. A
@@ -263,7 +266,7 @@ describe('zk-xds on a 3-node ZooKeeper ensemble', () => {
     expect(endpointCounts(pushes, 'echo')).toEqual([2]);
     await eventually(async () => expect(await readyz()).toMatchObject({ status: 200, catalogStaleSeconds: 0 }));
     process.stdout.write(
-      `session expiry: frozen ${resumedAt - frozenAt} ms; full re-read done ${logTime(reread) - resumedAt} ms after resuming (${reread['seconds']} s read); ${results.length} calls, 0 failed\n`,
+      `session expiry: frozen ${resumedAt - frozenAt} ms; full re-read done ${logTime(reread) - resumedAt} ms after resuming (${reread.seconds} s read); ${results.length} calls, 0 failed\n`,
     );
   }, 120_000);
 });

@@ -3,9 +3,9 @@
 // backends answering. gRPC's strict validation is the conformance oracle: it must never NACK.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { TYPE_URL } from '../../src/xds/resource-types.js';
-import { ZkTestClient } from '../support/zk-test-client.js';
+import type { ZkTestClient } from '../support/zk-test-client.js';
 import type { EchoBackend } from '../support/echo-backend.js';
-import { XdsClientProcess } from '../support/xds-client-process.js';
+import type { XdsClientProcess } from '../support/xds-client-process.js';
 import { startGrpcEndToEnd, totalNacks, type GrpcEndToEnd } from '../support/grpc-end-to-end.js';
 import type { RunningServer } from '../../src/cli/serve.js';
 import { AdsClient } from '../support/ads-client.js';

@@ -11,7 +11,7 @@ import { envOf, only, zkXdsContainer } from './chart-checks.js';
 export function testMachineEnv(podEnv: ReadonlyMap<string, string>): Record<string, string> {
   // ZKXDS_ZK only where the pod sets it: with a sources file it has none.
   const env: Record<string, string> = { ...Object.fromEntries(podEnv), ZKXDS_XDS_PORT: '0', ZKXDS_ADMIN_PORT: '0', ZKXDS_BIND_ADDRESS: '127.0.0.1' };
-  if (podEnv.has('ZKXDS_ZK')) env['ZKXDS_ZK'] = '127.0.0.1:1';
+  if (podEnv.has('ZKXDS_ZK')) env.ZKXDS_ZK = '127.0.0.1:1';
   return env;
 }
 

@@ -46,7 +46,7 @@ function inContext(rules: readonly string[], file: string): boolean {
   for (const raw of rules) {
     const negate = raw.startsWith('!');
     const pattern = (negate ? raw.slice(1) : raw).replace(/\/$/, '');
-    const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*') + '(/.*)?$');
+    const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}(/.*)?$`);
     if (re.test(file)) included = negate;
   }
   return included;

@@ -246,7 +246,7 @@ describe('charts/zk-xds', () => {
     expect(r.stdout).not.toContain('s3cr3t');
     const objects = rendered('values-full.yaml');
     const secret = only<ISecret>(objects, 'Secret');
-    expect(Buffer.from(secret.data!['main']!, 'base64').toString()).toBe(FULL_PASSWORD);
+    expect(Buffer.from(secret.data!.main!, 'base64').toString()).toBe(FULL_PASSWORD);
     const volume = only<IDeployment>(objects, 'Deployment').spec!.template.spec!.volumes!.find((v) => v.secret)!;
     expect(volume.secret!.secretName).toBe(secret.metadata!.name);
     for (const file of VALUES_FILES) expect({ file, leaks: credentialLeaks(rendered(file), [FULL_PASSWORD, 's3cr3t']) }).toEqual({ file, leaks: [] });
@@ -266,7 +266,7 @@ describe('charts/zk-xds', () => {
     const objects = renderChart(valuesFile('full'), 'zk-xds', 'zk-xds', ['--api-versions', 'monitoring.coreos.com/v1']);
     const monitor = only<IServiceMonitor>(objects, 'ServiceMonitor');
     expect(monitor.spec.endpoints).toEqual([{ port: 'http-admin', path: '/metrics', interval: '15s', scrapeTimeout: '5s' }]);
-    expect(monitor.metadata!.labels!['release']).toBe('prometheus');
+    expect(monitor.metadata!.labels!.release).toBe('prometheus');
     const svc = only<{ metadata: { labels: Record<string, string> } }>(objects, 'Service');
     for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels!)) expect(svc.metadata.labels[k]).toBe(v);
   });

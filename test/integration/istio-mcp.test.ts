@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startServer, type RunningServer } from '../../src/cli/serve.js';
-import { decodeMcpResourceValue, decodeServiceEntryBody, MCP_RESOURCE_TYPE_URL, SERVICE_ENTRY_BODY_TYPE_URL } from '../../src/istio/mcp-resources.js';
-import { checkServiceEntry } from '../../src/istio/service-entry-checks.js';
+import { decodeMcpResourceValue, decodeServiceEntryBody, MCP_RESOURCE_TYPE_URL, SERVICE_ENTRY_BODY_TYPE_URL } from '../../src/publish/mcp-resources.js';
+import { checkServiceEntry } from '../../src/translate/service-entry-checks.js';
 import type { ServiceEntrySpec } from '../../src/translate/service-entry.js';
 import { serveConfig } from '../support/serve-config.js';
 import { ZooKeeperServer } from '../support/zookeeper-server.js';

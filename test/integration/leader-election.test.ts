@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { pino, type Logger } from 'pino';
 import { LeaderElection } from '../../src/istio/leader-election.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { ZkDigestCredentials } from '../../src/registry/zk-credentials.js';
+import { ZkDigestCredentials } from '../../src/zookeeper/credentials.js';
 import { ZK_ERRORS, ZkTestClient } from '../support/zk-test-client.js';
 import { ZooKeeperServer } from '../support/zookeeper-server.js';
 import { expireSession } from '../support/expire-registry-session.js';

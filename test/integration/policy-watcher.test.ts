@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { performance } from 'node:perf_hooks';
 import { EMPTY_POLICY, type ServicePolicy } from '../../src/catalog/policy.js';
 import { PolicyWatcher, type PolicyError, type PolicyWatcherHooks } from '../../src/registry/policy-watcher.js';
-import { ZkConnection } from '../../src/registry/zk-connection.js';
+import { ZkConnection } from '../../src/zookeeper/connection.js';
 import { eventually } from '../support/eventually.js';
 import { ZkTestClient } from '../support/zk-test-client.js';
 import { ZooKeeperServer } from '../support/zookeeper-server.js';
@@ -48,7 +48,11 @@ class RecordingHooks implements PolicyWatcherHooks {
   nextChange(service: string, timeoutMs = 5000): Promise<number> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no onPolicyChanged('${service}') within ${timeoutMs} ms`)), timeoutMs);
-      this.changeWaiters.push({ service, resolve: (at) => (clearTimeout(timer), resolve(at)) });
+      this.changeWaiters.push({ service, resolve: (at) => {
+          clearTimeout(timer);
+          resolve(at);
+        },
+      });
     });
   }
 }

@@ -18,7 +18,7 @@ import { RegistrarProcess } from '../support/registrar-process.js';
 import { ZooKeeperServer } from '../support/zookeeper-server.js';
 import { ZkTestClient, ZkError } from '../support/zk-test-client.js';
 
-const PASSWORD = 'pw-' + Math.random().toString(36).slice(2);
+const PASSWORD = `pw-${Math.random().toString(36).slice(2)}`;
 const DIGEST = `zkxds:${PASSWORD}`;
 const GREETER = 'org.apache.dubbo.demo.GreeterService';
 const DUBBO3_ENDPOINTS = JSON.stringify([
@@ -82,12 +82,12 @@ beforeAll(async () => {
       ],
       {
         extra: [
-          `/dubbo/${GREETER}/consumers/${encodeURIComponent('consumer://10.9.9.9/' + GREETER + '?side=consumer')}`,
+          `/dubbo/${GREETER}/consumers/${encodeURIComponent(`consumer://10.9.9.9/${GREETER}?side=consumer`)}`,
           `/dubbo/${GREETER}/routers`,
-          `/dubbo/${GREETER}/configurators/${encodeURIComponent('override://0.0.0.0/' + GREETER + '?disabled=true')}`,
+          `/dubbo/${GREETER}/configurators/${encodeURIComponent(`override://0.0.0.0/${GREETER}?disabled=true`)}`,
           '/dubbo/config/dubbo/dubbo.properties',
-          '/dubbo/mapping/' + GREETER,
-          '/dubbo/metadata/' + GREETER + '/provider/demo-provider',
+          `/dubbo/mapping/${GREETER}`,
+          `/dubbo/metadata/${GREETER}/provider/demo-provider`,
         ],
         digest: DIGEST,
       },

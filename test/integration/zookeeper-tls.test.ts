@@ -8,7 +8,7 @@ import { CatalogStore } from '../../src/catalog/catalog-store.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { validateSources } from '../../src/registry/sources-config.js';
-import { ZkConnection } from '../../src/registry/zk-connection.js';
+import { ZkConnection } from '../../src/zookeeper/connection.js';
 import { ZkRegistry } from '../../src/registry/zk-registry.js';
 import { eventually } from '../support/eventually.js';
 import { zkTlsSetup, type ZkTlsSetup } from '../support/zk-tls.js';

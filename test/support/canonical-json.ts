@@ -28,7 +28,7 @@ function convert(type: protobuf.Type, json: unknown, root: protobuf.Root): unkno
   for (const [key, v] of Object.entries(json)) {
     const field = type.fields[key] ?? type.fields[snake(key)];
     const k = field?.name ?? key;
-    if (!field || !field.resolvedType || !(field.resolvedType instanceof protobuf.Type)) {
+    if (!field?.resolvedType || !(field.resolvedType instanceof protobuf.Type)) {
       out[k] = v;
       continue;
     }

@@ -2,7 +2,7 @@
 // (src/translate/client-capabilities.ts) and the view each client is given (src/xds/client-profile.ts),
 // so that a test can keep the document equal to what zk-xds does.
 import { CLIENT_PROFILES, POLICY_FEATURES, type Support } from '../../src/translate/client-capabilities.js';
-import { VIEW_PROFILE } from '../../src/xds/catalog-publisher.js';
+import { VIEW_PROFILE } from '../../src/publish/catalog-publisher.js';
 import { viewOf } from '../../src/xds/client-profile.js';
 import type { NodeMessage } from '../../src/xds/discovery-messages.js';
 
@@ -50,5 +50,5 @@ export function renderCapabilityTable(): string {
       lines.push(`- ${f} (${label}): ${s.why}`);
     }
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -44,7 +44,7 @@ export class CliProcess {
    * of this process's environment; for the chart and image tests.
    */
   static start(args: string[], env: Record<string, string> = {}, podLike?: { cwd: string; main: string }): CliProcess {
-    const fullEnv = podLike ? { PATH: process.env['PATH'] ?? '', ...env } : { ...process.env, NODE_OPTIONS: '', ...env };
+    const fullEnv = podLike ? { PATH: process.env.PATH ?? '', ...env } : { ...process.env, NODE_OPTIONS: '', ...env };
     const child = spawn(process.execPath, [podLike?.main ?? MAIN, ...args], { cwd: podLike?.cwd, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     return new CliProcess(child);
   }
@@ -74,7 +74,7 @@ export class CliProcess {
   /** The admin port from the "zk-xds listening" line; undefined if the process ended or never logged it. */
   async adminPort(timeoutMs = 15000): Promise<number | undefined> {
     try {
-      return (await this.waitForLine((l) => l.msg.startsWith('zk-xds listening'), timeoutMs))['adminPort'] as number;
+      return (await this.waitForLine((l) => l.msg.startsWith('zk-xds listening'), timeoutMs)).adminPort as number;
     } catch {
       return undefined;
     }

@@ -8,7 +8,7 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/xds/protos.js';
 import { CLOSE_INHERITED_FDS } from './zookeeper-server.js';
-import { XdsClientProcess, xdsBootstrap } from './xds-client-process.js';
+import { type XdsClientProcess, xdsBootstrap } from './xds-client-process.js';
 import { DeltaClient, type DeltaResponse } from './delta-client.js';
 import { TYPE_URL } from '../../src/xds/resource-types.js';
 

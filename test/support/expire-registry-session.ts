@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ZkRegistry } from '../../src/registry/zk-registry.js';
-import type { ZkConnection } from '../../src/registry/zk-connection.js';
+import type { ZkConnection } from '../../src/zookeeper/connection.js';
 
 export type TreeChange = { op: 'create'; path: string; data: string } | { op: 'delete'; path: string };
 

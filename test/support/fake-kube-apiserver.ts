@@ -213,7 +213,7 @@ export class FakeKubeApiServer {
       } catch (err) {
         // The real server answers a too-old watch with 200 and one ERROR event carrying the 410 Status.
         res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ type: 'ERROR', object: (err as ApiError).status() }) + '\n');
+        res.end(`${JSON.stringify({ type: 'ERROR', object: (err as ApiError).status() })}\n`);
         return;
       }
     }
@@ -221,7 +221,7 @@ export class FakeKubeApiServer {
     res.flushHeaders();
     this.watches.add(res);
     const write = (e: StoreEvent) => {
-      if (matches(e)) res.write(JSON.stringify({ type: e.type, object: e.object }) + '\n');
+      if (matches(e)) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
     };
     for (const e of backlog) write(e);
     const unsubscribe = this.store.subscribe(write);
@@ -229,7 +229,7 @@ export class FakeKubeApiServer {
     if (query.allowWatchBookmarks === 'true') {
       timers.push(
         setInterval(() => {
-          res.write(JSON.stringify({ type: 'BOOKMARK', object: { kind: KIND, apiVersion: API_VERSION, metadata: { resourceVersion: String(this.store.resourceVersion) } } }) + '\n');
+          res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: KIND, apiVersion: API_VERSION, metadata: { resourceVersion: String(this.store.resourceVersion) } } })}\n`);
         }, this.options.bookmarkIntervalMs ?? 1000),
       );
     }

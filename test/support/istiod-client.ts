@@ -46,14 +46,14 @@ export class IstiodLikeClient {
 
   /** Sends istiod's opening requests: the node with the first (MeshConfig), then every type. */
   subscribe(nodeId = 'istiod-6d4f9c7b8-x2x9z.istio-system'): void {
-    this.types.forEach((typeUrl, i) =>
+    for (const [i, typeUrl] of this.types.entries()) {
       this.ads.send({
         typeUrl,
         nonce: goTimestampNonce(),
         versionInfo: '',
         node: i === 0 ? { id: nodeId, cluster: 'Kubernetes', metadata: { ISTIO_VERSION: '1.29.0', GENERATOR: 'mcp' } } : undefined,
-      }),
-    );
+      });
+    }
   }
 
   /** The latest response of each type received so far. */

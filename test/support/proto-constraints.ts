@@ -38,6 +38,10 @@
 //   any.decode            an Any whose bytes do not decode as its type_url says.
 //   proto.unknown_field / proto.enum_name / proto.shape
 //                         proto-JSON that protobufjs.fromObject would drop or coerce silently.
+//                         In translator output the generated Envoy types (src/translate/
+//                         envoy-types.ts) already stop these at compile time; the checks stay
+//                         for what has no types: hand-written config (deploy/envoy/bootstrap.yaml)
+//                         and Any bodies written as bare {'@type', ...} objects.
 //
 // Values are checked in protobufjs Message form (what decode and fromObject produce), so one
 // walker serves both encoded and proto-JSON input; proto-JSON is first checked for shape and then
@@ -333,7 +337,7 @@ class Reporter {
 type Fields = Readonly<Record<string, unknown>>;
 
 function isSet(msg: Fields, name: string): boolean {
-  return Object.prototype.hasOwnProperty.call(msg, name) && msg[name] !== null && msg[name] !== undefined;
+  return  Object.hasOwn(msg, name) && msg[name] !== null && msg[name] !== undefined;
 }
 
 function walkMessage(type: protobuf.Type, msg: Fields, at: PathNode, out: Reporter): void {
@@ -357,11 +361,13 @@ function checkRepeated(field: FieldPlan, value: unknown, at: PathNode, out: Repo
   const items = Array.isArray(value) ? value : [];
   const rules = sub(field.rules, 'repeated');
   if (rules) {
-    checkCount('repeated', 'items', rules['min_items'], rules['max_items'], items.length, at, out);
-    if (rules['unique'] === true) checkUnique(items, at, out);
+    checkCount('repeated', 'items', rules.min_items, rules.max_items, items.length, at, out);
+    if (rules.unique === true) checkUnique(items, at, out);
   }
   const itemRules = sub(rules, 'items');
-  items.forEach((item, i) => checkValue(field.value, itemRules, item, indexed(at, i), out));
+  items.forEach((item, i) => {
+    checkValue(field.value, itemRules, item, indexed(at, i), out);
+  });
 }
 
 function checkCount(kind: string, noun: string, min: unknown, max: unknown, count: number, at: PathNode, out: Reporter): void {
@@ -387,13 +393,13 @@ function checkUnique(items: readonly unknown[], at: PathNode, out: Reporter): vo
 function checkMap(field: FieldPlan, value: unknown, at: PathNode, out: Reporter): void {
   const entries = isRecord(value) ? Object.entries(value) : [];
   const rules = sub(field.rules, 'map');
-  if (rules) checkCount('map', 'pairs', rules['min_pairs'], rules['max_pairs'], entries.length, at, out);
+  if (rules) checkCount('map', 'pairs', rules.min_pairs, rules.max_pairs, entries.length, at, out);
   const keyRules = sub(rules, 'keys');
   const valueRules = sub(rules, 'values');
   for (const [key, v] of entries) {
     const where = keyed(at, key);
     if (keyRules) checkScalar(field.keyScalar, keyRules, mapKey(field.keyScalar, key), where, out, 'map.keys.');
-    if (rules?.['no_sparse'] === true && (v === null || v === undefined)) {
+    if (rules?.no_sparse === true && (v === null || v === undefined)) {
       out.add(where, 'map.no_sparse', `${fieldNameOf(at)}[${JSON.stringify(key)}] has no value`);
     }
     checkValue(field.value, valueRules, v, where, out);
@@ -437,7 +443,7 @@ function checkMessageValue(
     if (required) out.add(at, required, `${fieldNameOf(at)} is required but not set`);
     return;
   }
-  if (sub(rules, 'message')?.['skip'] === true) return;
+  if (sub(rules, 'message')?.skip === true) return;
   if (shape.special === 'duration') checkDuration(sub(rules, 'duration'), value, at, out);
   else if (shape.special === 'timestamp') checkTimestamp(sub(rules, 'timestamp'), value, at, out);
   else if (shape.special === 'any') checkAnyValue(sub(rules, 'any'), value, at, out);
@@ -446,22 +452,22 @@ function checkMessageValue(
 
 /** Which rule makes an unset message field a violation, if any. */
 function requiredRule(rules: RuleSet | undefined): string | undefined {
-  if (sub(rules, 'message')?.['required'] === true) return 'message.required';
+  if (sub(rules, 'message')?.required === true) return 'message.required';
   // any/duration/timestamp carry their own `required`. Envoy's config_source.proto puts
   // `any.required` on a plain message field (ExtensionConfigSource.config_source); it is read
   // here as the "must be set" it plainly means.
   for (const kind of ['any', 'duration', 'timestamp']) {
-    if (sub(rules, kind)?.['required'] === true) return `${kind}.required`;
+    if (sub(rules, kind)?.required === true) return `${kind}.required`;
   }
   return undefined;
 }
 
 function checkWrapper(scalar: string, rules: RuleSet | undefined, value: unknown, at: PathNode, out: Reporter): void {
   if (!isRecord(value)) {
-    if (sub(rules, 'message')?.['required'] === true) out.add(at, 'message.required', `${fieldNameOf(at)} is required but not set`);
+    if (sub(rules, 'message')?.required === true) out.add(at, 'message.required', `${fieldNameOf(at)} is required but not set`);
     return;
   }
-  if (rules) checkScalar(scalar, rules, value['value'] ?? defaultOf(scalar), at, out);
+  if (rules) checkScalar(scalar, rules, value.value ?? defaultOf(scalar), at, out);
 }
 
 function defaultOf(scalar: string): unknown {
@@ -505,7 +511,7 @@ function compiled(pattern: string): RegExp {
 }
 
 function checkString(rules: RuleSet | undefined, s: string, at: PathNode, out: Reporter, prefix: string): void {
-  if (!rules || (rules['ignore_empty'] === true && s === '')) return;
+  if (!rules || (rules.ignore_empty === true && s === '')) return;
   const name = subjectOf(at, prefix);
   const fail = (rule: string, why: string): void => out.add(at, `${prefix}string.${rule}`, `${name} is ${show(s)}: ${why}`);
   const chars = [...s].length; // PGV counts code points, not UTF-16 units
@@ -544,10 +550,10 @@ function plural(n: number, word: string): string {
 }
 
 function checkHeaderRegex(rules: RuleSet, s: string, fail: (rule: string, why: string) => void): void {
-  const known = rules['well_known_regex'];
+  const known = rules.well_known_regex;
   if (known !== 'HTTP_HEADER_NAME' && known !== 'HTTP_HEADER_VALUE' && known !== 1 && known !== 2) return;
   const isName = known === 'HTTP_HEADER_NAME' || known === 1;
-  const strict = rules['strict'] !== false; // PGV: `optional bool strict = 25 [default = true]`
+  const strict = rules.strict !== false; // PGV: `optional bool strict = 25 [default = true]`
   const re = strict ? (isName ? HEADER_NAME_STRICT : HEADER_VALUE_STRICT) : HEADER_LOOSE;
   if (re.test(s)) return;
   const what = isName ? 'HTTP_HEADER_NAME' : 'HTTP_HEADER_VALUE';
@@ -566,7 +572,7 @@ function checkBytes(rules: RuleSet | undefined, b: Uint8Array, at: PathNode, out
 }
 
 function checkBool(rules: RuleSet | undefined, b: boolean, at: PathNode, out: Reporter, prefix: string): void {
-  const want = rules?.['const'];
+  const want = rules?.const;
   if (typeof want === 'boolean' && b !== want) out.add(at, `${prefix}bool.const=${want}`, `${subjectOf(at, prefix)} is ${b}, must be ${want}`);
 }
 
@@ -586,14 +592,14 @@ function toBigInt(raw: unknown): bigint | undefined {
   if (typeof raw === 'number') return Number.isInteger(raw) ? BigInt(raw) : undefined;
   if (typeof raw === 'string') return /^-?\d+$/.test(raw) ? BigInt(raw) : undefined;
   // protobufjs Long: toString() honours its `unsigned` flag.
-  if (isRecord(raw) && typeof raw['low'] === 'number' && typeof raw['high'] === 'number') return BigInt(String(raw));
+  if (isRecord(raw) && typeof raw.low === 'number' && typeof raw.high === 'number') return BigInt(String(raw));
   return undefined;
 }
 
 function checkNumber(kind: string, rules: RuleSet, raw: unknown, at: PathNode, out: Reporter, prefix: string): void {
   const v = toNum(kind, raw ?? 0);
   if (v === undefined) return;
-  if (rules['ignore_empty'] === true && (v === 0 || v === 0n)) return;
+  if (rules.ignore_empty === true && (v === 0 || v === 0n)) return;
   const bound = (k: string): Num | undefined => (rules[k] === undefined ? undefined : toNum(kind, rules[k]));
   const fail = (rule: string, why: string): void => out.add(at, `${prefix}${kind}.${rule}`, `${subjectOf(at, prefix)} is ${String(v)}: ${why}`);
   const c = bound('const');
@@ -638,8 +644,8 @@ function checkMembership<T>(
   out: Reporter,
   prefix = '',
 ): void {
-  const allowed = listOf(rules['in']);
-  const banned = listOf(rules['not_in']);
+  const allowed = listOf(rules.in);
+  const banned = listOf(rules.not_in);
   if (allowed.length > 0 && !allowed.some((a) => equals(v, a))) {
     out.add(at, `${prefix}${kind}.in=${JSON.stringify(allowed)}`, `${subjectOf(at, prefix)} is ${fmt(v)}: must be one of ${JSON.stringify(allowed)}`);
   }
@@ -653,10 +659,10 @@ function checkEnum(enumType: protobuf.Enum, rules: RuleSet | undefined, raw: unk
   const v = typeof raw === 'number' ? raw : typeof raw === 'string' ? (enumType.values[raw] ?? Number.NaN) : 0;
   const label = enumType.valuesById[v] !== undefined ? `${v} (${enumType.valuesById[v]})` : String(raw);
   const name = fieldNameOf(at);
-  if (rules['const'] !== undefined && v !== Number(rules['const'])) {
-    out.add(at, `enum.const=${Number(rules['const'])}`, `${name} is ${label}: must be ${Number(rules['const'])}`);
+  if (rules.const !== undefined && v !== Number(rules.const)) {
+    out.add(at, `enum.const=${Number(rules.const)}`, `${name} is ${label}: must be ${Number(rules.const)}`);
   }
-  if (rules['defined_only'] === true && enumType.valuesById[v] === undefined) {
+  if (rules.defined_only === true && enumType.valuesById[v] === undefined) {
     out.add(at, 'enum.defined_only', `${name} is ${label}, which is not a value of ${enumType.name}`);
   }
   checkMembership('enum', rules, v, (a, b) => a === Number(b), () => label, at, out);
@@ -671,7 +677,7 @@ const MAX_DURATION_SECONDS = 315_576_000_000n;
 
 /** Duration or Timestamp (seconds, nanos) as total nanoseconds. */
 function totalNanos(value: Readonly<Record<string, unknown>>): bigint {
-  return (toBigInt(value['seconds'] ?? 0) ?? 0n) * NANOS_PER_SECOND + (toBigInt(value['nanos'] ?? 0) ?? 0n);
+  return (toBigInt(value.seconds ?? 0) ?? 0n) * NANOS_PER_SECOND + (toBigInt(value.nanos ?? 0) ?? 0n);
 }
 
 function formatSeconds(nanos: bigint): string {
@@ -684,8 +690,8 @@ function formatSeconds(nanos: bigint): string {
 
 function checkDuration(rules: RuleSet | undefined, value: Readonly<Record<string, unknown>>, at: PathNode, out: Reporter): void {
   const v = totalNanos(value);
-  const seconds = toBigInt(value['seconds'] ?? 0) ?? 0n;
-  const nanos = Number(value['nanos'] ?? 0);
+  const seconds = toBigInt(value.seconds ?? 0) ?? 0n;
+  const nanos = Number(value.nanos ?? 0);
   if (seconds < 0n || nanos < 0 || nanos > 999_999_999 || seconds > MAX_DURATION_SECONDS) {
     out.add(at, 'envoy.duration_valid', `${fieldNameOf(at)} is ${formatSeconds(v)} (seconds ${seconds}, nanos ${nanos}): Envoy accepts only non-negative, in-range durations`);
   }
@@ -705,15 +711,15 @@ function checkTimeRules(kind: 'duration' | 'timestamp', rules: RuleSet, v: bigin
   const c = bound('const');
   if (c !== undefined && v !== c) fail(`const=${formatSeconds(c)}`, `must be ${formatSeconds(c)}`);
   checkBounds(v, bound('gt'), bound('gte'), bound('lt'), bound('lte'), fail, formatSeconds);
-  const inRule = listOf(rules['in']).filter(isRecord).map(totalNanos);
+  const inRule = listOf(rules.in).filter(isRecord).map(totalNanos);
   if (inRule.length > 0 && !inRule.includes(v)) fail(`in=[${inRule.map(formatSeconds).join(',')}]`, 'must be one of those');
-  const notIn = listOf(rules['not_in']).filter(isRecord).map(totalNanos);
+  const notIn = listOf(rules.not_in).filter(isRecord).map(totalNanos);
   if (notIn.includes(v)) fail(`not_in=[${notIn.map(formatSeconds).join(',')}]`, 'must not be one of those');
 }
 
 /** A nested Any: its type_url rules, then its content, decoded by type_url, walked in place. */
 function checkAnyValue(rules: RuleSet | undefined, any: Readonly<Record<string, unknown>>, at: PathNode, out: Reporter): void {
-  const typeUrl = typeof any['type_url'] === 'string' ? any['type_url'] : '';
+  const typeUrl = typeof any.type_url === 'string' ? any.type_url : '';
   const name = fieldNameOf(at);
   if (rules) checkMembership('any', rules, typeUrl, (a, b) => a === b, show, at, out);
   if (typeUrl === '') {
@@ -722,10 +728,10 @@ function checkAnyValue(rules: RuleSet | undefined, any: Readonly<Record<string, 
   }
   const type = registry().typeOfUrl(typeUrl);
   if (!type) {
-    if (listOf(rules?.['in']).length > 0) out.add(at, 'any.unknown_type', `${name} holds ${typeUrl}, a type the vendored protos do not define`);
+    if (listOf(rules?.in).length > 0) out.add(at, 'any.unknown_type', `${name} holds ${typeUrl}, a type the vendored protos do not define`);
     return;
   }
-  const bytes = any['value'] instanceof Uint8Array ? any['value'] : new Uint8Array(0);
+  const bytes = any.value instanceof Uint8Array ? any.value : new Uint8Array(0);
   let decoded: protobuf.Message;
   try {
     decoded = type.decode(bytes);
@@ -759,7 +765,9 @@ function shapeCheck(type: protobuf.Type, obj: Readonly<Record<string, unknown>>,
       else for (const [k, v] of Object.entries(value)) shapeCheckValue(field, v, keyed(where, k), out);
     } else if (field.repeated) {
       if (!Array.isArray(value)) out.add(where, 'proto.shape', `${key} is repeated; got ${show(value)}`);
-      else value.forEach((v, i) => shapeCheckValue(field, v, indexed(where, i), out));
+      else value.forEach((v, i) => {
+        shapeCheckValue(field, v, indexed(where, i), out);
+      });
     } else {
       shapeCheckValue(field, value, where, out);
     }
@@ -772,7 +780,7 @@ function shapeCheckInlineAny(typeUrl: string, obj: Readonly<Record<string, unkno
     out.add(at, 'any.unknown_type', `${fieldNameOf(at)} has @type ${typeUrl}, which is not in the vendored protos (it would be encoded as an empty Any)`);
     return;
   }
-  const { ['@type']: _ignored, ...fields } = obj;
+  const { '@type': _ignored, ...fields } = obj;
   shapeCheck(inner, fields, at, out);
 }
 
@@ -839,7 +847,7 @@ export function checkAny(anyBytes: Uint8Array, label?: string): Violation[] {
 
 function fromJson(type: protobuf.Type, json: Readonly<Record<string, unknown>>, at: PathNode, out: Reporter): protobuf.Message | undefined {
   // A resource unpacked from an Any may keep its '@type'; it is not a field of the type itself.
-  const { ['@type']: _typeUrl, ...obj } = json;
+  const { '@type': _typeUrl, ...obj } = json;
   // Also loads every '@type' the object names, so fromObject can find them in our Root.
   shapeCheck(type, obj, at, out);
   try {
@@ -852,7 +860,7 @@ function fromJson(type: protobuf.Type, json: Readonly<Record<string, unknown>>, 
 
 function defaultLabel(type: protobuf.Type, decoded: object): string {
   const fields = decoded as Fields;
-  const name = typeof fields['name'] === 'string' ? fields['name'] : typeof fields['cluster_name'] === 'string' ? fields['cluster_name'] : undefined;
+  const name = typeof fields.name === 'string' ? fields.name : typeof fields.cluster_name === 'string' ? fields.cluster_name : undefined;
   return name === undefined ? type.name : `${type.name}[${name}]`;
 }
 
@@ -861,7 +869,7 @@ function show(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 77)}...` : v);
   if (v instanceof Uint8Array) return `<${v.length} bytes>`;
   if (typeof v === 'bigint') return v.toString();
-  if (isRecord(v) && typeof v['low'] === 'number') return String(v);
+  if (isRecord(v) && typeof v.low === 'number') return String(v);
   if (typeof v === 'object' && v !== null) {
     const text = JSON.stringify(v);
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
@@ -948,54 +956,54 @@ function requireRef(set: ReadonlySet<string>, kind: string, name: string | undef
 }
 
 function isEds(cluster: Json): boolean {
-  return cluster['type'] === 'EDS' || cluster['type'] === 3;
+  return cluster.type === 'EDS' || cluster.type === 3;
 }
 
 function checkClusterRefs(cluster: Json, refs: References): void {
   if (!isEds(cluster)) return;
   const at = root('Cluster', cluster);
-  const serviceName = str(obj(cluster['eds_cluster_config'])?.['service_name']);
-  const target = serviceName !== undefined && serviceName !== '' ? serviceName : str(cluster['name']);
+  const serviceName = str(obj(cluster.eds_cluster_config)?.service_name);
+  const target = serviceName !== undefined && serviceName !== '' ? serviceName : str(cluster.name);
   const where = serviceName ? child(child(at, 'eds_cluster_config'), 'service_name') : child(at, 'name');
   requireRef(refs.assignments, 'ClusterLoadAssignment', target, where, refs.out, 'ref.cluster_load_assignment');
 }
 
 function checkRouteConfigRefs(config: Json, at: PathNode, refs: References): void {
-  arr(config['virtual_hosts']).forEach((vh, v) => {
+  arr(config.virtual_hosts).forEach((vh, v) => {
     const vhAt = indexed(child(at, 'virtual_hosts'), v);
-    arr(obj(vh)?.['routes']).forEach((route, r) => {
-      const action = obj(obj(route)?.['route']);
+    arr(obj(vh)?.routes).forEach((route, r) => {
+      const action = obj(obj(route)?.route);
       if (action) checkRouteActionRefs(action, child(indexed(child(vhAt, 'routes'), r), 'route'), refs);
     });
   });
 }
 
 function checkRouteActionRefs(action: Json, at: PathNode, refs: References): void {
-  requireRef(refs.clusters, 'Cluster', str(action['cluster']), child(at, 'cluster'), refs.out, 'ref.cluster');
+  requireRef(refs.clusters, 'Cluster', str(action.cluster), child(at, 'cluster'), refs.out, 'ref.cluster');
   checkWeightedClusters(action, at, refs);
-  arr(action['request_mirror_policies']).forEach((m, i) => {
+  arr(action.request_mirror_policies).forEach((m, i) => {
     const where = child(indexed(child(at, 'request_mirror_policies'), i), 'cluster');
-    requireRef(refs.clusters, 'Cluster', str(obj(m)?.['cluster']), where, refs.out, 'ref.cluster');
+    requireRef(refs.clusters, 'Cluster', str(obj(m)?.cluster), where, refs.out, 'ref.cluster');
   });
 }
 
 /** route.weighted_clusters and TcpProxy.weighted_clusters: {clusters: [{name}]} both. */
 function checkWeightedClusters(holder: Json, at: PathNode, refs: References): void {
   const wcAt = child(child(at, 'weighted_clusters'), 'clusters');
-  arr(obj(holder['weighted_clusters'])?.['clusters']).forEach((c, i) => {
-    requireRef(refs.clusters, 'Cluster', str(obj(c)?.['name']), child(indexed(wcAt, i), 'name'), refs.out, 'ref.cluster');
+  arr(obj(holder.weighted_clusters)?.clusters).forEach((c, i) => {
+    requireRef(refs.clusters, 'Cluster', str(obj(c)?.name), child(indexed(wcAt, i), 'name'), refs.out, 'ref.cluster');
   });
 }
 
 function checkListenerRefs(listener: Json, refs: References): void {
   const at = root('Listener', listener);
-  const api = obj(obj(listener['api_listener'])?.['api_listener']);
+  const api = obj(obj(listener.api_listener)?.api_listener);
   if (api) checkNetworkFilterConfig(api, child(child(at, 'api_listener'), 'api_listener'), refs);
-  const chains: { chain: unknown; at: PathNode }[] = arr(listener['filter_chains']).map((chain, i) => ({ chain, at: indexed(child(at, 'filter_chains'), i) }));
-  if (listener['default_filter_chain'] !== undefined) chains.push({ chain: listener['default_filter_chain'], at: child(at, 'default_filter_chain') });
+  const chains: { chain: unknown; at: PathNode }[] = arr(listener.filter_chains).map((chain, i) => ({ chain, at: indexed(child(at, 'filter_chains'), i) }));
+  if (listener.default_filter_chain !== undefined) chains.push({ chain: listener.default_filter_chain, at: child(at, 'default_filter_chain') });
   for (const { chain, at: chainAt } of chains) {
-    arr(obj(chain)?.['filters']).forEach((filter, f) => {
-      const config = obj(obj(filter)?.['typed_config']);
+    arr(obj(chain)?.filters).forEach((filter, f) => {
+      const config = obj(obj(filter)?.typed_config);
       if (config) checkNetworkFilterConfig(config, child(indexed(child(chainAt, 'filters'), f), 'typed_config'), refs);
     });
   }
@@ -1006,12 +1014,12 @@ function checkNetworkFilterConfig(any: Json, at: PathNode, refs: References): vo
   const unpacked = unpackAnyJson(any);
   if (!unpacked) return;
   if (unpacked.typeName === HCM_TYPE) {
-    const rdsName = str(obj(unpacked.body['rds'])?.['route_config_name']);
+    const rdsName = str(obj(unpacked.body.rds)?.route_config_name);
     requireRef(refs.routeConfigs, 'RouteConfiguration', rdsName, child(child(at, 'rds'), 'route_config_name'), refs.out, 'ref.route_configuration');
-    const inline = obj(unpacked.body['route_config']);
+    const inline = obj(unpacked.body.route_config);
     if (inline) checkRouteConfigRefs(inline, child(at, 'route_config'), refs);
   } else if (unpacked.typeName === TCP_PROXY_TYPE) {
-    requireRef(refs.clusters, 'Cluster', str(unpacked.body['cluster']), child(at, 'cluster'), refs.out, 'ref.cluster');
+    requireRef(refs.clusters, 'Cluster', str(unpacked.body.cluster), child(at, 'cluster'), refs.out, 'ref.cluster');
     checkWeightedClusters(unpacked.body, at, refs);
   }
 }
@@ -1019,10 +1027,10 @@ function checkNetworkFilterConfig(any: Json, at: PathNode, refs: References): vo
 function unpackAnyJson(any: Json): { typeName: string; body: Json } | undefined {
   const inline = str(any['@type']);
   if (inline !== undefined) return { typeName: inline.slice(inline.lastIndexOf('/') + 1), body: any };
-  const typeUrl = str(any['type_url']);
+  const typeUrl = str(any.type_url);
   if (typeUrl === undefined) return undefined;
   const type = registry().typeOfUrl(typeUrl);
-  const raw = any['value'];
+  const raw = any.value;
   if (!type || raw === undefined) return undefined;
   const bytes = typeof raw === 'string' ? Buffer.from(raw, 'base64') : raw instanceof Uint8Array ? raw : undefined;
   if (!bytes) return undefined;
@@ -1036,7 +1044,7 @@ function unpackAnyJson(any: Json): { typeName: string; body: Json } | undefined 
  */
 function checkNodeNames(value: unknown, at: PathNode, provided: ReadonlySet<string>, out: Reporter, inSds = false): void {
   if (Array.isArray(value)) {
-    value.forEach((v, i) => checkNodeNames(v, indexed(at, i), provided, out, inSds));
+    for (const [i, v] of value.entries()) checkNodeNames(v, indexed(at, i), provided, out, inSds);
     return;
   }
   const o = obj(value);
@@ -1045,20 +1053,21 @@ function checkNodeNames(value: unknown, at: PathNode, provided: ReadonlySet<stri
     const n = str(name);
     if (n !== undefined && !provided.has(n)) out.add(child(at, field), 'node.provides', `${what} ${show(n)} is not among the names the node is documented to provide`);
   };
-  if (o['sds_config'] !== undefined) need(o['name'], 'SDS secret', 'name');
-  if (inSds && obj(o['envoy_grpc'])) need(obj(o['envoy_grpc'])!['cluster_name'], 'SDS agent cluster', 'envoy_grpc');
-  if (o['instance_name'] !== undefined) need(o['instance_name'], 'certificate provider instance', 'instance_name');
+  if (o.sds_config !== undefined) need(o.name, 'SDS secret', 'name');
+  const envoyGrpc = obj(o.envoy_grpc);
+  if (inSds && envoyGrpc) need(envoyGrpc.cluster_name, 'SDS agent cluster', 'envoy_grpc');
+  if (o.instance_name !== undefined) need(o.instance_name, 'certificate provider instance', 'instance_name');
   for (const [k, v] of Object.entries(o)) checkNodeNames(v, child(at, k), provided, out, inSds || k === 'sds_config');
 }
 
 function checkListenerAddresses(listeners: readonly Json[], out: Reporter): void {
   const seen = new Map<string, string>();
   for (const listener of listeners) {
-    const socket = obj(obj(listener['address'])?.['socket_address']);
+    const socket = obj(obj(listener.address)?.socket_address);
     if (!socket) continue;
-    const protocol = str(socket['protocol']) ?? (socket['protocol'] === 1 ? 'UDP' : 'TCP');
-    const key = `${protocol} ${str(socket['address']) ?? ''}:${String(socket['port_value'] ?? socket['named_port'] ?? 0)}`;
-    const name = str(listener['name']) ?? '';
+    const protocol = str(socket.protocol) ?? (socket.protocol === 1 ? 'UDP' : 'TCP');
+    const key = `${protocol} ${str(socket.address) ?? ''}:${String(socket.port_value ?? socket.named_port ?? 0)}`;
+    const name = str(listener.name) ?? '';
     const first = seen.get(key);
     if (first !== undefined) {
       out.add(child(root('Listener', listener), 'address'), 'unique.address', `listeners ${show(first)} and ${show(name)} both bind ${key}`);

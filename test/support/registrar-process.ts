@@ -97,7 +97,7 @@ export class RegistrarProcess {
 
   private static async start(label: string, command: string[], spec: object, digest: string | undefined): Promise<RegistrarProcess> {
     const env: NodeJS.ProcessEnv = { ...process.env, ZKXDS_REGISTRAR_SPEC: JSON.stringify(spec) };
-    if (digest) env['ZKXDS_REGISTRAR_DIGEST'] = digest;
+    if (digest) env.ZKXDS_REGISTRAR_DIGEST = digest;
     const child = spawn('/bin/bash', ['-c', `${CLOSE_INHERITED_FDS}\nexec "$@"`, label, ...command], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     live.add(child);
     child.once('exit', () => live.delete(child));

@@ -24,7 +24,13 @@ export function makeSpiffeCerts(): SpiffeCerts {
   makeCa(dir, 'mesh-ca');
   makeCa(dir, 'foreign-ca');
   const made = new Map<string, PemFiles>();
-  const once = (key: string, make: () => PemFiles) => made.get(key) ?? (made.set(key, make()), made.get(key)!);
+  const once = (key: string, make: () => PemFiles): PemFiles => {
+    const known = made.get(key);
+    if (known) return known;
+    const files = make();
+    made.set(key, files);
+    return files;
+  };
   return {
     dir,
     workload: (name) => once(name, () => makeLeaf(dir, name, 'mesh-ca', `URI:${spiffeId(name)}`)),

@@ -41,7 +41,10 @@ export function streamWorld() {
   /** Sets EDS weights (upserts) and removes `removals`. */
   const set = (weights: Record<string, number>, removals: string[] = []) =>
     cache.apply([{ typeUrl: EDS, upserts: Object.entries(weights).map(([n, w]) => edsAssignment(n, w)), removals }]);
-  const track = <S extends CacheListener>(stream: S): S => (streams.push(stream), stream);
+  const track = <S extends CacheListener>(stream: S): S => {
+    streams.push(stream);
+    return stream;
+  };
   return { cache, env, set, track };
 }
 

@@ -186,8 +186,14 @@ export class XdsClientProcess {
         reject(this.error(`no answer from the child for ${n} calls within ${guardMs} ms`));
       }, guardMs);
       this.pending.set(id, {
-        resolve: (r) => (clearTimeout(timer), resolve(r)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
       this.child.send({ op: 'call', id, n, deadlineMs, waitForReady: opts.waitForReady ?? false });
     });

@@ -5,7 +5,7 @@ import { createMetrics, type Metrics } from '../../src/observability/metrics.js'
 import { ResourceCache } from '../../src/xds/resource-cache.js';
 import { RESOURCE_KINDS, TYPE_URL } from '../../src/xds/resource-types.js';
 import { XdsServer } from '../../src/xds/xds-server.js';
-import { CatalogPublisher } from '../../src/xds/catalog-publisher.js';
+import { CatalogPublisher } from '../../src/publish/catalog-publisher.js';
 import type { Service } from '../../src/catalog/model.js';
 import type { StreamLimits } from '../../src/xds/stream-limits.js';
 import type { WarmGate } from '../../src/xds/warm-gate.js';

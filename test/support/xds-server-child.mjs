@@ -42,7 +42,7 @@ server.addService(pkg.zkxds.demo.v1.Echo.service, {
   Who: (/** @type {any} */ call, /** @type {any} */ callback) => {
     const auth = call.getAuthContext();
     const cert = auth?.sslPeerCertificate;
-    const peer = cert && cert.subjectaltname ? cert.subjectaltname : auth?.transportSecurityType === 'ssl' ? 'tls without a client certificate' : 'plaintext';
+    const peer = cert?.subjectaltname ? cert.subjectaltname : auth?.transportSecurityType === 'ssl' ? 'tls without a client certificate' : 'plaintext';
     peers[peer] = (peers[peer] ?? 0) + 1;
     callback(null, { backend: id });
   },

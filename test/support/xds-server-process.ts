@@ -39,7 +39,12 @@ export class XdsServerProcess {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => child.once('exit', () => (live.delete(child), resolve())));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', () => {
+        live.delete(child);
+        resolve();
+      }),
+    );
     this.serving = new Promise((resolve, reject) => {
       child.on('message', (msg: ChildMessage) => {
         if (msg.type === 'serving') resolve();

@@ -323,7 +323,7 @@ function zooCfg(layout: ServerLayout): string {
   if (options.maxSessionTimeoutMs !== undefined) lines.push(`maxSessionTimeout=${options.maxSessionTimeoutMs}`);
   if (layout.quorum) lines.push(...layout.quorum.serverLines);
   lines.push(...(options.extraConfig ?? []));
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 async function writeLayout(layout: ServerLayout): Promise<string> {

@@ -129,13 +129,13 @@ function checkFromObject(kind: ResourceKind, object: Obj): Violation[] {
 
 /** The bytes as sent: encodeResource, then the checker decodes them. */
 function checkWire(kind: ResourceKind, object: Obj): Violation[] {
-  const name = String(object['name'] ?? object['cluster_name']);
+  const name = String(object.name ?? object.cluster_name);
   return checkAny(encodeResource(TYPE_URL[kind], name, object).anyBytes);
 }
 
 /** What decodeAny gives back (enums by name, 64-bit numbers as strings, Any inline or as bytes). */
 function checkDecodedJson(kind: ResourceKind, object: Obj): Violation[] {
-  const name = String(object['name'] ?? object['cluster_name']);
+  const name = String(object.name ?? object.cluster_name);
   return checkMessage(TYPE_NAME[kind], decodeAny(encodeResource(TYPE_URL[kind], name, object).anyBytes).object);
 }
 
@@ -166,21 +166,21 @@ const BAD: readonly BadCase[] = [
   {
     title: 'Cluster with an empty name',
     kind: 'cluster',
-    make: edited(edsCluster, (c) => (c['name'] = '')),
+    make: edited(edsCluster, (c) => (c.name = '')),
     expected: [{ path: 'Cluster[].name', rule: 'string.min_len=1' }],
     wire: true,
   },
   {
     title: 'EDS cluster with a zero connect_timeout',
     kind: 'cluster',
-    make: edited(edsCluster, (c) => (c['connect_timeout'] = { seconds: 0 })),
+    make: edited(edsCluster, (c) => (c.connect_timeout = { seconds: 0 })),
     expected: [{ path: 'Cluster[orders].connect_timeout', rule: 'duration.gt=0s' }],
     wire: true,
   },
   {
     title: 'EDS cluster with a negative connect_timeout',
     kind: 'cluster',
-    make: edited(edsCluster, (c) => (c['connect_timeout'] = { seconds: -1 })),
+    make: edited(edsCluster, (c) => (c.connect_timeout = { seconds: -1 })),
     expected: [
       { path: 'Cluster[orders].connect_timeout', rule: 'envoy.duration_valid' },
       { path: 'Cluster[orders].connect_timeout', rule: 'duration.gt=0s' },
@@ -190,112 +190,112 @@ const BAD: readonly BadCase[] = [
   {
     title: 'endpoint port 70000 (ClusterLoadAssignment)',
     kind: 'endpoint',
-    make: edited(assignment, (a) => (at(a, 'endpoints', 0, 'lb_endpoints', 1, 'endpoint', 'address', 'socket_address')['port_value'] = 70000)),
+    make: edited(assignment, (a) => (at(a, 'endpoints', 0, 'lb_endpoints', 1, 'endpoint', 'address', 'socket_address').port_value = 70000)),
     expected: [{ path: 'ClusterLoadAssignment[orders].endpoints[0].lb_endpoints[1].endpoint.address.socket_address.port_value', rule: 'uint32.lte=65535' }],
     wire: true,
   },
   {
     title: 'endpoint port 70000 (inline load_assignment)',
     kind: 'cluster',
-    make: edited(staticCluster, (c) => (at(c, 'load_assignment', 'endpoints', 0, 'lb_endpoints', 1, 'endpoint', 'address', 'socket_address')['port_value'] = 70000)),
+    make: edited(staticCluster, (c) => (at(c, 'load_assignment', 'endpoints', 0, 'lb_endpoints', 1, 'endpoint', 'address', 'socket_address').port_value = 70000)),
     expected: [{ path: 'Cluster[orders].load_assignment.endpoints[0].lb_endpoints[1].endpoint.address.socket_address.port_value', rule: 'uint32.lte=65535' }],
     wire: true,
   },
   {
     title: 'socket address without a port (required oneof)',
     kind: 'endpoint',
-    make: edited(assignment, (a) => delete at(a, 'endpoints', 1, 'lb_endpoints', 0, 'endpoint', 'address', 'socket_address')['port_value']),
+    make: edited(assignment, (a) => delete at(a, 'endpoints', 1, 'lb_endpoints', 0, 'endpoint', 'address', 'socket_address').port_value),
     expected: [{ path: 'ClusterLoadAssignment[orders].endpoints[1].lb_endpoints[0].endpoint.address.socket_address.port_specifier', rule: 'oneof.required' }],
     wire: true,
   },
   {
     title: 'lb_endpoint load_balancing_weight 0',
     kind: 'endpoint',
-    make: edited(assignment, (a) => (at(a, 'endpoints', 0, 'lb_endpoints', 0)['load_balancing_weight'] = { value: 0 })),
+    make: edited(assignment, (a) => (at(a, 'endpoints', 0, 'lb_endpoints', 0).load_balancing_weight = { value: 0 })),
     expected: [{ path: 'ClusterLoadAssignment[orders].endpoints[0].lb_endpoints[0].load_balancing_weight', rule: 'uint32.gte=1' }],
     wire: true,
   },
   {
     title: 'locality load_balancing_weight 0',
     kind: 'endpoint',
-    make: edited(assignment, (a) => (at(a, 'endpoints', 1)['load_balancing_weight'] = { value: 0 })),
+    make: edited(assignment, (a) => (at(a, 'endpoints', 1).load_balancing_weight = { value: 0 })),
     expected: [{ path: 'ClusterLoadAssignment[orders].endpoints[1].load_balancing_weight', rule: 'uint32.gte=1' }],
     wire: true,
   },
   {
     title: 'HttpConnectionManager without stat_prefix (api_listener Any)',
     kind: 'listener',
-    make: edited(apiListener, (l) => delete at(l, 'api_listener', 'api_listener')['stat_prefix']),
+    make: edited(apiListener, (l) => delete at(l, 'api_listener', 'api_listener').stat_prefix),
     expected: [{ path: 'Listener[orders].api_listener.api_listener.stat_prefix', rule: 'string.min_len=1' }],
     wire: true,
   },
   {
     title: 'route without a match',
     kind: 'route',
-    make: edited(routeConfig, (r) => delete at(r, 'virtual_hosts', 0, 'routes', 0)['match']),
+    make: edited(routeConfig, (r) => delete at(r, 'virtual_hosts', 0, 'routes', 0).match),
     expected: [{ path: 'RouteConfiguration[orders].virtual_hosts[0].routes[0].match', rule: 'message.required' }],
     wire: true,
   },
   {
     title: 'route without an action (required oneof)',
     kind: 'route',
-    make: edited(routeConfig, (r) => delete at(r, 'virtual_hosts', 0, 'routes', 1)['route']),
+    make: edited(routeConfig, (r) => delete at(r, 'virtual_hosts', 0, 'routes', 1).route),
     expected: [{ path: 'RouteConfiguration[orders].virtual_hosts[0].routes[1].action', rule: 'oneof.required' }],
     wire: true,
   },
   {
     title: 'virtual host without domains',
     kind: 'route',
-    make: edited(routeConfig, (r) => (at(r, 'virtual_hosts', 0)['domains'] = [])),
+    make: edited(routeConfig, (r) => (at(r, 'virtual_hosts', 0).domains = [])),
     expected: [{ path: 'RouteConfiguration[orders].virtual_hosts[0].domains', rule: 'repeated.min_items=1' }],
     wire: true,
   },
   {
     title: 'an enum number outside the enum',
     kind: 'cluster',
-    make: edited(edsCluster, (c) => (c['lb_policy'] = 42)),
+    make: edited(edsCluster, (c) => (c.lb_policy = 42)),
     expected: [{ path: 'Cluster[orders].lb_policy', rule: 'enum.defined_only' }],
     wire: true,
   },
   {
     title: 'a header matcher name with a newline',
     kind: 'route',
-    make: edited(routeConfig, (r) => (at(r, 'virtual_hosts', 0, 'routes', 0, 'match', 'headers', 0)['name'] = 'x-tenant\nx-evil')),
+    make: edited(routeConfig, (r) => (at(r, 'virtual_hosts', 0, 'routes', 0, 'match', 'headers', 0).name = 'x-tenant\nx-evil')),
     expected: [{ path: 'RouteConfiguration[orders].virtual_hosts[0].routes[0].match.headers[0].name', rule: 'string.well_known_regex=HTTP_HEADER_NAME' }],
     wire: true,
   },
   {
     title: 'a header to remove with a newline (repeated items rule)',
     kind: 'route',
-    make: edited(routeConfig, (r) => (at(r, 'virtual_hosts', 0)['request_headers_to_remove'] = ['x-ok', 'x-bad\r\n'])),
+    make: edited(routeConfig, (r) => (at(r, 'virtual_hosts', 0).request_headers_to_remove = ['x-ok', 'x-bad\r\n'])),
     expected: [{ path: 'RouteConfiguration[orders].virtual_hosts[0].request_headers_to_remove[1]', rule: 'string.well_known_regex=HTTP_HEADER_NAME' }],
     wire: true,
   },
   {
     title: 'nested Any: HCM in a filter chain with an unnamed HTTP filter',
     kind: 'listener',
-    make: edited(tcpListener, (l) => (at(l, 'filter_chains', 0, 'filters', 0, 'typed_config', 'http_filters', 0)['name'] = '')),
+    make: edited(tcpListener, (l) => (at(l, 'filter_chains', 0, 'filters', 0, 'typed_config', 'http_filters', 0).name = '')),
     expected: [{ path: 'Listener[ingress].filter_chains[0].filters[0].typed_config.http_filters[0].name', rule: 'string.min_len=1' }],
     wire: true,
   },
   {
     title: 'Any in an Any: Router typed_config with a header it may not check',
     kind: 'listener',
-    make: edited(apiListener, (l) => (at(l, 'api_listener', 'api_listener', 'http_filters', 0, 'typed_config')['strict_check_headers'] = ['x-custom'])),
+    make: edited(apiListener, (l) => (at(l, 'api_listener', 'api_listener', 'http_filters', 0, 'typed_config').strict_check_headers = ['x-custom'])),
     expected: [{ path: 'Listener[orders].api_listener.api_listener.http_filters[0].typed_config.strict_check_headers[0]', rule: STRICT_CHECK_HEADERS_IN }],
     wire: true,
   },
   {
     title: 'an empty Any (no type_url)',
     kind: 'listener',
-    make: edited(apiListener, (l) => (at(l, 'api_listener', 'api_listener', 'http_filters', 0)['typed_config'] = {})),
+    make: edited(apiListener, (l) => (at(l, 'api_listener', 'api_listener', 'http_filters', 0).typed_config = {})),
     expected: [{ path: 'Listener[orders].api_listener.api_listener.http_filters[0].typed_config', rule: 'any.type_url' }],
     wire: true,
   },
   {
     title: 'TcpProxy with an empty stat_prefix',
     kind: 'listener',
-    make: edited(tcpProxyListener, (l) => (at(l, 'filter_chains', 0, 'filters', 0, 'typed_config')['stat_prefix'] = '')),
+    make: edited(tcpProxyListener, (l) => (at(l, 'filter_chains', 0, 'filters', 0, 'typed_config').stat_prefix = '')),
     expected: [{ path: 'Listener[db].filter_chains[0].filters[0].typed_config.stat_prefix', rule: 'string.min_len=1' }],
     wire: true,
   },
@@ -317,7 +317,7 @@ const BAD: readonly BadCase[] = [
   {
     title: 'a metadata map key that is empty',
     kind: 'cluster',
-    make: edited(edsCluster, (c) => (c['metadata'] = { filter_metadata: { '': { fields: {} }, 'com.example': { fields: {} } } })),
+    make: edited(edsCluster, (c) => (c.metadata = { filter_metadata: { '': { fields: {} }, 'com.example': { fields: {} } } })),
     expected: [{ path: 'Cluster[orders].metadata.filter_metadata[""]', rule: 'map.keys.string.min_len=1' }],
     wire: true,
   },
@@ -325,8 +325,8 @@ const BAD: readonly BadCase[] = [
     title: 'a misspelt field name (fromObject would drop it)',
     kind: 'cluster',
     make: edited(edsCluster, (c) => {
-      c['conect_timeout'] = c['connect_timeout'];
-      delete c['connect_timeout'];
+      c.conect_timeout = c.connect_timeout;
+      delete c.connect_timeout;
     }),
     expected: [{ path: 'Cluster[orders].conect_timeout', rule: 'proto.unknown_field' }],
     wire: false,
@@ -334,14 +334,14 @@ const BAD: readonly BadCase[] = [
   {
     title: 'an enum name that does not exist (fromObject would send 0)',
     kind: 'cluster',
-    make: edited(edsCluster, (c) => (c['lb_policy'] = 'ROUND_ROBBIN')),
+    make: edited(edsCluster, (c) => (c.lb_policy = 'ROUND_ROBBIN')),
     expected: [{ path: 'Cluster[orders].lb_policy', rule: 'proto.enum_name' }],
     wire: false,
   },
   {
     title: "an '@type' no vendored proto defines",
     kind: 'listener',
-    make: edited(apiListener, (l) => (at(l, 'api_listener', 'api_listener', 'http_filters', 0)['typed_config'] = { '@type': 'type.googleapis.com/example.NotVendored' })),
+    make: edited(apiListener, (l) => (at(l, 'api_listener', 'api_listener', 'http_filters', 0).typed_config = { '@type': 'type.googleapis.com/example.NotVendored' })),
     // ...and what protobufjs would send instead: an Any with nothing in it.
     expected: [
       { path: 'Listener[orders].api_listener.api_listener.http_filters[0].typed_config', rule: 'any.unknown_type' },
@@ -377,7 +377,7 @@ describe('checkMessage / checkAny: hand-made bad resources', () => {
   });
 
   it('uses the label given instead of Type[name]', () => {
-    const bad = edited(edsCluster, (c) => (c['name'] = ''))();
+    const bad = edited(edsCluster, (c) => (c.name = ''))();
     expect(pathAndRule(checkMessage(TYPE_NAME.cluster, bad, 'CDS#3'))).toEqual([{ path: 'CDS#3.name', rule: 'string.min_len=1' }]);
   });
 });
@@ -404,7 +404,7 @@ describe('checkMessage / checkAny: valid resources pass', () => {
 
   it('leaves an Any of a type it cannot load alone when the field does not restrict types', () => {
     const listener = apiListener();
-    at(listener, 'api_listener', 'api_listener', 'http_filters', 0)['typed_config'] = { type_url: 'type.googleapis.com/example.NotVendored', value: 'CgEx' };
+    at(listener, 'api_listener', 'api_listener', 'http_filters', 0).typed_config = { type_url: 'type.googleapis.com/example.NotVendored', value: 'CgEx' };
     expect(checkWire('listener', listener)).toEqual([]);
   });
 });
@@ -431,12 +431,12 @@ describe('checkResourceSet', () => {
   const BROKEN: readonly [string, (s: JsonSet) => void, { path: string; rule: string }[]][] = [
     [
       'route to a missing cluster',
-      (s) => (at(s.routes[0], 'virtual_hosts', 0, 'routes', 0, 'route')['cluster'] = 'payments'),
+      (s) => (at(s.routes[0], 'virtual_hosts', 0, 'routes', 0, 'route').cluster = 'payments'),
       [{ path: 'RouteConfiguration[orders].virtual_hosts[0].routes[0].route.cluster', rule: 'ref.cluster' }],
     ],
     [
       'weighted cluster that is missing',
-      (s) => (at(s.routes[0], 'virtual_hosts', 0, 'routes', 1, 'route', 'weighted_clusters', 'clusters', 0)['name'] = 'gone'),
+      (s) => (at(s.routes[0], 'virtual_hosts', 0, 'routes', 1, 'route', 'weighted_clusters', 'clusters', 0).name = 'gone'),
       [{ path: 'RouteConfiguration[orders].virtual_hosts[0].routes[1].route.weighted_clusters.clusters[0].name', rule: 'ref.cluster' }],
     ],
     [
@@ -447,8 +447,8 @@ describe('checkResourceSet', () => {
     [
       'EDS cluster without service_name falls back to its name',
       (s) => {
-        delete at(s.clusters[0], 'eds_cluster_config')['service_name'];
-        s.clusters[0]!['name'] = 'orders-v2';
+        delete at(s.clusters[0], 'eds_cluster_config').service_name;
+        s.clusters[0]!.name = 'orders-v2';
         s.routes = [];
         s.listeners = [];
       },
@@ -464,7 +464,7 @@ describe('checkResourceSet', () => {
     ],
     [
       'TcpProxy to a missing cluster',
-      (s) => (at(s.listeners[2], 'filter_chains', 0, 'filters', 0, 'typed_config')['cluster'] = 'postgres'),
+      (s) => (at(s.listeners[2], 'filter_chains', 0, 'filters', 0, 'typed_config').cluster = 'postgres'),
       [{ path: 'Listener[db].filter_chains[0].filters[0].typed_config.cluster', rule: 'ref.cluster' }],
     ],
     ['two clusters with one name', (s) => s.clusters.push(edsCluster()), [{ path: 'Cluster[orders].name', rule: 'unique.name' }]],

@@ -60,14 +60,14 @@ function checkEndpoint(json: JsonObject): Checked<Endpoint> {
 
 /** Weight is not a Curator field; it can only travel in metadata, so a bad one is ignored. 0 = not serving. */
 function weightFromMetadata(metadata: Readonly<Record<string, string>>): number {
-  const text = metadata['weight'];
+  const text = metadata.weight;
   if (text === undefined || !/^[0-9]+$/.test(text)) return DEFAULT_WEIGHT;
   const weight = Number(text);
   return weight >= DRAINED_WEIGHT && weight <= MAX_WEIGHT ? weight : DEFAULT_WEIGHT;
 }
 
 function isNotServing(metadata: Readonly<Record<string, string>>): boolean {
-  const status = metadata['instance_status'];
+  const status = metadata.instance_status;
   return status !== undefined && NOT_SERVING_STATUSES.has(status.toUpperCase());
 }
 
@@ -91,7 +91,7 @@ export function parseCuratorRegistration(json: JsonObject, znodeName: string): C
   const id = checkId('id', ownField(json, 'id'), znodeName);
   if (!id.ok) return id;
   const metadata = payloadMetadata(json);
-  if (endpoint.value.tls) metadata['tls'] = 'true';
+  if (endpoint.value.tls) metadata.tls = 'true';
   const weight = weightFromMetadata(metadata);
   const notes = zoneIdNotes(ownField(json, 'address'));
   return accept({

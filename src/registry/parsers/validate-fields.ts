@@ -16,7 +16,6 @@ export type JsonObject = { readonly [key: string]: unknown };
 
 export const MIN_PORT = 1;
 export const MAX_PORT = 65535;
-export const MIN_WEIGHT = 1;
 /** The weight of an instance that is registered but takes no traffic. */
 export const DRAINED_WEIGHT = 0;
 export const MAX_WEIGHT = 1_000_000;

@@ -11,7 +11,7 @@ import { createMetrics } from '../../../src/observability/metrics.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { proxyNotApplied } from '../../../src/admin/proxy-adjustments.js';
 import { notAppliedReport } from '../../../src/cli/status-command.js';
-import { CatalogPublisher } from '../../../src/xds/catalog-publisher.js';
+import { CatalogPublisher } from '../../../src/publish/catalog-publisher.js';
 import type { Service } from '../../../src/catalog/model.js';
 import { service } from '../../support/catalog-fixtures.js';
 

@@ -37,7 +37,12 @@ function request(node: string | null, fields: Partial<DiscoveryRequestMessage> =
 /** A stream that subscribed to EDS 'echo' and then ACKed or NACKed the answer. */
 function streamThat(reply: 'ack' | 'nack' | 'none', node: string): SotwStream {
   const sent: OutgoingDiscoveryResponse[] = [];
-  const stream = new SotwStream({ id: nextId++, api: 'ads', peer: 'ipv4:127.0.0.1:1', connectedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, nextId)) }, { write: (r, done) => (sent.push(r), done()) }, env);
+  const stream = new SotwStream({ id: nextId++, api: 'ads', peer: 'ipv4:127.0.0.1:1', connectedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, nextId)) }, {
+      write: (r, done) => {
+        sent.push(r);
+        done();
+      },
+    }, env);
   stream.onRequest(request(node));
   const nonce = sent[0]!.nonce;
   const version = cache.version(TYPE_URL.endpoint);

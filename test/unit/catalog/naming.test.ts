@@ -30,12 +30,12 @@ describe('mesh names', () => {
   });
 
   it('shortens a label over 63 characters deterministically, keeping different long labels apart', () => {
-    const a = dnsLabel('x'.repeat(70) + 'A');
-    const b = dnsLabel('x'.repeat(70) + 'B');
+    const a = dnsLabel(`${'x'.repeat(70)}A`);
+    const b = dnsLabel(`${'x'.repeat(70)}B`);
     expect(a.length).toBeLessThanOrEqual(63);
     expect(a).toMatch(/^x{54}-[0-9a-f]{8}$/);
     expect(a).not.toBe(b);
-    expect(dnsLabel('x'.repeat(70) + 'A')).toBe(a);
+    expect(dnsLabel(`${'x'.repeat(70)}A`)).toBe(a);
   });
 
   it('refuses names with nothing DNS-safe left, or over 253 characters', () => {

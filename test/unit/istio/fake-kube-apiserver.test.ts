@@ -92,7 +92,7 @@ describe('fake kube-apiserver rules', () => {
       try {
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
           buf += Buffer.from(chunk).toString();
-          let nl;
+          let nl: number;
           while ((nl = buf.indexOf('\n')) >= 0) {
             events.push(JSON.parse(buf.slice(0, nl)));
             buf = buf.slice(nl + 1);

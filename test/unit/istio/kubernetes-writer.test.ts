@@ -199,6 +199,56 @@ describe('KubernetesWriter', () => {
   });
 });
 
+/**
+ * Waits until the writer has worked through every watch event delivered so far and has nothing
+ * queued or waiting to retry: it deletes an object the writer wants (as an operator might) and
+ * waits for the writer to put it back. Events arrive in order on one watch and the writer's queue
+ * is first in, first out, so by then the earlier ones were reconciled.
+ */
+async function settled(writer: KubernetesWriter, ownedName: string): Promise<void> {
+  const before = server.writesFor(ownedName).length;
+  server.store.delete(NS, ownedName, {}, 'kubectl');
+  await eventually(async () => {
+    expect(await stored(ownedName)).toBeDefined();
+    expect(server.writesFor(ownedName).length).toBeGreaterThan(before + 1);
+    expect(writer.status()).toMatchObject({ pending: 0, retrying: 0 });
+  }, 5000);
+}
+
+describe('KubernetesWriter and objects it does not own', () => {
+  it('never deletes a foreign ServiceEntry created or edited while it leads', async () => {
+    foreign('bystander');
+    const { writer, metrics } = await startWriter({ services: [service('orders', 1)] });
+    await eventually(async () => expect(await stored('orders')).toBeDefined());
+
+    foreign('newcomer');
+    const bystander = (await stored('bystander'))!;
+    server.store.update(NS, 'bystander', { ...bystander, spec: { ...bystander.spec, hosts: ['edited.other'] } }, 'kubectl-edit');
+    await settled(writer, 'orders');
+
+    expect(server.writesFor('newcomer').map((w) => w.verb)).toEqual(['create']);
+    expect(server.writesFor('bystander').map((w) => w.verb)).toEqual(['create', 'update']);
+    expect((await stored('bystander'))!.spec.hosts).toEqual(['edited.other']);
+    expect(await counter(metrics, 'zkxds_k8s_writes_total', { verb: 'delete', outcome: 'ok' })).toBe(0);
+  });
+
+  it('leaves an object alone once an operator removed its managed-by label, also when its service goes', async () => {
+    const { writer } = await startWriter({ services: [service('orders', 1), service('keeper', 1)] });
+    await eventually(async () => expect(await stored('orders')).toBeDefined());
+    await eventually(async () => expect(await stored('keeper')).toBeDefined());
+    const orders = (await stored('orders'))!;
+    const { [MANAGED_BY_LABEL]: _removed, ...otherLabels } = orders.metadata.labels as Record<string, string>;
+    server.store.update(NS, 'orders', { ...orders, metadata: { ...orders.metadata, labels: otherLabels } }, 'kubectl-label');
+    await settled(writer, 'keeper');
+
+    writer.updateServices([service('orders', 0)]);
+    await settled(writer, 'keeper');
+
+    expect(await stored('orders')).toBeDefined();
+    expect(server.writesFor('orders').map((w) => w.verb)).toEqual(['apply', 'update']);
+  });
+});
+
 describe('RateLimiter', () => {
   it('allows a burst, then one operation per 1/rate seconds', () => {
     let now = 0;

@@ -2,7 +2,7 @@
 // with several endpoints, Curator JSON with and without `enabled`, Spring Cloud OUT_OF_SERVICE.
 import { describe, expect, it } from '@jest/globals';
 import { parseDubboProvider } from '../../../src/registry/parsers/dubbo-provider.js';
-import { parseDubboChild, parseDubboEndpoints, parseServiceChild } from '../../../src/registry/parsers/registration.js';
+import { parseDubboChild, parseDubboEndpoints, parseServiceChild } from '../../../src/registry/parsers/service-entries.js';
 
 const enc = encodeURIComponent;
 const GREETER = 'org.apache.dubbo.demo.GreeterService';
@@ -115,7 +115,7 @@ describe('Dubbo 3 application-level (Curator JSON with dubbo.endpoints)', () => 
     const out = parseServiceChild('shop', '10.0.0.5:20880', dubbo3('[{"port":20880,"protocol":"dubbo"},{"port":50051,"protocol":"tri"}]'));
     expect(out.ok).toBe(true);
     if (!out.ok) return;
-    expect(out.entries.map((e) => [e.identity, e.format, e.instance.port, e.instance.metadata['protocol']])).toEqual([
+    expect(out.entries.map((e) => [e.identity, e.format, e.instance.port, e.instance.metadata.protocol])).toEqual([
       // The application's own entry speaks the protocol of the endpoint on its registered port.
       [{ kind: 'service', name: 'shop' }, 'curator', 20880, 'dubbo'],
       [{ kind: 'dubbo-application', application: 'shop', protocol: 'dubbo' }, 'dubbo-app', 20880, 'dubbo'],

@@ -3,7 +3,7 @@ import { NO_LOCALITY, type Instance, type RegistrationFormat } from '../../../sr
 import {
   MAX_PAYLOAD_BYTES,
   parseRegistration,
-} from '../../../src/registry/parsers/parse-registration.js';
+} from '../../../src/registry/parsers/detect-format.js';
 
 const ZNODE = 'instance-1';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { defaultSources, loadSourcesFile, validateSources } from '../../../src/registry/sources-config.js';
-import { loadCredentials } from '../../../src/registry/zk-credentials.js';
+import { loadCredentials } from '../../../src/zookeeper/credentials.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'zkxds-sources-'));
 const file = (name: string, text: string) => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { ServicePolicy } from '../../../src/catalog/policy.js';
 import { adjustmentsFor, CLIENT_PROFILES, type ClientProfile } from '../../../src/translate/client-capabilities.js';
 import { clustersFor } from '../../../src/translate/cluster.js';
-import type { Json } from '../../../src/translate/envoy-json.js';
+import type { Cluster, RouteConfiguration } from '../../../src/translate/envoy-types.js';
 import { proxylessResourceSet } from '../../../src/translate/service-resources.js';
 import { portRouteFor } from '../../../src/translate/sidecar-route.js';
 import { service } from '../../support/catalog-fixtures.js';
@@ -17,8 +17,8 @@ const PROFILES: readonly ClientProfile[] = ['envoy', 'grpc', 'grpc-core-1.51'];
 function translate(profile: ClientProfile, policy: ServicePolicy): { cluster: Obj; action: Obj } {
   const svc = service('svc', 2, policy);
   const caps = CLIENT_PROFILES[profile].capabilities;
-  let cluster: Json;
-  let route: Json;
+  let cluster: Cluster;
+  let route: RouteConfiguration;
   if (profile === 'envoy') {
     cluster = clustersFor(svc, 'sidecar', caps)[0]!;
     route = portRouteFor(8080, [svc], '');

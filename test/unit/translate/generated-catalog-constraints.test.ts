@@ -4,7 +4,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { createMetrics } from '../../../src/observability/metrics.js';
-import { CatalogPublisher } from '../../../src/xds/catalog-publisher.js';
+import { CatalogPublisher } from '../../../src/publish/catalog-publisher.js';
 import { ResourceCache } from '../../../src/xds/resource-cache.js';
 import { RESOURCE_KINDS, TYPE_URL } from '../../../src/xds/resource-types.js';
 import { decodeAny } from '../../../src/xds/resource-encoding.js';

@@ -50,7 +50,7 @@ interface AssignmentJson {
 
 const ms = (seconds: number, nanos = 0): Duration => ({ seconds, nanos });
 
-function expectValid(typeName: string, object: Json): void {
+function expectValid(typeName: string, object: object): void {
   expect(checkMessage(typeName, object)).toEqual([]);
 }
 

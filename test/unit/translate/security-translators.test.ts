@@ -19,7 +19,7 @@ import { assignmentsFor } from '../../../src/translate/endpoints.js';
 import { planPort } from '../../../src/translate/sidecar-port.js';
 import { proxylessResourceSet } from '../../../src/translate/service-resources.js';
 import { securitySummary } from '../../../src/admin/security-summary.js';
-import { ServerListenerIndex } from '../../../src/xds/server-listener-index.js';
+import { ServerListenerIndex } from '../../../src/publish/server-listener-index.js';
 
 const WEB = 'spiffe://shop.example/sa/web';
 const ORDERS_SAN = { exact: 'spiffe://shop.example/sa/orders' };

@@ -6,7 +6,7 @@ import type { Service } from '../../../src/catalog/model.js';
 import type { ServicePolicy } from '../../../src/catalog/policy.js';
 import { clustersFor } from '../../../src/translate/cluster.js';
 import { assignmentsFor } from '../../../src/translate/endpoints.js';
-import { ANY_TYPE, type Json } from '../../../src/translate/envoy-json.js';
+import { ANY_TYPE } from '../../../src/translate/envoy-json.js';
 import { routeActionFor } from '../../../src/translate/route-action.js';
 import { protocolOf, sidecarPortOf } from '../../../src/translate/service-shape.js';
 import { httpListenerFor, outboundName, tcpListenerFor } from '../../../src/translate/sidecar-listener.js';
@@ -36,8 +36,8 @@ interface RouteConfigurationJson {
   virtual_hosts: { name: string; domains: string[]; routes: { match: { prefix: string }; route: Record<string, unknown> }[] }[];
 }
 
-const asListener = (j: Json): ListenerJson => j as unknown as ListenerJson;
-const asRoute = (j: Json): RouteConfigurationJson => j as unknown as RouteConfigurationJson;
+const asListener = (j: object): ListenerJson => j as unknown as ListenerJson;
+const asRoute = (j: object): RouteConfigurationJson => j as unknown as RouteConfigurationJson;
 
 /** A service on `port` with the given protocol set by policy (or, for 'metadata:x', by instance metadata). */
 function on(name: string, port: number, protocol: string | undefined, policy: ServicePolicy = {}): Service {

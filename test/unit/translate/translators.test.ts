@@ -54,10 +54,10 @@ interface ListenerJson {
   api_listener: { api_listener: HttpConnectionManagerJson };
 }
 
-const asAssignment = (j: Json): AssignmentJson => j as unknown as AssignmentJson;
-const asCluster = (j: Json): ClusterJson => j as unknown as ClusterJson;
-const asRoute = (j: Json): RouteJson => j as unknown as RouteJson;
-const asListener = (j: Json): ListenerJson => j as unknown as ListenerJson;
+const asAssignment = (j: object): AssignmentJson => j as unknown as AssignmentJson;
+const asCluster = (j: object): ClusterJson => j as unknown as ClusterJson;
+const asRoute = (j: object): RouteJson => j as unknown as RouteJson;
+const asListener = (j: object): ListenerJson => j as unknown as ListenerJson;
 
 /** "region/zone/sub_zone" of a locality group, for compact expectations. */
 function localityLabel(g: LocalityGroupJson): string {

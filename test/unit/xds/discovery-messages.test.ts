@@ -1,10 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  discoveryServiceDefinition,
-  encodeDiscoveryResponse,
-  encodeResponseBody,
-  SERVICE_NAMES,
-} from '../../../src/xds/discovery-messages.js';
+import { encodeDiscoveryResponse, encodeResponseBody } from '../../../src/xds/discovery-messages.js';
+import { discoveryServiceDefinition, SERVICE_NAMES } from '../../../src/xds/discovery-services.js';
 import { messageType } from '../../../src/xds/protos.js';
 import { ResourceCache } from '../../../src/xds/resource-cache.js';
 import { decodeAny, encodeAny, encodeResource, type EncodedResource } from '../../../src/xds/resource-encoding.js';
@@ -89,7 +85,7 @@ describe('encodeResponseBody + encodeDiscoveryResponse', () => {
   it('decoded resources decode back to the translated objects', () => {
     const resources = clustersOf('orders', 'billing');
     const decoded = decodeResponse(encodeDiscoveryResponse({ body: encodeResponseBody('v', TYPE_URL.cluster, resources.map((r) => r.anyBytes)), nonce: 'n' }));
-    const names = decoded.resources.map((any) => decodeAny(reencoded(any)).object['name']);
+    const names = decoded.resources.map((any) => decodeAny(reencoded(any)).object.name);
     expect(names).toEqual(['orders', 'billing']);
   });
 
@@ -158,7 +154,7 @@ describe('SharedBodies.allOf', () => {
     expect(decoded.type_url).toBe(TYPE_URL.cluster);
     const expected = [...cache.entries(TYPE_URL.cluster).values()].map((e) => Buffer.from(e.anyBytes));
     expect(decoded.resources.map((any) => Buffer.from(reencoded(any)))).toEqual(expected);
-    expect(decoded.resources.map((any) => decodeAny(reencoded(any)).object['name'])).toEqual(names);
+    expect(decoded.resources.map((any) => decodeAny(reencoded(any)).object.name)).toEqual(names);
   });
 
   it('an empty type gives a body with zero resources and the empty-type version', () => {

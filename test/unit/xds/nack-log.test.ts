@@ -19,13 +19,13 @@ describe('NackLog', () => {
     for (let i = 0; i < 100; i++) nacks.record(e, 'nack');
     nacks.record({ ...e, node: 'envoy-2' }, 'nack');
     nacks.record({ ...e, rejectedVersion: 'v2' }, 'nack');
-    expect(lines.map((l) => [l['node'], l['rejectedVersion']])).toEqual([
+    expect(lines.map((l) => [l.node, l.rejectedVersion])).toEqual([
       ['envoy-1', 'v1'],
       ['envoy-2', 'v1'],
       ['envoy-1', 'v2'],
     ]);
     expect(suppressed).toBe(99);
-    const error = lines[0]!['error'] as string;
+    const error = lines[0]!.error as string;
     expect(error.startsWith('x'.repeat(NACK_DETAIL_CHARS))).toBe(true);
     expect(error).toContain(`(${65536 - NACK_DETAIL_CHARS} more characters)`);
     // Much later the same rejection is logged again, with how often it came meanwhile.

@@ -1,7 +1,8 @@
 // The SotW request decoder: every field as proto-loader reads it, and resource_names kept as
 // bytes that equal each other exactly when the names (in order) do.
 import { describe, expect, it } from '@jest/globals';
-import { discoveryServiceDefinition, SERVICE_NAMES, type DiscoveryRequestMessage } from '../../../src/xds/discovery-messages.js';
+import type { DiscoveryRequestMessage } from '../../../src/xds/discovery-messages.js';
+import { discoveryServiceDefinition, SERVICE_NAMES } from '../../../src/xds/discovery-services.js';
 import { messageType } from '../../../src/xds/protos.js';
 import { decodeNames } from '../../../src/xds/request-decoding.js';
 import { TYPE_URL } from '../../../src/xds/resource-types.js';
@@ -20,7 +21,7 @@ const encode = (fields: RequestFields): Buffer => Buffer.from(requestType.encode
 
 /** The deserializer grpc-js runs for ADS SotW requests. */
 const adsDeserialize = (() => {
-  const method = discoveryServiceDefinition(SERVICE_NAMES.ads)['StreamAggregatedResources']!;
+  const method = discoveryServiceDefinition(SERVICE_NAMES.ads).StreamAggregatedResources!;
   return (bytes: Buffer) => method.requestDeserialize(bytes) as DiscoveryRequestMessage;
 })();
 

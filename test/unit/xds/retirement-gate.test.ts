@@ -65,7 +65,12 @@ function world(opts: { graceMs?: number; subscribedMaxMs?: number } = {}) {
     send(RDS, ['r']);
     send(CDS, clusters);
     send(RDS, ['r']);
-    return { stream, send, close: () => (stream.close(), streams.delete(stream), gate.recheck()) };
+    return { stream, send, close: () => {
+        stream.close();
+        streams.delete(stream);
+        gate.recheck();
+      },
+    };
   };
 
   /** A wildcard delta stream for CDS and route r (an Envoy sidecar). */

@@ -222,7 +222,10 @@ describe('TypeSubscription.updateFromRequest', () => {
     const sub = new TypeSubscription(TYPE_URL.endpoint);
     const pool = new NameSetPool();
     const interned: string[] = [];
-    const intern = (n: string) => (interned.push(n), n);
+    const intern = (n: string) => {
+      interned.push(n);
+      return n;
+    };
     const first = requestOf(['a', 'b']);
     expect(asComparable(sub.updateFromRequest(first, intern, pool))).toEqual(['a', 'b']);
     const names = sub.names;
