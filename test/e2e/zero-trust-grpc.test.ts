@@ -71,7 +71,7 @@ beforeAll(async () => {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     backend.serving,
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`the XdsServer is not serving:\n${backend.log()}`)), 45_000))),
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`the XdsServer is not serving:\n${backend.log()}`)), 100_000))),
   ]).finally(() => clearTimeout(timer));
   // A safety net for a loaded machine (a run next to other suites once took over 60 s), not a bound.
 }, 120_000);
