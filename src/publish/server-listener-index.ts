@@ -11,7 +11,7 @@ import { protocolOf } from '../translate/service-shape.js';
 import type { InboundTarget } from '../translate/sidecar-inbound.js';
 import { serverAddressesOf, serverFilterChain, serverListenerHead, serverListenerName, serverSecurityOf, type ServerSecurity } from '../translate/server-listener.js';
 import { inboundChainsFor, inboundClustersFor, inboundListenerHead, INBOUND_LISTENER, sortTargets } from '../translate/sidecar-inbound.js';
-import type { Json } from '../translate/envoy-json.js';
+import type { Cluster } from '../translate/envoy-types.js';
 import type { EncodedResource } from '../xds/resource-encoding.js';
 import { encodeFilterChainField, encodeSplicedListener } from './spliced-listener.js';
 
@@ -108,7 +108,7 @@ export class ServerListenerIndex {
    * Envoy sidecars' inbound listener, encoded (only the chains of changed addresses are encoded
    * again), and its local clusters; undefined when there is none (inboundTargets is empty).
    */
-  encodeInbound(): { listener: EncodedResource; clusters: Json[] } | undefined {
+  encodeInbound(): { listener: EncodedResource; clusters: Cluster[] } | undefined {
     const targets = sortTargets(this.inboundTargets());
     const live = new Set<string>();
     const fields: Uint8Array[] = [];

@@ -9,28 +9,29 @@ import protobuf from 'protobufjs';
 import { messageType } from '../xds/protos.js';
 import { encodeAny, ResourceEncodingError, type EncodedResource } from '../xds/resource-encoding.js';
 import { TYPE_URL } from '../xds/resource-types.js';
+import type { FilterChain, Listener } from '../translate/envoy-types.js';
 
 /** envoy.config.listener.v3.Listener.filter_chains */
 const FILTER_CHAINS_FIELD = 3;
 
 /** One filter chain, encoded as a `filter_chains` field (tag, length, FilterChain bytes). */
-export function encodeFilterChainField(chain: Readonly<Record<string, unknown>>): Uint8Array {
+export function encodeFilterChainField(chain: FilterChain): Uint8Array {
   const type = messageType('envoy.config.listener.v3.FilterChain');
   let value: Uint8Array;
   try {
-    value = type.encode(type.fromObject(chain)).finish();
+    value = type.encode(type.fromObject(chain as Record<string, unknown>)).finish();
   } catch (err) {
-    throw new ResourceEncodingError(`FilterChain ${String(chain.name ?? '')}: ${(err as Error).message}`);
+    throw new ResourceEncodingError(`FilterChain ${chain.name ?? ''}: ${(err as Error).message}`);
   }
   return protobuf.Writer.create().uint32((FILTER_CHAINS_FIELD << 3) | 2).bytes(value).finish();
 }
 
 /** The Listener `head` (without filter_chains) with the pre-encoded chain fields appended. */
-export function encodeSplicedListener(name: string, head: Readonly<Record<string, unknown>>, chainFields: readonly Uint8Array[]): EncodedResource {
+export function encodeSplicedListener(name: string, head: Listener, chainFields: readonly Uint8Array[]): EncodedResource {
   const type = messageType('envoy.config.listener.v3.Listener');
   let headBytes: Uint8Array;
   try {
-    headBytes = type.encode(type.fromObject(head)).finish();
+    headBytes = type.encode(type.fromObject(head as Record<string, unknown>)).finish();
   } catch (err) {
     throw new ResourceEncodingError(`Listener ${name}: ${(err as Error).message}`);
   }

@@ -3,6 +3,7 @@
 // provider instances, an Envoy node's SDS agent must serve the secrets (zk-xds is not a CA).
 import type { Service } from '../catalog/model.js';
 import { MTLS_DEFAULTS, type MtlsMode, type StringMatch } from '../catalog/policy.js';
+import type { StringMatcher } from './envoy-types.js';
 
 export interface MtlsSettings {
   readonly mode: MtlsMode;
@@ -42,6 +43,6 @@ export function callersUseMtls(settings: MtlsSettings): boolean {
 }
 
 /** proto-JSON of an envoy.type.matcher.v3.StringMatcher. */
-export function stringMatcher(m: StringMatch): Record<string, string> {
+export function stringMatcher(m: StringMatch): StringMatcher {
   return 'exact' in m ? { exact: m.exact } : { prefix: m.prefix };
 }

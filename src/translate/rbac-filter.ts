@@ -10,22 +10,26 @@
 // the methods or paths, and all of the headers (absent: any call).
 import type { AuthorizationPolicy, AuthorizationRule, HeaderMatch } from '../catalog/policy.js';
 import { ANY_TYPE, type Json } from './envoy-json.js';
+import type { HttpFilter } from './envoy-types.js';
+import type { AnyExtension } from '@grpc/proto-loader';
 import { stringMatcher } from './mtls-settings.js';
 
 export const RBAC_DENY_FILTER = 'zkxds.rbac.deny';
 export const RBAC_ALLOW_FILTER = 'zkxds.rbac.allow';
 
 /** The RBAC filters for the rules, in the order they must run (before the router). */
-export function rbacFiltersFor(authorization: AuthorizationPolicy | undefined): Json[] {
+export function rbacFiltersFor(authorization: AuthorizationPolicy | undefined): HttpFilter[] {
   const rules = authorization?.rules ?? [];
-  const filters: Json[] = [];
+  const filters: HttpFilter[] = [];
   for (const [action, name] of [['DENY', RBAC_DENY_FILTER], ['ALLOW', RBAC_ALLOW_FILTER]] as const) {
     const policies: Record<string, Json> = {};
     rules.forEach((rule, i) => {
       if (rule.action === action) policies[`rule-${i}`] = policyOf(rule);
     });
     if (Object.keys(policies).length === 0) continue;
-    filters.push({ name, typed_config: { '@type': ANY_TYPE.rbac, rules: { action, policies } } });
+    // RBAC is not among the generated types (src/generated): its body stays untyped proto-JSON,
+    // checked by the proto-constraint tests instead.
+    filters.push({ name, typed_config: { '@type': ANY_TYPE.rbac, rules: { action, policies } } as AnyExtension });
   }
   return filters;
 }

@@ -6,7 +6,8 @@
 // (RBAC HTTP filters, gRFC A41). Pure.
 import type { Service } from '../catalog/model.js';
 import type { AuthorizationPolicy, MtlsMode } from '../catalog/policy.js';
-import { ANY_TYPE, ROUTER_FILTER, compact, type Json } from './envoy-json.js';
+import { ANY_TYPE, ROUTER_FILTER, compact, typedAny } from './envoy-json.js';
+import type { FilterChain, HttpConnectionManager, Listener, TransportSocket } from './envoy-types.js';
 import { mtlsSettingsOf, type MtlsSettings } from './mtls-settings.js';
 import { rbacFiltersFor } from './rbac-filter.js';
 import { protocolOf } from './service-shape.js';
@@ -67,20 +68,20 @@ export function serverSecurityOf(services: readonly Service[]): ServerSecurity {
 }
 
 /** The server Listener for `address` ("ip:port") enforcing `security`. */
-export function serverListenerFor(address: string, port: number, security: ServerSecurity): Json {
+export function serverListenerFor(address: string, port: number, security: ServerSecurity): Listener {
   return { ...serverListenerHead(address, port), filter_chains: [serverFilterChain(security)] };
 }
 
 /** Everything of the server Listener but its filter chain (which depends on the security only). */
-export function serverListenerHead(address: string, port: number): Json {
+export function serverListenerHead(address: string, port: number): Listener {
   return { name: serverListenerName(address, port), address: { socket_address: { address, port_value: port } }, traffic_direction: 'INBOUND' };
 }
 
 /** The one filter chain of a server Listener: the same for every address with the same security. */
-export function serverFilterChain(security: ServerSecurity): Json {
+export function serverFilterChain(security: ServerSecurity): FilterChain {
   const { settings } = security;
-  return compact({
-    filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: inboundHttpManager(settings.mode, security.authorization) }],
+  return compact<FilterChain>({
+    filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: typedAny(ANY_TYPE.httpConnectionManager, inboundHttpManager(settings.mode, security.authorization)) }],
     transport_socket: settings.mode === 'STRICT' ? downstreamMtls(settings) : undefined,
   });
 }
@@ -90,9 +91,8 @@ export function serverFilterChain(security: ServerSecurity): Json {
  * only a chain's transport_socket changes between plaintext and mTLS; a changed HttpConnectionManager
  * makes it rebuild the chain (see NOTES: 0 failed calls across flips that way).
  */
-function inboundHttpManager(mode: MtlsMode, authorization: AuthorizationPolicy | undefined): Json {
+function inboundHttpManager(mode: MtlsMode, authorization: AuthorizationPolicy | undefined): HttpConnectionManager {
   return {
-    '@type': ANY_TYPE.httpConnectionManager,
     stat_prefix: `zkxds-inbound-${mode.toLowerCase()}`,
     // gRPC servers accept only non_forwarding_action routes (any other: UNAVAILABLE "Routing error").
     route_config: {
@@ -103,16 +103,15 @@ function inboundHttpManager(mode: MtlsMode, authorization: AuthorizationPolicy |
   };
 }
 
-function downstreamMtls(s: MtlsSettings): Json {
+function downstreamMtls(s: MtlsSettings): TransportSocket {
   return {
     name: TLS_TRANSPORT_SOCKET,
-    typed_config: {
-      '@type': ANY_TYPE.downstreamTls,
+    typed_config: typedAny(ANY_TYPE.downstreamTls, {
       require_client_certificate: { value: true },
       common_tls_context: {
         tls_certificate_provider_instance: { instance_name: s.identityProvider },
         validation_context: { ca_certificate_provider_instance: { instance_name: s.caProvider } },
       },
-    },
+    }),
   };
 }

@@ -7,7 +7,8 @@
 // the application on 127.0.0.1:<port> (cluster `zkxds-inbound|<port>`). Pure.
 import type { MtlsSettings } from './mtls-settings.js';
 import type { AuthorizationPolicy } from '../catalog/policy.js';
-import { ANY_TYPE, ROUTER_FILTER, compact, type Json } from './envoy-json.js';
+import { ANY_TYPE, ROUTER_FILTER, compact, typedAny } from './envoy-json.js';
+import type { Cluster, FilterChain, HttpConnectionManager, Listener, TransportSocket } from './envoy-types.js';
 import { rbacFiltersFor } from './rbac-filter.js';
 import { sdsSecret, TLS_TRANSPORT_SOCKET } from './upstream-tls.js';
 
@@ -28,7 +29,7 @@ export function inboundClusterName(port: number, grpc: boolean): string {
 }
 
 /** The inbound listener and the local clusters its chains forward to; undefined without targets. */
-export function sidecarInboundFor(targets: readonly InboundTarget[]): { listener: Json; clusters: Json[] } | undefined {
+export function sidecarInboundFor(targets: readonly InboundTarget[]): { listener: Listener; clusters: Cluster[] } | undefined {
   if (targets.length === 0) return undefined;
   const sorted = sortTargets(targets);
   return { listener: { ...inboundListenerHead(), filter_chains: sorted.flatMap(inboundChainsFor) }, clusters: inboundClustersFor(sorted) };
@@ -40,7 +41,7 @@ export function sortTargets<T extends { ip: string; port: number }>(targets: rea
 }
 
 /** Everything of the inbound Listener but its filter chains. */
-export function inboundListenerHead(): Json {
+export function inboundListenerHead(): Listener {
   return {
     name: INBOUND_LISTENER,
     address: { socket_address: { address: '0.0.0.0', port_value: INBOUND_PORT } },
@@ -53,25 +54,25 @@ export function inboundListenerHead(): Json {
 }
 
 /** One local cluster per port (and gRPC-ness) the targets use. */
-export function inboundClustersFor(targets: readonly InboundTarget[]): Json[] {
-  const clusters = new Map<string, Json>();
+export function inboundClustersFor(targets: readonly InboundTarget[]): Cluster[] {
+  const clusters = new Map<string, Cluster>();
   for (const t of targets) clusters.set(inboundClusterName(t.port, t.grpc), localCluster(t.port, t.grpc));
   return [...clusters.values()].sort((a, b) => (String(a.name) < String(b.name) ? -1 : 1));
 }
 
 /** The filter chains of one target address. */
-export function inboundChainsFor(t: InboundTarget): Json[] {
+export function inboundChainsFor(t: InboundTarget): FilterChain[] {
   return chainsFor(t);
 }
 
-function chainsFor(t: InboundTarget): Json[] {
+function chainsFor(t: InboundTarget): FilterChain[] {
   const match = (transport?: 'tls' | 'raw_buffer') =>
-    compact({ destination_port: { value: t.port }, prefix_ranges: [{ address_prefix: t.ip, prefix_len: { value: t.ip.includes(':') ? 128 : 32 } }], transport_protocol: transport });
+    compact<NonNullable<FilterChain['filter_chain_match']>>({ destination_port: { value: t.port }, prefix_ranges: [{ address_prefix: t.ip, prefix_len: { value: t.ip.includes(':') ? 128 : 32 } }], transport_protocol: transport });
   const chain = (transport: 'tls' | 'raw_buffer' | undefined) =>
-    compact({
+    compact<FilterChain>({
       name: `${t.ip.includes(':') ? `[${t.ip}]` : t.ip}:${t.port}${transport ? `|${transport}` : ''}`,
       filter_chain_match: match(transport),
-      filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: httpManager(t) }],
+      filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: typedAny(ANY_TYPE.httpConnectionManager, httpManager(t)) }],
       transport_socket: transport === 'tls' ? downstreamSds(t.settings) : undefined,
     });
   switch (t.settings.mode) {
@@ -84,9 +85,8 @@ function chainsFor(t: InboundTarget): Json[] {
   }
 }
 
-function httpManager(t: InboundTarget): Json {
+function httpManager(t: InboundTarget): HttpConnectionManager {
   return {
-    '@type': ANY_TYPE.httpConnectionManager,
     stat_prefix: `zkxds-inbound-${t.port}`,
     codec_type: 'AUTO',
     route_config: {
@@ -97,24 +97,23 @@ function httpManager(t: InboundTarget): Json {
   };
 }
 
-function downstreamSds(s: MtlsSettings): Json {
+function downstreamSds(s: MtlsSettings): TransportSocket {
   return {
     name: TLS_TRANSPORT_SOCKET,
-    typed_config: {
-      '@type': ANY_TYPE.downstreamTls,
+    typed_config: typedAny(ANY_TYPE.downstreamTls, {
       require_client_certificate: { value: true },
       common_tls_context: {
         tls_certificate_sds_secret_configs: [sdsSecret(s.sdsCertificate, s.sdsCluster)],
         validation_context_sds_secret_config: sdsSecret(s.sdsValidationContext, s.sdsCluster),
       },
-    },
+    }),
   };
 }
 
 /** The application behind the sidecar, on loopback. */
-function localCluster(port: number, grpc: boolean): Json {
+function localCluster(port: number, grpc: boolean): Cluster {
   const name = inboundClusterName(port, grpc);
-  return compact({
+  return compact<Cluster>({
     name,
     type: 'STATIC',
     connect_timeout: { seconds: 5, nanos: 0 },

@@ -181,7 +181,7 @@ describe('the server Listener of a proxyless gRPC server', () => {
       { tls: true, statPrefix: 'zkxds-inbound-strict', filters: [RBAC_DENY_FILTER, RBAC_ALLOW_FILTER, 'envoy.filters.http.router'] },
     ],
   ])('%s', (_name, policy, expected) => {
-    const listener = serverListenerFor('10.0.0.1', 50051, serverSecurityOf([withPolicy(policy)])) as {
+    const listener = serverListenerFor('10.0.0.1', 50051, serverSecurityOf([withPolicy(policy)])) as unknown as {
       name: string;
       address: Json;
       filter_chains: Array<{ transport_socket?: { typed_config: Record<string, unknown> }; filters: Array<{ typed_config: { stat_prefix: string; http_filters: Array<{ name: string }>; route_config: Json } }> }>;
@@ -237,7 +237,7 @@ describe('the inbound listener of Envoy sidecars', () => {
     ['STRICT: only the TLS chain', { mtls: { mode: 'STRICT' } }, ['tls']],
   ])('%s', (_name, policy, transports) => {
     const inbound = sidecarInboundFor([target(policy)])!;
-    const listener = inbound.listener as { name: string; address: Json; filter_chains: Chain[] };
+    const listener = inbound.listener as unknown as { name: string; address: Json; filter_chains: Chain[] };
     expect(listener.name).toBe(INBOUND_LISTENER);
     expect(listener.address).toEqual({ socket_address: { address: '0.0.0.0', port_value: 15006 } });
     expect(listener.filter_chains.map((c) => c.filter_chain_match.transport_protocol)).toEqual(transports);
@@ -255,7 +255,7 @@ describe('the inbound listener of Envoy sidecars', () => {
 
   it('runs the RBAC filters before the router on every chain', () => {
     const inbound = sidecarInboundFor([target({ mtls: { mode: 'PERMISSIVE' }, authorization: { rules: [{ action: 'ALLOW', from: { principals: [{ exact: WEB }] } }] } })])!;
-    for (const chain of (inbound.listener as { filter_chains: Chain[] }).filter_chains) {
+    for (const chain of (inbound.listener as unknown as { filter_chains: Chain[] }).filter_chains) {
       expect(chain.filters[0]!.typed_config.http_filters.map((f) => f.name)).toEqual([RBAC_ALLOW_FILTER, 'envoy.filters.http.router']);
     }
   });
