@@ -47,6 +47,7 @@ bench: build
 	node dist/bench/scenarios.js --protocol sotw --style envoy
 	node dist/bench/scenarios.js --protocol delta --style envoy
 	node dist/bench/scenarios.js --protocol sotw --style grpc
+	node dist/bench/churn-bench.js --proxies 1000 --rate 100 --duration-s 30
 	scripts/connection-storm-bench.sh --proxies 10000
 
 bench-profile: build

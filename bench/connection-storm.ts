@@ -3,10 +3,13 @@
 // in worker processes) all connect at once, as when a replica dies and its proxies move. Prints:
 // time until all connected / synced, resets and other errors, the kernel's listen-queue overflows
 // during the run (TcpExtListenOverflows), and zk-xds's peak RSS. Not a timed test.
-//   node dist/bench/connection-storm.js [--proxies 10000] [--services 20] [--instances 3] [--workers 2] [--protocol sotw|delta]
+//   node dist/bench/connection-storm.js [--proxies 10000] [--services 20] [--instances 3] [--workers 2] [--protocol sotw|delta] [--tls]
+// --tls: mutual TLS with the identity check (openssl-made CA, server and proxy certificates);
+// --tls-key ec: ECDSA P-256 keys instead of RSA 2048.
 // Extra zk-xds flags: BENCH_SERVER_ARGS="--initial-syncs-per-second 0".
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../src/xds/protos.js';
@@ -14,6 +17,21 @@ import { ZooKeeperServer, freePorts } from '../test/support/zookeeper-server.js'
 import { ZkTestClient } from '../test/support/zk-test-client.js';
 import { rssBytes, tcpExtCounter } from '../test/support/kernel-counters.js';
 import type { LoadReport } from './loadgen/run.js';
+import { makeCa, makeLeaf } from '../test/support/test-certs.js';
+
+/** A CA, the server's certificate and one the simulated proxies share (its name is their node cluster, `loadgen`). */
+function makeStormCertificates(): { serverArgs: string[]; clientEnv: Record<string, string> } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'storm-tls-'));
+  const key = a['tls-key'] === 'ec' ? 'ec' : 'rsa';
+  makeCa(dir, 'ca', key);
+  makeLeaf(dir, 'server', 'ca', { key });
+  makeLeaf(dir, 'proxy', 'ca', { san: 'URI:spiffe://cluster.local/ns/bench/sa/loadgen', key });
+  const f = (n: string) => path.join(dir, n);
+  return {
+    serverArgs: ['--xds-tls-cert-file', f('server.pem'), '--xds-tls-key-file', f('server.key'), '--xds-tls-client-ca-file', f('ca.pem')],
+    clientEnv: { LOADGEN_TLS_CA: f('ca.pem'), LOADGEN_TLS_CERT: f('proxy.pem'), LOADGEN_TLS_KEY: f('proxy.key') },
+  };
+}
 
 const { values: a } = parseArgs({
   options: {
@@ -22,6 +40,8 @@ const { values: a } = parseArgs({
     instances: { type: 'string', default: '3' },
     workers: { type: 'string', default: '2' },
     protocol: { type: 'string', default: 'sotw' },
+    tls: { type: 'boolean', default: false },
+    'tls-key': { type: 'string', default: 'rsa' },
   },
 });
 const N = Number(a.proxies);
@@ -54,6 +74,8 @@ async function main(): Promise<void> {
     }
     const [xds, admin] = await freePorts(2);
     const extra = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
+    const tls = a.tls ? makeStormCertificates() : null;
+    if (tls) extra.push(...tls.serverArgs);
     cli = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'serve', '--zk', zk.connectString, '--zk-root', '/services', '--xds-port', String(xds), '--admin-port', String(admin), '--bind-address', '127.0.0.1', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
     for (;;) {
       if (cli.exitCode !== null) throw new Error(`zk-xds exited (${cli.exitCode})`);
@@ -68,7 +90,7 @@ async function main(): Promise<void> {
     const cpuBefore = cpuSeconds(pid);
     const out = path.join(RESULTS, `storm-${process.pid}.json`);
     const args = ['--server', `127.0.0.1:${xds}`, '--proxies', String(N), '--per-connection', '1', '--workers', a.workers!, '--protocol', a.protocol!, '--timeout-s', '300', '--quiet', '--out', out];
-    const loadgen = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/bench/loadgen/main.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const loadgen = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/bench/loadgen/main.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...tls?.clientEnv } });
     const code = await new Promise<number | null>((resolve) => loadgen.once('exit', resolve));
     if (code !== 0) throw new Error(`load generator exited ${code}`);
     const r = JSON.parse(readFileSync(out, 'utf8')) as LoadReport;
@@ -77,7 +99,7 @@ async function main(): Promise<void> {
     const somaxconn = readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim();
     const resets = r.errors.samples.filter((s) => s.includes('ECONNRESET')).length;
     const lines = [
-      `zk-xds connection storm — ${new Date().toISOString()}, node ${process.version}, ${N} ${a.protocol} Envoy-style proxies, one socket each, ${a.workers} generator processes, ${a.services} services x ${a.instances} instances${extra.length ? `, zk-xds ${extra.join(' ')}` : ''}`,
+      `zk-xds connection storm — ${new Date().toISOString()}, node ${process.version}, ${N} ${a.protocol} Envoy-style proxies, one socket each, ${a.workers} generator processes, ${a.services} services x ${a.instances} instances${a.tls ? `, mutual TLS (${a['tls-key'] === 'ec' ? 'ECDSA P-256' : 'RSA 2048'} keys)` : ''}${extra.length ? `, zk-xds ${extra.join(' ')}` : ''}`,
       '',
       '| figure | value |',
       '|---|---|',
@@ -95,7 +117,7 @@ async function main(): Promise<void> {
     if (r.errors.count) lines.push('', 'error samples:', ...r.errors.samples.map((s) => `- ${s}`));
     const table = lines.join('\n');
     process.stdout.write(`${table}\n`);
-    writeFileSync(path.join(RESULTS, `connection-storm-${a.protocol}.md`), `${table}\n`);
+    writeFileSync(path.join(RESULTS, `connection-storm-${a.protocol}${a.tls ? '-tls' : ''}.md`), `${table}\n`);
   } finally {
     cli?.kill('SIGTERM');
     await writer.close();

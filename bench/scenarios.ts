@@ -9,7 +9,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../src/xds/protos.js';
-import { ZooKeeperServer, freePorts } from '../test/support/zookeeper-server.js';
+import { ZooKeeperServer } from '../test/support/zookeeper-server.js';
+import { dist, epochNow, fill, ip, startZkXds, stopProcess, svc, usage } from './bench-support.js';
 import { ZkTestClient } from '../test/support/zk-test-client.js';
 import type { LoadReport } from './loadgen/run.js';
 
@@ -29,30 +30,6 @@ const S = Number(a.services);
 const I = Number(a.instances);
 const N = Number(a.proxies);
 const RESULTS = path.join(PROJECT_ROOT, 'bench/results');
-const svc = (s: number) => `svc-${String(s).padStart(5, '0')}`;
-const ip = (s: number, i: number) => `10.${(s >> 8) & 255}.${s & 255}.${i + 1}`;
-const epochNow = () => performance.timeOrigin + performance.now();
-
-/** CPU seconds and peak RSS of a process, from /proc. */
-function usage(pid: number): { cpuS: number; rssMb: number; peakRssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { cpuS: ticks / 100, rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
-}
-
-async function fill(writer: ZkTestClient): Promise<void> {
-  await writer.mkdirp('/services');
-  const chunk = async <T>(items: T[], size: number, f: (t: T) => Promise<unknown>) => {
-    for (let k = 0; k < items.length; k += size) await Promise.all(items.slice(k, k + size).map(f));
-  };
-  const services = Array.from({ length: S }, (_, s) => s);
-  await chunk(services, 500, (s) => writer.create(`/services/${svc(s)}`, ''));
-  const all = services.flatMap((s) => Array.from({ length: I }, (_, i) => [s, i] as const));
-  await chunk(all, 2000, ([s, i]) => writer.create(`/services/${svc(s)}/${ip(s, i)}:8080`, JSON.stringify({ address: ip(s, i), port: 8080 })));
-}
 
 function runLoadgen(server: string, extra: string[]): { child: ChildProcess; done: Promise<LoadReport> } {
   const out = path.join(RESULTS, `loadgen-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
@@ -97,32 +74,6 @@ function churnLatencies(changes: Array<{ service: string; t: number }>, receipts
   return { latencies, missing };
 }
 
-function dist(xs: number[]): string {
-  if (xs.length === 0) return 'n/a';
-  const s = [...xs].sort((x, y) => x - y);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
-  return `p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, max ${s[s.length - 1]!.toFixed(1)} ms`;
-}
-
-async function startZkXds(zk: string, root: string): Promise<{ child: ChildProcess; xdsPort: number }> {
-  const [xdsPort, adminPort] = await freePorts(2);
-  const child = spawn(
-    process.execPath,
-    // BENCH_SERVER_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=bench/results/cpu-profiles", profiles zk-xds.
-    [...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean), path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'serve', '--zk', zk, '--zk-root', root, '--xds-port', String(xdsPort), '--admin-port', String(adminPort), '--bind-address', '127.0.0.1', '--log-level', 'warn', ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)],
-    { stdio: 'inherit' },
-  );
-  while (!(await fetch(`http://127.0.0.1:${adminPort}/readyz`).then((r) => r.ok, () => false))) await new Promise((r) => setTimeout(r, 10));
-  return { child, xdsPort: xdsPort! };
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 async function main(): Promise<void> {
   process.env.ZK_TEST_JVM ??= 'server';
   mkdirSync(RESULTS, { recursive: true });
@@ -135,7 +86,7 @@ async function main(): Promise<void> {
   const writer = await ZkTestClient.connect(zk.connectString, { sessionTimeoutMs: 40000 });
   let server: ChildProcess | undefined;
   try {
-    await fill(writer);
+    await fill(writer, S, I);
     // An empty zk-xds first: its RSS is the baseline that per-endpoint memory is measured against.
     const empty = await startZkXds(zk.connectString, '/no-services');
     const baselineMb = usage(empty.child.pid!).rssMb;

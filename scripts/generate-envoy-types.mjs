@@ -46,7 +46,23 @@ try {
   const generator = path.join(root, 'node_modules', '@grpc', 'proto-loader', 'build', 'bin', 'proto-loader-gen-types.js');
   execFileSync(
     process.execPath,
-    [generator, '--keepCase', '--longs', 'String', '--enums', 'String', '--defaults', '--oneofs', '--json', '--includeComments', '-I', 'protos', '-O', tmp, ...PROTO_FILES],
+    [
+      generator,
+      '--keepCase',
+      '--longs',
+      'String',
+      '--enums',
+      'String',
+      '--defaults',
+      '--oneofs',
+      '--json',
+      '--includeComments',
+      '-I',
+      'protos',
+      '-O',
+      tmp,
+      ...PROTO_FILES,
+    ],
     { cwd: root, stdio: 'inherit' },
   );
   fs.rmSync(outDir, { recursive: true, force: true });

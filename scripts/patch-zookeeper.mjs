@@ -23,7 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** What the patched addon reports on its constructor (ZooKeeper.ZKXDS_PATCHES). */
-const MARKER = 'free-watchers,tls,create-acl';
+const MARKER = 'free-watchers,tls,create-acl,drain-reads';
 const BUILD_PREFIX = '.zookeeper-zkxds-build-';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

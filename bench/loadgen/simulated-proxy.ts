@@ -6,6 +6,7 @@ import { ProxyState, type Style } from './proxy-state.js';
 import { openSession, type IncomingResponse, type Protocol, type XdsSession } from './protocol.js';
 import type { XdsType } from './resource-scan.js';
 import type { ProxyOutcome } from './report.js';
+import type { ResourceList } from './discovery-decode.js';
 
 export interface ProxyConfig {
   readonly index: number;
@@ -24,6 +25,8 @@ export interface ResponseRecord {
   readonly count: number;
   /** EDS only: the ClusterLoadAssignments in the response (to match changes to arrivals). */
   readonly names?: readonly string[];
+  /** EDS only: the response's resources as received (a probe decodes them; nothing is copied). */
+  readonly resources?: ResourceList;
 }
 
 export interface ProxyEnvironment {
@@ -130,7 +133,7 @@ export class SimulatedProxy {
       return [];
     }
     const proxy = this.config.index;
-    this.env.onResponse(r.type === 'EDS' ? { proxy, t, type: r.type, count, names } : { proxy, t, type: r.type, count });
+    this.env.onResponse(r.type === 'EDS' ? { proxy, t, type: r.type, count, names, resources: r.resources } : { proxy, t, type: r.type, count });
     const changes = this.state.reconcile(r.type);
     // Synced is judged after the changes this response causes: new clusters mean EDS is not done.
     if (!this.syncedThisStream && this.state.synced()) {

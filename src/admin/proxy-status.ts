@@ -6,6 +6,7 @@ import type { SubscriptionBase, SyncState } from '../xds/type-subscription.js';
 import { DeltaStream } from '../xds/delta-stream.js';
 import { shortTypeName } from '../xds/resource-types.js';
 import type { ProxyKind } from '../xds/proxy-kind.js';
+import { summarize, type LatencySummary } from '../xds/latency-window.js';
 
 /** The streams the pages read (XdsServer satisfies it). */
 export interface StreamSource {
@@ -36,6 +37,8 @@ export interface StreamStatus {
   readonly peer: string;
   readonly connectedSince: string;
   readonly types: TypeStatus[];
+  /** Over this stream's last responses that carried a change: from the change's origin to the ACK. */
+  readonly changeToAck: LatencySummary | null;
 }
 
 export interface ProxyStatus {
@@ -51,6 +54,11 @@ export interface ProxyStatus {
   readonly connectedSince: string;
   /** One entry per type over all its streams: where one type is carried twice, the worse state wins. */
   readonly types: Readonly<Record<string, TypeStatus>>;
+  /**
+   * From a change's origin (its znode's mtime, or its watch event) to this proxy's ACK of the
+   * response carrying it: p50/p99 over its streams' last responses that carried a change.
+   */
+  readonly changeToAck: LatencySummary | null;
   readonly streams: StreamStatus[];
 }
 
@@ -81,6 +89,7 @@ export function streamStatus(stream: XdsStream): StreamStatus {
     peer: stream.info.peer,
     connectedSince: stream.info.connectedAt.toISOString(),
     types: [...stream.subscriptions.values()].map(typeStatus),
+    changeToAck: summarize(stream.changeToAck.samples()),
   };
 }
 
@@ -118,6 +127,7 @@ export function proxyStatus(node: string, streams: readonly XdsStream[]): ProxyS
     protocol: [...new Set(statuses.map((s) => s.protocol))].sort().join(','),
     connectedSince: first.info.connectedAt.toISOString(),
     types,
+    changeToAck: summarize(ordered.flatMap((s) => s.changeToAck.samples())),
     streams: statuses,
   };
 }

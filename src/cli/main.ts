@@ -12,6 +12,7 @@ import { validateCommand, type ValidateOptions } from './validate-command.js';
 
 import { int, zkRootPath, zookeeperOptions } from './zookeeper-flags.js';
 import { streamLimitOptions } from './stream-limit-flags.js';
+import { xdsTlsOptions } from './xds-tls-flags.js';
 import { isDnsLabel, isLabelValue } from '../translate/kubernetes-names.js';
 import { DEFAULT_DROPPED_LABELS } from '../translate/endpoint-labels.js';
 
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
     .description('watch ZooKeeper and serve xDS (ADS and CDS/EDS/RDS/LDS) plus the admin port');
   for (const option of zookeeperOptions()) serve.addOption(option);
   for (const option of streamLimitOptions()) serve.addOption(option);
+  for (const option of xdsTlsOptions()) serve.addOption(option);
   serve
     .addOption(new Option('--bind-address <ip>', 'address the xDS port (and the admin port unless --admin-bind-address) listens on').env('ZKXDS_BIND_ADDRESS').default('0.0.0.0'))
     .addOption(new Option('--xds-port <port>', 'gRPC xDS port').env('ZKXDS_XDS_PORT').default(18000).argParser(int(0, 65535)))

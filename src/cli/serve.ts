@@ -9,6 +9,7 @@ import { trafficInstancesOf } from '../translate/service-shape.js';
 import { ZkRegistry } from '../registry/zk-registry.js';
 import { registryOptionsFrom, type ZooKeeperFlags } from './zookeeper-flags.js';
 import { streamLimitsFrom, type StreamLimitFlags } from './stream-limit-flags.js';
+import { xdsTransportFrom, type XdsTlsFlags } from './xds-tls-flags.js';
 import { ResourceCache } from '../xds/resource-cache.js';
 import { RESOURCE_KINDS, TYPE_URL } from '../xds/resource-types.js';
 import { XdsServer } from '../xds/xds-server.js';
@@ -27,7 +28,7 @@ import { startKubernetesServiceEntries, type KubernetesServiceEntries } from '..
 import { McpPublisher } from '../publish/mcp-publisher.js';
 import { MCP_SERVICE_ENTRY_TYPE_URLS } from '../publish/mcp-resources.js';
 
-export interface ServeConfig extends ZooKeeperFlags, StreamLimitFlags {
+export interface ServeConfig extends ZooKeeperFlags, StreamLimitFlags, XdsTlsFlags {
   readonly bindAddress: string;
   readonly xdsPort: number;
   readonly adminPort: number;
@@ -81,6 +82,8 @@ export interface RunningServer {
 
 /** Starts everything; the xDS and admin ports answer at once, readiness follows the first full read. */
 export async function startServer(config: ServeConfig, log: Logger, metrics: Metrics = createMetrics()): Promise<RunningServer> {
+  // First: a bad TLS or identities file stops start-up before anything else is opened.
+  const transport = await xdsTransportFrom(config, log.child({ component: 'xds-tls' }), metrics.registry);
   const catalog = new CatalogStore();
   const types = [...RESOURCE_KINDS.map((k) => TYPE_URL[k]), ...MCP_SERVICE_ENTRY_TYPE_URLS];
   // A view per audience, plus one for gRPC C-core 1.51, which breaks on fields other clients take
@@ -105,7 +108,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
   // xDS answers (SotW, delta, MCP) are held until every ensemble's first complete read: an empty
   // answer would make clients drop what they hold.
   const gate = new WarmGate();
-  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs, retireSubscribedMaxMs: config.retireSubscribedMaxMs, limits: streamLimitsFrom(config), warmGate: gate });
+  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs, retireSubscribedMaxMs: config.retireSubscribedMaxMs, limits: streamLimitsFrom(config), warmGate: gate, credentials: transport?.credentials, identities: transport?.identities });
   const xdsPort = await xds.listen(config.bindAddress, config.xdsPort);
   metrics.setProxySource(() => countProxiesByKind(xds), () => new Set(streamsByNode(xds).keys()));
   metrics.setProxyStateSource(new ProxyCensus(xds).take);
@@ -158,6 +161,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       // First, so the next replica takes over writing at once.
       await kubernetes?.stop();
       await xds.shutdown();
+      transport?.source.close();
       await registry.stop();
       await admin.close();
       await Promise.race([started, new Promise((r) => setTimeout(r, 100))]);

@@ -39,9 +39,10 @@ export function proxyTable(proxies: readonly ProxyStatus[]): string {
     p.kind,
     p.protocol,
     ...TYPES.map((t) => cell(p, t)),
+    p.changeToAck ? `${p.changeToAck.p50Ms}/${p.changeToAck.p99Ms}` : '-',
     p.connectedSince,
   ]);
-  return formatTable(['NODE', 'CLUSTER', 'KIND', 'PROTOCOL', ...TYPES, 'CONNECTED SINCE'], rows);
+  return formatTable(['NODE', 'CLUSTER', 'KIND', 'PROTOCOL', ...TYPES, 'CHANGE->ACK P50/P99 MS', 'CONNECTED SINCE'], rows);
 }
 
 /** A type's state; NACKED also names the rejected version, '-' when the proxy does not use the type. */

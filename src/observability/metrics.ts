@@ -1,6 +1,7 @@
 // Every Prometheus metric zk-xds exports, in one place so names and labels stay consistent.
 // Modules receive the Metrics object; the admin server only renders the registry.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { securityMetrics } from './security-metrics.js';
 
 /**
  * zkxds_xds_proxy_nacks_total is labelled by node id, as operators ask "which proxy rejects what".
@@ -15,10 +16,14 @@ const ZK_SESSION_STATES = ['connecting', 'connected', 'disconnected', 'resyncing
 const PROXY_SYNC_STATES = ['SYNCED', 'STALE', 'NACKED', 'NOT_SENT'] as const;
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Change latencies: the same, and the tail an overloaded replica may reach. */
+const CHANGE_BUCKETS = [...LATENCY_BUCKETS, 10, 30, 60];
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'zkxds_' });
+  // TLS reloads, identity denials, per-client limit refusals (security-metrics.ts).
+  securityMetrics(registry);
   const r = [registry];
   let proxiesNow: () => Record<string, number> = () => ({});
   let zkStateNow: () => string = () => 'connecting';
@@ -132,6 +137,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     zkSessionExpirations: new Counter({ name: 'zkxds_zookeeper_session_expirations_total', help: 'ZooKeeper sessions lost and replaced', registers: r }),
     zkLastSync: new Gauge({ name: 'zkxds_zookeeper_last_full_sync_timestamp_seconds', help: 'When the last full read of the ZooKeeper tree completed', registers: r }),
     zkFullSyncDuration: new Gauge({ name: 'zkxds_zookeeper_full_sync_duration_seconds', help: 'How long the last full read of the ZooKeeper tree took', registers: r }),
+    zkNotificationDelay: new Histogram({
+      name: 'zkxds_zookeeper_notification_delay_seconds',
+      help: "From a znode's write (its mtime, ZooKeeper's clock) to its watch event reaching zk-xds, for instance data read after a watch fired; includes clock skew between ZooKeeper and this host",
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    }),
     zkEvents: new Counter({ name: 'zkxds_zookeeper_watch_events_total', help: 'ZooKeeper watch notifications received', labelNames: ['kind'], registers: r }),
     zkReadErrors: new Counter({ name: 'zkxds_zookeeper_read_errors_total', help: 'ZooKeeper reads that failed (retried)', labelNames: ['code'], registers: r }),
     invalidRegistrations: new Counter({ name: 'zkxds_invalid_registrations_total', help: 'Registrations skipped because their data could not be used', labelNames: ['service'], registers: r }),
@@ -185,7 +196,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     acks: new Counter({ name: 'zkxds_xds_acks_total', help: 'Responses acknowledged by proxies', labelNames: ['type'], registers: r }),
     nacks: new Counter({ name: 'zkxds_xds_nacks_total', help: 'Responses rejected by proxies', labelNames: ['type'], registers: r }),
     staleRequests: new Counter({ name: 'zkxds_xds_stale_requests_total', help: 'Requests ignored because they answered an outdated nonce', labelNames: ['type'], registers: r }),
-    pushLatency: new Histogram({ name: 'zkxds_xds_push_latency_seconds', help: 'From the ZooKeeper notification to the response being handed to the stream', labelNames: ['type'], buckets: LATENCY_BUCKETS, registers: r }),
+    pushLatency: new Histogram({ name: 'zkxds_xds_push_latency_seconds', help: "From a change's origin (its znode's mtime, or its watch event) to the response carrying it being handed to the stream, per response", labelNames: ['type'], buckets: CHANGE_BUCKETS, registers: r }),
+    changeToSent: new Histogram({ name: 'zkxds_change_to_sent_seconds', help: "From a change's origin (its znode's mtime, or its watch event) to the response carrying it leaving for the proxy (the transport's write completed), per response and audience (sidecar, proxyless, istiod)", labelNames: ['audience'], buckets: CHANGE_BUCKETS, registers: r }),
+    changeToAck: new Histogram({ name: 'zkxds_change_to_ack_seconds', help: "From a change's origin (its znode's mtime, or its watch event) to the proxy's ACK of the response carrying it, per response and audience (sidecar, proxyless, istiod)", labelNames: ['audience'], buckets: CHANGE_BUCKETS, registers: r }),
     resources: new Gauge({ name: 'zkxds_xds_resources', help: 'Resources served, per type and proxy view', labelNames: ['type', 'view'], registers: r }),
     resourcesRetiring: new Gauge({ name: 'zkxds_xds_resources_retiring', help: 'Resources no longer referenced, still served until the proxies sent the change ACK it (or the grace period ends)', labelNames: ['type', 'view'], registers: r }),
     retirementWait: new Histogram({ name: 'zkxds_xds_retirement_wait_seconds', help: 'How long retired resources waited before removal, per proxy view: outcome acked (every proxy sent the change ACKed it), unheld (no connected proxy was sent it) or grace (the grace period ended first)', labelNames: ['outcome', 'view'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: r }),

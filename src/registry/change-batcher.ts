@@ -6,6 +6,7 @@ export interface BatcherOptions {
   readonly maxDelayMs: number;
 }
 
+/** `firstSeenAt`: the earliest origin of a change in the batch (performance.now() clock). */
 export type BatchHandler = (keys: Set<string>, firstSeenAt: number) => void;
 
 export class ChangeBatcher {
@@ -19,11 +20,13 @@ export class ChangeBatcher {
     private readonly handler: BatchHandler,
   ) {}
 
-  add(key: string): void {
+  /** `origin`: when the change came to exist if known (change-origin.ts), else now. */
+  add(key: string, origin?: number): void {
+    const at = Math.min(origin ?? Infinity, performance.now());
     if (this.keys.size === 0) {
-      this.firstSeenAt = performance.now();
+      this.firstSeenAt = at;
       this.maxTimer = setTimeout(() => this.flush(), this.opts.maxDelayMs);
-    }
+    } else this.firstSeenAt = Math.min(this.firstSeenAt, at);
     this.keys.add(key);
     if (this.debounceTimer) clearTimeout(this.debounceTimer);
     this.debounceTimer = setTimeout(() => this.flush(), this.opts.debounceMs);

@@ -19,7 +19,7 @@ import { runSessions } from '../zookeeper/session-loop.js';
 
 export type EnsembleMetrics = Pick<
   Metrics,
-  'invalidPolicies' | 'invalidRegistrations' | 'zkEnsembleConnected' | 'zkEvents' | 'zkFullSyncDuration' | 'zkLastSync' | 'zkReadErrors' | 'zkSessionExpirations' | 'zkSessionState'
+  'invalidPolicies' | 'invalidRegistrations' | 'zkEnsembleConnected' | 'zkEvents' | 'zkFullSyncDuration' | 'zkLastSync' | 'zkNotificationDelay' | 'zkReadErrors' | 'zkSessionExpirations' | 'zkSessionState'
 >;
 
 export type SessionState = 'connecting' | 'connected' | 'disconnected' | 'resyncing';
@@ -59,7 +59,8 @@ export interface UnreadableRoot {
 
 export interface EnsembleHooks {
   /** A service node of root `rootIndex` changed (live changes only, after the first full read). */
-  onSourceChanged(ensemble: EnsembleWatch, rootIndex: number, service: string): void;
+  /** `origin`: when the change came to exist (change-origin.ts), where a watch event told us. */
+  onSourceChanged(ensemble: EnsembleWatch, rootIndex: number, service: string, origin?: number): void;
   onPolicyChanged(name: string): void;
   /** A full read on a new session finished: every source of this ensemble must be taken afresh. */
   onResynced(ensemble: EnsembleWatch, startedAt: number): void;
@@ -252,11 +253,12 @@ export class EnsembleWatch {
           root.path,
           {
             parse: (service, child, data, dubbo) => this.parse(watcher(rootIndex), service, child, data, dubbo),
-            onServiceChanged: (service) => {
-              if (live) this.deps.hooks.onSourceChanged(this, rootIndex, service);
+            onServiceChanged: (service, origin) => {
+              if (live) this.deps.hooks.onSourceChanged(this, rootIndex, service, origin);
             },
             onReadError,
             onWatchEvent: (kind) => this.deps.metrics.zkEvents.inc({ kind }),
+            onNotificationDelay: (ms) => this.deps.metrics.zkNotificationDelay.observe(ms / 1000),
           },
           treeLayout(root.layout),
         ),

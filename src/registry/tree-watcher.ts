@@ -7,6 +7,7 @@
 // picks up the change and re-arms the watch. Nodes may appear and vanish at any level at any time.
 import { ZkError, type ZkConnection } from '../zookeeper/connection.js';
 import { readWithRetry } from '../zookeeper/retry.js';
+import { changeOrigin, notificationDelayMs } from './change-origin.js';
 
 export interface InstanceRecord<P> {
   readonly data: Buffer;
@@ -16,11 +17,17 @@ export interface InstanceRecord<P> {
 export interface TreeWatcherHooks<P> {
   /** Parses an instance's data once per new value; `dubbo` says it is a Dubbo 2 provider znode. */
   parse(service: string, child: string, data: Buffer, dubbo: boolean): P;
-  /** A service's mirrored instances changed (added, removed, new data, or the service vanished). */
-  onServiceChanged(service: string): void;
+  /**
+   * A service's mirrored instances changed (added, removed, new data, or the service vanished).
+   * `origin` (performance.now() clock, see change-origin.ts): when the change came to exist, for
+   * changes seen through a watch event; undefined for what a first read found.
+   */
+  onServiceChanged(service: string, origin?: number): void;
   /** A read failed for a reason other than "no node" (it is retried). */
   onReadError(err: ZkError | Error, path: string): void;
   onWatchEvent(kind: 'root' | 'service' | 'instance'): void;
+  /** A watched znode's new data was read: ms from its write (mtime) to the watch event. */
+  onNotificationDelay?(ms: number): void;
 }
 
 /**
@@ -120,11 +127,11 @@ export class TreeWatcher<P> {
     return this.services.get(service)?.instances ?? EMPTY;
   }
 
-  private async readRoot(): Promise<void> {
+  private async readRoot(firedAt?: number): Promise<void> {
     if (this.stopped) return;
     const onChange = () => {
       this.hooks.onWatchEvent('root');
-      void this.readRoot();
+      void this.readRoot(performance.now());
     };
     let children = await this.retrying(this.root, () => this.conn.getChildren(this.root, onChange));
     if (children === undefined) return;
@@ -132,7 +139,7 @@ export class TreeWatcher<P> {
       // No root yet: wait for it to be created. If it appeared in between, read it now.
       const exists = await this.retrying(this.root, () => this.conn.exists(this.root, onChange));
       for (const s of [...this.services.keys()]) this.dropService(s);
-      if (exists) await this.readRoot();
+      if (exists) await this.readRoot(firedAt);
       return;
     }
     if (this.layout === 'dubbo') children = children.filter((s) => !DUBBO_NON_SERVICES.has(s));
@@ -140,13 +147,13 @@ export class TreeWatcher<P> {
     for (const s of [...this.services.keys()]) if (!current.has(s)) this.dropService(s);
     const added = children.filter((s) => !this.services.has(s));
     for (const s of added) this.services.set(s, new ServiceMirror());
-    await Promise.all(added.map((s) => this.readService(s, this.services.get(s)!)));
+    await Promise.all(added.map((s) => this.readService(s, this.services.get(s)!, firedAt)));
   }
 
-  private async readService(service: string, mirror: ServiceMirror<P>): Promise<void> {
+  private async readService(service: string, mirror: ServiceMirror<P>, firedAt?: number): Promise<void> {
     if (this.layout === 'dubbo') {
       mirror.subpath = PROVIDERS;
-      return this.readProviders(service, mirror);
+      return this.readProviders(service, mirror, firedAt);
     }
     const path = `${this.root}/${service}`;
     const tracked = () => !this.stopped && this.services.get(service) === mirror;
@@ -154,7 +161,7 @@ export class TreeWatcher<P> {
     const children = await this.retrying(path, () =>
       this.conn.getChildren(path, () => {
         this.hooks.onWatchEvent('service');
-        void this.readService(service, mirror);
+        void this.readService(service, mirror, performance.now());
       }),
     );
     if (children === undefined || !tracked()) return;
@@ -165,39 +172,39 @@ export class TreeWatcher<P> {
       mirror.children = new Set();
       if (mirror.instances.size > 0) {
         mirror.instances.clear();
-        this.hooks.onServiceChanged(service);
+        this.hooks.onServiceChanged(service, firedAt);
       }
-      if (dubbo) return this.readProviders(service, mirror);
+      if (dubbo) return this.readProviders(service, mirror, firedAt);
     }
     if (dubbo) return; // its providers watch is armed already
-    await this.applyListing(service, mirror, children);
+    await this.applyListing(service, mirror, children, firedAt);
   }
 
   /** Lists `<service>/providers`, watching it (or, while it does not exist, watching for its creation). */
-  private async readProviders(service: string, mirror: ServiceMirror<P>): Promise<void> {
+  private async readProviders(service: string, mirror: ServiceMirror<P>, firedAt?: number): Promise<void> {
     const path = `${this.root}/${service}${PROVIDERS}`;
     const tracked = () => !this.stopped && this.services.get(service) === mirror && mirror.subpath === PROVIDERS;
     if (!tracked()) return;
     const onChange = () => {
       this.hooks.onWatchEvent('service');
-      void this.readProviders(service, mirror);
+      void this.readProviders(service, mirror, performance.now());
     };
     const children = await this.retrying(path, () => this.conn.getChildren(path, onChange));
     if (children === undefined || !tracked()) return;
     if (children === null) {
       const exists = await this.retrying(path, () => this.conn.exists(path, onChange));
-      if (exists && tracked()) return this.readProviders(service, mirror);
+      if (exists && tracked()) return this.readProviders(service, mirror, firedAt);
     }
-    await this.applyListing(service, mirror, children);
+    await this.applyListing(service, mirror, children, firedAt);
   }
 
-  private async applyListing(service: string, mirror: ServiceMirror<P>, children: string[] | null): Promise<void> {
+  private async applyListing(service: string, mirror: ServiceMirror<P>, children: string[] | null, firedAt?: number): Promise<void> {
     if (children === null) {
       // The service node is gone (Curator deletes empty parents); the root watch drops it.
       mirror.children = new Set();
       if (mirror.instances.size > 0) {
         mirror.instances.clear();
-        this.hooks.onServiceChanged(service);
+        this.hooks.onServiceChanged(service, firedAt);
       }
       return;
     }
@@ -209,14 +216,15 @@ export class TreeWatcher<P> {
       }
     }
     mirror.children = next;
-    if (removedAny) this.hooks.onServiceChanged(service);
+    if (removedAny) this.hooks.onServiceChanged(service, firedAt);
     // Read every listed child we hold no data for: new ones, and ones deleted and re-created
     // between two listings (their data read found no node, so no watch was left on them).
     const unread = children.filter((c) => !mirror.instances.has(c) && !mirror.reading.has(c));
-    await Promise.all(unread.map((c) => this.readInstance(service, mirror, c)));
+    await Promise.all(unread.map((c) => this.readInstance(service, mirror, c, firedAt)));
   }
 
-  private async readInstance(service: string, mirror: ServiceMirror<P>, child: string): Promise<void> {
+  /** `firedAt`: when the watch event that led to this read arrived (undefined on a first read). */
+  private async readInstance(service: string, mirror: ServiceMirror<P>, child: string, firedAt?: number): Promise<void> {
     const path = `${this.root}/${service}${mirror.subpath}/${child}`;
     const subpath = mirror.subpath;
     const tracked = () => !this.stopped && this.services.get(service) === mirror && mirror.subpath === subpath && mirror.children.has(child);
@@ -227,13 +235,14 @@ export class TreeWatcher<P> {
       watch.fired = true;
       if (mirror.armed.get(path) === watch) mirror.armed.delete(path);
       this.hooks.onWatchEvent('instance');
-      void this.readInstance(service, mirror, child);
+      void this.readInstance(service, mirror, child, performance.now());
     };
     let watching = false;
+    let mtime: number | undefined;
     const read = () => {
       // The armed watch (if any) already reports the next change of this znode.
       watching = !mirror.armed.has(path);
-      return this.conn.getData(path, watching ? onChange : undefined);
+      return this.conn.getData(path, watching ? onChange : undefined, firedAt === undefined ? undefined : (m) => (mtime = m));
     };
     let data: Buffer | null | undefined;
     try {
@@ -252,13 +261,14 @@ export class TreeWatcher<P> {
     if (data === null) {
       if (old) {
         mirror.instances.delete(child);
-        this.hooks.onServiceChanged(service);
+        this.hooks.onServiceChanged(service, firedAt);
       }
       return;
     }
     if (old?.data.equals(data)) return;
     mirror.instances.set(child, { data, parsed: this.hooks.parse(service, child, data, subpath === PROVIDERS) });
-    this.hooks.onServiceChanged(service);
+    if (firedAt !== undefined && mtime !== undefined) this.hooks.onNotificationDelay?.(notificationDelayMs(firedAt, mtime));
+    this.hooks.onServiceChanged(service, firedAt === undefined ? undefined : changeOrigin(firedAt, mtime));
   }
 
   private dropService(service: string): void {

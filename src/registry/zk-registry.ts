@@ -85,7 +85,7 @@ export class ZkRegistry {
     if (opts.sources && opts.authFile) this.log.warn({ authFile: opts.authFile }, 'the ZooKeeper credentials file flag is ignored with a sources file: set auth per ensemble there');
     this.batcher = new ChangeBatcher(opts, (keys, firstSeenAt) => this.flush(keys, firstSeenAt));
     const hooks = {
-      onSourceChanged: (e: EnsembleWatch, rootIndex: number, service: string) => this.batcher.add(this.sourceKey(e, rootIndex, service)),
+      onSourceChanged: (e: EnsembleWatch, rootIndex: number, service: string, origin?: number) => this.batcher.add(this.sourceKey(e, rootIndex, service), origin),
       onPolicyChanged: (name: string) => this.batcher.add(POLICY_KEY + name),
       onResynced: (e: EnsembleWatch, startedAt: number) => this.resynced(e, startedAt),
     };

@@ -28,8 +28,9 @@ export function kernelBacklogCap(): number | null {
   }
 }
 
-export async function listenWithBacklog(server: grpc.Server, host: string, port: number, backlog: number, log: Logger): Promise<BacklogListener> {
-  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+/** With TLS `credentials`, the injector's HTTP/2 server does the handshake on each injected socket. */
+export async function listenWithBacklog(server: grpc.Server, host: string, port: number, backlog: number, log: Logger, credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<BacklogListener> {
+  const injector = server.createConnectionInjector(credentials);
   // Accepting is kept cheap: a socket is only queued when accepted, and its HTTP/2 session is set
   // up on the next turn of the event loop, in batches. libuv then empties the listen queue in one
   // go during a storm instead of paying for each session between two accepts. Sockets stay paused

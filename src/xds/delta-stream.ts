@@ -82,12 +82,14 @@ export class DeltaStream extends StreamBase<DeltaSubscription, OutgoingDeltaResp
     }
     if (nack) {
       this.env.metrics.nacks.inc({ type });
+      this.rejected(sub.typeUrl, req.response_nonce);
       const event = { node: this.nodeId, type, rejectedVersion: version, nonce: req.response_nonce, message: nack.message };
       const msg = 'proxy rejected a delta response (NACK); it is not re-sent, the next change is';
       if (this.env.nackLog) this.env.nackLog.record(event, msg);
       else this.env.log.warn({ node: event.node, type, rejectedVersion: version, nonce: event.nonce, error: truncateDetail(event.message) }, msg);
     } else {
       this.env.metrics.acks.inc({ type });
+      this.acknowledged(sub.typeUrl, req.response_nonce);
     }
     this.env.onReply?.({ kind: nack ? 'nack' : 'ack', nodeId: this.nodeId, typeUrl: sub.typeUrl, version, at: performance.now() });
   }

@@ -36,11 +36,14 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
     if (sub.nonce !== null && req.response_nonce !== sub.nonce) {
       // Answers a response that has since been superseded; the newer one will be ACKed or NACKed.
       this.env.metrics.staleRequests.inc({ type });
+      // Still, an ACK of it says its changes arrived (change -> ACK timing).
+      if (!req.error_detail) this.acknowledged(typeUrl, req.response_nonce);
       return;
     }
     if (sub.nonce !== null && req.error_detail) {
       // Kept for the admin pages; cut so a proxy sending megabytes of detail cannot grow us.
       sub.lastNack = { nonce: sub.nonce, version: sub.sentVersion, message: truncateDetail(req.error_detail.message, 4096), at: new Date() };
+      this.rejected(typeUrl, req.response_nonce);
       this.env.metrics.nacks.inc({ type });
       this.env.onReply?.({ kind: 'nack', nodeId: this.nodeId, typeUrl, version: sub.sentVersion, at: performance.now() });
       const nack = { node: this.nodeId, type, rejectedVersion: sub.sentVersion, nonce: req.response_nonce, message: req.error_detail.message, fields: { keptVersion: req.version_info } };
@@ -51,6 +54,7 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
       sub.ackedVersion = req.version_info;
       sub.ackedSeq = Math.max(sub.ackedSeq, sub.nonceSeq);
       this.env.metrics.acks.inc({ type });
+      this.acknowledged(typeUrl, req.response_nonce);
       this.env.onReply?.({ kind: 'ack', nodeId: this.nodeId, typeUrl, version: req.version_info, at: performance.now() });
     }
     const added = sub.updateFromRequest(req, (n) => this.intern(typeUrl, n), SHARED_NAME_SETS);

@@ -12,9 +12,10 @@ import { PUSH_ORDER, shortTypeName } from './resource-types.js';
 import type { SharedBodies } from './shared-bodies.js';
 import type { SubscriptionBase } from './type-subscription.js';
 import type { NackLog } from './nack-log.js';
+import { LatencyWindow } from './latency-window.js';
 
 /** The metrics a stream records (the process's Metrics has them). */
-export type StreamMetrics = Pick<Metrics, 'pushLatency' | 'acks' | 'nacks' | 'resourcesSent' | 'responsesSent' | 'staleRequests'>;
+export type StreamMetrics = Pick<Metrics, 'pushLatency' | 'changeToSent' | 'changeToAck' | 'acks' | 'nacks' | 'resourcesSent' | 'responsesSent' | 'staleRequests'>;
 
 /** The resources one kind of proxy (or one client profile of it) is served. */
 export interface ResourceView {
@@ -76,7 +77,13 @@ export interface Sink<Out> {
   write(response: Out, done: (err?: Error | null) => void): unknown;
 }
 
-export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 'awaitsAckOf' | 'names'> & { sentSeq: number; readonly typeUrl: string }, Out> {
+/** Responses per type whose ACK a stream waits for, to time change -> ACK (a proxy 6 s behind at 10 pushes/s). */
+const MAX_AWAITED_ACKS = 64;
+
+/** Who a response is for, as the change latency histograms label it. */
+export type Audience = 'sidecar' | 'proxyless' | 'istiod';
+
+export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 'awaitsAckOf' | 'names'> & { sentSeq: number; readonly typeUrl: string }, Out extends { readonly nonce: string }> {
   node: NodeMessage | null = null;
   /** Set by the first request. */
   view: ResourceView | null = null;
@@ -91,8 +98,16 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
   private closed = false;
   private lastWriteAt = -Infinity;
   private throttled = false;
-  /** When the oldest change not yet sent was seen, per type (for the push latency metric). */
+  /** Origin of the oldest change not yet sent, per type (see registry/change-origin.ts). */
   private readonly pendingSince = new Map<string, number>();
+  /**
+   * Per type, in send order: responses that carried a change, with that change's origin, until the
+   * proxy ACKs them (or a later one: a SotW proxy that ACKs a newer response holds the older ones'
+   * changes too, and its ACKs of those arrive stale).
+   */
+  private readonly awaitingAck = new Map<string, Array<{ seq: number; origin: number }>>();
+  /** This stream's last change -> ACK latencies (ms), for /debug/proxies. */
+  readonly changeToAck = new LatencyWindow();
 
   constructor(
     readonly info: StreamInfo,
@@ -144,8 +159,15 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
       if (since !== undefined) {
         this.env.metrics.pushLatency.observe({ type: shortTypeName(typeUrl) }, (performance.now() - since) / 1000);
         this.pendingSince.delete(typeUrl);
+        const awaited = this.awaitingAck.get(typeUrl) ?? [];
+        // Bounded: past the limit the two oldest merge into one, timed from the earlier change
+        // and covered by the later ACK (a slow proxy is counted late, never early).
+        if (awaited.length >= MAX_AWAITED_ACKS) awaited.splice(0, 2, { seq: awaited[1]!.seq, origin: Math.min(awaited[0]!.origin, awaited[1]!.origin) });
+        awaited.push({ seq: Number(response.nonce), origin: since });
+        this.awaitingAck.set(typeUrl, awaited);
       }
       this.sink.write(response, () => {
+        if (since !== undefined) this.env.metrics.changeToSent.observe({ audience: this.audience(typeUrl) }, (performance.now() - since) / 1000);
         this.inFlight = false;
         this.writes++;
         admission?.sent(this);
@@ -196,6 +218,42 @@ export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 
   protected adopt(node: NodeMessage | null): void {
     if (!this.node && node) this.node = node;
     this.view ??= this.env.viewFor(this.node);
+  }
+
+  /**
+   * The proxy ACKed the response with `nonce` of `typeUrl`: if it carried a change, the time from
+   * that change's origin to now is observed (zkxds_change_to_ack_seconds and this stream's window).
+   */
+  protected acknowledged(typeUrl: string, nonce: string): void {
+    const covered = this.coveredBy(typeUrl, nonce);
+    // This response and every earlier one awaited: the proxy holds their changes now.
+    const now = performance.now();
+    for (const a of covered) {
+      const ms = now - a.origin;
+      this.changeToAck.add(ms);
+      this.env.metrics.changeToAck.observe({ audience: this.audience(typeUrl) }, ms / 1000);
+    }
+  }
+
+  /** The proxy NACKed the response with `nonce`: it and earlier ones are not counted as delivered. */
+  protected rejected(typeUrl: string, nonce: string): void {
+    this.coveredBy(typeUrl, nonce);
+  }
+
+  /** Takes out the awaited responses up to `nonce` (nonces count up per stream: see nextNonce). */
+  private coveredBy(typeUrl: string, nonce: string): Array<{ seq: number; origin: number }> {
+    const awaited = this.awaitingAck.get(typeUrl);
+    const seq = Number(nonce);
+    if (!awaited || !Number.isInteger(seq)) return [];
+    let n = 0;
+    while (n < awaited.length && awaited[n]!.seq <= seq) n++;
+    return awaited.splice(0, n);
+  }
+
+  private audience(typeUrl: string): Audience {
+    // Envoy's four types go to proxies; the rest are Istio's MCP types, for istiod.
+    if (!(PUSH_ORDER as readonly string[]).includes(typeUrl)) return 'istiod';
+    return this.view?.kind ?? 'proxyless';
   }
 
   /** A subscribed resource of `typeUrl` changed at `observedAt`: flush soon. */

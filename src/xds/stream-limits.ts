@@ -16,6 +16,14 @@ export interface StreamLimits {
   readonly maxConnectionAgeMs: number;
   /** After the GOAWAY, streams still open are closed after this long (0 = wait forever). */
   readonly maxConnectionAgeGraceMs: number;
+  /** Largest request message a client may send; a larger one ends its stream with RESOURCE_EXHAUSTED. */
+  readonly maxRequestBytes: number;
+  /** Open xDS streams per client connection; more are refused with RESOURCE_EXHAUSTED (0 = no limit). */
+  readonly maxStreamsPerConnection: number;
+  /** Sustained requests per second one stream may send (token bucket; 0 = no limit). */
+  readonly requestsPerSecond: number;
+  /** Requests one stream may send at once before the rate applies (the bucket's size). */
+  readonly requestBurst: number;
 }
 
 export const DEFAULT_STREAM_LIMITS: StreamLimits = {
@@ -26,4 +34,12 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   stuckStreamTimeoutMs: 60_000,
   maxConnectionAgeMs: 30 * 60_000,
   maxConnectionAgeGraceMs: 60_000,
+  // An Envoy's DiscoveryRequest naming 100k resources stays under 8 MiB.
+  maxRequestBytes: 16 * 1024 * 1024,
+  // Envoy opens one stream per RDS route configuration without ADS; hundreds at most.
+  maxStreamsPerConnection: 1000,
+  // A proxy sends a request per subscription change and an ACK or NACK per response; responses to
+  // one stream go one at a time and coalesce (min push interval), so tens per second is a storm.
+  requestsPerSecond: 200,
+  requestBurst: 2000,
 };

@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ResourceCache, TypeChange } from './resource-cache.js';
-import type { DiscoveryRequestMessage, OutgoingDiscoveryResponse } from './discovery-messages.js';
+import type { DiscoveryRequestMessage, NodeMessage, OutgoingDiscoveryResponse } from './discovery-messages.js';
 import { SERVICE_NAMES, discoveryServiceDefinition } from './discovery-services.js';
 import { SotwStream } from './sotw-stream.js';
 import type { ProxyReply, ResourceView, StreamEnvironment, StreamInfo, StreamMetrics } from './stream-base.js';
@@ -22,6 +22,9 @@ import { listenWithBacklog, type BacklogListener } from './backlog-listener.js';
 import { resetCall } from './call-reset.js';
 import { MemoryReclaimer } from './memory-reclaim.js';
 import type { WarmGate } from './warm-gate.js';
+import { ClientGuard } from './client-guard.js';
+import type { IdentityPolicy } from './peer-identity.js';
+import { securityMetrics } from '../observability/security-metrics.js';
 
 /** What the server records itself, plus what its streams and retirement gates record. */
 export type XdsServerMetrics = Pick<Metrics, 'connectedStreams' | 'registry' | 'resources'> & StreamMetrics & RetirementMetrics;
@@ -47,6 +50,10 @@ export interface XdsServerOptions {
   readonly limits?: Partial<StreamLimits>;
   /** Answers are held until it opens (default: none, answer at once). */
   readonly warmGate?: WarmGate;
+  /** TLS of the xDS port (tls-credentials.ts); absent: plaintext. */
+  readonly credentials?: grpc.ServerCredentials;
+  /** With client certificates required: which node clusters identities may claim (peer-identity.ts). */
+  readonly identities?: IdentityPolicy;
 }
 
 export const DEFAULT_RETIRE_GRACE_MS = 10_000;
@@ -78,6 +85,7 @@ export class XdsServer {
   private readonly writeGate: WriteGate;
   private listener: BacklogListener | null = null;
   private readonly reclaimer: MemoryReclaimer;
+  private readonly guard: ClientGuard;
 
   constructor(private readonly opts: XdsServerOptions) {
     this.limits = { ...DEFAULT_STREAM_LIMITS, ...opts.limits };
@@ -91,7 +99,7 @@ export class XdsServer {
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.max_send_message_length': 256 * 1024 * 1024,
-      'grpc.max_receive_message_length': 16 * 1024 * 1024,
+      'grpc.max_receive_message_length': this.limits.maxRequestBytes,
     });
     const views = new Map<ViewName, ResourceView>();
     const bodies = new Map<ResourceCache, SharedBodies>();
@@ -103,6 +111,7 @@ export class XdsServer {
       this.viewsOf.set(cache, [...(this.viewsOf.get(cache) ?? []), name]);
     }
     this.reclaimer = new MemoryReclaimer(opts.log);
+    this.guard = new ClientGuard({ limits: this.limits, identities: opts.identities ?? null, log: opts.log, metrics: securityMetrics(opts.metrics.registry) });
     this.limitMetrics = limitMetrics(opts.metrics.registry);
     this.limitMetrics.bufferedBytesLimit.set(this.limits.maxBufferedBytes);
     this.writeGate = new WriteGate({
@@ -147,7 +156,7 @@ export class XdsServer {
 
   /** Binds (with the storm-sized listen backlog) and starts serving; returns the bound port (useful with port 0). */
   async listen(host: string, port: number): Promise<number> {
-    this.listener = await listenWithBacklog(this.server, host, port, this.limits.listenBacklog, this.opts.log);
+    this.listener = await listenWithBacklog(this.server, host, port, this.limits.listenBacklog, this.opts.log, this.opts.credentials);
     this.boundPort = this.listener.port;
     return this.boundPort;
   }
@@ -228,6 +237,11 @@ export class XdsServer {
       call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: `zk-xds replica serves its maximum of ${this.limits.maxStreams} streams; retry (another replica)` });
       return;
     }
+    const guard = this.guard.admit(call, api);
+    if (!('onRequest' in guard)) {
+      call.emit('error', guard);
+      return;
+    }
     const info = { id: this.nextStreamId++, api, peer: call.getPeer(), connectedAt: new Date() };
     const stream = create(info);
     this.streams.set(stream, call as unknown as SotwCall);
@@ -238,6 +252,7 @@ export class XdsServer {
     const end = (reason: string, err?: Error) => {
       if (ended) return;
       ended = true;
+      guard.release();
       stream.close();
       this.scheduler.forget(stream);
       this.writeGate.forget(stream);
@@ -248,6 +263,14 @@ export class XdsServer {
       log.info({ stream: info.id, api, node: stream.nodeId, peer: info.peer, reason, err: err?.message }, 'xDS stream closed');
     };
     call.on('data', (req: Req) => {
+      // A refused stream may still have requests in flight: they are not looked at.
+      if (ended) return;
+      const refusal = guard.onRequest((req as { node?: NodeMessage | null }).node ?? null);
+      if (refusal) {
+        end('refused', new Error(refusal.details));
+        call.emit('error', refusal);
+        return;
+      }
       try {
         stream.onRequest(req);
         this.recheckRetirements();
@@ -262,7 +285,10 @@ export class XdsServer {
       call.end();
     });
     call.on('error', (err) => end('error', err));
-    call.on('cancelled', () => end('cancelled'));
+    call.on('cancelled', () => {
+      this.guard.noteCancelled(call, api, info.peer, stream.nodeId);
+      end('cancelled');
+    });
     call.on('close', () => end('closed'));
   }
 

@@ -185,12 +185,20 @@ export class ZkConnection extends EventEmitter {
 
   /**
    * Data of `path`, with a watch set by the same read when `onChange` is given (a watch is armed
-   * only when the node exists); null when the node does not exist.
+   * only when the node exists); null when the node does not exist. `onMtime` is told the znode's
+   * mtime (ZooKeeper's clock) before the promise resolves.
    */
-  getData(path: string, onChange?: WatchCallback): Promise<Buffer | null> {
+  getData(path: string, onChange?: WatchCallback, onMtime?: (mtimeMs: number) => void): Promise<Buffer | null> {
     // The native handle directly: the JS wrapper formats a debug string on every call.
     return new Promise((resolve, reject) => {
-      const done = (rc: number, err: string, _stat: unknown, data: Buffer | null) => {
+      const done = (rc: number, err: string, stat: unknown, data: Buffer | null) => {
+        if (rc === ZK_OK && onMtime) {
+          // The znode's last modification time, on ZooKeeper's clock (epoch ms).
+          // The binding hands it over as a Date (of its own realm: no instanceof).
+          const mtime = (stat as { mtime?: { getTime?: () => number } | number } | null)?.mtime;
+          if (typeof mtime === 'number') onMtime(mtime);
+          else if (typeof mtime?.getTime === 'function') onMtime(mtime.getTime());
+        }
         if (rc === ZK_OK) resolve(data ?? Buffer.alloc(0));
         else if (rc === ZK_NONODE) resolve(null);
         else reject(new ZkError(rc, 'get', path, err));

@@ -101,8 +101,8 @@ describe('admin debug pages and the zk-xds CLI', () => {
       const table = await CliProcess.run(['status', '--admin', admin]);
       expect(table).toMatchObject({ code: 0, stderr: '' });
       const lines = table.stdout.trim().split('\n');
-      expect(lines[0]).toMatch(/^NODE\s+CLUSTER\s+KIND\s+PROTOCOL\s+CDS\s+LDS\s+EDS\s+RDS\s+CONNECTED SINCE$/);
-      expect(lines.find((l) => l.startsWith('grpc-client'))).toMatch(/^grpc-client\s+shop\s+proxyless\s+sotw\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED\s+\d{4}-/);
+      expect(lines[0]).toMatch(/^NODE\s+CLUSTER\s+KIND\s+PROTOCOL\s+CDS\s+LDS\s+EDS\s+RDS\s+CHANGE->ACK P50\/P99 MS\s+CONNECTED SINCE$/);
+      expect(lines.find((l) => l.startsWith('grpc-client'))).toMatch(/^grpc-client\s+shop\s+proxyless\s+sotw\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED\s+(-|[\d.]+\/[\d.]+)\s+\d{4}-/);
       expect(lines.find((l) => l.startsWith('envoy-sidecar'))).toMatch(/^envoy-sidecar\s+mesh\s+sidecar\s+sotw\s+SYNCED\s+-\s+-\s+-\s/);
       expect(lines.find((l) => l.startsWith('nacker'))).toMatch(new RegExp(`^nacker\\s+shop\\s+proxyless\\s+sotw\\s+-\\s+-\\s+NACKED \\(${r.versionInfo}\\)\\s+-\\s`));
 

@@ -1,11 +1,13 @@
 // The environment a rendered pod would give the CLI, made runnable on this machine (files of its
 // volumes written locally, ZooKeeper pointed at nothing): tests start the real CLI with it.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { KubeObject } from './kube-tools.js';
 import { envOf, only, zkXdsContainer } from './chart-checks.js';
+import { makeCa, makeLeaf } from '../support/test-certs.js';
 
 /** Same variables as the pod, except what a test machine needs: free ports, loopback, and a ZooKeeper that is not there (serving starts before the first read). */
 export function testMachineEnv(podEnv: ReadonlyMap<string, string>): Record<string, string> {
@@ -60,5 +62,24 @@ export function podEnvOnThisMachine(objects: readonly KubeObject[], dir: string)
     }
   }
   for (const file of wantedSecretFiles) if (!existsSync(file)) writeFileSync(file, 'zkxds-test:not-a-real-password');
+  writeTlsFiles(env);
   return env;
+}
+
+/** Real certificate files where the pod's xDS TLS variables point and no rendered Secret put any (an existing Secret, cert-manager's). */
+function writeTlsFiles(env: Record<string, string>): void {
+  const wanted = { ZKXDS_XDS_TLS_CERT_FILE: 'server.pem', ZKXDS_XDS_TLS_KEY_FILE: 'server.key', ZKXDS_XDS_TLS_CLIENT_CA_FILE: 'ca.pem' } as const;
+  const missing = Object.entries(wanted).filter(([name]) => env[name] && !existsSync(env[name]!));
+  if (missing.length === 0) return;
+  const certs = mkdtempSync(path.join(os.tmpdir(), 'zkxds-pod-tls-'));
+  try {
+    makeCa(certs, 'ca');
+    makeLeaf(certs, 'server', 'ca');
+    for (const [name, file] of missing) {
+      mkdirSync(path.dirname(env[name]!), { recursive: true });
+      copyFileSync(path.join(certs, file), env[name]!);
+    }
+  } finally {
+    rmSync(certs, { recursive: true, force: true });
+  }
 }

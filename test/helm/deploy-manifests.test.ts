@@ -39,7 +39,7 @@ describe('deploy/kubernetes', () => {
 
   it('kubectl kustomize builds it; every object passes the schemas and fits together', async () => {
     const objects = kustomized();
-    expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment', 'Namespace', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
+    expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment', 'Namespace', 'PodDisruptionBudget', 'Service', 'Service', 'ServiceAccount']); // xDS and admin Services
     expect(await allSchemaErrors(objects)).toEqual([]);
     expect(consistencyProblems(objects)).toEqual([]);
     expect(credentialLeaks(objects, [])).toEqual([]);

@@ -17,6 +17,8 @@ import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import type { ICertificate } from '@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate';
 import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { CHART_DIR, helm, PROJECT_ROOT, renderChart, type KubeObject } from './kube-tools.js';
 import { allSchemaErrors } from './kube-schema.js';
@@ -154,12 +156,81 @@ describe('charts/zk-xds', () => {
     expect(ofKind(objects, 'ConfigMap')).toEqual([]);
   });
 
-  it('exposes xDS as grpc-xds and the admin port as http-admin on the Service', () => {
-    const svc = only<{ spec: { ports: Array<{ name: string; port: number; appProtocol?: string }> } }>(rendered('values-default.yaml'), 'Service');
-    expect(svc.spec.ports.map(({ name, port }) => ({ name, port }))).toEqual([
-      { name: 'grpc-xds', port: 18000 },
-      { name: 'http-admin', port: 9901 },
+  type PortedService = { metadata: { name: string; labels: Record<string, string> }; spec: { type?: string; ports: Array<{ name: string; port: number }> } };
+  const servicePorts = (file: string) =>
+    Object.fromEntries(ofKind<PortedService>(rendered(file), 'Service').map((s) => [s.metadata.name, s.spec.ports.map(({ name, port }) => ({ name, port }))]));
+
+  it('exposes xDS as grpc-xds on the Service and, by default, the admin port as http-admin on a Service of its own', () => {
+    expect(servicePorts('values-default.yaml')).toEqual({ 'zk-xds': [{ name: 'grpc-xds', port: 18000 }], 'zk-xds-admin': [{ name: 'http-admin', port: 9901 }] });
+    const admin = ofKind<PortedService>(rendered('values-default.yaml'), 'Service').find((s) => s.metadata.name === 'zk-xds-admin')!;
+    expect(admin.spec.type).toBe('ClusterIP');
+    // admin.service: shared puts it back in the xDS Service; none leaves it out of every Service (and skips the helm test Pod).
+    expect(servicePorts('values-xds-tls.yaml')).toEqual({ 'zk-xds': [{ name: 'grpc-xds', port: 18000 }, { name: 'http-admin', port: 9901 }] });
+    expect(servicePorts('values-xds-tls-existing.yaml')).toEqual({ 'zk-xds': [{ name: 'grpc-xds', port: 18000 }] });
+    expect(ofKind(rendered('values-xds-tls-existing.yaml'), 'Pod')).toEqual([]);
+  });
+
+  it('plaintext xDS by default: no TLS variables, volumes or Certificate', () => {
+    const objects = rendered('values-default.yaml');
+    expect([...envOf(only<IDeployment>(objects, 'Deployment')).keys()].filter((k) => k.startsWith('ZKXDS_XDS_TLS') || k === 'ZKXDS_XDS_IDENTITIES_FILE')).toEqual([]);
+    expect(ofKind(objects, 'Certificate')).toEqual([]);
+    expect(ofKind(objects, 'NetworkPolicy')).toEqual([]);
+  });
+
+  it('xds.tls with cert-manager: a Certificate for the Service names whose Secret is directory-mounted; mutual TLS from its ca.crt; identities in a ConfigMap', () => {
+    const objects = rendered('values-xds-tls.yaml');
+    const cert = only<ICertificate>(objects, 'Certificate');
+    expect(cert.spec!.issuerRef).toEqual({ name: 'mesh-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+    expect(cert.spec!.dnsNames).toEqual(['zk-xds', 'zk-xds.zk-xds', 'zk-xds.zk-xds.svc', 'zk-xds.zk-xds.svc.cluster.local', 'zk-xds.example.internal']);
+    expect(cert.spec!.privateKey).toEqual({ rotationPolicy: 'Always', algorithm: 'ECDSA', size: 256 });
+    const deployment = only<IDeployment>(objects, 'Deployment');
+    const env = envOf(deployment);
+    const volume = deployment.spec!.template.spec!.volumes!.find((v) => v.secret?.secretName === cert.spec!.secretName)!;
+    const mount = zkXdsContainer(deployment).volumeMounts!.find((m) => m.name === volume.name)!;
+    // A directory mount: a renewed certificate reaches the running pod (subPath mounts never see it).
+    expect(mount).toEqual({ name: volume.name, mountPath: '/etc/zk-xds/xds-tls', readOnly: true });
+    expect(volume.secret!.items).toBeUndefined();
+    expect([env.get('ZKXDS_XDS_TLS_CERT_FILE'), env.get('ZKXDS_XDS_TLS_KEY_FILE'), env.get('ZKXDS_XDS_TLS_CLIENT_CA_FILE')]).toEqual(['/etc/zk-xds/xds-tls/tls.crt', '/etc/zk-xds/xds-tls/tls.key', '/etc/zk-xds/xds-tls/ca.crt']);
+    expect(env.get('ZKXDS_XDS_TLS_RELOAD_INTERVAL_MS')).toBe('5000');
+    const identities = ofKind<IConfigMap>(objects, 'ConfigMap').find((c) => c.metadata!.name === 'zk-xds-xds-identities')!;
+    const identitiesMount = zkXdsContainer(deployment).volumeMounts!.find((m) => m.name === 'xds-identities')!;
+    expect(env.get('ZKXDS_XDS_IDENTITIES_FILE')).toBe(path.posix.join(identitiesMount.mountPath, 'identities.yaml'));
+    expect(parse(identities.data!['identities.yaml']!)).toEqual({
+      identities: { 'spiffe://cluster.local/ns/istio-system/sa/istiod': ['Kubernetes'], 'spiffe://cluster.local/ns/edge/sa/gateway': ['orders', 'payments'] },
+    });
+    expect(deployment.spec!.template.metadata!.annotations!['checksum/xds-identities']).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('xds.tls.existingSecret: server-only TLS from that Secret, no Certificate, no client CA', () => {
+    const objects = rendered('values-xds-tls-existing.yaml');
+    const deployment = only<IDeployment>(objects, 'Deployment');
+    const env = envOf(deployment);
+    expect(env.get('ZKXDS_XDS_TLS_CERT_FILE')).toBe('/etc/zk-xds/xds-tls/tls.crt');
+    expect(env.has('ZKXDS_XDS_TLS_CLIENT_CA_FILE')).toBe(false);
+    expect(deployment.spec!.template.spec!.volumes!.find((v) => v.name === 'xds-tls')!.secret!.secretName).toBe('zk-xds-serving-cert');
+    expect(ofKind(objects, 'Certificate')).toEqual([]);
+  });
+
+  it('networkPolicy (opt-in): xDS only from the given mesh peers, admin only from monitoring, ingress only', () => {
+    const policy = only<INetworkPolicy>(rendered('values-xds-tls.yaml'), 'NetworkPolicy');
+    expect(policy.spec!.policyTypes).toEqual(['Ingress']);
+    expect(policy.spec!.podSelector!.matchLabels).toEqual(only<IDeployment>(rendered('values-xds-tls.yaml'), 'Deployment').spec!.selector.matchLabels);
+    expect(policy.spec!.ingress).toEqual([
+      {
+        ports: [{ port: 'grpc-xds', protocol: 'TCP' }],
+        from: [{ namespaceSelector: { matchLabels: { 'istio-injection': 'enabled' } } }, { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-system' } } }],
+      },
+      {
+        ports: [{ port: 'http-admin', protocol: 'TCP' }],
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
+      },
     ]);
+    // Without xdsFrom: every namespace of the cluster (an empty `from` would admit the world); without adminFrom: no admin rule at all.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'zkxds-np-'));
+    writeFileSync(path.join(dir, 'v.yaml'), 'networkPolicy: { enabled: true, xdsFrom: [], adminFrom: [] }\n');
+    const open = only<INetworkPolicy>(renderChart(path.join(dir, 'v.yaml')), 'NetworkPolicy');
+    rmSync(dir, { recursive: true, force: true });
+    expect(open.spec!.ingress).toEqual([{ ports: [{ port: 'grpc-xds', protocol: 'TCP' }], from: [{ namespaceSelector: {} }] }]);
   });
 
   it('has no RBAC at all unless the ServiceEntry writer is on (MCP mode included)', () => {
@@ -267,7 +338,7 @@ describe('charts/zk-xds', () => {
     const monitor = only<IServiceMonitor>(objects, 'ServiceMonitor');
     expect(monitor.spec.endpoints).toEqual([{ port: 'http-admin', path: '/metrics', interval: '15s', scrapeTimeout: '5s' }]);
     expect(monitor.metadata!.labels!.release).toBe('prometheus');
-    const svc = only<{ metadata: { labels: Record<string, string> } }>(objects, 'Service');
+    const svc = ofKind<PortedService>(objects, 'Service').find((s) => s.spec.ports.some((p) => p.name === 'http-admin'))!;
     for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels!)) expect(svc.metadata.labels[k]).toBe(v);
   });
 
@@ -281,7 +352,7 @@ describe('charts/zk-xds', () => {
     expect(deployment.spec!.replicas).toBe(1);
     expect(deployment.spec!.template.spec!.affinity).toBeUndefined();
     expect(deployment.spec!.template.spec!.serviceAccountName).toBe('default');
-    expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment', 'Pod', 'Service']); // Pod: the helm test
+    expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment', 'Pod', 'Service', 'Service']); // Pod: the helm test; the admin Service
   });
 
   // Each bad file, what rejects it (values.schema.json, or a `fail` in the templates for what a
@@ -299,6 +370,10 @@ describe('charts/zk-xds', () => {
     'duplicate-ensemble.yaml': { by: 'template', message: /the name "main" is used twice/ },
     'both-credential-sources.yaml': { by: 'template', message: /set existingSecret or values, not both/ },
     'single-auth-key-with-ensembles.yaml': { by: 'template', message: /zookeeper\.authKey is for the single ensemble/ },
+    'admin-service-mode.yaml': { by: 'schema', message: /admin\.service must be one of/ },
+    'xds-tls-two-certificates.yaml': { by: 'template', message: /xds\.tls: set existingSecret or certManager\.issuerRef\.name, not both/ },
+    'xds-client-ca-without-certificate.yaml': { by: 'template', message: /xds\.tls\.clientCa needs a server certificate/ },
+    'xds-identities-without-client-ca.yaml': { by: 'template', message: /xds\.tls\.identities needs mutual TLS/ },
   };
 
   it('every file in test/helm/bad has an expected error', () => {
@@ -322,7 +397,7 @@ describe('charts/zk-xds', () => {
     expect(pod.metadata!.annotations!['helm.sh/hook']).toBe('test');
     const [node, ...args] = pod.spec!.containers[0]!.command!;
     const url = new URL(args.at(-1)!);
-    expect(`${url.hostname}:${url.port}${url.pathname}`).toBe('zk-xds.zk-xds.svc:9901/readyz');
+    expect(`${url.hostname}:${url.port}${url.pathname}`).toBe('zk-xds-admin.zk-xds.svc:9901/readyz');
     let status = 503;
     const server = createServer((req, res) => res.writeHead(req.url === '/readyz' ? status : 404).end('{}'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -367,6 +442,15 @@ describe('charts/zk-xds', () => {
 
     it('gives no such warning with an existing Secret', () => {
       expect(renderNotes('cr-mode')).not.toMatch(/WARNING/);
+    });
+
+    it('says when xDS is plaintext, and gives istiod tlsSettings when it is not', () => {
+      expect(renderNotes('default')).toMatch(/in PLAINTEXT/);
+      const notes = renderNotes('xds-tls');
+      expect(notes).not.toMatch(/PLAINTEXT/);
+      expect(notes).toContain('over TLS with the certificate in Secret zk-xds-xds-tls; clients need a certificate (mutual TLS)');
+      expect(notes).toMatch(/tlsSettings:\n\s+mode: MUTUAL/);
+      expect(renderNotes('xds-tls-existing')).toMatch(/tlsSettings:\n\s+mode: SIMPLE/);
     });
   });
 });

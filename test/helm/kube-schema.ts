@@ -14,6 +14,7 @@ type ModelClass = new (data: object) => Model;
 function packageOf(group: string): string {
   if (group.endsWith('.istio.io')) return '@kubernetes-models/istio';
   if (group === 'monitoring.coreos.com') return '@kubernetes-models/prometheus-operator';
+  if (group === 'cert-manager.io') return '@kubernetes-models/cert-manager';
   return 'kubernetes-models';
 }
 

@@ -19,7 +19,8 @@ const PROMTOOL = process.env.PROMTOOL_PATH ?? '/usr/bin/promtool';
 const VALUES = path.join(PROJECT_ROOT, 'test/helm/values-observability.yaml');
 const DEFAULTS = path.join(PROJECT_ROOT, 'test/helm/values-default.yaml');
 const WITH_CRD = ['--api-versions', 'monitoring.coreos.com/v1/PrometheusRule'];
-const ALERTS = ['ZkxdsZooKeeperDisconnected', 'ZkxdsProxiesNacking', 'ZkxdsProxiesStale', 'ZkxdsConvergenceSlow', 'ZkxdsInvalidPolicies', 'ZkxdsNoServiceEntryWriter'];
+const TLS_ALERTS = ['ZkxdsXdsCertificateExpiring', 'ZkxdsXdsTlsFileRejected', 'ZkxdsXdsIdentityDenied'];
+const ALERTS = ['ZkxdsZooKeeperDisconnected', 'ZkxdsProxiesNacking', 'ZkxdsProxiesStale', 'ZkxdsConvergenceSlow', 'ZkxdsInvalidPolicies', ...TLS_ALERTS, 'ZkxdsNoServiceEntryWriter'];
 
 interface Rule {
   alert: string;
@@ -99,6 +100,15 @@ describe('chart observability: Grafana dashboard and PrometheusRule', () => {
     const defaults = renderChart(DEFAULTS, 'zk-xds', 'zk-xds', WITH_CRD);
     expect(ofKind(defaults, 'PrometheusRule')).toEqual([]);
     expect(ofKind<IConfigMap>(defaults, 'ConfigMap').filter((c) => c.metadata?.labels?.grafana_dashboard)).toEqual([]);
+  });
+
+  it('has the xDS TLS alerts only with TLS on the xDS port, the identity alert only with mutual TLS', () => {
+    const serverOnly = renderChart(VALUES, 'zk-xds', 'zk-xds', [...WITH_CRD, '--set', 'xds.tls.clientCa.fromCertificateSecret=false']);
+    expect(rulesOf(serverOnly).map((r) => r.alert)).toEqual(ALERTS.filter((a) => a !== 'ZkxdsXdsIdentityDenied'));
+    const plaintext = renderChart(VALUES, 'zk-xds', 'zk-xds', [...WITH_CRD, '--set', 'xds.tls.clientCa.fromCertificateSecret=false', '--set', 'xds.tls.existingSecret=']);
+    expect(rulesOf(plaintext).map((r) => r.alert)).toEqual(ALERTS.filter((a) => !TLS_ALERTS.includes(a)));
+    // Plaintext replicas export the expiry gauge at 0: the alert must not take that for an expired certificate.
+    expect(rulesOf(renderChart(VALUES, 'zk-xds', 'zk-xds', WITH_CRD)).find((r) => r.alert === 'ZkxdsXdsCertificateExpiring')!.expr).toContain('zkxds_xds_tls_certificate_expiry_seconds{namespace="zk-xds", job="zk-xds"} > 0) - time()) < 604800');
   });
 
   it('has no leader alert without the ServiceEntry writer (zkxds_leader is 0 on every replica then)', () => {

@@ -53,6 +53,21 @@ describe('Dubbo 2 trees that change under a live registry', () => {
     await eventually(() => expect(catalog.get('org.x.late')?.instances).toEqual([]));
   });
 
+  it('never serves a consumer whose URL lands under providers/ (side=consumer), and names it as an invalid registration', async () => {
+    await writer.mkdirp('/dubbo/org.x.Mixed/providers');
+    await writer.create(`/dubbo/org.x.Mixed/providers/${provider('org.x.Mixed', '10.7.0.1')}`, '');
+    await writer.create(`/dubbo/org.x.Mixed/providers/${provider('org.x.Mixed', '10.7.0.2', 'side=consumer')}`, '');
+    const invalid = () => registry.invalidRegistrations().filter((r) => r.path.includes('org.x.Mixed'));
+    await eventually(() => expect(invalid().map((r) => r.reason)).toEqual(['side "consumer" is not provider']));
+    expect(invalid()[0]!.path).toContain(provider('org.x.Mixed', '10.7.0.2', 'side=consumer'));
+    // Read after the consumer: a provider written later is served, the consumer still is not.
+    await writer.create(`/dubbo/org.x.Mixed/providers/${provider('org.x.Mixed', '10.7.0.3')}`, '');
+    await eventually(() => expect(endpoints('org.x.mixed')).toEqual(['10.7.0.1', '10.7.0.3']));
+    // The tests after this one share the registry: leave it with nothing to report.
+    await writer.removeRecursive('/dubbo/org.x.Mixed');
+    await eventually(() => expect(invalid()).toEqual([]));
+  });
+
   it('never reads Dubbo bookkeeping trees under a dubbo root', async () => {
     await writer.mkdirp('/dubbo/config/dubbo');
     await writer.create('/dubbo/config/dubbo/dubbo.properties', 'dubbo.registry.address=zookeeper://x');

@@ -70,7 +70,9 @@ describe('ServiceEntry writes and leadership', () => {
       await eventually(() => expect(entries!.writer.desiredNames()).toEqual(['orders', 'payments']));
       // Absence can only be watched for a while: a second (the writer's retries start at 200 ms).
       await new Promise((r) => setTimeout(r, 1000));
-      writesWhileFormer = writes().slice(before).map((r) => `${r.method} ${r.name}`);
+      writesWhileFormer = writes()
+        .slice(before)
+        .map((r) => `${r.method} ${r.name}`);
     } finally {
       await zk.thaw();
     }

@@ -208,6 +208,25 @@ describe('leader election', () => {
     expect(aLog.lines()).toContainEqual(expect.objectContaining({ level: 40, path: deleted, msg: expect.stringContaining('deleted') }));
   }, 30000);
 
+  it('a lone leader whose candidate node is deleted steps down, and leads again only through a new node', async () => {
+    timeline = [];
+    const path = newPath();
+    const a = candidate('a', path);
+    await eventually(() => expect(a.election.isLeader).toBe(true));
+    const deleted = a.election.candidateNode!;
+
+    await deleteAsAnonymous(deleted);
+
+    // Nobody else is queued, so a leads again, but only after stepping down and entering anew.
+    await eventually(() => expect(a.events).toEqual(['elected', 'revoked: candidate node deleted', 'elected']));
+    expect(a.election.isLeader).toBe(true);
+    expect(a.election.candidateNode).toBeDefined();
+    expect(a.election.candidateNode).not.toEqual(deleted);
+    expect(await childrenOf(path)).toEqual([a.election.candidateNode!.slice(path.length + 1)]);
+    expect(timeline).toEqual(['+a', '-a', '+a']);
+    expect(a.gauge).toBe(1);
+  }, 30000);
+
   it('a follower whose candidate node is deleted enters again at once; the leader stays', async () => {
     timeline = [];
     const path = newPath();

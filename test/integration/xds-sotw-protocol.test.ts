@@ -87,6 +87,28 @@ describe('state-of-the-world ADS', () => {
     expect(next.versionInfo).not.toBe(r.versionInfo);
   });
 
+  it('does not re-send a NACKed push that the NACK names again (as gRPC clients send it), while other types flow, and sends the next change', async () => {
+    const c = client();
+    c.send({ typeUrl: TYPE_URL.endpoint, names: ['a'], node: { id: 'picky-eds' } });
+    const initial = await c.next(TYPE_URL.endpoint);
+    c.ack(initial, ['a']);
+    c.send({ typeUrl: TYPE_URL.cluster });
+    c.ack(await c.next(TYPE_URL.cluster));
+    h.publish(service('a', 4));
+    const rejected = await c.next(TYPE_URL.endpoint);
+    c.nack(rejected, initial.versionInfo, 'xDS response validation errors: [resource index 0: bad]', ['a']);
+    // A new service: a cluster push for this stream, but nothing for endpoint `a`.
+    h.publish(service('c', 1));
+    c.ack(await c.next(TYPE_URL.cluster));
+    expect(await c.quietFor(QUIET_MS)).toEqual([]);
+    expect(c.responses.filter((r) => r.typeUrl === TYPE_URL.endpoint && r.versionInfo === rejected.versionInfo)).toHaveLength(1);
+    expect(h.server.connectedStreams()[0]!.subscriptions.get(TYPE_URL.endpoint)!.syncState()).toBe('NACKED');
+    h.publish(service('a', 5));
+    const next = await c.next(TYPE_URL.endpoint);
+    expect(next.versionInfo).not.toBe(rejected.versionInfo);
+    expect((next.resources[0]!.object.endpoints as Array<{ lb_endpoints: unknown[] }>)[0]!.lb_endpoints).toHaveLength(5);
+  });
+
   it('ignores a request that answers an outdated nonce', async () => {
     const c = client();
     c.send({ typeUrl: TYPE_URL.cluster, node: { id: 'n1' } });

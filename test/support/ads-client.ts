@@ -62,10 +62,12 @@ export class AdsClient {
   readonly responses = this.log.responses;
   private readonly client: grpc.Client;
   private readonly stream: AdsStream;
+  /** How the stream ended (null while open). */
+  status: grpc.StatusObject | null = null;
 
-  constructor(address: string, api: keyof typeof METHOD = 'ads') {
+  constructor(address: string, api: keyof typeof METHOD = 'ads', creds: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
     const Ctor = serviceCtors()[api]!;
-    const client = new Ctor(address, grpc.credentials.createInsecure());
+    const client = new Ctor(address, creds);
     this.client = client;
     this.stream = (client[METHOD[api]] as () => AdsStream).call(client);
     this.stream.on('data', (r: RawResponse) =>
@@ -80,6 +82,7 @@ export class AdsClient {
         at: performance.now(),
       }),
     );
+    this.stream.on('status', (s: grpc.StatusObject) => (this.status = s));
     this.stream.on('error', () => this.log.end());
     this.stream.on('end', () => this.log.end());
   }

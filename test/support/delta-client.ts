@@ -21,7 +21,7 @@ export interface DeltaRequestSpec {
   nonce?: string;
   error?: string;
   /** userAgent 'envoy' makes zk-xds serve the sidecar view. */
-  node?: { id: string; userAgent?: string };
+  node?: { id: string; cluster?: string; userAgent?: string };
 }
 
 interface RawDeltaResponse {
@@ -41,9 +41,12 @@ export class DeltaClient {
   private readonly client: grpc.Client;
   private readonly stream: DeltaCall;
 
-  constructor(address: string, api: keyof typeof METHOD = 'ads') {
+  /** How the stream ended (null while open). */
+  status: grpc.StatusObject | null = null;
+
+  constructor(address: string, api: keyof typeof METHOD = 'ads', creds: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
     const Ctor = serviceCtors()[api]!;
-    this.client = new Ctor(address, grpc.credentials.createInsecure());
+    this.client = new Ctor(address, creds);
     this.stream = (this.client as unknown as Record<string, () => DeltaCall>)[METHOD[api]]!.call(this.client);
     this.stream.on('data', (r: RawDeltaResponse) =>
       this.log.push({
@@ -54,6 +57,7 @@ export class DeltaClient {
         removed: r.removed_resources,
       }),
     );
+    this.stream.on('status', (s: grpc.StatusObject) => (this.status = s));
     this.stream.on('error', () => this.log.end());
     this.stream.on('end', () => this.log.end());
   }
@@ -65,7 +69,7 @@ export class DeltaClient {
       resource_names_unsubscribe: spec.unsubscribe ?? [],
       initial_resource_versions: spec.initialVersions ?? {},
       response_nonce: spec.nonce ?? '',
-      node: spec.node ? { id: spec.node.id, cluster: 'test', user_agent_name: spec.node.userAgent ?? '' } : undefined,
+      node: spec.node ? { id: spec.node.id, cluster: spec.node.cluster ?? 'test', user_agent_name: spec.node.userAgent ?? '' } : undefined,
       error_detail: spec.error ? { code: 3, message: spec.error } : undefined,
     });
   }

@@ -3,6 +3,7 @@
 // for MeshConfig, then one request per Istio config type in istiod's order; every first request
 // carries a nonce zk-xds never sent (a Go timestamp string) and an empty version. istiod becomes
 // ready once each type got one response, and ACKs every response with its version and nonce.
+import type * as grpc from '@grpc/grpc-js';
 import { AdsClient, type ReceivedResponse } from './ads-client.js';
 
 export const MESH_CONFIG_TYPE_URL = 'core/v1alpha1/MeshConfig';
@@ -40,8 +41,10 @@ export class IstiodLikeClient {
   constructor(
     address: string,
     readonly types: readonly string[] = [MESH_CONFIG_TYPE_URL, ...ISTIOD_CONFIG_TYPE_URLS],
+    /** istiod's configSources tlsSettings: SIMPLE is grpc.credentials.createSsl(ca). */
+    creds?: grpc.ChannelCredentials,
   ) {
-    this.ads = new AdsClient(address);
+    this.ads = new AdsClient(address, 'ads', creds);
   }
 
   /** Sends istiod's opening requests: the node with the first (MeshConfig), then every type. */

@@ -4,7 +4,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { makeCa, makeLeaf, type PemFiles } from './test-ca.js';
+import { makeCa, makeLeaf } from './test-certs.js';
+
+export interface PemFiles {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
 
 export const TRUST_DOMAIN = 'zkxds.test';
 
@@ -33,11 +39,17 @@ export function makeSpiffeCerts(): SpiffeCerts {
   };
   return {
     dir,
-    workload: (name) => once(name, () => makeLeaf(dir, name, 'mesh-ca', `URI:${spiffeId(name)}`)),
-    impostor: (name) =>
-      once(`impostor-${name}`, () => ({ ...makeLeaf(dir, `impostor-${name}`, 'foreign-ca', `URI:${spiffeId(name)}`), caFile: path.join(dir, 'mesh-ca.pem') })),
+    workload: (name) => once(name, () => leaf(dir, name, 'mesh-ca', name)),
+    // Signed by the foreign CA, but trusting the mesh CA like everyone else.
+    impostor: (name) => once(`impostor-${name}`, () => leaf(dir, `impostor-${name}`, 'foreign-ca', name)),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** A certificate for spiffeId(workload) signed by `ca`, with the mesh CA as roots. */
+function leaf(dir: string, name: string, ca: string, workload: string): PemFiles {
+  makeLeaf(dir, name, ca, { san: `URI:${spiffeId(workload)}` });
+  return { caFile: path.join(dir, 'mesh-ca.pem'), certFile: path.join(dir, `${name}.pem`), keyFile: path.join(dir, `${name}.key`) };
 }
 
 /** A bootstrap `certificate_providers` block: one `file_watcher` instance named `instance`. */

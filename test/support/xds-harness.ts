@@ -1,6 +1,8 @@
 // An xDS server over an in-memory resource cache, fed catalog services directly (no ZooKeeper):
 // what the protocol tests run against.
-import { silentLogger } from '../../src/observability/logger.js';
+import type * as grpc from '@grpc/grpc-js';
+import { silentLogger, type Logger } from '../../src/observability/logger.js';
+import type { IdentityPolicy } from '../../src/xds/peer-identity.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { ResourceCache } from '../../src/xds/resource-cache.js';
 import { RESOURCE_KINDS, TYPE_URL } from '../../src/xds/resource-types.js';
@@ -20,15 +22,27 @@ export interface Harness {
   publish(...services: Service[]): void;
 }
 
-export async function startHarness(initial: Service[], opts: { minPushIntervalMs?: number; limits?: Partial<StreamLimits>; gate?: WarmGate } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  minPushIntervalMs?: number;
+  limits?: Partial<StreamLimits>;
+  gate?: WarmGate;
+  /** TLS of the xDS port; absent: plaintext. */
+  credentials?: grpc.ServerCredentials;
+  /** Mutual TLS identity check. */
+  identities?: IdentityPolicy;
+  log?: Logger;
+  metrics?: Metrics;
+}
+
+export async function startHarness(initial: Service[], opts: HarnessOptions = {}): Promise<Harness> {
   const cache = new ResourceCache(RESOURCE_KINDS.map((k) => TYPE_URL[k]));
   const sidecarCache = new ResourceCache(RESOURCE_KINDS.map((k) => TYPE_URL[k]));
-  const metrics = createMetrics({ defaultMetrics: false });
-  const log = silentLogger();
+  const metrics = opts.metrics ?? createMetrics({ defaultMetrics: false });
+  const log = opts.log ?? silentLogger();
   const publisher = new CatalogPublisher({ proxyless: cache, sidecar: sidecarCache }, { domainSuffix: 'mesh.local', sidecarBindAddress: '127.0.0.1' }, log, metrics);
   const publish = (...services: Service[]) => publisher.publish({ upserts: services });
   publish(...initial);
-  const server = new XdsServer({ caches: { proxyless: cache, sidecar: sidecarCache }, log, metrics, minPushIntervalMs: opts.minPushIntervalMs, limits: opts.limits, ...(opts.gate ? { warmGate: opts.gate } : {}) });
+  const server = new XdsServer({ caches: { proxyless: cache, sidecar: sidecarCache }, log, metrics, minPushIntervalMs: opts.minPushIntervalMs, limits: opts.limits, ...(opts.gate ? { warmGate: opts.gate } : {}), credentials: opts.credentials, identities: opts.identities });
   const port = await server.listen('127.0.0.1', 0);
   return { cache, sidecarCache, server, metrics, address: `127.0.0.1:${port}`, publish };
 }

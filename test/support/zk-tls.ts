@@ -3,14 +3,17 @@
 // gets a PKCS12 keystore (openssl) and truststore (keytool, from the JDK), and the Netty connection
 // factory (the NIO one has no TLS). A second CA signs an "intruder" client certificate that the
 // server must refuse.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts, type ZooKeeperServerOptions } from './zookeeper-server.js';
-import { makeCa, makeLeaf, type PemFiles } from './test-ca.js';
+import { makeCa, makeLeaf, runIn } from './test-certs.js';
 
-export type ClientPem = PemFiles;
+export interface ClientPem {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
 
 export interface ZkTlsSetup {
   readonly dir: string;
@@ -28,9 +31,7 @@ export interface ZkTlsSetup {
 const NETTY_JARS = ['/usr/share/java/netty-codec.jar', '/usr/share/java/netty-resolver.jar'];
 const STORE_PASSWORD = 'test-store-password';
 
-function run(cmd: string, args: string[], cwd: string): void {
-  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-}
+const run = (cmd: string, args: string[], cwd: string): void => runIn(cwd, cmd, args);
 
 export async function zkTlsSetup(): Promise<ZkTlsSetup> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'zk-tls-'));

@@ -51,10 +51,35 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- end -}}
 
+{{/* Secret holding the xDS server certificate (tls.crt, tls.key); empty: plaintext xDS. */}}
+{{- define "zk-xds.xdsTlsSecret" -}}
+{{- if .Values.xds.tls.existingSecret -}}
+{{- .Values.xds.tls.existingSecret -}}
+{{- else if .Values.xds.tls.certManager.issuerRef.name -}}
+{{- printf "%s-xds-tls" (include "zk-xds.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* True when client certificates are required (mutual TLS on the xDS port). */}}
+{{- define "zk-xds.xdsMutualTls" -}}
+{{- if or .Values.xds.tls.clientCa.fromCertificateSecret .Values.xds.tls.clientCa.secretName -}}true{{- end -}}
+{{- end -}}
+
+{{/* The identities file (ZKXDS_XDS_IDENTITIES_FILE) built from xds.tls.identities. */}}
+{{- define "zk-xds.identitiesFile" -}}
+identities:
+{{- range $id, $clusters := .Values.xds.tls.identities }}
+  {{ $id | quote }}: {{ $clusters | toJson }}
+{{- end }}
+{{- end -}}
+
 {{/* Where the credentials Secret is mounted: one file per key. */}}
 {{- define "zk-xds.authDir" -}}/etc/zk-xds/zk-auth{{- end -}}
 {{- define "zk-xds.adminTokenDir" -}}/etc/zk-xds/admin-token{{- end -}}
 {{- define "zk-xds.sourcesDir" -}}/etc/zk-xds/sources{{- end -}}
+{{- define "zk-xds.xdsTlsDir" -}}/etc/zk-xds/xds-tls{{- end -}}
+{{- define "zk-xds.xdsClientCaDir" -}}/etc/zk-xds/xds-client-ca{{- end -}}
+{{- define "zk-xds.identitiesDir" -}}/etc/zk-xds/xds-identities{{- end -}}
 
 {{/* Every authKey the values refer to must exist where the chart can see it. */}}
 {{- define "zk-xds.validate" -}}
@@ -83,6 +108,19 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and (not $.Values.zookeeper.credentials.existingSecret) (not (hasKey $.Values.zookeeper.credentials.values .)) -}}
 {{- fail (printf "zookeeper authKey %q is not a key of zookeeper.credentials.values" .) -}}
 {{- end -}}
+{{- end -}}
+{{- $tls := .Values.xds.tls -}}
+{{- if and $tls.existingSecret $tls.certManager.issuerRef.name -}}
+{{- fail "xds.tls: set existingSecret or certManager.issuerRef.name, not both" -}}
+{{- end -}}
+{{- if and $tls.clientCa.fromCertificateSecret $tls.clientCa.secretName -}}
+{{- fail "xds.tls.clientCa: set fromCertificateSecret or secretName, not both" -}}
+{{- end -}}
+{{- if and (include "zk-xds.xdsMutualTls" .) (not (include "zk-xds.xdsTlsSecret" .)) -}}
+{{- fail "xds.tls.clientCa needs a server certificate: xds.tls.existingSecret or xds.tls.certManager.issuerRef.name" -}}
+{{- end -}}
+{{- if and $tls.identities (not (include "zk-xds.xdsMutualTls" .)) -}}
+{{- fail "xds.tls.identities needs mutual TLS: xds.tls.clientCa" -}}
 {{- end -}}
 {{- if and .Values.istio.serviceEntryWriter.enabled (not .Values.istio.enabled) -}}
 {{- fail "istio.serviceEntryWriter.enabled needs istio.enabled" -}}

@@ -165,3 +165,26 @@ describe('ChangeBatcher', () => {
     expect(sentAt - firstSeenAt).toBe(80);
   });
 });
+
+describe('change origins (issue 14: latency counts from when a change came to exist)', () => {
+  it('a batch carries the earliest origin of its changes, not the time they were added', () => {
+    const seen: number[] = [];
+    const batcher = new ChangeBatcher({ debounceMs: 5, maxDelayMs: 50 }, (_keys, firstSeenAt) => seen.push(firstSeenAt));
+    const t0 = performance.now();
+    jest.advanceTimersByTime(100);
+    batcher.add('a', t0 + 40); // its znode was written 60 ms before we read it
+    batcher.add('b', t0 + 10); // an earlier change, read later
+    batcher.add('c'); // no origin known: now
+    jest.advanceTimersByTime(10);
+    expect(seen).toEqual([t0 + 10]);
+  });
+
+  it('an origin in the future (clock skew) counts as now', () => {
+    const seen: number[] = [];
+    const batcher = new ChangeBatcher({ debounceMs: 5, maxDelayMs: 50 }, (_keys, firstSeenAt) => seen.push(firstSeenAt));
+    const now = performance.now();
+    batcher.add('a', now + 5000);
+    jest.advanceTimersByTime(10);
+    expect(seen).toEqual([now]);
+  });
+});

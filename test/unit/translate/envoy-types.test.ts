@@ -35,7 +35,11 @@ describe('generated Envoy types', () => {
     const decoded = decodeAny(encodeResource(TYPE_URL.cluster, 'orders', misspelled).anyBytes).object;
     expect(decoded).toEqual({ name: 'orders', type: 'EDS' });
     const spelled: Cluster = { name: 'orders', type: 'EDS', connect_timeout: TIMEOUT };
-    expect(decodeAny(encodeResource(TYPE_URL.cluster, 'orders', spelled).anyBytes).object).toEqual({ name: 'orders', type: 'EDS', connect_timeout: { seconds: '2', nanos: 0 } });
+    expect(decodeAny(encodeResource(TYPE_URL.cluster, 'orders', spelled).anyBytes).object).toEqual({
+      name: 'orders',
+      type: 'EDS',
+      connect_timeout: { seconds: '2', nanos: 0 },
+    });
   });
 
   it('describe what the translators emit: every field set survives the encoder', () => {
