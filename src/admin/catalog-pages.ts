@@ -5,6 +5,8 @@ import type { RegisteredInstance, Service } from '../catalog/model.js';
 import type { ServicePolicy } from '../catalog/policy.js';
 import type { InvalidRegistration, PolicyError, RegistryProblems } from '../catalog/registry-problems.js';
 import type { CatalogPublisher, ViewAdjustments } from '../publish/catalog-publisher.js';
+import { serverListenerNameAt } from '../translate/server-listener.js';
+import { securitySummary, type SecuritySummary } from './security-summary.js';
 import { decodeAny } from '../xds/resource-encoding.js';
 import { RESOURCE_KINDS, TYPE_URL, type ResourceKind } from '../xds/resource-types.js';
 import { protocolOf } from '../translate/service-shape.js';
@@ -81,6 +83,8 @@ export interface ResourcesPage {
   readonly notApplied: ViewAdjustments[];
   /** Why the service has no sidecar listener, when its port is taken. */
   readonly sidecarConflict: string | null;
+  /** Effective mTLS mode and authorization rules (null when the service is not in the catalog). */
+  readonly security: SecuritySummary | null;
 }
 
 export function resourcesPage(publisher: CatalogPublisher, caches: ViewCaches, service: string | null, catalog?: CatalogStore): PageResult<ResourcesPage> {
@@ -98,7 +102,14 @@ export function resourcesPage(publisher: CatalogPublisher, caches: ViewCaches, s
     }
     views[view] = out;
   }
+  // The gRPC server Listeners of the service's addresses (shared with services on the same address).
+  for (const address of publisher.serverListeners.addressesOf(service)) {
+    const name = serverListenerNameAt(address);
+    const entry = caches.proxyless.get(TYPE_URL.listener, name);
+    if (entry) views.proxyless.listener.push({ name, version: entry.version, resource: decodeAny(entry.anyBytes).object });
+  }
   const known = catalog?.get(service);
   const notApplied = known ? publisher.adjustmentsOf(known) : [];
-  return { status: 200, body: { service, views, notApplied, sidecarConflict: publisher.sidecarConflicts().get(service) ?? null } };
+  const security = known ? securitySummary(known, publisher.serverListeners) : null;
+  return { status: 200, body: { service, views, notApplied, sidecarConflict: publisher.sidecarConflicts().get(service) ?? null, security } };
 }

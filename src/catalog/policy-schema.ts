@@ -54,6 +54,10 @@ export const PATTERNS = {
     regex: '^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$',
     means: 'a DNS host name',
   },
+  instanceName: { regex: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$', means: 'a name of letters, digits and . _ : / - (starting with a letter or digit)' },
+  spiffeId: { regex: '^spiffe://[A-Za-z0-9._-]+(/[^\\s]*)?$', means: 'a SPIFFE ID (spiffe://<trust domain>/<path>)' },
+  grpcMethod: { regex: '^[A-Za-z_][A-Za-z0-9_.]*/([A-Za-z_][A-Za-z0-9_]*|\\*)$', means: 'a gRPC method "package.Service/Method" or "package.Service/*"' },
+  httpPath: { regex: '^/[^\\s]*$', means: 'a request path starting with /' },
 } as const;
 
 const durationMs = (minimum: 'positive' | 'zero-or-more', description: string) =>
@@ -181,6 +185,104 @@ const trafficSplit = {
   description: 'Split by an instance metadata label, e.g. version v1 90 / v2 10',
 } as const;
 
+export const MTLS_MODES = ['DISABLE', 'PERMISSIVE', 'STRICT'] as const;
+export const RBAC_ACTIONS = ['ALLOW', 'DENY'] as const;
+
+/** Certificate provider instance and SDS secret names: what bootstraps and SDS agents use. */
+const instanceName = { type: 'string', minLength: 1, maxLength: 128, pattern: PATTERNS.instanceName.regex } as const;
+
+/** {"exact": "..."} or {"prefix": "..."}: one object with exactly one field, like hashOn (see there why). */
+const stringMatcher = (pattern: string, what: string) =>
+  ({
+    type: 'object',
+    additionalProperties: false,
+    minProperties: 1,
+    maxProperties: 1,
+    properties: {
+      exact: { type: 'string', minLength: 1, maxLength: 512, pattern },
+      prefix: { type: 'string', minLength: 1, maxLength: 512, pattern },
+    },
+    description: `${what}: {"exact": "..."} or {"prefix": "..."}`,
+  }) as const;
+
+const spiffeMatcher = stringMatcher(PATTERNS.spiffeId.regex, 'a SPIFFE ID (URI SAN)');
+
+const mtls = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['mode'],
+  properties: {
+    mode: { enum: MTLS_MODES },
+    // Proxyless gRPC (gRFC A29/A36): names of certificate_providers in the node's bootstrap.
+    certificateProviders: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { identity: instanceName, ca: instanceName },
+      description: 'bootstrap certificate provider instances: identity (own certificate and key) and ca (roots); both default to "default"',
+    },
+    // Envoy: SDS secret names served by a local agent (SPIRE, Istio's agent); zk-xds is no CA.
+    sdsSecrets: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { certificate: instanceName, validationContext: instanceName, sdsCluster: instanceName },
+      description: 'SDS secrets of the sidecar: certificate (default "default"), validationContext (default "ROOTCA"), from the cluster sdsCluster in Envoy\'s bootstrap (default "spire_agent")',
+    },
+    serverIdentities: { type: 'array', minItems: 1, maxItems: 32, uniqueItems: true, items: spiffeMatcher, description: 'SANs a caller accepts from the server' },
+  },
+} as const;
+
+const authorizationRule = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['action'],
+  properties: {
+    action: { enum: RBAC_ACTIONS },
+    from: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['principals'],
+      properties: { principals: { type: 'array', minItems: 1, maxItems: 64, uniqueItems: true, items: spiffeMatcher } },
+      description: 'callers by certificate identity; any one matches',
+    },
+    to: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: {
+        methods: { type: 'array', minItems: 1, maxItems: 64, uniqueItems: true, items: { type: 'string', maxLength: 512, pattern: PATTERNS.grpcMethod.regex } },
+        paths: { type: 'array', minItems: 1, maxItems: 64, uniqueItems: true, items: stringMatcher(PATTERNS.httpPath.regex, 'a request path') },
+        headers: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 16,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name'],
+            minProperties: 2,
+            maxProperties: 2,
+            properties: {
+              name: { type: 'string', maxLength: 256, pattern: PATTERNS.headerName.regex },
+              exact: { type: 'string', maxLength: 1024 },
+              prefix: { type: 'string', minLength: 1, maxLength: 1024 },
+              present: { const: true },
+            },
+          },
+        },
+      },
+      description: 'what is called: methods or paths (any one matches) and headers (all must match)',
+    },
+  },
+} as const;
+
+const authorization = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['rules'],
+  properties: { rules: { type: 'array', maxItems: 64, items: authorizationRule } },
+  description: 'RBAC: DENY rules first; then, if any ALLOW rule exists, only what an ALLOW rule matches',
+} as const;
+
 export const POLICY_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'zk-xds service policy',
@@ -197,5 +299,7 @@ export const POLICY_SCHEMA = {
     outlierDetection,
     tls,
     trafficSplit,
+    mtls,
+    authorization,
   },
 } as const;

@@ -45,6 +45,48 @@ export interface ServicePolicy {
   tls?: { sni?: string };
   /** Split by an instance metadata label; weights 1..100 summing to 100, values unique. */
   trafficSplit?: { label: string; subsets: Array<{ value: string; weight: number }> };
+  mtls?: MtlsPolicy;
+  authorization?: AuthorizationPolicy;
+}
+
+/** Names used when the policy leaves them out: gRPC's and SPIRE's usual ones. */
+export const MTLS_DEFAULTS = {
+  identityProvider: 'default',
+  caProvider: 'default',
+  sdsCertificate: 'default',
+  sdsValidationContext: 'ROOTCA',
+  sdsCluster: 'spire_agent',
+} as const;
+
+export type MtlsMode = 'DISABLE' | 'PERMISSIVE' | 'STRICT';
+
+/** Exactly one of the two. */
+export type StringMatch = { exact: string } | { prefix: string };
+
+/** Mutual TLS between callers and the service (one document for proxyless gRPC and Envoy). */
+export interface MtlsPolicy {
+  mode: MtlsMode;
+  /** Proxyless gRPC: certificate_providers instances in the node's bootstrap (defaults: MTLS_DEFAULTS). */
+  certificateProviders?: { identity?: string; ca?: string };
+  /** Envoy: SDS secret names, fetched from the cluster `sdsCluster` of Envoy's bootstrap (defaults: MTLS_DEFAULTS). */
+  sdsSecrets?: { certificate?: string; validationContext?: string; sdsCluster?: string };
+  /** SANs (SPIFFE IDs) a caller accepts from the service's servers; any one matches. None: any certificate of the CA. */
+  serverIdentities?: StringMatch[];
+}
+
+export type HeaderMatch = { name: string } & ({ exact: string } | { prefix: string } | { present: true });
+
+export interface AuthorizationRule {
+  action: 'ALLOW' | 'DENY';
+  /** Callers whose certificate's URI SAN matches one of these; absent: any caller. */
+  from?: { principals: StringMatch[] };
+  /** Calls to one of the methods or paths, carrying all the headers; absent: any call. */
+  to?: { methods?: string[]; paths?: StringMatch[]; headers?: HeaderMatch[] };
+}
+
+/** RBAC: a call matching a DENY rule is refused; else, when ALLOW rules exist, it needs to match one. */
+export interface AuthorizationPolicy {
+  rules: AuthorizationRule[];
 }
 
 export interface PolicyFieldError {
@@ -139,8 +181,7 @@ function describeSchemaError(error: ErrorObject): PolicyFieldError {
       return { field, message: `${describeValue(error.data)} is not ${patternMeaning(String(params.pattern))}` };
     case 'minProperties':
     case 'maxProperties':
-      // Only hashOn bounds its property count.
-      return { field, message: 'must have exactly one of "header" or "sourceIp"' };
+      return { field, message: propertyCountMessage(error) };
     case 'uniqueItems': {
       // ajv reports the later of the two equal items as `i`: point at the one to remove.
       const index = Number(params.i);
@@ -151,6 +192,16 @@ function describeSchemaError(error: ErrorObject): PolicyFieldError {
       // ajv's own wording is clear for bounds: "must be <= 10", "must NOT have fewer than 1 items".
       return { field, message: `${error.message ?? 'is invalid'}${isScalar(error.data) ? ` (got ${describeValue(error.data)})` : ''}` };
   }
+}
+
+/** hashOn, string matchers, header matches and `to` bound how many of their fields are set. */
+function propertyCountMessage(error: ErrorObject): string {
+  const schema = error.parentSchema as { properties?: object; required?: string[]; maxProperties?: number } | undefined;
+  const required = new Set(schema?.required ?? []);
+  const choices = Object.keys(schema?.properties ?? {}).filter((k) => !required.has(k)).map((k) => `"${k}"`);
+  const list = choices.length <= 2 ? choices.join(' or ') : `${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1]}`;
+  const exactlyOne = schema?.maxProperties !== undefined;
+  return `${exactlyOne ? 'must have exactly one of' : 'must have at least one of'} ${list}${required.size > 0 ? ` (besides ${[...required].map((r) => `"${r}"`).join(', ')})` : ''}`;
 }
 
 function patternMeaning(regex: string): string {
@@ -185,7 +236,19 @@ function editDistance(a: string, b: string): number {
 // Checks that relate fields to each other (the schema has accepted each field on its own)
 
 function crossFieldErrors(policy: ServicePolicy): PolicyFieldError[] {
-  return [...loadBalancingErrors(policy), ...retryErrors(policy), ...trafficSplitErrors(policy)];
+  return [...loadBalancingErrors(policy), ...retryErrors(policy), ...trafficSplitErrors(policy), ...authorizationErrors(policy)];
+}
+
+/**
+ * A rule on caller identity matches only callers that presented a certificate: with mTLS off no
+ * caller ever does, so an ALLOW rule would refuse every call and a DENY rule would never apply.
+ */
+function authorizationErrors(policy: ServicePolicy): PolicyFieldError[] {
+  const mode = policy.mtls?.mode ?? 'DISABLE';
+  if (mode !== 'DISABLE') return [];
+  return (policy.authorization?.rules ?? []).flatMap((rule, i) =>
+    rule.from ? [{ field: `/authorization/rules/${i}/from`, message: 'matches callers by certificate, which needs mtls mode PERMISSIVE or STRICT (plaintext callers have no identity)' }] : [],
+  );
 }
 
 const HASHING_POLICIES: readonly LbPolicyName[] = ['RING_HASH', 'MAGLEV'];

@@ -1,6 +1,7 @@
 // `zk-xds inspect <service>`: the registrations read for a service, the ones skipped and why, its
 // policy (and a rejected policy write), and the xDS resources it became for each kind of proxy.
 import type { CatalogPage, ResourcesPage, ServedResource } from '../admin/catalog-pages.js';
+import type { SecuritySummary } from '../admin/security-summary.js';
 import { CommandFailure, EXIT, formatTable, getAdmin } from './admin-client.js';
 import type { ScopedByPage } from '../admin/scope-pages.js';
 
@@ -54,6 +55,7 @@ export function describeService(service: string, page: CatalogPage | null, serve
   }
   parts.push(indent(formatTable(['VIEW', 'KIND', 'NAME', 'VERSION', 'SUMMARY'], rows)));
   if (served.sidecarConflict) parts.push(`  no sidecar listener: ${served.sidecarConflict}\n`);
+  if (served.security) parts.push(describeSecurity(served.security));
   for (const { client, adjustments } of served.notApplied ?? []) {
     parts.push(`\nnot applied for ${client}:\n`);
     for (const a of adjustments) parts.push(`  ${a.feature}${a.outcome === 'approximated' ? ' (approximated)' : ''}: ${a.why}\n`);
@@ -74,6 +76,18 @@ in scope of (${others}):
 ${indent(formatTable(['NODE CLUSTER', 'ENTRY', 'SOURCE', 'FROM'], rows))}`;
 }
 
+function describeSecurity(s: SecuritySummary): string {
+  const lines = [`\nmtls: ${s.mode} (callers send ${s.callers}${s.serverIdentities.length > 0 ? `, accept servers ${s.serverIdentities.join(' or ')}` : ''})\n`];
+  for (const server of s.servers) lines.push(`  server ${server.address}: ${server.mode}${server.conflict ? `, refuses every call: ${server.conflict}` : ''}\n`);
+  if (s.nodeNeeds) {
+    lines.push(`  gRPC nodes need: ${s.nodeNeeds.certificateProviders.map((p) => `certificate_providers.${p}`).join(', ')} in their bootstrap\n`);
+    lines.push(`  Envoy nodes need: SDS secrets ${s.nodeNeeds.sdsSecrets.join(', ')} from bootstrap cluster ${s.nodeNeeds.sdsCluster}\n`);
+  }
+  lines.push('authorization (in order):\n');
+  for (const rule of s.rules) lines.push(`  ${rule}\n`);
+  return lines.join('');
+}
+
 /** One line about a resource; the whole of it is in --output json. */
 function summarize(kind: string, r: ServedResource): string {
   const o = r.resource as Record<string, unknown>;
@@ -84,6 +98,7 @@ function summarize(kind: string, r: ServedResource): string {
   }
   if (kind === 'cluster') return `type ${String(o.type ?? 'EDS')}, lb ${String(o.lb_policy ?? 'ROUND_ROBIN')}`;
   if (kind === 'route') return `${((o.virtual_hosts as unknown[] | undefined) ?? []).length} virtual host(s)`;
+  if (kind === 'listener' && o.traffic_direction === 'INBOUND') return `gRPC server${(o.filter_chains as Array<{ transport_socket?: unknown }> | undefined)?.[0]?.transport_socket ? ', mTLS' : ', plaintext'}`;
   if (kind === 'listener') return o.api_listener ? 'api_listener' : `port ${String((o.address as { socket_address?: { port_value?: number } } | undefined)?.socket_address?.port_value ?? '?')}`;
   return '';
 }

@@ -164,6 +164,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       },
     }),
     sidecarPortConflicts: new Gauge({ name: 'zkxds_sidecar_port_conflicts', help: 'Services left without a sidecar listener because their port is taken', registers: r }),
+    serverListenerConflicts: new Gauge({
+      name: 'zkxds_server_listener_conflicts',
+      help: 'Server addresses shared by services whose mtls or authorization policies disagree (their gRPC servers refuse every call)',
+      registers: r,
+    }),
     catalogBatches: new Counter({ name: 'zkxds_catalog_batches_total', help: 'Batches of registry changes applied to the catalog', registers: r }),
     services: new Gauge({
       name: 'zkxds_services',

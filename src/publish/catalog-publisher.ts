@@ -17,8 +17,10 @@ import { encodeResource, type EncodedResource } from '../xds/resource-encoding.j
 import { RESOURCE_KINDS, TYPE_URL, type ResourceKind } from '../xds/resource-types.js';
 import { adjustmentsFor, CLIENT_PROFILES, sameAdjustments, type Adjustment, type ClientProfile } from '../translate/client-capabilities.js';
 import { KIND_OF_VIEW, servedViews, type ViewCaches, type ViewName } from '../xds/client-profile.js';
+import { ServerListenerIndex } from './server-listener-index.js';
+import { INBOUND_LISTENER } from '../translate/sidecar-inbound.js';
 
-export type CatalogPublisherMetrics = Pick<Metrics, 'sidecarPortConflicts' | 'translationErrors'>;
+export type CatalogPublisherMetrics = Pick<Metrics, 'sidecarPortConflicts' | 'translationErrors' | 'serverListenerConflicts'>;
 
 /** The translators' client profile of each view. */
 export const VIEW_PROFILE: Readonly<Record<ViewName, ClientProfile>> = { sidecar: 'envoy', proxyless: 'grpc', 'grpc-core-1.51': 'grpc-core-1.51' };
@@ -71,6 +73,10 @@ export class CatalogPublisher {
   /** Per service: its port and what its virtual host depends on, to rebuild a port only when needed. */
   private readonly sidecarKey = new Map<string, { port: number | undefined; key: string }>();
   private readonly conflicts = new Map<string, string>();
+  /** Server Listeners of proxyless gRPC servers (XdsServer), by registered ip:port. */
+  readonly serverListeners = new ServerListenerIndex();
+  /** The local clusters the sidecar inbound listener forwards to, as last staged. */
+  private inboundClusters = new Set<string>();
 
   constructor(
     private readonly caches: ViewCaches,
@@ -85,13 +91,17 @@ export class CatalogPublisher {
   publish(change: CatalogChange, observedAt: number = performance.now()): void {
     const pending = new Map(this.views.map((v) => [v, new PendingUpdates()]));
     const dirtyPorts = new Set<number>();
+    const dirtyServers = new Set<string>();
     for (const service of change.upserts) {
       const encoded = this.encodeService(service);
       if (!encoded) continue;
       for (const view of this.views) this.stage(view, service.name, encoded.get(view)!, pending.get(view)!);
       this.trackPort(service, dirtyPorts);
+      this.serverListeners.track(service, dirtyServers);
     }
     for (const port of dirtyPorts) this.stagePort(port, pending.get('sidecar')!);
+    for (const address of dirtyServers) this.stageServerListener(address, pending);
+    if (dirtyServers.size > 0) this.stageSidecarInbound(pending.get('sidecar')!);
     this.metrics.sidecarPortConflicts.set(this.conflicts.size);
     const applied = new Set<ResourceCache>();
     for (const view of this.views) {
@@ -194,6 +204,39 @@ export class CatalogPublisher {
     if (old?.key === key) return;
     if (old?.port !== undefined) dirty.add(old.port);
     if (port !== undefined) dirty.add(port);
+  }
+
+  /** A gRPC server's Listener goes to every proxyless view (sidecars get inbound listeners of their own). */
+  private stageServerListener(address: string, pending: Map<ViewName, PendingUpdates>): void {
+    try {
+      const encoded = this.serverListeners.encode(address);
+      if (encoded) for (const view of this.views) if (KIND_OF_VIEW[view] === 'proxyless') pending.get(view)!.upsert('listener', encoded);
+    } catch (err) {
+      this.metrics.translationErrors.inc();
+      this.log.error({ address, err: (err as Error).message }, 'cannot build the server listener of an address; its previous listener stays in force');
+    }
+    const conflict = this.serverListeners.conflicts.get(address);
+    if (conflict) this.log.warn({ address, reason: conflict }, 'gRPC server address refuses every call');
+    this.metrics.serverListenerConflicts.set(this.serverListeners.conflicts.size);
+  }
+
+  /** Envoy sidecars' inbound listener (sidecar-inbound.ts) and its local clusters, rebuilt whole. */
+  private stageSidecarInbound(pending: PendingUpdates): void {
+    try {
+      const inbound = this.serverListeners.encodeInbound();
+      const clusters = new Set((inbound?.clusters ?? []).map((c) => String(c.name)));
+      if (inbound) {
+        pending.upsert('listener', inbound.listener);
+        for (const c of inbound.clusters) pending.upsert('cluster', encodeResource(TYPE_URL.cluster, String(c.name), c));
+      } else if (this.inboundClusters.size > 0) {
+        pending.retire('listener', INBOUND_LISTENER);
+      }
+      for (const name of this.inboundClusters) if (!clusters.has(name)) pending.retire('cluster', name);
+      this.inboundClusters = clusters;
+    } catch (err) {
+      this.metrics.translationErrors.inc();
+      this.log.error({ err: (err as Error).message }, 'cannot build the sidecar inbound listener; its previous version stays in force');
+    }
   }
 
   private stagePort(port: number, pending: PendingUpdates): void {

@@ -6,6 +6,7 @@ import type { LoadBalancing, ServicePolicy } from '../catalog/policy.js';
 import { ADS_CONFIG_SOURCE, ANY_TYPE, compact, durationMs, typedAny, uint32, type Audience } from './envoy-json.js';
 import type { CircuitBreakers, Cluster, LbPolicy, OutlierDetection, TransportSocket } from './envoy-types.js';
 import { resourceNamesFor } from './resource-names.js';
+import { upstreamMtlsFor } from './upstream-tls.js';
 import { protocolOf, subsetsOf } from './service-shape.js';
 import { CONSECUTIVE_5XX_AS_FAILURE_PERCENTAGE, defaultCapabilities, effectiveLbPolicy, leftOut, type ClientCapabilities, type PolicyFeature } from './client-capabilities.js';
 
@@ -32,7 +33,8 @@ function clusterNamed(name: string, service: Service, audience: Audience, omit: 
     ...loadBalancing(effectiveLbPolicy(service, omit), p.loadBalancing),
     circuit_breakers: circuitBreakers(p, omit),
     outlier_detection: outlierDetection(p, audience, omit),
-    transport_socket: audience === 'sidecar' && !omit.has('tls') ? upstreamTls(service) : undefined,
+    // mTLS (policy mtls STRICT) wins over plain TLS origination (policy tls, sidecars only).
+    transport_socket: upstreamMtlsFor(service, audience) ?? (audience === 'sidecar' && !omit.has('tls') ? upstreamTls(service) : undefined),
     // Deprecated in favour of an extension Envoy's own trees carry but gRPC's do not; still honoured.
     http2_protocol_options: audience === 'sidecar' && protocolOf(service) === 'grpc' ? {} : undefined,
   });

@@ -27,3 +27,7 @@ export type { UInt32Value } from '../generated/google/protobuf/UInt32Value.js';
 export type { LbEndpoint } from '../generated/envoy/config/endpoint/v3/LbEndpoint.js';
 export type { _envoy_config_route_v3_WeightedCluster_ClusterWeight as RouteClusterWeight } from '../generated/envoy/config/route/v3/WeightedCluster.js';
 export type { _envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_WeightedCluster_ClusterWeight as TcpClusterWeight } from '../generated/envoy/extensions/filters/network/tcp_proxy/v3/TcpProxy.js';
+export type { FilterChain } from '../generated/envoy/config/listener/v3/FilterChain.js';
+export type { SdsSecretConfig } from '../generated/envoy/extensions/transport_sockets/tls/v3/SdsSecretConfig.js';
+export type { CommonTlsContext } from '../generated/envoy/extensions/transport_sockets/tls/v3/CommonTlsContext.js';
+export type { StringMatcher } from '../generated/envoy/type/matcher/v3/StringMatcher.js';

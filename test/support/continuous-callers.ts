@@ -135,10 +135,11 @@ export class JsCaller implements ContinuousCaller {
   private running = true;
   private readonly loop: Promise<void>;
 
-  constructor(readonly client: XdsClientProcess, batch = 10, deadlineMs = 5000) {
+  /** waitForReady: calls wait while the channel has no ready connection (gRPC's wait-for-ready). */
+  constructor(readonly client: XdsClientProcess, batch = 10, deadlineMs = 5000, waitForReady = false) {
     this.loop = (async () => {
       while (this.running) {
-        for (const r of await client.call(batch, { deadlineMs })) {
+        for (const r of await client.call(batch, { deadlineMs, waitForReady })) {
           this.results.push(r.ok ? r : { ok: false, code: String(r.code), details: r.details });
         }
       }

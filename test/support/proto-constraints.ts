@@ -885,6 +885,12 @@ export interface ResourceSet {
   endpoints: object[];
   listeners: object[];
   routes: object[];
+  /**
+   * Names the set may reference that live on the node, not in xDS: SDS secrets and the bootstrap
+   * cluster of the SDS agent (Envoy), certificate provider instances (gRPC bootstrap). When given,
+   * every such reference must be one of them (what zk-xds documents the node must provide).
+   */
+  nodeProvides?: readonly string[];
 }
 
 type Json = Readonly<Record<string, unknown>>;
@@ -911,6 +917,12 @@ export function checkResourceSet(resources: ResourceSet): Violation[] {
   for (const route of resources.routes as Json[]) checkRouteConfigRefs(route, root('RouteConfiguration', route), refs);
   for (const listener of resources.listeners as Json[]) checkListenerRefs(listener, refs);
   checkListenerAddresses(resources.listeners as Json[], out);
+  if (resources.nodeProvides) {
+    const provided = new Set(resources.nodeProvides);
+    for (const [kind, list] of [['Cluster', resources.clusters], ['Listener', resources.listeners]] as const) {
+      for (const r of list as Json[]) checkNodeNames(r, root(kind, r), provided, out);
+    }
+  }
   return out.violations;
 }
 
@@ -1024,6 +1036,28 @@ function unpackAnyJson(any: Json): { typeName: string; body: Json } | undefined 
   if (!bytes) return undefined;
   const body = type.toObject(type.decode(bytes), { enums: String, longs: String, defaults: false, json: true });
   return { typeName: type.fullName.slice(1), body };
+}
+
+/**
+ * Every SDS secret (`name` next to an `sds_config`), SDS agent cluster (`envoy_grpc.cluster_name`
+ * inside an `sds_config`) and certificate provider instance (`instance_name`) must be provided.
+ */
+function checkNodeNames(value: unknown, at: PathNode, provided: ReadonlySet<string>, out: Reporter, inSds = false): void {
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) checkNodeNames(v, indexed(at, i), provided, out, inSds);
+    return;
+  }
+  const o = obj(value);
+  if (!o) return;
+  const need = (name: unknown, what: string, field: string) => {
+    const n = str(name);
+    if (n !== undefined && !provided.has(n)) out.add(child(at, field), 'node.provides', `${what} ${show(n)} is not among the names the node is documented to provide`);
+  };
+  if (o.sds_config !== undefined) need(o.name, 'SDS secret', 'name');
+  const envoyGrpc = obj(o.envoy_grpc);
+  if (inSds && envoyGrpc) need(envoyGrpc.cluster_name, 'SDS agent cluster', 'envoy_grpc');
+  if (o.instance_name !== undefined) need(o.instance_name, 'certificate provider instance', 'instance_name');
+  for (const [k, v] of Object.entries(o)) checkNodeNames(v, child(at, k), provided, out, inSds || k === 'sds_config');
 }
 
 function checkListenerAddresses(listeners: readonly Json[], out: Reporter): void {

@@ -8,7 +8,7 @@
 //
 // Usage: node xds-client-child.mjs <target> <echo.proto path>   (forked with an IPC channel)
 // Protocol, over the IPC channel only (stdout/stderr carry nothing the parent parses):
-//   parent -> child  {op: 'call', id, n, deadlineMs}   n sequential zkxds.demo.v1.Echo/Who calls
+//   parent -> child  {op: 'call', id, n, deadlineMs, waitForReady?}   n sequential zkxds.demo.v1.Echo/Who calls
 //                    {op: 'exit'}
 //   child -> parent  {type: 'ready', pid}
 //                    {type: 'result', id, results: [{ok: true, backend} | {ok: false, code, details}]}
@@ -43,15 +43,19 @@ if (!target || !protoPath) fatal(new Error('usage: xds-client-child.mjs <target>
 grpcXds.register();
 const def = protoLoader.loadSync(protoPath, { keepCase: true, defaults: true });
 const pkg = /** @type {any} */ (grpc.loadPackageDefinition(def));
-const client = new pkg.zkxds.demo.v1.Echo(`xds:///${target}`, grpc.credentials.createInsecure());
+// ZKXDS_CHILD_CREDENTIALS=xds: mTLS when the Cluster carries an UpstreamTlsContext (gRFC A29).
+const credentials =
+  process.env.ZKXDS_CHILD_CREDENTIALS === 'xds' ? new grpcXds.XdsChannelCredentials(grpc.credentials.createInsecure()) : grpc.credentials.createInsecure();
+const client = new pkg.zkxds.demo.v1.Echo(`xds:///${target}`, credentials);
 
 /**
  * @param {number} deadlineMs
+ * @param {boolean} [waitForReady] queue the call while the channel is not READY, instead of failing it
  * @returns {Promise<{ok: true, backend: string} | {ok: false, code: number, details: string}>}
  */
-function who(deadlineMs) {
+function who(deadlineMs, waitForReady = false) {
   return new Promise((resolve) => {
-    client.Who({}, { deadline: Date.now() + deadlineMs }, (/** @type {any} */ err, /** @type {any} */ reply) => {
+    client.Who({}, new grpc.Metadata({ waitForReady }), { deadline: Date.now() + deadlineMs }, (/** @type {any} */ err, /** @type {any} */ reply) => {
       if (err) resolve({ ok: false, code: err.code ?? grpc.status.UNKNOWN, details: String(err.details ?? err.message) });
       else resolve({ ok: true, backend: String(reply.backend) });
     });
@@ -69,7 +73,7 @@ process.on('message', (/** @type {any} */ msg) => {
   if (msg?.op !== 'call') return;
   queue = queue.then(async () => {
     const results = [];
-    for (let i = 0; i < msg.n; i++) results.push(await who(msg.deadlineMs));
+    for (let i = 0; i < msg.n; i++) results.push(await who(msg.deadlineMs, msg.waitForReady === true));
     send({ type: 'result', id: msg.id, results });
   });
 });

@@ -32,6 +32,13 @@ export interface XdsClientStartOptions {
   node?: Record<string, unknown>;
   /** Extra child environment, e.g. GRPC_XDS_EXPERIMENTAL_* flags; an undefined value removes a variable. */
   env?: Record<string, string | undefined>;
+  /** Extra top-level bootstrap fields, e.g. `certificate_providers`. */
+  bootstrap?: Record<string, unknown>;
+  /**
+   * Channel credentials: `xds` (XdsChannelCredentials over insecure: mTLS when the Cluster says so,
+   * gRFC A29) or `insecure` (default: plaintext whatever the Cluster says).
+   */
+  credentials?: 'xds' | 'insecure';
 }
 
 /** The bootstrap handed to the child in GRPC_XDS_BOOTSTRAP_CONFIG. node.locality is required by grpc-js-xds. */
@@ -121,7 +128,8 @@ export class XdsClientProcess {
       env.GRPC_TRACE = trace === '1' || trace === 'true' ? 'all' : trace;
       env.GRPC_VERBOSITY = 'DEBUG';
     }
-    env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify(xdsBootstrap(opts.xdsServer, opts.nodeId, opts.node));
+    env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({ ...xdsBootstrap(opts.xdsServer, opts.nodeId, opts.node), ...opts.bootstrap });
+    env.ZKXDS_CHILD_CREDENTIALS = opts.credentials ?? 'insecure';
     for (const [k, v] of Object.entries(opts.env ?? {})) {
       if (v === undefined) delete env[k];
       else env[k] = v;
@@ -166,7 +174,7 @@ export class XdsClientProcess {
   }
 
   /** n sequential zkxds.demo.v1.Echo/Who calls on the child's one xds:///target channel. */
-  async call(n: number, opts: { deadlineMs?: number } = {}): Promise<CallResult[]> {
+  async call(n: number, opts: { deadlineMs?: number; waitForReady?: boolean } = {}): Promise<CallResult[]> {
     if (this.exitInfo !== undefined) throw this.error(this.exitInfo);
     const deadlineMs = opts.deadlineMs ?? 5000;
     const id = this.nextId++;
@@ -187,7 +195,7 @@ export class XdsClientProcess {
           reject(e);
         },
       });
-      this.child.send({ op: 'call', id, n, deadlineMs });
+      this.child.send({ op: 'call', id, n, deadlineMs, waitForReady: opts.waitForReady ?? false });
     });
   }
 

@@ -1,6 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { EMPTY_POLICY, parsePolicy, samePolicy, type PolicyParse, type ServicePolicy } from '../../../src/catalog/policy.js';
 import { MAX_POLICY_BYTES } from '../../../src/catalog/policy-schema.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../../src/xds/protos.js';
 
 function accepted(result: PolicyParse): ServicePolicy {
   if (!result.ok) throw new Error(`rejected: ${JSON.stringify(result.errors)}`);
@@ -44,6 +47,26 @@ const VALID_EXAMPLES: Array<[string, ServicePolicy]> = [
     'trafficSplit: canary',
     { trafficSplit: { label: 'version', subsets: [{ value: 'v1', weight: 90 }, { value: 'v2', weight: 10 }] } },
   ],
+  ['mtls: strict with the default names', { mtls: { mode: 'STRICT' } }],
+  ['mtls: permissive, while callers move to mTLS', { mtls: { mode: 'PERMISSIVE' } }],
+  [
+    'mtls: named certificate providers (proxyless gRPC) and server identities',
+    { mtls: { mode: 'STRICT', certificateProviders: { identity: 'spiffe-svid', ca: 'spiffe-bundle' }, serverIdentities: [{ exact: 'spiffe://shop.example/ns/prod/sa/orders' }, { prefix: 'spiffe://shop.example/ns/prod/' }] } },
+  ],
+  ['mtls: SDS secrets (Envoy)', { mtls: { mode: 'STRICT', sdsSecrets: { certificate: 'default', validationContext: 'ROOTCA', sdsCluster: 'spire_agent' } } }],
+  [
+    'authorization: allow one caller to one service',
+    { mtls: { mode: 'STRICT' }, authorization: { rules: [{ action: 'ALLOW', from: { principals: [{ exact: 'spiffe://shop.example/sa/web' }] }, to: { methods: ['shop.v1.Orders/*'] } }] } },
+  ],
+  [
+    'authorization: deny a prefix, by path and header',
+    {
+      mtls: { mode: 'STRICT' },
+      authorization: { rules: [{ action: 'DENY', from: { principals: [{ prefix: 'spiffe://shop.example/ns/test/' }] }, to: { paths: [{ prefix: '/admin/' }], headers: [{ name: 'x-debug', present: true }] } }] },
+    },
+  ],
+  ['authorization: deny a method to everyone, without mTLS', { authorization: { rules: [{ action: 'DENY', to: { methods: ['shop.v1.Orders/Delete'] } }] } }],
+  ['authorization: no rules (everything allowed)', { authorization: { rules: [] } }],
   [
     'everything together',
     {
@@ -145,6 +168,20 @@ const INVALID_CASES: Array<[string, string | Buffer, string[]]> = [
   ['no subsets', split(), ['/trafficSplit/subsets']],
   ['subset without a weight', json({ trafficSplit: { label: 'version', subsets: [{ value: 'v1' }] } }), ['/trafficSplit/subsets/0/weight']],
   ['subset value with a |', split(['v1|v2', 100]), ['/trafficSplit/subsets/0/value']],
+  ['mtls without a mode', json({ mtls: {} }), ['/mtls/mode']],
+  ['mtls mode in lower case', json({ mtls: { mode: 'strict' } }), ['/mtls/mode']],
+  ['certificate provider with a space', json({ mtls: { mode: 'STRICT', certificateProviders: { identity: 'my cert' } } }), ['/mtls/certificateProviders/identity']],
+  ['server identity that is not a SPIFFE ID', json({ mtls: { mode: 'STRICT', serverIdentities: [{ exact: 'orders.shop' }] } }), ['/mtls/serverIdentities/0/exact']],
+  ['server identity matcher with both exact and prefix', json({ mtls: { mode: 'STRICT', serverIdentities: [{ exact: 'spiffe://a/b', prefix: 'spiffe://a/' }] } }), ['/mtls/serverIdentities/0']],
+  ['unknown sdsSecrets field', json({ mtls: { mode: 'STRICT', sdsSecrets: { cert: 'default' } } }), ['/mtls/sdsSecrets/cert']],
+  ['authorization without rules', json({ authorization: {} }), ['/authorization/rules']],
+  ['rule action allow in lower case', json({ authorization: { rules: [{ action: 'allow' }] } }), ['/authorization/rules/0/action']],
+  ['rule with an empty principal list', json({ mtls: { mode: 'STRICT' }, authorization: { rules: [{ action: 'ALLOW', from: { principals: [] } }] } }), ['/authorization/rules/0/from/principals']],
+  ['rule on a caller without mTLS', json({ authorization: { rules: [{ action: 'DENY' }, { action: 'ALLOW', from: { principals: [{ exact: 'spiffe://a/b' }] } }] } }), ['/authorization/rules/1/from']],
+  ['rule with an empty to', json({ authorization: { rules: [{ action: 'DENY', to: {} }] } }), ['/authorization/rules/0/to']],
+  ['rule on a method without a service', json({ authorization: { rules: [{ action: 'DENY', to: { methods: ['Delete'] } }] } }), ['/authorization/rules/0/to/methods/0']],
+  ['rule on a path without a leading /', json({ authorization: { rules: [{ action: 'DENY', to: { paths: [{ prefix: 'admin' }] } }] } }), ['/authorization/rules/0/to/paths/0/prefix']],
+  ['header match with two conditions', json({ authorization: { rules: [{ action: 'DENY', to: { headers: [{ name: 'x-a', exact: 'b', present: true }] } }] } }), ['/authorization/rules/0/to/headers/0']],
   ['truncated JSON', '{"retries": {"attempts": 3', ['']],
   ['JSON with a stray token', '{"port": }', ['']],
   ['an array', '[{"port": 80}]', ['']],
@@ -153,6 +190,16 @@ const INVALID_CASES: Array<[string, string | Buffer, string[]]> = [
   ['invalid UTF-8', Buffer.from([0x7b, 0xff, 0x7d]), ['']],
   ['more than 64 KiB', `{"port": 80}${' '.repeat(MAX_POLICY_BYTES)}`, ['']],
 ];
+
+describe('the README policy table', () => {
+  it('holds only examples that parsePolicy accepts', () => {
+    const readme = readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('| field | example | what it does |')).split('\n\n')[0]!;
+    const examples = table.split('\n').flatMap((row) => /^\|[^|]*\| `(\{.*?\})` \|/.exec(row)?.[1] ?? []);
+    expect(examples.length).toBeGreaterThan(20);
+    for (const example of examples) expect([example, messagesOf(parsePolicy(example))]).toEqual([example, '']);
+  });
+});
 
 describe('parsePolicy rejects', () => {
   it.each(INVALID_CASES)('%s', (_name, data, fields) => {
@@ -172,6 +219,10 @@ describe('parsePolicy rejects', () => {
     ['a wrong type', json({ port: '8080' }), /\/port: must be an integer, not a string/],
     ['a split sum', split(['v1', 80], ['v2', 10]), /weights add up to 90, must add up to 100/],
     ['the lb policy a hash does not fit', lb({ policy: 'ROUND_ROBIN', hashOn: { sourceIp: true } }), /only applies to RING_HASH and MAGLEV, not ROUND_ROBIN/],
+    ['a matcher with two fields', json({ mtls: { mode: 'STRICT', serverIdentities: [{ exact: 'spiffe://a/b', prefix: 'spiffe://a/' }] } }), /\/mtls\/serverIdentities\/0: must have exactly one of "exact" or "prefix"/],
+    ['a header match with none', json({ authorization: { rules: [{ action: 'DENY', to: { headers: [{ name: 'x-a' }] } }] } }), /must have exactly one of "exact", "prefix" or "present" \(besides "name"\)/],
+    ['a caller rule without mTLS', json({ authorization: { rules: [{ action: 'ALLOW', from: { principals: [{ prefix: 'spiffe://a/' }] } }] } }), /\/authorization\/rules\/0\/from: matches callers by certificate, which needs mtls mode PERMISSIVE or STRICT/],
+    ['a SPIFFE ID', json({ mtls: { mode: 'STRICT', serverIdentities: [{ prefix: 'https://a/' }] } }), /"https:\/\/a\/" is not a SPIFFE ID/],
     ['the size limit', 'x'.repeat(MAX_POLICY_BYTES + 1), /is 65537 bytes, more than the 65536 allowed/],
   ])('explaining %s', (_name, data, message) => {
     expect(messagesOf(parsePolicy(data))).toMatch(message);

@@ -27,8 +27,10 @@ describe('CatalogPublisher: every view', () => {
   it("puts a service's cluster, assignment, listener and route in each proxyless view, and its cluster and assignment in the sidecar view", () => {
     const { publisher, names } = setup();
     publisher.publish({ upserts: [service('orders', 2)] });
+    // Besides the Listener a gRPC server registered at each instance address asks for.
+    const servers = ['10.0.0.1', '10.0.0.2'].map((ip) => `grpc/server?xds.resource.listening_address=${ip}:8080`);
     for (const view of ['proxyless', 'grpc-core-1.51'] as const) {
-      for (const kind of RESOURCE_KINDS) expect(names(view, kind)).toEqual(['orders']);
+      for (const kind of RESOURCE_KINDS) expect(names(view, kind)).toEqual(kind === 'listener' ? [...servers, 'orders'] : ['orders']);
     }
     expect(names('sidecar', 'cluster')).toEqual(['orders']);
     expect(names('sidecar', 'endpoint')).toEqual(['orders']);
@@ -144,5 +146,21 @@ describe('CatalogPublisher: sidecar ports', () => {
     expect(caches.sidecar.get(TYPE_URL.listener, 'zkxds-outbound-7000')).toBeDefined();
     publisher.publish({ upserts: [service('web', [{ port: 7001 }])] });
     expect(publisher.sidecarConflicts().has('db')).toBe(false);
+  });
+});
+
+describe('CatalogPublisher: security', () => {
+  it('keeps a gRPC server Listener after its instances left, and builds the sidecar inbound listener only for a security policy', () => {
+    const { publisher, names, versionOf } = setup();
+    const server = 'grpc/server?xds.resource.listening_address=10.0.0.1:8080';
+    publisher.publish({ upserts: [service('orders', 1)] });
+    expect(names('sidecar', 'listener')).toEqual(['zkxds-outbound-8080']);
+    const plaintext = versionOf('proxyless', 'listener', server);
+    publisher.publish({ upserts: [service('orders', 1, policy({ mtls: { mode: 'STRICT' } }))] });
+    expect(versionOf('proxyless', 'listener', server)).not.toBe(plaintext);
+    expect(names('sidecar', 'listener')).toEqual(['zkxds-inbound', 'zkxds-outbound-8080']);
+    expect(names('sidecar', 'cluster')).toEqual(['orders', 'zkxds-inbound|8080']);
+    publisher.publish({ upserts: [service('orders', 0, policy({ mtls: { mode: 'STRICT' } }))] });
+    expect(names('proxyless', 'listener')).toContain(server);
   });
 });
