@@ -16,17 +16,8 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.join(root, 'src', 'generated');
 
-/** The .proto files defining the messages below. */
-const PROTO_FILES = [
-  'envoy/config/cluster/v3/cluster.proto',
-  'envoy/config/endpoint/v3/endpoint.proto',
-  'envoy/config/listener/v3/listener.proto',
-  'envoy/config/route/v3/route.proto',
-  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
-  'envoy/extensions/filters/http/router/v3/router.proto',
-  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
-  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
-];
+/** The .proto files defining the messages below: the list src/xds/protos.ts encodes with. */
+const PROTO_FILES = JSON.parse(fs.readFileSync(path.join(root, 'protos', 'message-protos.json'), 'utf8')).files;
 
 /** The messages translators return or put in an Any; everything they reference comes along. */
 const ENTRY_TYPES = [
@@ -39,6 +30,7 @@ const ENTRY_TYPES = [
   'envoy/extensions/filters/network/tcp_proxy/v3/TcpProxy',
   'envoy/extensions/transport_sockets/tls/v3/UpstreamTlsContext',
   'envoy/extensions/transport_sockets/tls/v3/DownstreamTlsContext',
+  'envoy/extensions/filters/http/rbac/v3/RBAC',
 ];
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zkxds-gen-'));

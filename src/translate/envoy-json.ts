@@ -2,10 +2,7 @@
 // (snake_case field names, Any as {'@type': url, ...fields}), typed by the generated Envoy
 // types (envoy-types.ts).
 import type { AnyExtension } from '@grpc/proto-loader';
-import type { ConfigSource, Duration, DownstreamTlsContext, HttpConnectionManager, HttpFilter, Router, TcpProxy, UInt32Value, UpstreamTlsContext } from './envoy-types.js';
-
-/** Untyped proto-JSON, for messages without generated types (Envoy translators use envoy-types.ts). */
-export type Json = Readonly<Record<string, unknown>>;
+import type { ConfigSource, Duration, DownstreamTlsContext, HttpConnectionManager, HttpFilter, RbacFilter, Router, TcpProxy, UInt32Value, UpstreamTlsContext } from './envoy-types.js';
 
 export const ANY_TYPE = {
   httpConnectionManager: 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
@@ -25,6 +22,7 @@ interface AnyBody {
   [ANY_TYPE.tcpProxy]: TcpProxy;
   [ANY_TYPE.upstreamTls]: UpstreamTlsContext;
   [ANY_TYPE.downstreamTls]: DownstreamTlsContext;
+  [ANY_TYPE.rbac]: RbacFilter;
 }
 
 /** A typed_config (or api_listener) Any: the body is checked against the message its URL names. */

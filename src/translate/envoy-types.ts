@@ -31,3 +31,7 @@ export type { FilterChain } from '../generated/envoy/config/listener/v3/FilterCh
 export type { SdsSecretConfig } from '../generated/envoy/extensions/transport_sockets/tls/v3/SdsSecretConfig.js';
 export type { CommonTlsContext } from '../generated/envoy/extensions/transport_sockets/tls/v3/CommonTlsContext.js';
 export type { StringMatcher } from '../generated/envoy/type/matcher/v3/StringMatcher.js';
+export type { RBAC as RbacFilter } from '../generated/envoy/extensions/filters/http/rbac/v3/RBAC.js';
+export type { Policy as RbacPolicy } from '../generated/envoy/config/rbac/v3/Policy.js';
+export type { Permission as RbacPermission } from '../generated/envoy/config/rbac/v3/Permission.js';
+export type { HeaderMatcher } from '../generated/envoy/config/route/v3/HeaderMatcher.js';

@@ -1,5 +1,6 @@
 // Loads the vendored Envoy and Istio protos (protos/) into one protobufjs Root, once per process.
 // Every message zk-xds sends is encoded with these types; nothing is hand-written.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -28,21 +29,11 @@ export const SERVICE_PROTO_FILES = [
   'envoy/service/route/v3/rds.proto',
 ];
 
+/** The .proto files of the messages zk-xds sends (one list, shared with the type generator). */
+export const MESSAGE_PROTO_FILES: readonly string[] = (JSON.parse(readFileSync(path.join(PROTO_DIR, 'message-protos.json'), 'utf8')) as { files: string[] }).files;
+
 /** Proto files whose messages zk-xds encodes or decodes. */
-export const ROOT_PROTO_FILES = [
-  ...SERVICE_PROTO_FILES,
-  'envoy/config/cluster/v3/cluster.proto',
-  'envoy/config/endpoint/v3/endpoint.proto',
-  'envoy/config/listener/v3/listener.proto',
-  'envoy/config/route/v3/route.proto',
-  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
-  'envoy/extensions/filters/http/router/v3/router.proto',
-  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
-  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
-  'envoy/extensions/filters/http/rbac/v3/rbac.proto',
-  'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
-  'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
-];
+export const ROOT_PROTO_FILES = [...SERVICE_PROTO_FILES, ...MESSAGE_PROTO_FILES];
 
 /**
  * Istio's MCP envelope and the ServiceEntry body (protos/istio, see its SOURCE.md). They import

@@ -4,7 +4,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { AuthorizationPolicy, ServicePolicy } from '../../../src/catalog/policy.js';
 import { clusterFor } from '../../../src/translate/cluster.js';
-import { ANY_TYPE, ROUTER_FILTER, type Audience, type Json } from '../../../src/translate/envoy-json.js';
+import { ANY_TYPE, ROUTER_FILTER, type Audience } from '../../../src/translate/envoy-json.js';
+import type { Json } from '../../support/json.js';
 import { rbacFiltersFor, RBAC_ALLOW_FILTER, RBAC_DENY_FILTER } from '../../../src/translate/rbac-filter.js';
 import { serverAddressesOf, serverListenerFor, serverListenerName, serverSecurityOf } from '../../../src/translate/server-listener.js';
 import { upstreamMtlsFor } from '../../../src/translate/upstream-tls.js';
