@@ -61,14 +61,30 @@ export async function startZkXds(zk: string, root: string, extraArgs: readonly s
     [
       ...words(process.env.BENCH_SERVER_NODE_FLAGS),
       path.join(PROJECT_ROOT, 'dist/src/cli/main.js'),
-      'serve', '--zk', zk, '--zk-root', root, '--xds-port', String(xdsPort), '--admin-port', String(adminPort),
-      '--bind-address', '127.0.0.1', '--log-level', 'warn',
+      'serve',
+      '--zk',
+      zk,
+      '--zk-root',
+      root,
+      '--xds-port',
+      String(xdsPort),
+      '--admin-port',
+      String(adminPort),
+      '--bind-address',
+      '127.0.0.1',
+      '--log-level',
+      'warn',
       ...extraArgs,
       ...words(process.env.BENCH_SERVER_ARGS),
     ],
     { stdio: 'inherit' },
   );
-  while (!(await fetch(`http://127.0.0.1:${adminPort}/readyz`).then((r) => r.ok, () => false))) {
+  while (
+    !(await fetch(`http://127.0.0.1:${adminPort}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
     if (child.exitCode !== null) throw new Error(`zk-xds exited ${child.exitCode} before it was ready`);
     await new Promise((r) => setTimeout(r, 10));
   }

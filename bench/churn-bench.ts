@@ -79,7 +79,22 @@ function machineBusy(): { busy: number; total: number } {
 
 /** The load generator's proxies in a child process; resolves `synced` once all N are synced. */
 function startLoad(server: string, proxies: number, firstIndex: number): { child: ChildProcess; synced: Promise<number> } {
-  const args = ['--server', server, '--proxies', String(proxies), '--node-id', `loadgen-{i}-${firstIndex}`, '--protocol', a.protocol!, '--style', 'envoy', '--workers', a['loadgen-workers']!, '--duration-s', '100000'];
+  const args = [
+    '--server',
+    server,
+    '--proxies',
+    String(proxies),
+    '--node-id',
+    `loadgen-{i}-${firstIndex}`,
+    '--protocol',
+    a.protocol!,
+    '--style',
+    'envoy',
+    '--workers',
+    a['loadgen-workers']!,
+    '--duration-s',
+    '100000',
+  ];
   const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/bench/loadgen/main.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   const started = performance.now();
   const synced = new Promise<number>((resolve, reject) => {
@@ -166,7 +181,10 @@ async function main(): Promise<void> {
     const loadCpuS = loadCpu() - loadCpuAt;
     const machine = machineBusy();
     const machinePct = (100 * (machine.busy - machineAt.busy)) / (machine.total - machineAt.total);
-    const metrics = await fetch(`http://127.0.0.1:${running.adminPort}/metrics`).then((r) => r.text(), () => '');
+    const metrics = await fetch(`http://127.0.0.1:${running.adminPort}/metrics`).then(
+      (r) => r.text(),
+      () => '',
+    );
     writeFileSync(path.join(RESULTS, `churn-${a.label ?? `${a.protocol}-r${REPLICAS}`}.metrics.txt`), metrics);
 
     const fromIssue: number[] = [];
@@ -209,7 +227,9 @@ async function main(): Promise<void> {
     for (const b of [...buckets.keys()].sort((x, y) => x - y)) {
       const q = quantiles(buckets.get(b)!)!;
       const cpu = cpuAt[b + 1] && cpuAt[b] ? `${((100 * (cpuAt[b + 1]!.cpuS - cpuAt[b]!.cpuS)) / BUCKET_S).toFixed(0)}%` : '';
-      lines.push(`| ${b * BUCKET_S}-${(b + 1) * BUCKET_S} s | ${buckets.get(b)!.length} | ${q.p50.toFixed(0)} ms | ${q.p99.toFixed(0)} ms | ${q.max.toFixed(0)} ms | ${cpu} |`);
+      lines.push(
+        `| ${b * BUCKET_S}-${(b + 1) * BUCKET_S} s | ${buckets.get(b)!.length} | ${q.p50.toFixed(0)} ms | ${q.p99.toFixed(0)} ms | ${q.max.toFixed(0)} ms | ${cpu} |`,
+      );
     }
     const table = lines.join('\n');
     console.log(table);

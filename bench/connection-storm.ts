@@ -76,7 +76,27 @@ async function main(): Promise<void> {
     const extra = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
     const tls = a.tls ? makeStormCertificates() : null;
     if (tls) extra.push(...tls.serverArgs);
-    cli = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'serve', '--zk', zk.connectString, '--zk-root', '/services', '--xds-port', String(xds), '--admin-port', String(admin), '--bind-address', '127.0.0.1', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
+    cli = spawn(
+      process.execPath,
+      [
+        path.join(PROJECT_ROOT, 'dist/src/cli/main.js'),
+        'serve',
+        '--zk',
+        zk.connectString,
+        '--zk-root',
+        '/services',
+        '--xds-port',
+        String(xds),
+        '--admin-port',
+        String(admin),
+        '--bind-address',
+        '127.0.0.1',
+        '--log-level',
+        'warn',
+        ...extra,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     for (;;) {
       if (cli.exitCode !== null) throw new Error(`zk-xds exited (${cli.exitCode})`);
       const res = await fetch(`http://127.0.0.1:${admin}/readyz`).catch(() => null);
@@ -89,8 +109,27 @@ async function main(): Promise<void> {
     const overflowsBefore = tcpExtCounter('ListenOverflows');
     const cpuBefore = cpuSeconds(pid);
     const out = path.join(RESULTS, `storm-${process.pid}.json`);
-    const args = ['--server', `127.0.0.1:${xds}`, '--proxies', String(N), '--per-connection', '1', '--workers', a.workers!, '--protocol', a.protocol!, '--timeout-s', '300', '--quiet', '--out', out];
-    const loadgen = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/bench/loadgen/main.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...tls?.clientEnv } });
+    const args = [
+      '--server',
+      `127.0.0.1:${xds}`,
+      '--proxies',
+      String(N),
+      '--per-connection',
+      '1',
+      '--workers',
+      a.workers!,
+      '--protocol',
+      a.protocol!,
+      '--timeout-s',
+      '300',
+      '--quiet',
+      '--out',
+      out,
+    ];
+    const loadgen = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/bench/loadgen/main.js'), ...args], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, ...tls?.clientEnv },
+    });
     const code = await new Promise<number | null>((resolve) => loadgen.once('exit', resolve));
     if (code !== 0) throw new Error(`load generator exited ${code}`);
     const r = JSON.parse(readFileSync(out, 'utf8')) as LoadReport;

@@ -24,9 +24,11 @@ export function topSelfTime(profile: Profile, n: number): Array<{ ms: number; fn
     const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(dist|src)\//, '')}:${f.lineNumber + 1}`;
     byFn.set(key, (byFn.get(key) ?? 0) + (self.get(node.id) ?? 0) / 1000);
   }
-  return [...byFn.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([fn, ms]) => ({ fn, ms }));
+  return [...byFn.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([fn, ms]) => ({ fn, ms }));
 }
-
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const [file, count] = process.argv.slice(2);
@@ -34,5 +36,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     console.error('usage: cpu-profile.js <file.cpuprofile> [count]');
     process.exit(2);
   }
-  for (const { fn, ms } of topSelfTime(JSON.parse(readFileSync(file, 'utf8')) as Profile, Number(count ?? 25))) console.log(`${ms.toFixed(0).padStart(7)} ms  ${fn}`);
+  for (const { fn, ms } of topSelfTime(JSON.parse(readFileSync(file, 'utf8')) as Profile, Number(count ?? 25)))
+    console.log(`${ms.toFixed(0).padStart(7)} ms  ${fn}`);
 }

@@ -23,7 +23,12 @@ async function fill(writer: ZkTestClient): Promise<void> {
   const services = Array.from({ length: S }, (_, s) => s);
   await chunk(services, 500, (s) => writer.create(`/services/svc-${s}`, ''));
   const instances = services.flatMap((s) => Array.from({ length: I }, (_, i) => [s, i] as const));
-  await chunk(instances, 2000, ([s, i]) => writer.create(`/services/svc-${s}/10.${(s >> 8) & 255}.${s & 255}.${i + 1}:8080`, JSON.stringify({ address: `10.${(s >> 8) & 255}.${s & 255}.${i + 1}`, port: 8080 })));
+  await chunk(instances, 2000, ([s, i]) =>
+    writer.create(
+      `/services/svc-${s}/10.${(s >> 8) & 255}.${s & 255}.${i + 1}:8080`,
+      JSON.stringify({ address: `10.${(s >> 8) & 255}.${s & 255}.${i + 1}`, port: 8080 }),
+    ),
+  );
 }
 
 async function main(): Promise<void> {
@@ -38,11 +43,30 @@ async function main(): Promise<void> {
     const started = performance.now();
     const child = spawn(
       process.execPath,
-      [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--cpu-prof', `--cpu-prof-dir=${dir}`, path.join(PROJECT_ROOT, 'dist/src/cli/main.js'), 'serve', '--zk', zk.connectString, '--xds-port', String(xds), '--admin-port', String(admin), '--bind-address', '127.0.0.1', '--log-level', 'warn'],
+      [
+        ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+        '--cpu-prof',
+        `--cpu-prof-dir=${dir}`,
+        path.join(PROJECT_ROOT, 'dist/src/cli/main.js'),
+        'serve',
+        '--zk',
+        zk.connectString,
+        '--xds-port',
+        String(xds),
+        '--admin-port',
+        String(admin),
+        '--bind-address',
+        '127.0.0.1',
+        '--log-level',
+        'warn',
+      ],
       { stdio: 'inherit' },
     );
     for (;;) {
-      const ready = await fetch(`http://127.0.0.1:${admin}/readyz`).then((r) => r.status === 200, () => false);
+      const ready = await fetch(`http://127.0.0.1:${admin}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ready) break;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -54,7 +78,8 @@ async function main(): Promise<void> {
     console.log(`zk-xds serve: ${S} services x ${I} instances ready (first full read) ${readyMs.toFixed(0)} ms after spawn`);
     if (file) {
       console.log(`profile: ${path.join(dir, file)}; top self time:`);
-      for (const { fn, ms } of topSelfTime(JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Profile, 15)) console.log(`  ${ms.toFixed(0).padStart(6)} ms  ${fn}`);
+      for (const { fn, ms } of topSelfTime(JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Profile, 15))
+        console.log(`  ${ms.toFixed(0).padStart(6)} ms  ${fn}`);
     }
   } finally {
     await writer.close();

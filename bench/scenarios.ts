@@ -37,7 +37,9 @@ function runLoadgen(server: string, extra: string[]): { child: ChildProcess; don
   if (a.style === 'grpc') args.push('--targets', `svc-:${S}`);
   const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/bench/loadgen/main.js'), ...args, ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
   const done = new Promise<LoadReport>((resolve, reject) =>
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(readFileSync(out, 'utf8')) as LoadReport) : reject(new Error(`load generator exited ${code}`)))),
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(readFileSync(out, 'utf8')) as LoadReport) : reject(new Error(`load generator exited ${code}`)),
+    ),
   );
   return { child, done };
 }
@@ -62,7 +64,8 @@ function churnLatencies(changes: Array<{ service: string; t: number }>, receipts
   const latencies: number[] = [];
   let missing = 0;
   for (const c of changes) {
-    const expected = a.style === 'grpc' ? Array.from({ length: N }, (_, p) => p).filter((p) => svc(p % S) === c.service) : Array.from({ length: N }, (_, p) => p);
+    const expected =
+      a.style === 'grpc' ? Array.from({ length: N }, (_, p) => p).filter((p) => svc(p % S) === c.service) : Array.from({ length: N }, (_, p) => p);
     const firstAfter = new Map<number, number>();
     for (const r of byService.get(c.service) ?? []) if (r.t >= c.t && !(firstAfter.get(r.p)! <= r.t)) firstAfter.set(r.p, r.t);
     for (const p of expected) {
@@ -97,11 +100,19 @@ async function main(): Promise<void> {
     const { xdsPort } = running;
     const pid = server.pid!;
     const xds = `127.0.0.1:${xdsPort}`;
-    row('cold start: first complete snapshot', `${S} services x ${I} instances read and translated in ${(performance.now() - started).toFixed(0)} ms`, usage(pid));
+    row(
+      'cold start: first complete snapshot',
+      `${S} services x ${I} instances read and translated in ${(performance.now() - started).toFixed(0)} ms`,
+      usage(pid),
+    );
     const before = usage(pid);
 
     const cold = await runLoadgen(xds, []).done;
-    row(`cold start: ${N} ${a.style}-style ${a.protocol} proxies`, `all synced ${cold.sync.allSyncedMs?.toFixed(0) ?? 'NOT'} ms after connecting (per proxy ${cold.sync.p50?.toFixed(0)}/${cold.sync.p99?.toFixed(0)} ms p50/p99), ${cold.errors.count} errors`, usage(pid));
+    row(
+      `cold start: ${N} ${a.style}-style ${a.protocol} proxies`,
+      `all synced ${cold.sync.allSyncedMs?.toFixed(0) ?? 'NOT'} ms after connecting (per proxy ${cold.sync.p50?.toFixed(0)}/${cold.sync.p99?.toFixed(0)} ms p50/p99), ${cold.errors.count} errors`,
+      usage(pid),
+    );
 
     // Idle, then churn, on one set of connected proxies.
     const receipts = path.join(RESULTS, `eds-receipts-${process.pid}.ndjson`);
@@ -130,10 +141,18 @@ async function main(): Promise<void> {
     }
     await live.done;
     const { latencies, missing } = churnLatencies(changes, receipts);
-    row(`churn: ${rate} instance changes/s for ${churnS} s`, `znode write -> proxy receipt ${dist(latencies)} over ${latencies.length} receipts, ${missing} missing`, usage(pid));
+    row(
+      `churn: ${rate} instance changes/s for ${churnS} s`,
+      `znode write -> proxy receipt ${dist(latencies)} over ${latencies.length} receipts, ${missing} missing`,
+      usage(pid),
+    );
 
     const storm = await runLoadgen(xds, ['--disconnect-at-s', String(settleS), '--reconnect']).done;
-    row(`reconnect storm: ${N} proxies at once`, `all re-synced ${storm.resync?.allSyncedMs?.toFixed(0) ?? 'NOT'} ms after the drop (per proxy p99 ${storm.resync?.p99?.toFixed(0)} ms)`, usage(pid));
+    row(
+      `reconnect storm: ${N} proxies at once`,
+      `all re-synced ${storm.resync?.allSyncedMs?.toFixed(0) ?? 'NOT'} ms after the drop (per proxy p99 ${storm.resync?.p99?.toFixed(0)} ms)`,
+      usage(pid),
+    );
   } finally {
     if (server) await stopProcess(server);
     await writer.close();

@@ -70,11 +70,28 @@ interface Sample {
 }
 
 const instancePath = (s: number, i: number) => `/services/svc-${String(s).padStart(4, '0')}/i-${i}`;
-const payload = (s: number, i: number, n: number) => JSON.stringify({ address: `10.${s % 250}.${Math.floor(i / 250)}.${(i % 250) + 1}`, port: 8080, metadata: { write: String(n) } });
+const payload = (s: number, i: number, n: number) =>
+  JSON.stringify({ address: `10.${s % 250}.${Math.floor(i / 250)}.${(i % 250) + 1}`, port: 8080, metadata: { write: String(n) } });
 
 /** Starts `zk-xds serve`; resolves with its ports once it logged them. Only that line is kept. */
 function startServe(zk: string): Promise<{ child: ChildProcess; xdsPort: number; adminPort: number }> {
-  const args = ['serve', '--zk', zk, '--zk-root', '/services', '--bind-address', '127.0.0.1', '--xds-port', '0', '--admin-port', '0', '--zk-session-timeout-ms', String(SESSION_TIMEOUT_MS), '--log-level', 'info'];
+  const args = [
+    'serve',
+    '--zk',
+    zk,
+    '--zk-root',
+    '/services',
+    '--bind-address',
+    '127.0.0.1',
+    '--xds-port',
+    '0',
+    '--admin-port',
+    '0',
+    '--zk-session-timeout-ms',
+    String(SESSION_TIMEOUT_MS),
+    '--log-level',
+    'info',
+  ];
   const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let buf = '';
@@ -145,7 +162,8 @@ async function main(): Promise<void> {
   const serve = await startServe(forwarder.address);
   const pid = serve.child.pid!;
   process.stderr.write(`soak: zk-xds pid ${pid}, xDS :${serve.xdsPort}, admin :${serve.adminPort}; ${proxies} proxies connecting\n`);
-  const load = proxies > 0 ? startLoad({ server: `127.0.0.1:${serve.xdsPort}`, proxies, protocol: 'sotw', style: 'envoy', durationS: durationMs / 1000 + 60 }) : null;
+  const load =
+    proxies > 0 ? startLoad({ server: `127.0.0.1:${serve.xdsPort}`, proxies, protocol: 'sotw', style: 'envoy', durationS: durationMs / 1000 + 60 }) : null;
 
   const started = Date.now();
   let writes = 0;

@@ -73,7 +73,19 @@ async function main(): Promise<void> {
     // Read and serve.
     const start = performance.now();
     const server = await startServer(
-      { zk: zk.connectString, zkRoot: '/services', zkPolicyRoot: '/zk-xds/policy', zkSessionTimeoutMs: 10000, bindAddress: '127.0.0.1', xdsPort: 0, adminPort: 0, debounceMs: Number(process.env.BENCH_DEBOUNCE_MS ?? 2), maxDelayMs: 100, domainSuffix: '', sidecarListenAddress: '127.0.0.1' },
+      {
+        zk: zk.connectString,
+        zkRoot: '/services',
+        zkPolicyRoot: '/zk-xds/policy',
+        zkSessionTimeoutMs: 10000,
+        bindAddress: '127.0.0.1',
+        xdsPort: 0,
+        adminPort: 0,
+        debounceMs: Number(process.env.BENCH_DEBOUNCE_MS ?? 2),
+        maxDelayMs: 100,
+        domainSuffix: '',
+        sidecarListenAddress: '127.0.0.1',
+      },
       silentLogger(),
     );
     while (!server.registry.status().initialSyncDone) await new Promise((r) => setTimeout(r, 5));
@@ -139,7 +151,9 @@ async function main(): Promise<void> {
     await zk.destroy();
   }
   const width = Math.max(...rows.map(([k]) => k.length));
-  const table = [`zk-xds spine benchmark (${new Date().toISOString()}, node ${process.version})`, ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`)].join('\n');
+  const table = [`zk-xds spine benchmark (${new Date().toISOString()}, node ${process.version})`, ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`)].join(
+    '\n',
+  );
   console.log(table);
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/spine.txt', `${table}\n`);

@@ -91,12 +91,14 @@ function buildAndInstall(patchFile) {
   const gyp = nodeGyp();
   // Beside the package, inside node_modules: the build resolves the binding's hoisted dependencies
   // (nan, node-gyp-build) from there. npm ignores dot folders; a leftover of a killed run goes too.
-  for (const old of readdirSync(path.dirname(pkgDir))) if (old.startsWith(BUILD_PREFIX)) rmSync(path.join(path.dirname(pkgDir), old), { recursive: true, force: true });
+  for (const old of readdirSync(path.dirname(pkgDir)))
+    if (old.startsWith(BUILD_PREFIX)) rmSync(path.join(path.dirname(pkgDir), old), { recursive: true, force: true });
   const work = mkdtempSync(path.join(path.dirname(pkgDir), BUILD_PREFIX));
   try {
     // Timestamps kept: the bundled C client's autotools Makefile would otherwise try to regenerate itself.
     cpSync(pkgDir, work, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
-    if (!runPatch(work, patchFile, ['-R', '--dry-run']) && !runPatch(work, patchFile, [])) fail(`${path.relative(root, patchFile)} does not apply to a copy of ${pkgDir}`);
+    if (!runPatch(work, patchFile, ['-R', '--dry-run']) && !runPatch(work, patchFile, []))
+      fail(`${path.relative(root, patchFile)} does not apply to a copy of ${pkgDir}`);
     say('building the patched zookeeper addon (node-gyp rebuild, 20 s to 2 min)');
     const r = spawnSync(process.execPath, [gyp.script, 'rebuild', ...gyp.extra], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
     if (r.status !== 0) {
@@ -106,7 +108,8 @@ function buildAndInstall(patchFile) {
     const built = builtMarker(work);
     if (built !== MARKER) fail(`the rebuilt addon does not report the patch (got ${JSON.stringify(built)}); the installed addon is unchanged`);
     // The sources too, so that the installed package is what its addon was built from.
-    if (!runPatch(pkgDir, patchFile, ['-R', '--dry-run']) && !runPatch(pkgDir, patchFile, [])) fail(`applying ${path.relative(root, patchFile)} to ${pkgDir} failed`);
+    if (!runPatch(pkgDir, patchFile, ['-R', '--dry-run']) && !runPatch(pkgDir, patchFile, []))
+      fail(`applying ${path.relative(root, patchFile)} to ${pkgDir} failed`);
     for (const rel of ['build/Release/zookeeper.node', 'build/zookeeper.node']) {
       const target = path.join(pkgDir, rel);
       mkdirSync(path.dirname(target), { recursive: true });
@@ -125,21 +128,35 @@ function main() {
 
   if (process.argv.includes('--check')) {
     const marker = builtMarker();
-    if (marker !== MARKER) fail(`the installed zookeeper addon is not zk-xds's patched build (reports ${JSON.stringify(marker)}, expected "${MARKER}"): run node scripts/patch-zookeeper.mjs`);
-    const tls = spawnSync(process.execPath, ['-e', "process.stdout.write(String(require('node-gyp-build')(process.argv[1]).ZooKeeper.ZKXDS_HAS_TLS))", pkgDir], { cwd: pkgDir, encoding: 'utf8' }).stdout;
-    say(`zookeeper ${version}: the patched addon is installed (${MARKER}; TLS to ZooKeeper ${tls === 'true' ? 'available' : 'NOT available: OpenSSL headers were missing at build'})`);
+    if (marker !== MARKER)
+      fail(
+        `the installed zookeeper addon is not zk-xds's patched build (reports ${JSON.stringify(marker)}, expected "${MARKER}"): run node scripts/patch-zookeeper.mjs`,
+      );
+    const tls = spawnSync(
+      process.execPath,
+      ['-e', "process.stdout.write(String(require('node-gyp-build')(process.argv[1]).ZooKeeper.ZKXDS_HAS_TLS))", pkgDir],
+      { cwd: pkgDir, encoding: 'utf8' },
+    ).stdout;
+    say(
+      `zookeeper ${version}: the patched addon is installed (${MARKER}; TLS to ZooKeeper ${tls === 'true' ? 'available' : 'NOT available: OpenSSL headers were missing at build'})`,
+    );
     return;
   }
 
-  if (!existsSync(patchFile)) fail(`zookeeper ${version} is installed but patches/ has no zookeeper+${version}.patch: port the patch to this version (package-lock.json pins the one it fits)`);
+  if (!existsSync(patchFile))
+    fail(
+      `zookeeper ${version} is installed but patches/ has no zookeeper+${version}.patch: port the patch to this version (package-lock.json pins the one it fits)`,
+    );
   const patchHash = createHash('sha256').update(readFileSync(patchFile)).digest('hex');
 
   let state;
   if (runPatch(pkgDir, patchFile, ['-R', '--dry-run'])) state = 'applied';
   else if (runPatch(pkgDir, patchFile, ['--dry-run'])) state = 'not applied yet';
-  // biome-ignore lint/suspicious/noDuplicateElseIf: not a duplicate: the older patch is reverted first, so the same dry run can now succeed
-  else if (existsSync(appliedCopy) && runPatch(pkgDir, appliedCopy, ['-R', '--dry-run']) && runPatch(pkgDir, appliedCopy, ['-R']) && runPatch(pkgDir, patchFile, ['--dry-run'])) state = 'replacing an older version';
-  else fail(`${path.relative(root, patchFile)} neither applies to nor is applied in ${pkgDir} (locally modified?): reinstall it (rm -rf node_modules/zookeeper && npm ci)`);
+  else if (revertedOlderPatch(pkgDir, appliedCopy, patchFile)) state = 'replacing an older version';
+  else
+    fail(
+      `${path.relative(root, patchFile)} neither applies to nor is applied in ${pkgDir} (locally modified?): reinstall it (rm -rf node_modules/zookeeper && npm ci)`,
+    );
 
   const stamp = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '';
   if (state === 'applied' && stamp === patchHash && builtMarker() === MARKER) {
@@ -160,4 +177,14 @@ try {
   if (!(err instanceof Failure)) throw err;
   console.error(`patch-zookeeper: ERROR: ${err.message}`);
   process.exit(1);
+}
+
+/** Reverts the previously applied patch (kept as `appliedCopy`) if the new one then applies cleanly. */
+function revertedOlderPatch(pkgDir, appliedCopy, patchFile) {
+  return (
+    existsSync(appliedCopy) &&
+    runPatch(pkgDir, appliedCopy, ['-R', '--dry-run']) &&
+    runPatch(pkgDir, appliedCopy, ['-R']) &&
+    runPatch(pkgDir, patchFile, ['--dry-run'])
+  );
 }

@@ -33,12 +33,20 @@ function render() {
   const docs = parseAllDocuments(r.stdout).filter((d) => d.contents !== null && !d.hasIn(['metadata', 'annotations', 'helm.sh/hook']));
   for (const doc of docs) {
     if (doc.errors.length) throw new Error(doc.errors.map((e) => e.message).join('; '));
-    for (const labels of [['metadata', 'labels'], ['spec', 'template', 'metadata', 'labels']]) {
+    for (const labels of [
+      ['metadata', 'labels'],
+      ['spec', 'template', 'metadata', 'labels'],
+    ]) {
       for (const label of HELM_LABELS) if (doc.hasIn([...labels, label])) doc.deleteIn([...labels, label]);
     }
   }
   // Without helm's "---" starts and "# Source: <template>" lines; one "---" between objects.
-  const texts = docs.map((d) => d.toString({ lineWidth: 0 }).replace(/^---\n/, '').replace(/^# Source: .*\n/m, ''));
+  const texts = docs.map((d) =>
+    d
+      .toString({ lineWidth: 0 })
+      .replace(/^---\n/, '')
+      .replace(/^# Source: .*\n/m, ''),
+  );
   return HEADER + texts.join('---\n');
 }
 

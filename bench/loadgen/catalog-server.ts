@@ -22,22 +22,31 @@ const h = await startHarness(Array.from({ length: S }, (_, i) => service(name(i)
 print({ address: h.address, services: S, instances: I, readyMs: Math.round(performance.now() - startedAt) });
 
 let changes = 0;
-const timer = changeEveryMs > 0
-  ? setInterval(() => {
-      const i = changes % S;
-      const grow = Math.floor(changes / S) % 2 === 0;
-      changes++;
-      const at = performance.timeOrigin + performance.now();
-      h.publish(service(name(i), grow ? I + 1 : I));
-      print({ changed: name(i), at });
-    }, changeEveryMs)
-  : undefined;
+const timer =
+  changeEveryMs > 0
+    ? setInterval(() => {
+        const i = changes % S;
+        const grow = Math.floor(changes / S) % 2 === 0;
+        changes++;
+        const at = performance.timeOrigin + performance.now();
+        h.publish(service(name(i), grow ? I + 1 : I));
+        print({ changed: name(i), at });
+      }, changeEveryMs)
+    : undefined;
 
 const stop = async () => {
   if (timer) clearInterval(timer);
   const cpu = process.cpuUsage(cpuAtStart);
   const wallMs = performance.now() - startedAt;
-  print({ cpu: { userMs: Math.round(cpu.user / 1000), systemMs: Math.round(cpu.system / 1000), coreUtilization: Math.round(((cpu.user + cpu.system) / 1000 / wallMs) * 1000) / 1000 }, wallMs: Math.round(wallMs), maxRssMb: Math.round(process.memoryUsage.rss() / (1 << 20)) });
+  print({
+    cpu: {
+      userMs: Math.round(cpu.user / 1000),
+      systemMs: Math.round(cpu.system / 1000),
+      coreUtilization: Math.round(((cpu.user + cpu.system) / 1000 / wallMs) * 1000) / 1000,
+    },
+    wallMs: Math.round(wallMs),
+    maxRssMb: Math.round(process.memoryUsage.rss() / (1 << 20)),
+  });
   await h.server.shutdown(1000);
   process.exit(0);
 };

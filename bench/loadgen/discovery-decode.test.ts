@@ -59,7 +59,10 @@ describe('discovery response decoding', () => {
     expect([0, 1, 2].map((i) => resourceAt(r.resources, i).name)).toEqual(['a', 'b', 'c']);
     expect(resourceAt(r.resources, 2).value).toHaveLength(0);
     const scanned = new ScanCache().scan('CDS', r.resources, undefined);
-    expect([...scanned.map]).toEqual([['a', 'a-eds'], ['b', 'b-eds']]);
+    expect([...scanned.map]).toEqual([
+      ['a', 'a-eds'],
+      ['b', 'b-eds'],
+    ]);
   });
 
   it('has no region when other fields sit between the resources (no byte comparison then)', () => {
@@ -89,7 +92,10 @@ describe('scan cache', () => {
 
 describe('LayeredMap', () => {
   it('reads through to a shared base and keeps its own changes off it', () => {
-    const base = new Map([['a', 1], ['b', 2]]);
+    const base = new Map([
+      ['a', 1],
+      ['b', 2],
+    ]);
     const m = new LayeredMap<number>();
     m.adopt(base);
     expect([m.size, m.get('a'), m.has('b'), m.pureBase]).toEqual([2, 1, true, base]);
@@ -98,12 +104,18 @@ describe('LayeredMap', () => {
     m.delete('b');
     m.delete('zz');
     expect([m.size, m.get('a'), m.has('b'), m.get('c'), m.pureBase]).toEqual([2, 10, false, 3, null]);
-    expect([...m.entries()].sort()).toEqual([['a', 10], ['c', 3]]);
+    expect([...m.entries()].sort()).toEqual([
+      ['a', 10],
+      ['c', 3],
+    ]);
     m.set('b', 20);
     expect([m.size, m.get('b')]).toEqual([3, 20]);
     m.delete('a');
     expect([m.size, m.has('a'), [...m.keys()].sort()]).toEqual([2, false, ['b', 'c']]);
-    expect([...base]).toEqual([['a', 1], ['b', 2]]);
+    expect([...base]).toEqual([
+      ['a', 1],
+      ['b', 2],
+    ]);
     m.clear();
     expect([m.size, [...m.values()]]).toEqual([0, []]);
   });

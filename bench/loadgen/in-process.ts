@@ -28,4 +28,6 @@ const report = await runLoad({
   proxiesPerConnection: Number(a['per-connection']),
   progress: (line) => process.stderr.write(`[in-process] ${line}\n`),
 });
-process.stdout.write(`${JSON.stringify({ ...report, note: 'server and load generator share this process: cpu covers both' }, null, 2)}\n`, () => process.exit(0));
+process.stdout.write(`${JSON.stringify({ ...report, note: 'server and load generator share this process: cpu covers both' }, null, 2)}\n`, () =>
+  process.exit(0),
+);

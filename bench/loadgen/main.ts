@@ -70,7 +70,14 @@ function parseCli(argv: string[]): Cli {
     ...(a['disconnect-at-s'] !== undefined ? { disconnectAtS: seconds('--disconnect-at-s', a['disconnect-at-s']), reconnect: a.reconnect! } : {}),
   };
   if (a.reconnect && options.disconnectAtS === undefined) throw new Error('--reconnect needs --disconnect-at-s');
-  return { options, workers: count('--workers', a.workers!, 1), recordEds: a['record-eds'] ?? null, out: a.out ?? null, perProxy: a['per-proxy']!, quiet: a.quiet! };
+  return {
+    options,
+    workers: count('--workers', a.workers!, 1),
+    recordEds: a['record-eds'] ?? null,
+    out: a.out ?? null,
+    perProxy: a['per-proxy']!,
+    quiet: a.quiet!,
+  };
 }
 
 function parseTargets(spec: string, digits: number): TargetSpec {

@@ -46,7 +46,12 @@ class SotwSession implements XdsSession {
   /** Per type: the version and nonce of the last response, echoed by every later request. */
   private readonly last = new Map<XdsType, { version: string; nonce: string }>();
 
-  constructor(client: grpc.Client, node: NodeMessage, private readonly state: ProxyState, h: SessionHandlers) {
+  constructor(
+    client: grpc.Client,
+    node: NodeMessage,
+    private readonly state: ProxyState,
+    h: SessionHandlers,
+  ) {
     this.node = node;
     this.stream = openSotwStream(client, {
       onOpen: () => h.onOpen(),
@@ -108,7 +113,8 @@ class DeltaSession implements XdsSession {
   }
 
   send(changes: readonly SubscriptionChange[]): void {
-    for (const c of changes) this.write({ type_url: TYPE_URL[c.type], response_nonce: '', resource_names_subscribe: c.added, resource_names_unsubscribe: c.removed });
+    for (const c of changes)
+      this.write({ type_url: TYPE_URL[c.type], response_nonce: '', resource_names_subscribe: c.added, resource_names_unsubscribe: c.removed });
   }
 
   cancel(): void {

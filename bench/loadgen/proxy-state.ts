@@ -165,7 +165,11 @@ function holdsAll(held: LayeredMap<unknown>, wanted: ReadonlySet<string>): boole
   };
   const base = held.pureBase;
   if (!base) return all(held);
-  return memo(memo(coverage, base, () => new WeakMap<ReadonlySet<string>, boolean>()), wanted, () => all(base));
+  return memo(
+    memo(coverage, base, () => new WeakMap<ReadonlySet<string>, boolean>()),
+    wanted,
+    () => all(base),
+  );
 }
 
 function sum(xs: Iterable<number>): number {

@@ -86,9 +86,27 @@ export function buildReport(ctx: ReportContext, parts: readonly RawLoadResult[],
   const disconnects = parts.map((p) => p.disconnectAt).filter((t): t is number => t !== null);
   const disconnectAt = disconnects.length > 0 ? Math.min(...disconnects) : null;
   const since = (origin: number, ts: Array<number | null>) => ts.filter((t): t is number => t !== null).map((t) => t - origin);
-  const firstResponse = distribution(since(startedAt, proxies.map((p) => p.firstResponseAt)));
-  const sync = distribution(since(startedAt, proxies.map((p) => p.syncedAt)));
-  const resync = disconnectAt === null ? null : distribution(since(disconnectAt, proxies.map((p) => p.resyncedAt)));
+  const firstResponse = distribution(
+    since(
+      startedAt,
+      proxies.map((p) => p.firstResponseAt),
+    ),
+  );
+  const sync = distribution(
+    since(
+      startedAt,
+      proxies.map((p) => p.syncedAt),
+    ),
+  );
+  const resync =
+    disconnectAt === null
+      ? null
+      : distribution(
+          since(
+            disconnectAt,
+            proxies.map((p) => p.resyncedAt),
+          ),
+        );
   const cpu = { userMs: sum(parts.map((p) => p.cpu.userMs)), systemMs: sum(parts.map((p) => p.cpu.systemMs)) };
   const responsesByType = sumCounts(parts.map((p) => p.responsesByType));
   const resourcesByType = sumCounts(parts.map((p) => p.resourcesByType));
@@ -99,7 +117,20 @@ export function buildReport(ctx: ReportContext, parts: readonly RawLoadResult[],
     durationMs,
     connections: sum(parts.map((p) => p.connections)),
     connected: proxies.filter((p) => p.connectedAt !== null).length,
-    firstResponse: { ...firstResponse, firstMs: firstResponse.count > 0 ? round(Math.min(...since(startedAt, proxies.map((p) => p.firstResponseAt)))) : null },
+    firstResponse: {
+      ...firstResponse,
+      firstMs:
+        firstResponse.count > 0
+          ? round(
+              Math.min(
+                ...since(
+                  startedAt,
+                  proxies.map((p) => p.firstResponseAt),
+                ),
+              ),
+            )
+          : null,
+    },
     sync: { ...sync, allSyncedMs: sync.count === ctx.proxies ? sync.max : null },
     resync: resync && { ...resync, allSyncedMs: resync.count === ctx.proxies ? resync.max : null },
     responses: { total: sum(Object.values(responsesByType)), byType: responsesByType },

@@ -73,7 +73,11 @@ export function startLoad(o: LoadOptions): LoadRun {
   preloadProtos();
   const startedAt = o.startedAt ?? epochNow();
   const cpuAtStart = process.cpuUsage();
-  const pool = new ConnectionPool({ address: o.server, proxiesPerConnection: o.proxiesPerConnection ?? 100, flowControlWindowBytes: o.flowControlWindowBytes ?? 16 << 20 });
+  const pool = new ConnectionPool({
+    address: o.server,
+    proxiesPerConnection: o.proxiesPerConnection ?? 100,
+    flowControlWindowBytes: o.flowControlWindowBytes ?? 16 << 20,
+  });
   const responsesByType = zeroCounts();
   const resourcesByType = zeroCounts();
   const errorSamples = new Set<string>();
@@ -108,7 +112,14 @@ export function startLoad(o: LoadOptions): LoadRun {
   const proxies = Array.from({ length: o.proxies }, (_, slot) => {
     const index = first + slot;
     const target = o.targets && `${o.targets.prefix}${String(index % o.targets.count).padStart(o.targets.digits, '0')}`;
-    const config = { index, nodeId: template.replaceAll('{i}', String(index)), nodeCluster: (o.nodeClusterTemplate ?? 'loadgen').replaceAll('{i}', String(index)), protocol: o.protocol, style: o.style, ...(o.style === 'grpc' ? { target } : {}) };
+    const config = {
+      index,
+      nodeId: template.replaceAll('{i}', String(index)),
+      nodeCluster: (o.nodeClusterTemplate ?? 'loadgen').replaceAll('{i}', String(index)),
+      protocol: o.protocol,
+      style: o.style,
+      ...(o.style === 'grpc' ? { target } : {}),
+    };
     return new SimulatedProxy(config, pool.clientFor(slot), env);
   });
   // In batches, yielding to I/O between them: opening 2,000 grpc-js calls takes about a second of
@@ -122,13 +133,16 @@ export function startLoad(o: LoadOptions): LoadRun {
   const timers: NodeJS.Timeout[] = [];
   if (o.disconnectAtS !== undefined) {
     timers.push(
-      setTimeout(() => {
-        disconnectAt = epochNow();
-        stormState = 'done';
-        o.progress?.(`reconnect storm: ${proxies.length} proxies drop their streams${o.reconnect ? ' and reconnect' : ''}`);
-        for (const p of proxies) p.drop(o.reconnect ?? false);
-        checkSettled();
-      }, Math.max(0, startedAt + o.disconnectAtS * 1000 - epochNow())),
+      setTimeout(
+        () => {
+          disconnectAt = epochNow();
+          stormState = 'done';
+          o.progress?.(`reconnect storm: ${proxies.length} proxies drop their streams${o.reconnect ? ' and reconnect' : ''}`);
+          for (const p of proxies) p.drop(o.reconnect ?? false);
+          checkSettled();
+        },
+        Math.max(0, startedAt + o.disconnectAtS * 1000 - epochNow()),
+      ),
     );
   }
   const tick = () => {
@@ -136,7 +150,9 @@ export function startLoad(o: LoadOptions): LoadRun {
     const connected = proxies.filter((p) => p.outcome.connectedAt !== null).length;
     const responses = Object.values(responsesByType).reduce((a, b) => a + b, 0);
     const resources = Object.values(resourcesByType).reduce((a, b) => a + b, 0);
-    o.progress?.(`${((epochNow() - startedAt) / 1000).toFixed(1)}s connected ${connected}/${proxies.length} synced ${synced} responses ${responses} resources ${resources}`);
+    o.progress?.(
+      `${((epochNow() - startedAt) / 1000).toFixed(1)}s connected ${connected}/${proxies.length} synced ${synced} responses ${responses} resources ${resources}`,
+    );
   };
   timers.push(setInterval(tick, o.progressEveryMs ?? 2000));
   checkSettled();

@@ -86,7 +86,11 @@ export class SimulatedProxy {
     if (this.stopped) return;
     this.state = new ProxyState(this.config.style, this.config.target);
     this.syncedThisStream = false;
-    const node = { id: this.config.nodeId, cluster: this.config.nodeCluster ?? 'loadgen', user_agent_name: this.config.style === 'envoy' ? 'envoy' : 'gRPC Node' };
+    const node = {
+      id: this.config.nodeId,
+      cluster: this.config.nodeCluster ?? 'loadgen',
+      user_agent_name: this.config.style === 'envoy' ? 'envoy' : 'gRPC Node',
+    };
     const session = openSession(this.config.protocol, this.client, node, this.state, {
       onOpen: () => {
         this.outcome.connectedAt ??= this.env.now();

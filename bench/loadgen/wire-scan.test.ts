@@ -30,24 +30,40 @@ const routeConfig = (o: Record<string, unknown>) => encode('envoy.config.route.v
 describe('WireReader', () => {
   it('walks every wire type and reads varints exactly up to 2^53', () => {
     const bytes = protobuf.Writer.create()
-      .uint32((1 << 3) | 0).uint64(2 ** 53 - 1)
-      .uint32((2 << 3) | 1).fixed64(7)
-      .uint32((3 << 3) | 2).string('héllo')
-      .uint32((4 << 3) | 5).fixed32(9)
-      .uint32((5 << 3) | 0).int32(-3) // ten bytes on the wire
-      .uint32((536870911 << 3) | 0).uint32(1) // the largest field number
+      .uint32((1 << 3) | 0)
+      .uint64(2 ** 53 - 1)
+      .uint32((2 << 3) | 1)
+      .fixed64(7)
+      .uint32((3 << 3) | 2)
+      .string('héllo')
+      .uint32((4 << 3) | 5)
+      .fixed32(9)
+      .uint32((5 << 3) | 0)
+      .int32(-3) // ten bytes on the wire
+      .uint32((536870911 << 3) | 0)
+      .uint32(1) // the largest field number
       .finish();
     const r = new WireReader(bytes);
     const seen: Array<[number, number]> = [];
     while (r.next()) seen.push([r.field, r.wireType]);
-    expect(seen).toEqual([[1, 0], [2, 1], [3, 2], [4, 5], [5, 0], [536870911, 0]]);
+    expect(seen).toEqual([
+      [1, 0],
+      [2, 1],
+      [3, 2],
+      [4, 5],
+      [5, 0],
+      [536870911, 0],
+    ]);
     expect(varintField(bytes, 0, bytes.length, 1)).toBe(2 ** 53 - 1);
     expect(stringField(bytes, 0, bytes.length, 3)).toBe('héllo');
     expect(varintField(bytes, 0, bytes.length, 536870911)).toBe(1);
   });
 
   it('rejects truncated messages and groups instead of reading past the end', () => {
-    const bytes = protobuf.Writer.create().uint32((1 << 3) | 2).string('abcdef').finish();
+    const bytes = protobuf.Writer.create()
+      .uint32((1 << 3) | 2)
+      .string('abcdef')
+      .finish();
     expect(() => stringField(bytes.subarray(0, 4), 0, 4, 1)).toThrow(WireFormatError);
     expect(() => stringField(Uint8Array.of((1 << 3) | 3), 0, 1, 1)).toThrow(WireFormatError);
     expect(() => new WireReader(Uint8Array.of(0x80)).next()).toThrow(WireFormatError);
@@ -63,7 +79,10 @@ describe('WireReader', () => {
 
 describe('resource scanning', () => {
   it('reads a cluster name and the EDS name it asks for', () => {
-    expect(scanCluster(cluster({ name: 'a', type: 'EDS', eds_cluster_config: { eds_config: ADS, service_name: 'a-eds' } }))).toEqual({ name: 'a', edsName: 'a-eds' });
+    expect(scanCluster(cluster({ name: 'a', type: 'EDS', eds_cluster_config: { eds_config: ADS, service_name: 'a-eds' } }))).toEqual({
+      name: 'a',
+      edsName: 'a-eds',
+    });
     expect(scanCluster(cluster({ name: 'b', type: 'EDS', eds_cluster_config: { eds_config: ADS } }))).toEqual({ name: 'b', edsName: 'b' });
     expect(scanCluster(cluster({ name: 'c', type: 'STRICT_DNS' }))).toEqual({ name: 'c', edsName: null });
     expect(scanCluster(cluster({ name: 'd' }))).toEqual({ name: 'd', edsName: null }); // STATIC by default
@@ -74,7 +93,10 @@ describe('resource scanning', () => {
     const ep = (port: number) => ({ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: port } } } });
     const bytes = encode('envoy.config.endpoint.v3.ClusterLoadAssignment', {
       cluster_name: 'svc',
-      endpoints: [{ locality: { zone: 'a' }, lb_endpoints: [ep(1), ep(2)] }, { locality: { zone: 'b' }, lb_endpoints: [ep(3)] }],
+      endpoints: [
+        { locality: { zone: 'a' }, lb_endpoints: [ep(1), ep(2)] },
+        { locality: { zone: 'b' }, lb_endpoints: [ep(3)] },
+      ],
       policy: { overprovisioning_factor: { value: 140 } },
     });
     expect(scanAssignment(bytes)).toEqual({ name: 'svc', endpoints: 3 });
@@ -87,7 +109,14 @@ describe('resource scanning', () => {
       address: { socket_address: { address: '0.0.0.0', port_value: 80 } },
       filter_chains: [
         { filters: [{ name: 'hcm', typed_config: hcm('r1') }] },
-        { filters: [{ name: 'tcp', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 't', cluster: 'c' } }] },
+        {
+          filters: [
+            {
+              name: 'tcp',
+              typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 't', cluster: 'c' },
+            },
+          ],
+        },
       ],
       default_filter_chain: { filters: [{ name: 'hcm', typed_config: hcm('r2') }] },
     });
@@ -99,13 +128,18 @@ describe('resource scanning', () => {
     const bytes = listener({
       name: 'svc',
       api_listener: {
-        api_listener: { '@type': HCM, stat_prefix: 's', route_config: { name: 'inline', virtual_hosts: [{ name: 'v', domains: ['svc'], routes: [{ match: { prefix: '' }, route: { cluster: 'svc-c' } }] }] }, http_filters: [ROUTER] },
+        api_listener: {
+          '@type': HCM,
+          stat_prefix: 's',
+          route_config: { name: 'inline', virtual_hosts: [{ name: 'v', domains: ['svc'], routes: [{ match: { prefix: '' }, route: { cluster: 'svc-c' } }] }] },
+          http_filters: [ROUTER],
+        },
       },
     });
     expect(scanListener(bytes, 'svc')).toEqual({ name: 'svc', routeNames: [], inlineClusters: ['svc-c'] });
   });
 
-  it("picks the virtual host gRPC would and lists its clusters, weighted ones included", () => {
+  it('picks the virtual host gRPC would and lists its clusters, weighted ones included', () => {
     const bytes = routeConfig({
       name: 'rc',
       virtual_hosts: [
@@ -115,7 +149,17 @@ describe('resource scanning', () => {
           name: 'exact',
           domains: ['api.example.com'],
           routes: [
-            { match: { prefix: '/a' }, route: { weighted_clusters: { clusters: [{ name: 'w1', weight: { value: 1 } }, { name: 'w2', weight: { value: 3 } }] } } },
+            {
+              match: { prefix: '/a' },
+              route: {
+                weighted_clusters: {
+                  clusters: [
+                    { name: 'w1', weight: { value: 1 } },
+                    { name: 'w2', weight: { value: 3 } },
+                  ],
+                },
+              },
+            },
             { match: { prefix: '' }, route: { cluster: 'w1' } },
           ],
         },
@@ -139,7 +183,16 @@ describe('resource scanning', () => {
   });
 
   it("matches a full protobufjs decode on zk-xds's own resources, both views", () => {
-    const svc = service('orders', 4, { ...EMPTY_POLICY, trafficSplit: { label: 'v', subsets: [{ value: '1', weight: 90 }, { value: '2', weight: 10 }] } });
+    const svc = service('orders', 4, {
+      ...EMPTY_POLICY,
+      trafficSplit: {
+        label: 'v',
+        subsets: [
+          { value: '1', weight: 90 },
+          { value: '2', weight: 10 },
+        ],
+      },
+    });
     const proxyless = proxylessResourceSet(svc);
     const sidecar = sidecarResourceSet(svc);
     const plan = planPort(8080, [svc], '127.0.0.1', 'mesh')!;

@@ -30,12 +30,23 @@ export function isWorkerProcess(): boolean {
 }
 
 /** Runs `options.proxies` proxies split over `workers` forks of `script`; EDS receipts go to `recordEds`. */
-export async function runWorkers(script: string, options: PlainLoadOptions, workers: number, recordEds: string | null, progress: boolean): Promise<RawLoadResult[]> {
+export async function runWorkers(
+  script: string,
+  options: PlainLoadOptions,
+  workers: number,
+  recordEds: string | null,
+  progress: boolean,
+): Promise<RawLoadResult[]> {
   const first = options.firstIndex ?? 0;
   const tasks: WorkerTask[] = [];
   for (let k = 0, offset = 0; k < workers; k++) {
     const count = Math.floor(options.proxies / workers) + (k < options.proxies % workers ? 1 : 0);
-    tasks.push({ workerIndex: k, options: { ...options, proxies: count, firstIndex: first + offset }, recordEds: recordEds && `${recordEds}.part${k}`, progress });
+    tasks.push({
+      workerIndex: k,
+      options: { ...options, proxies: count, firstIndex: first + offset },
+      recordEds: recordEds && `${recordEds}.part${k}`,
+      progress,
+    });
     offset += count;
   }
   const children = tasks.map((task) => {

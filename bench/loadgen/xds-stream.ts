@@ -80,7 +80,11 @@ function adsMethods(): AdsMethods {
   const delta = service.DeltaAggregatedResources as unknown as protoLoader.MethodDefinition<DeltaRequest, object>;
   methods = {
     sotw: { path: sotw.path, requestSerialize: withSharedNames(sotw.requestSerialize, 'resource_names'), responseDeserialize: decodeSotwResponse },
-    delta: { path: delta.path, requestSerialize: withSharedNames(delta.requestSerialize, 'resource_names_subscribe'), responseDeserialize: decodeDeltaResponse },
+    delta: {
+      path: delta.path,
+      requestSerialize: withSharedNames(delta.requestSerialize, 'resource_names_subscribe'),
+      responseDeserialize: decodeDeltaResponse,
+    },
   };
   return methods;
 }

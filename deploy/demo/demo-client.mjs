@@ -29,9 +29,7 @@ const client = new pkg.zkxds.demo.v1.Echo(`xds:///${opts.service}`, grpc.credent
 
 const counts = {};
 for (let i = 0; i < Number(opts.calls); i++) {
-  const reply = await new Promise((resolve) =>
-    client.Who({}, { deadline: Date.now() + 5000 }, (err, r) => resolve(err ? `error: ${err.details}` : r.backend)),
-  );
+  const reply = await new Promise((resolve) => client.Who({}, { deadline: Date.now() + 5000 }, (err, r) => resolve(err ? `error: ${err.details}` : r.backend)));
   counts[reply] = (counts[reply] ?? 0) + 1;
 }
 console.log(JSON.stringify({ target: `xds:///${opts.service}`, calls: Number(opts.calls), answeredBy: counts }));

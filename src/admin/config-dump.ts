@@ -65,12 +65,10 @@ function dumpType(stream: XdsStream, sub: SubscriptionBase): DumpedType {
   }
   if (sub.nonce === null) return { ...status, currentVersion, resources: [] };
   const names = sub.wildcard ? [...cache.entries(sub.typeUrl).keys()] : [...sub.names];
-  const resources = names
-    .sort()
-    .flatMap((name) => {
-      const entry = cache.get(sub.typeUrl, name);
-      return entry ? [dumped(name, entry)] : [];
-    });
+  const resources = names.sort().flatMap((name) => {
+    const entry = cache.get(sub.typeUrl, name);
+    return entry ? [dumped(name, entry)] : [];
+  });
   const changed = cache.changedSince(sub.typeUrl, sub.sentSeq);
   const pendingChanges = changed === 'all' ? 'all' : [...changed].filter((n) => sub.subscribes(n)).sort();
   return { ...status, currentVersion, pendingChanges, resources };

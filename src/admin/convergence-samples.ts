@@ -99,7 +99,12 @@ export class ConvergenceSamples {
       count: all.length,
       p50: quantile(all, 0.5),
       p99: quantile(all, 0.99),
-      buckets: perBucket.map((s, i) => ({ from: new Date(start + i * bucketSeconds * 1000).toISOString(), count: s.length, p50: quantile(s, 0.5), p99: quantile(s, 0.99) })),
+      buckets: perBucket.map((s, i) => ({
+        from: new Date(start + i * bucketSeconds * 1000).toISOString(),
+        count: s.length,
+        p50: quantile(s, 0.5),
+        p99: quantile(s, 0.99),
+      })),
     };
   }
 

@@ -65,7 +65,11 @@ export class DebugAccess {
       else this.log.info({ file }, 'admin token read');
       return this.token;
     } catch (err) {
-      if (this.stamp !== 'unreadable') this.log.error({ file, err: (err as NodeJS.ErrnoException).code ?? (err as Error).message }, 'cannot read the admin token file: /debug refuses every non-loopback connection');
+      if (this.stamp !== 'unreadable')
+        this.log.error(
+          { file, err: (err as NodeJS.ErrnoException).code ?? (err as Error).message },
+          'cannot read the admin token file: /debug refuses every non-loopback connection',
+        );
       this.stamp = 'unreadable';
       this.token = undefined;
       return undefined;
@@ -74,7 +78,10 @@ export class DebugAccess {
 }
 
 /** The admin server's `access` option. */
-export function adminAccess(tokenFile: string | undefined, log: Logger): (remoteAddress: string | undefined, authorization: string | undefined) => AccessDenied | undefined {
+export function adminAccess(
+  tokenFile: string | undefined,
+  log: Logger,
+): (remoteAddress: string | undefined, authorization: string | undefined) => AccessDenied | undefined {
   const access = new DebugAccess(tokenFile, log);
   return (remoteAddress, authorization) => access.check(remoteAddress, authorization);
 }

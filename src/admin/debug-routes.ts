@@ -62,7 +62,12 @@ export function debugRoutes(src: DebugSources): Record<string, RouteHandler> {
     }),
     '/debug/istio': () => ({
       status: 200,
-      body: { namespace: src.istio.namespace, revision: src.istio.revision, exportTo: src.istio.exportTo, rejected: Object.fromEntries(src.istio.rejectedEntries()) },
+      body: {
+        namespace: src.istio.namespace,
+        revision: src.istio.revision,
+        exportTo: src.istio.exportTo,
+        rejected: Object.fromEntries(src.istio.rejectedEntries()),
+      },
     }),
     // Registrations skipped as invalid and mesh names claimed by two services.
     '/debug/registrations': () => ({

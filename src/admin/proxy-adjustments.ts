@@ -19,7 +19,11 @@ export interface NotApplied {
  * The adjustments for the services a proxy subscribes to (by listener or cluster name; a subset
  * cluster `svc|label=value` counts as `svc`; a wildcard subscription counts every service).
  */
-export function proxyNotApplied(streams: readonly XdsStream[], catalog: ReadonlyMap<string, Service>, adjustmentsOf: (s: Service) => ViewAdjustments[]): NotApplied[] {
+export function proxyNotApplied(
+  streams: readonly XdsStream[],
+  catalog: ReadonlyMap<string, Service>,
+  adjustmentsOf: (s: Service) => ViewAdjustments[],
+): NotApplied[] {
   const view = streams.find((s) => s.view)?.view?.name;
   if (!view) return [];
   const services = new Set<string>();

@@ -134,9 +134,7 @@ export function proxyStatus(node: string, streams: readonly XdsStream[]): ProxyS
 
 /** Every connected proxy, sorted by node id. */
 export function allProxies(source: StreamSource): ProxyStatus[] {
-  return [...streamsByNode(source)]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([node, streams]) => proxyStatus(node, streams));
+  return [...streamsByNode(source)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([node, streams]) => proxyStatus(node, streams));
 }
 
 /** Distinct connected node ids per proxy kind (the connected-proxies metric). */

@@ -60,5 +60,7 @@ function describeRule(r: AuthorizationRule): string {
   if (!r.to) return `${from} to anything`;
   const targets = [...(r.to.methods ?? []), ...(r.to.paths ?? []).map(describeMatch)];
   const headers = (r.to.headers ?? []).map((h) => ('present' in h ? `${h.name} present` : 'exact' in h ? `${h.name}=${h.exact}` : `${h.name}=${h.prefix}*`));
-  return [from, targets.length > 0 ? `to ${targets.join(' or ')}` : 'to anything', headers.length > 0 ? `with ${headers.join(' and ')}` : ''].filter(Boolean).join(' ');
+  return [from, targets.length > 0 ? `to ${targets.join(' or ')}` : 'to anything', headers.length > 0 ? `with ${headers.join(' and ')}` : '']
+    .filter(Boolean)
+    .join(' ');
 }

@@ -95,7 +95,7 @@ ${BODY}
     "connect-src 'self'",
     `script-src ${sha256(STATUS_SCRIPT)}`,
     `style-src ${sha256(STYLE)}`,
-    "img-src data:",
+    'img-src data:',
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",

@@ -60,7 +60,13 @@ export function serviceLines(catalog: CatalogStore, registry: RegistryReport): S
   const names = new Set([...catalog.snapshot().keys(), ...skipped.keys(), ...rejected]);
   return [...names].sort().map((name) => {
     const instances = catalog.get(name)?.instances ?? [];
-    return { name, instances: instances.length, serving: instances.filter((i) => i.healthy).length, skipped: skipped.get(name) ?? 0, policyRejected: rejected.has(name) };
+    return {
+      name,
+      instances: instances.length,
+      serving: instances.filter((i) => i.healthy).length,
+      skipped: skipped.get(name) ?? 0,
+      policyRejected: rejected.has(name),
+    };
   });
 }
 

@@ -43,7 +43,10 @@ export function identityKey(identity: ServiceIdentity): string {
 
 /** One DNS label from arbitrary text; '' when nothing usable is left. */
 export function dnsLabel(text: string): string {
-  const mapped = text.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '');
+  const mapped = text
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+|-+$/g, '');
   if (mapped.length <= MAX_LABEL) return mapped;
   const digest = createHash('sha256').update(text).digest('hex').slice(0, 8);
   return `${mapped.slice(0, HASHED_PREFIX).replace(/-+$/, '')}-${digest}`;
@@ -51,7 +54,10 @@ export function dnsLabel(text: string): string {
 
 /** Labels of dotted text (a Curator service name, a Java interface), each mapped by dnsLabel. */
 function dottedLabels(text: string): string[] {
-  return text.split('.').map(dnsLabel).filter((l) => l !== '');
+  return text
+    .split('.')
+    .map(dnsLabel)
+    .filter((l) => l !== '');
 }
 
 /**

@@ -68,8 +68,7 @@ const durationMs = (minimum: 'positive' | 'zero-or-more', description: string) =
     description,
   }) as const;
 
-const count = (minimum: number, maximum: number, description: string) =>
-  ({ type: 'integer', minimum, maximum, description }) as const;
+const count = (minimum: number, maximum: number, description: string) => ({ type: 'integer', minimum, maximum, description }) as const;
 
 const loadBalancing = {
   type: 'object',
@@ -225,9 +224,17 @@ const mtls = {
       type: 'object',
       additionalProperties: false,
       properties: { certificate: instanceName, validationContext: instanceName, sdsCluster: instanceName },
-      description: 'SDS secrets of the sidecar: certificate (default "default"), validationContext (default "ROOTCA"), from the cluster sdsCluster in Envoy\'s bootstrap (default "spire_agent")',
+      description:
+        'SDS secrets of the sidecar: certificate (default "default"), validationContext (default "ROOTCA"), from the cluster sdsCluster in Envoy\'s bootstrap (default "spire_agent")',
     },
-    serverIdentities: { type: 'array', minItems: 1, maxItems: 32, uniqueItems: true, items: spiffeMatcher, description: 'SANs a caller accepts from the server' },
+    serverIdentities: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 32,
+      uniqueItems: true,
+      items: spiffeMatcher,
+      description: 'SANs a caller accepts from the server',
+    },
   },
 } as const;
 

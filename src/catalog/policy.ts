@@ -198,7 +198,9 @@ function describeSchemaError(error: ErrorObject): PolicyFieldError {
 function propertyCountMessage(error: ErrorObject): string {
   const schema = error.parentSchema as { properties?: object; required?: string[]; maxProperties?: number } | undefined;
   const required = new Set(schema?.required ?? []);
-  const choices = Object.keys(schema?.properties ?? {}).filter((k) => !required.has(k)).map((k) => `"${k}"`);
+  const choices = Object.keys(schema?.properties ?? {})
+    .filter((k) => !required.has(k))
+    .map((k) => `"${k}"`);
   const list = choices.length <= 2 ? choices.join(' or ') : `${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1]}`;
   const exactlyOne = schema?.maxProperties !== undefined;
   return `${exactlyOne ? 'must have exactly one of' : 'must have at least one of'} ${list}${required.size > 0 ? ` (besides ${[...required].map((r) => `"${r}"`).join(', ')})` : ''}`;
@@ -247,7 +249,14 @@ function authorizationErrors(policy: ServicePolicy): PolicyFieldError[] {
   const mode = policy.mtls?.mode ?? 'DISABLE';
   if (mode !== 'DISABLE') return [];
   return (policy.authorization?.rules ?? []).flatMap((rule, i) =>
-    rule.from ? [{ field: `/authorization/rules/${i}/from`, message: 'matches callers by certificate, which needs mtls mode PERMISSIVE or STRICT (plaintext callers have no identity)' }] : [],
+    rule.from
+      ? [
+          {
+            field: `/authorization/rules/${i}/from`,
+            message: 'matches callers by certificate, which needs mtls mode PERMISSIVE or STRICT (plaintext callers have no identity)',
+          },
+        ]
+      : [],
   );
 }
 

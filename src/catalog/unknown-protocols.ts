@@ -27,7 +27,10 @@ export class UnknownProtocolReporter {
         if (this.reported.has(key)) continue;
         this.reported.add(key);
         const where = service.instances.find((i) => i.metadata[PROTOCOL_METADATA_KEY] === protocol)?.source;
-        this.log.warn({ service: service.name, protocol, source: where }, 'instances declare a protocol zk-xds does not know; the mesh treats it as tcp (set the policy protocol to override)');
+        this.log.warn(
+          { service: service.name, protocol, source: where },
+          'instances declare a protocol zk-xds does not know; the mesh treats it as tcp (set the policy protocol to override)',
+        );
       }
     }
   }

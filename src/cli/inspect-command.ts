@@ -5,7 +5,11 @@ import type { SecuritySummary } from '../admin/security-summary.js';
 import { CommandFailure, EXIT, formatTable, getAdmin } from './admin-client.js';
 import type { ScopedByPage } from '../admin/scope-pages.js';
 
-export async function inspectCommand(service: string, opts: { admin: string; adminTokenFile?: string; output: 'text' | 'json' }, out: (text: string) => void): Promise<void> {
+export async function inspectCommand(
+  service: string,
+  opts: { admin: string; adminTokenFile?: string; output: 'text' | 'json' },
+  out: (text: string) => void,
+): Promise<void> {
   const query = `?service=${encodeURIComponent(service)}`;
   const catalog = await getAdmin<CatalogPage | { error: string }>(opts.admin, `/debug/catalog${query}`, opts.adminTokenFile);
   const resources = await getAdmin<ResourcesPage | { error: string }>(opts.admin, `/debug/resources${query}`, opts.adminTokenFile);
@@ -17,7 +21,11 @@ export async function inspectCommand(service: string, opts: { admin: string; adm
   // Older servers have no /debug/scopes: the section is then left out.
   const scopes = await getAdmin<ScopedByPage>(opts.admin, `/debug/scopes${query}`, opts.adminTokenFile).catch(() => null);
   const scopedBy = scopes?.status === 200 ? scopes.body : null;
-  out(opts.output === 'json' ? `${JSON.stringify({ service, catalog: page, resources: served, scopedBy }, null, 2)}\n` : describeService(service, page, served) + describeScopedBy(scopedBy));
+  out(
+    opts.output === 'json'
+      ? `${JSON.stringify({ service, catalog: page, resources: served, scopedBy }, null, 2)}\n`
+      : describeService(service, page, served) + describeScopedBy(scopedBy),
+  );
 }
 
 export function describeService(service: string, page: CatalogPage | null, served: ResourcesPage | null): string {
@@ -30,7 +38,15 @@ export function describeService(service: string, page: CatalogPage | null, serve
       indent(
         formatTable(
           ['SOURCE', 'FORMAT', 'ADDRESS', 'PORT', 'WEIGHT', 'SERVING', 'LOCALITY'],
-          instances.map((i) => [i.source, i.format, i.address, String(i.port), String(i.weight), i.healthy ? 'yes' : 'no', [i.locality.region, i.locality.zone, i.locality.subZone].filter(Boolean).join('/') || '-']),
+          instances.map((i) => [
+            i.source,
+            i.format,
+            i.address,
+            String(i.port),
+            String(i.weight),
+            i.healthy ? 'yes' : 'no',
+            [i.locality.region, i.locality.zone, i.locality.subZone].filter(Boolean).join('/') || '-',
+          ]),
         ),
       ),
     );
@@ -67,8 +83,12 @@ export function describeService(service: string, page: CatalogPage | null, serve
 export function describeScopedBy(page: ScopedByPage | null): string {
   if (!page) return '';
   const rows = page.nodeClusters.flatMap(({ nodeCluster, entries }) => entries.map((e) => [nodeCluster, e.pattern, e.source, e.from]));
-  const others = page.scopeDefault === 'all' ? 'sidecars of node clusters without a scope get it too' : 'sidecars of node clusters without a scope do not get it (--scope-default none)';
-  if (rows.length === 0) return `
+  const others =
+    page.scopeDefault === 'all'
+      ? 'sidecars of node clusters without a scope get it too'
+      : 'sidecars of node clusters without a scope do not get it (--scope-default none)';
+  if (rows.length === 0)
+    return `
 in scope of: no node cluster's scope names it (${others})
 `;
   return `
@@ -77,8 +97,11 @@ ${indent(formatTable(['NODE CLUSTER', 'ENTRY', 'SOURCE', 'FROM'], rows))}`;
 }
 
 function describeSecurity(s: SecuritySummary): string {
-  const lines = [`\nmtls: ${s.mode} (callers send ${s.callers}${s.serverIdentities.length > 0 ? `, accept servers ${s.serverIdentities.join(' or ')}` : ''})\n`];
-  for (const server of s.servers) lines.push(`  server ${server.address}: ${server.mode}${server.conflict ? `, refuses every call: ${server.conflict}` : ''}\n`);
+  const lines = [
+    `\nmtls: ${s.mode} (callers send ${s.callers}${s.serverIdentities.length > 0 ? `, accept servers ${s.serverIdentities.join(' or ')}` : ''})\n`,
+  ];
+  for (const server of s.servers)
+    lines.push(`  server ${server.address}: ${server.mode}${server.conflict ? `, refuses every call: ${server.conflict}` : ''}\n`);
   if (s.nodeNeeds) {
     lines.push(`  gRPC nodes need: ${s.nodeNeeds.certificateProviders.map((p) => `certificate_providers.${p}`).join(', ')} in their bootstrap\n`);
     lines.push(`  Envoy nodes need: SDS secrets ${s.nodeNeeds.sdsSecrets.join(', ')} from bootstrap cluster ${s.nodeNeeds.sdsCluster}\n`);
@@ -98,8 +121,12 @@ function summarize(kind: string, r: ServedResource): string {
   }
   if (kind === 'cluster') return `type ${String(o.type ?? 'EDS')}, lb ${String(o.lb_policy ?? 'ROUND_ROBIN')}`;
   if (kind === 'route') return `${((o.virtual_hosts as unknown[] | undefined) ?? []).length} virtual host(s)`;
-  if (kind === 'listener' && o.traffic_direction === 'INBOUND') return `gRPC server${(o.filter_chains as Array<{ transport_socket?: unknown }> | undefined)?.[0]?.transport_socket ? ', mTLS' : ', plaintext'}`;
-  if (kind === 'listener') return o.api_listener ? 'api_listener' : `port ${String((o.address as { socket_address?: { port_value?: number } } | undefined)?.socket_address?.port_value ?? '?')}`;
+  if (kind === 'listener' && o.traffic_direction === 'INBOUND')
+    return `gRPC server${(o.filter_chains as Array<{ transport_socket?: unknown }> | undefined)?.[0]?.transport_socket ? ', mTLS' : ', plaintext'}`;
+  if (kind === 'listener')
+    return o.api_listener
+      ? 'api_listener'
+      : `port ${String((o.address as { socket_address?: { port_value?: number } } | undefined)?.socket_address?.port_value ?? '?')}`;
   return '';
 }
 

@@ -35,7 +35,10 @@ function labelValue(value: string): string {
 
 /** `*`, `.`, `~` or namespace names, comma-separated. */
 function exportToList(value: string): string[] {
-  const entries = value.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const entries = value
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
   if (entries.length === 0) throw new InvalidArgumentError('expected *, . or namespace names, comma-separated');
   for (const e of entries) if (e !== '*' && e !== '.' && e !== '~') dnsLabel(e);
   return entries;
@@ -43,7 +46,10 @@ function exportToList(value: string): string[] {
 
 /** `a,b,prefix*`: metadata keys; an empty value is an empty list (every key becomes a label). */
 function keyList(value: string): string[] {
-  return value.split(',').map((k) => k.trim()).filter((k) => k !== '');
+  return value
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
 }
 
 export function buildProgram(): Command {
@@ -62,40 +68,133 @@ export function buildProgram(): Command {
   for (const option of xdsTlsOptions()) serve.addOption(option);
   for (const option of scopeOptions()) serve.addOption(option);
   serve
-    .addOption(new Option('--bind-address <ip>', 'address the xDS port (and the admin port unless --admin-bind-address) listens on').env('ZKXDS_BIND_ADDRESS').default('0.0.0.0'))
+    .addOption(
+      new Option('--bind-address <ip>', 'address the xDS port (and the admin port unless --admin-bind-address) listens on')
+        .env('ZKXDS_BIND_ADDRESS')
+        .default('0.0.0.0'),
+    )
     .addOption(new Option('--xds-port <port>', 'gRPC xDS port').env('ZKXDS_XDS_PORT').default(18000).argParser(int(0, 65535)))
     .addOption(new Option('--admin-bind-address <ip>', 'address the admin port listens on (default: --bind-address)').env('ZKXDS_ADMIN_BIND_ADDRESS'))
-    .addOption(adminTokenFileOption('file holding the bearer token /debug/* requires from non-loopback connections (re-read when it changes); unset: /debug answers only loopback'))
-    .addOption(new Option('--admin-port <port>', 'HTTP port for /healthz, /readyz, /metrics and /debug/* (proxies, config_dump, catalog, resources)').env('ZKXDS_ADMIN_PORT').default(9901).argParser(int(0, 65535)))
-    .addOption(new Option('--debounce-ms <ms>', 'quiet time that closes a batch of ZooKeeper changes').env('ZKXDS_DEBOUNCE_MS').default(2).argParser(int(0, 60000)))
+    .addOption(
+      adminTokenFileOption(
+        'file holding the bearer token /debug/* requires from non-loopback connections (re-read when it changes); unset: /debug answers only loopback',
+      ),
+    )
+    .addOption(
+      new Option('--admin-port <port>', 'HTTP port for /healthz, /readyz, /metrics and /debug/* (proxies, config_dump, catalog, resources)')
+        .env('ZKXDS_ADMIN_PORT')
+        .default(9901)
+        .argParser(int(0, 65535)),
+    )
+    .addOption(
+      new Option('--debounce-ms <ms>', 'quiet time that closes a batch of ZooKeeper changes').env('ZKXDS_DEBOUNCE_MS').default(2).argParser(int(0, 60000)),
+    )
     .addOption(new Option('--max-delay-ms <ms>', 'longest a change waits in a batch').env('ZKXDS_MAX_DELAY_MS').default(100).argParser(int(1, 600000)))
-    .addOption(new Option('--min-push-interval-ms <ms>', 'least time between two pushes of changes to one proxy stream; under churn the changes of the interval go out together (an idle stream is pushed at once)').env('ZKXDS_MIN_PUSH_INTERVAL_MS').default(100).argParser(int(0, 10000)))
-    .addOption(new Option('--retire-grace-ms <ms>', 'longest a resource no longer referenced stays served while proxies have not ACKed the change that dropped it (make before break)').env('ZKXDS_RETIRE_GRACE_MS').default(10000).argParser(int(0, 600000)))
-    .addOption(new Option('--retire-subscribed-max-ms <ms>', 'longest such a resource stays while a proxy still subscribes to it by name (gRPC keeps watching unused clusters for 15 minutes)').env('ZKXDS_RETIRE_SUBSCRIBED_MAX_MS').default(1200000).argParser(int(0, 86400000)))
-    .addOption(new Option('--domain-suffix <suffix>', 'suffix of the host names Envoy sidecars route (orders.<suffix>); empty for none').env('ZKXDS_DOMAIN_SUFFIX').default(''))
-    .addOption(new Option('--sidecar-listen-address <ip>', "address Envoy sidecars' outbound listeners bind to").env('ZKXDS_SIDECAR_LISTEN_ADDRESS').default('127.0.0.1'))
-    .addOption(new Option('--istio-namespace <ns>', 'namespace of the Istio ServiceEntries (served to istiod over MCP, written with --k8s-service-entries)').env('ZKXDS_ISTIO_NAMESPACE').default('zk-xds').argParser(dnsLabel))
-    .addOption(new Option('--istio-revision <rev>', 'Istio revision (istio.io/rev label) of the ServiceEntries; empty for the default revision').env('ZKXDS_ISTIO_REVISION').default('').argParser(labelValue))
-    .addOption(new Option('--istio-export-to <list>', 'exportTo of the ServiceEntries: *, . or namespaces, comma-separated').env('ZKXDS_ISTIO_EXPORT_TO').default(['*'], '*').argParser(exportToList))
-    .addOption(new Option('--istio-dropped-labels <keys>', 'instance metadata keys never made ServiceEntry endpoint labels (volatile or internal ones, e.g. Dubbo pid and timestamp), comma-separated; key* for a prefix; replaces the default list').env('ZKXDS_ISTIO_DROPPED_LABELS').default([...DEFAULT_DROPPED_LABELS], DEFAULT_DROPPED_LABELS.join(',')).argParser(keyList))
-    .addOption(new Option('--k8s-service-entries [enabled]', 'keep ServiceEntry objects in --istio-namespace through the Kubernetes API (one elected replica writes)').env('ZKXDS_K8S_SERVICE_ENTRIES').default(false).preset(true).argParser(bool))
+    .addOption(
+      new Option(
+        '--min-push-interval-ms <ms>',
+        'least time between two pushes of changes to one proxy stream; under churn the changes of the interval go out together (an idle stream is pushed at once)',
+      )
+        .env('ZKXDS_MIN_PUSH_INTERVAL_MS')
+        .default(100)
+        .argParser(int(0, 10000)),
+    )
+    .addOption(
+      new Option(
+        '--retire-grace-ms <ms>',
+        'longest a resource no longer referenced stays served while proxies have not ACKed the change that dropped it (make before break)',
+      )
+        .env('ZKXDS_RETIRE_GRACE_MS')
+        .default(10000)
+        .argParser(int(0, 600000)),
+    )
+    .addOption(
+      new Option(
+        '--retire-subscribed-max-ms <ms>',
+        'longest such a resource stays while a proxy still subscribes to it by name (gRPC keeps watching unused clusters for 15 minutes)',
+      )
+        .env('ZKXDS_RETIRE_SUBSCRIBED_MAX_MS')
+        .default(1200000)
+        .argParser(int(0, 86400000)),
+    )
+    .addOption(
+      new Option('--domain-suffix <suffix>', 'suffix of the host names Envoy sidecars route (orders.<suffix>); empty for none')
+        .env('ZKXDS_DOMAIN_SUFFIX')
+        .default(''),
+    )
+    .addOption(
+      new Option('--sidecar-listen-address <ip>', "address Envoy sidecars' outbound listeners bind to")
+        .env('ZKXDS_SIDECAR_LISTEN_ADDRESS')
+        .default('127.0.0.1'),
+    )
+    .addOption(
+      new Option('--istio-namespace <ns>', 'namespace of the Istio ServiceEntries (served to istiod over MCP, written with --k8s-service-entries)')
+        .env('ZKXDS_ISTIO_NAMESPACE')
+        .default('zk-xds')
+        .argParser(dnsLabel),
+    )
+    .addOption(
+      new Option('--istio-revision <rev>', 'Istio revision (istio.io/rev label) of the ServiceEntries; empty for the default revision')
+        .env('ZKXDS_ISTIO_REVISION')
+        .default('')
+        .argParser(labelValue),
+    )
+    .addOption(
+      new Option('--istio-export-to <list>', 'exportTo of the ServiceEntries: *, . or namespaces, comma-separated')
+        .env('ZKXDS_ISTIO_EXPORT_TO')
+        .default(['*'], '*')
+        .argParser(exportToList),
+    )
+    .addOption(
+      new Option(
+        '--istio-dropped-labels <keys>',
+        'instance metadata keys never made ServiceEntry endpoint labels (volatile or internal ones, e.g. Dubbo pid and timestamp), comma-separated; key* for a prefix; replaces the default list',
+      )
+        .env('ZKXDS_ISTIO_DROPPED_LABELS')
+        .default([...DEFAULT_DROPPED_LABELS], DEFAULT_DROPPED_LABELS.join(','))
+        .argParser(keyList),
+    )
+    .addOption(
+      new Option('--k8s-service-entries [enabled]', 'keep ServiceEntry objects in --istio-namespace through the Kubernetes API (one elected replica writes)')
+        .env('ZKXDS_K8S_SERVICE_ENTRIES')
+        .default(false)
+        .preset(true)
+        .argParser(bool),
+    )
     .addOption(new Option('--kubeconfig <path>', 'kubeconfig file; unset: the pod service account in a cluster, else ~/.kube/config').env('KUBECONFIG'))
-    .addOption(new Option('--leader-election-path <path>', 'znode under which replicas elect the one that writes to Kubernetes').env('ZKXDS_LEADER_ELECTION_PATH').default('/zk-xds/leader').argParser(zkRootPath))
-    .addOption(new Option('--k8s-writes-per-second <n>', 'most Kubernetes API writes per second (bursts up to the same number)').env('ZKXDS_K8S_WRITES_PER_SECOND').default(20).argParser(int(1, 10000)))
-    .addOption(new Option('--log-level <level>', 'pino log level').env('ZKXDS_LOG_LEVEL').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addOption(
+      new Option('--leader-election-path <path>', 'znode under which replicas elect the one that writes to Kubernetes')
+        .env('ZKXDS_LEADER_ELECTION_PATH')
+        .default('/zk-xds/leader')
+        .argParser(zkRootPath),
+    )
+    .addOption(
+      new Option('--k8s-writes-per-second <n>', 'most Kubernetes API writes per second (bursts up to the same number)')
+        .env('ZKXDS_K8S_WRITES_PER_SECOND')
+        .default(20)
+        .argParser(int(1, 10000)),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'pino log level')
+        .env('ZKXDS_LOG_LEVEL')
+        .default('info')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    )
     .action(async (opts: ServeConfig & { logLevel: string }) => {
       const log = createLogger(opts.logLevel);
       const starting = startServer(opts, log);
       // Installed before start-up finishes, so that a SIGTERM during it still ends in a clean stop.
       const shutdown = (signal: string) => {
         log.info({ signal }, 'signal received');
-        starting.then((server) => server.stop()).then(
-          () => process.exit(0),
-          (err: Error) => {
-            log.error({ err: err.message }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
+        starting
+          .then((server) => server.stop())
+          .then(
+            () => process.exit(0),
+            (err: Error) => {
+              log.error({ err: err.message }, 'shutdown failed');
+              process.exit(1);
+            },
+          );
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
@@ -156,7 +255,9 @@ function addOperatorCommands(program: Command): void {
     .addOption(adminOption())
     .addOption(adminTokenFileOption('file holding the bearer token to send to the admin port (see serve --admin-token-file)'))
     .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
-    .action((service: string, opts: { admin: string; adminTokenFile?: string; output: 'text' | 'json' }) => oneShot(() => inspectCommand(service, opts, write)));
+    .action((service: string, opts: { admin: string; adminTokenFile?: string; output: 'text' | 'json' }) =>
+      oneShot(() => inspectCommand(service, opts, write)),
+    );
   const validate = program
     .command('validate')
     .showHelpAfterError(usageHint('validate'))

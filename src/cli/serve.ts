@@ -93,20 +93,32 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
   // A view per audience, plus one for gRPC C-core 1.51, which breaks on fields other clients take
   // (src/xds/client-profile.ts); services it would get differently are few, the rest share bytes.
   const caches = { proxyless: new ResourceCache(types), sidecar: new ResourceCache(types), 'grpc-core-1.51': new ResourceCache(types) };
-  const publisher = new CatalogPublisher(caches, { domainSuffix: config.domainSuffix, sidecarBindAddress: config.sidecarListenAddress }, log.child({ component: 'publisher' }), metrics);
+  const publisher = new CatalogPublisher(
+    caches,
+    { domainSuffix: config.domainSuffix, sidecarBindAddress: config.sidecarListenAddress },
+    log.child({ component: 'publisher' }),
+    metrics,
+  );
   catalog.onChange((change, observedAt) => publisher.publish(change, observedAt));
   const unknownProtocols = new UnknownProtocolReporter(log.child({ component: 'catalog' }));
   catalog.onChange((change) => unknownProtocols.observe(change));
   // istiod (MCP-over-xDS) may be served from any view: every cache holds the ServiceEntries.
-  const istio = { namespace: config.istioNamespace || 'zk-xds', revision: config.istioRevision ?? '', exportTo: config.istioExportTo ?? ['*'], domainSuffix: config.domainSuffix, labelRule: labelRuleFrom(config.istioDroppedLabels ?? DEFAULT_DROPPED_LABELS) };
+  const istio = {
+    namespace: config.istioNamespace || 'zk-xds',
+    revision: config.istioRevision ?? '',
+    exportTo: config.istioExportTo ?? ['*'],
+    domainSuffix: config.domainSuffix,
+    labelRule: labelRuleFrom(config.istioDroppedLabels ?? DEFAULT_DROPPED_LABELS),
+  };
   const mcpPublisher = new McpPublisher(Object.values(caches), istio, log.child({ component: 'istio-mcp' }), metrics);
   catalog.onChange((change, observedAt) => mcpPublisher.publish(change, observedAt));
   metrics.setCatalogSource(() => countCatalog(catalog));
 
-  const registry = new ZkRegistry(
-    registryOptionsFrom(config, { debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs }),
-    { log, metrics, onServices: (services, observedAt) => catalog.offer(services, observedAt) },
-  );
+  const registry = new ZkRegistry(registryOptionsFrom(config, { debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs }), {
+    log,
+    metrics,
+    onServices: (services, observedAt) => catalog.offer(services, observedAt),
+  });
   // Sidecars whose node cluster has a scope get only its services (after the base sidecar view).
   const scopes = sidecarScopes(config, { base: caches.sidecar, catalog, namesOf: (s) => publisher.sidecarNamesOf(s), registry, log, metrics });
   catalog.onChange((change, observedAt) => scopes.views.publish(change, observedAt));
@@ -115,9 +127,25 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
   // xDS answers (SotW, delta, MCP) are held until every ensemble's first complete read: an empty
   // answer would make clients drop what they hold.
   const gate = new WarmGate();
-  const xds = new XdsServer({ caches, log: log.child({ component: 'xds' }), metrics, minPushIntervalMs: config.minPushIntervalMs ?? 0, retireGraceMs: config.retireGraceMs, retireSubscribedMaxMs: config.retireSubscribedMaxMs, limits: streamLimitsFrom(config), warmGate: gate, credentials: transport?.credentials, identities: transport?.identities, viewSelector: scopes.viewSelector, onViewUnused: scopes.onViewUnused });
+  const xds = new XdsServer({
+    caches,
+    log: log.child({ component: 'xds' }),
+    metrics,
+    minPushIntervalMs: config.minPushIntervalMs ?? 0,
+    retireGraceMs: config.retireGraceMs,
+    retireSubscribedMaxMs: config.retireSubscribedMaxMs,
+    limits: streamLimitsFrom(config),
+    warmGate: gate,
+    credentials: transport?.credentials,
+    identities: transport?.identities,
+    viewSelector: scopes.viewSelector,
+    onViewUnused: scopes.onViewUnused,
+  });
   const xdsPort = await xds.listen(config.bindAddress, config.xdsPort);
-  metrics.setProxySource(() => countProxiesByKind(xds), () => new Set(streamsByNode(xds).keys()));
+  metrics.setProxySource(
+    () => countProxiesByKind(xds),
+    () => new Set(streamsByNode(xds).keys()),
+  );
   metrics.setProxyStateSource(new ProxyCensus(xds).take);
   xds.onReply((reply) => {
     if (reply.kind === 'nack') metrics.recordProxyNack(reply.nodeId, shortTypeName(reply.typeUrl));
@@ -132,13 +160,25 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       return { ready, detail: { ...why, zookeeper: status, xds: { port: xdsPort, streams: xds.connectedStreams().length, holding: !gate.isOpen } } };
     },
     routes: {
-      ...debugRoutes({ xds, catalog, registry, publisher, caches, retiring: () => xds.retiring(), istio: { ...istio, rejectedEntries: () => mcpPublisher.rejectedEntries() }, scopes: scopes.pages }),
+      ...debugRoutes({
+        xds,
+        catalog,
+        registry,
+        publisher,
+        caches,
+        retiring: () => xds.retiring(),
+        istio: { ...istio, rejectedEntries: () => mcpPublisher.rejectedEntries() },
+        scopes: scopes.pages,
+      }),
       // /debug/status (HTML) and its JSON pages; `kubernetes` is assigned before any request is served.
       ...statusRoutes({ xds, caches, catalog, registry, kubernetes: () => kubernetes }),
     },
   });
   const adminPort = await admin.listen(config.adminBindAddress ?? config.bindAddress, config.adminPort);
-  log.info({ xdsPort, adminPort, ensembles: registry.sources.ensembles.map((e) => ({ name: e.name, zk: e.connect, chroot: e.chroot, roots: e.roots })) }, 'zk-xds listening; reading ZooKeeper');
+  log.info(
+    { xdsPort, adminPort, ensembles: registry.sources.ensembles.map((e) => ({ name: e.name, zk: e.connect, chroot: e.chroot, roots: e.roots })) },
+    'zk-xds listening; reading ZooKeeper',
+  );
   const kubernetes = config.k8sServiceEntries
     ? startKubernetesServiceEntries(
         {

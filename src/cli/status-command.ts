@@ -8,7 +8,11 @@ import { scopeCell, type ProxyScope } from '../admin/scope-pages.js';
 const TYPES = ['CDS', 'LDS', 'EDS', 'RDS'] as const;
 
 export async function statusCommand(opts: { admin: string; adminTokenFile?: string; output: 'table' | 'json' }, out: (text: string) => void): Promise<void> {
-  const { body } = await getAdmin<{ proxies: Array<ProxyStatus & { notApplied?: NotApplied[]; scope?: ProxyScope }> }>(opts.admin, '/debug/proxies', opts.adminTokenFile);
+  const { body } = await getAdmin<{ proxies: Array<ProxyStatus & { notApplied?: NotApplied[]; scope?: ProxyScope }> }>(
+    opts.admin,
+    '/debug/proxies',
+    opts.adminTokenFile,
+  );
   if (opts.output === 'json') return out(`${JSON.stringify(body, null, 2)}\n`);
   out(proxyTable(body.proxies) + notAppliedReport(body.proxies));
 }

@@ -31,17 +31,14 @@ export async function validateCommand(opts: ValidateOptions, out: (text: string)
 async function readOnce(opts: ValidateOptions): Promise<ValidationReport> {
   // Each ensemble publishes its own batch: keep the latest of every service.
   const read = new Map<string, number>();
-  const registry = new ZkRegistry(
-    registryOptionsFrom(opts, { debounceMs: 0, maxDelayMs: 1 }),
-    {
-      // The report is the output; the registry's own warnings would repeat it.
-      log: silentLogger(),
-      metrics: createMetrics({ defaultMetrics: false }),
-      onServices: (list) => {
-        for (const s of list) read.set(s.name, s.instances.length);
-      },
+  const registry = new ZkRegistry(registryOptionsFrom(opts, { debounceMs: 0, maxDelayMs: 1 }), {
+    // The report is the output; the registry's own warnings would repeat it.
+    log: silentLogger(),
+    metrics: createMetrics({ defaultMetrics: false }),
+    onServices: (list) => {
+      for (const s of list) read.set(s.name, s.instances.length);
     },
-  );
+  });
   let timer: NodeJS.Timeout | undefined;
   let poll: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), opts.timeoutMs)));
@@ -52,11 +49,19 @@ async function readOnce(opts: ValidateOptions): Promise<ValidationReport> {
     const outcome = await Promise.race([registry.start().then(() => 'read' as const), timedOut, denied]);
     if (outcome !== 'read' && deniedRoots().length > 0) throw new CommandFailure(`ZooKeeper denied reading ${deniedRoots().join(', ')}`, EXIT.unreachable);
     if (outcome !== 'read') {
-      throw new CommandFailure(`could not read ZooKeeper at ${opts.sourcesFile ? `the ensembles of ${opts.sourcesFile}` : opts.zk} within ${opts.timeoutMs} ms (unreachable, or the session never came up)`, EXIT.unreachable);
+      throw new CommandFailure(
+        `could not read ZooKeeper at ${opts.sourcesFile ? `the ensembles of ${opts.sourcesFile}` : opts.zk} within ${opts.timeoutMs} ms (unreachable, or the session never came up)`,
+        EXIT.unreachable,
+      );
     }
     const rejectedRegistrations = registry.invalidRegistrations();
     const registrations = [...read.values()].reduce((n, count) => n + count, 0);
-    return { services: read.size, registrations: registrations + rejectedRegistrations.length, rejectedRegistrations, rejectedPolicies: registry.policyErrors() };
+    return {
+      services: read.size,
+      registrations: registrations + rejectedRegistrations.length,
+      rejectedRegistrations,
+      rejectedPolicies: registry.policyErrors(),
+    };
   } finally {
     clearTimeout(timer);
     clearInterval(poll);
@@ -78,6 +83,9 @@ export function formatReport(r: ValidationReport, opts: Pick<ValidateOptions, 'z
     lines.push(`  ${p.path}:`);
     for (const e of p.errors) lines.push(`    ${e.field || '(document)'}: ${e.message}`);
   }
-  lines.push('', r.rejectedRegistrations.length + r.rejectedPolicies.length > 0 ? 'INVALID: zk-xds would skip the entries above' : 'OK: zk-xds would accept everything');
+  lines.push(
+    '',
+    r.rejectedRegistrations.length + r.rejectedPolicies.length > 0 ? 'INVALID: zk-xds would skip the entries above' : 'OK: zk-xds would accept everything',
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -32,10 +32,21 @@ export function zkRootPath(value: string): string {
 export function zookeeperOptions(): Option[] {
   return [
     new Option('--zk <connect>', 'ZooKeeper connect string, host:port[,host:port...][/chroot]').env('ZKXDS_ZK').default('127.0.0.1:2181'),
-    new Option('--zk-root <path>', 'znode whose children are services (auto layout; /dubbo is read too, as Dubbo 2)').env('ZKXDS_ZK_ROOT').default('/services').argParser(zkRootPath),
-    new Option('--zk-auth-file <path>', 'file holding ZooKeeper digest credentials user:password for --zk (never pass them on the command line)').env('ZKXDS_ZK_AUTH_FILE'),
-    new Option('--sources-file <path>', 'YAML/JSON file listing ZooKeeper ensembles (connect, chroot, credentials file or env) and their roots; replaces --zk, --zk-root and --zk-auth-file').env('ZKXDS_SOURCES_FILE'),
-    new Option('--zk-policy-root <path>', 'znode whose children hold per-service policy JSON').env('ZKXDS_ZK_POLICY_ROOT').default('/zk-xds/policy').argParser(zkRootPath),
+    new Option('--zk-root <path>', 'znode whose children are services (auto layout; /dubbo is read too, as Dubbo 2)')
+      .env('ZKXDS_ZK_ROOT')
+      .default('/services')
+      .argParser(zkRootPath),
+    new Option('--zk-auth-file <path>', 'file holding ZooKeeper digest credentials user:password for --zk (never pass them on the command line)').env(
+      'ZKXDS_ZK_AUTH_FILE',
+    ),
+    new Option(
+      '--sources-file <path>',
+      'YAML/JSON file listing ZooKeeper ensembles (connect, chroot, credentials file or env) and their roots; replaces --zk, --zk-root and --zk-auth-file',
+    ).env('ZKXDS_SOURCES_FILE'),
+    new Option('--zk-policy-root <path>', 'znode whose children hold per-service policy JSON')
+      .env('ZKXDS_ZK_POLICY_ROOT')
+      .default('/zk-xds/policy')
+      .argParser(zkRootPath),
     new Option('--zk-session-timeout-ms <ms>', 'ZooKeeper session timeout').env('ZKXDS_ZK_SESSION_TIMEOUT_MS').default(10000).argParser(int(1000, 600000)),
   ];
 }

@@ -110,7 +110,16 @@ export class ServiceEntryClient {
   /** Server-side apply as our field manager, forcing: zk-xds is the authority on the fields it sets. */
   async apply(object: StoredObject & { metadata: { name: string } }): Promise<StoredObject> {
     return (await this.api.patchNamespacedCustomObject(
-      { group: SE_GROUP, version: SE_VERSION, namespace: this.namespace, plural: SE_PLURAL, name: object.metadata.name, body: object, fieldManager: this.fieldManager, force: true },
+      {
+        group: SE_GROUP,
+        version: SE_VERSION,
+        namespace: this.namespace,
+        plural: SE_PLURAL,
+        name: object.metadata.name,
+        body: object,
+        fieldManager: this.fieldManager,
+        force: true,
+      },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
     )) as StoredObject;
   }
@@ -130,7 +139,12 @@ export class ServiceEntryClient {
   /** A list-then-watch cache of every ServiceEntry in the namespace (relists after 410 Gone). */
   informer(): k8s.Informer<StoredObject & k8s.KubernetesObject> & k8s.ObjectCache<StoredObject & k8s.KubernetesObject> {
     const listFn = async () =>
-      (await this.api.listNamespacedCustomObject({ group: SE_GROUP, version: SE_VERSION, namespace: this.namespace, plural: SE_PLURAL })) as k8s.KubernetesListObject<StoredObject & k8s.KubernetesObject>;
+      (await this.api.listNamespacedCustomObject({
+        group: SE_GROUP,
+        version: SE_VERSION,
+        namespace: this.namespace,
+        plural: SE_PLURAL,
+      })) as k8s.KubernetesListObject<StoredObject & k8s.KubernetesObject>;
     return k8s.makeInformer(this.kubeConfig, `/apis/${SE_GROUP}/${SE_VERSION}/namespaces/${this.namespace}/${SE_PLURAL}`, listFn);
   }
 }

@@ -11,8 +11,6 @@ import { LeaderElection } from './leader-election.js';
 import type { ZkConnectionOptions } from '../zookeeper/connection.js';
 import { checkServiceEntry } from '../translate/service-entry-checks.js';
 
-
-
 export interface KubernetesServiceEntriesConfig {
   /** Where the replicas elect the writer: the registry's primary ensemble. */
   readonly zk: ZkConnectionOptions;
@@ -29,10 +27,19 @@ export interface KubernetesServiceEntries {
   stop(): Promise<void>;
 }
 
-export function startKubernetesServiceEntries(config: KubernetesServiceEntriesConfig, catalog: CatalogStore, catalogReady: () => boolean, log: Logger, metrics: WriterMetrics & Pick<Metrics, 'leader'>): KubernetesServiceEntries {
+export function startKubernetesServiceEntries(
+  config: KubernetesServiceEntriesConfig,
+  catalog: CatalogStore,
+  catalogReady: () => boolean,
+  log: Logger,
+  metrics: WriterMetrics & Pick<Metrics, 'leader'>,
+): KubernetesServiceEntries {
   const client = new ServiceEntryClient(loadKubeConfig(config.kubeconfig), config.entries.namespace, FIELD_MANAGER);
   const build = serviceEntryBuilder(config.entries);
-  const writer = new KubernetesWriter({ writesPerSecond: config.writesPerSecond }, { client, build, catalogReady, log: log.child({ component: 'k8s-writer' }), metrics });
+  const writer = new KubernetesWriter(
+    { writesPerSecond: config.writesPerSecond },
+    { client, build, catalogReady, log: log.child({ component: 'k8s-writer' }), metrics },
+  );
   writer.updateServices(catalog.snapshot().values());
   catalog.onChange((change) => writer.updateServices(change.upserts));
   const election = new LeaderElection(
@@ -42,7 +49,10 @@ export function startKubernetesServiceEntries(config: KubernetesServiceEntriesCo
     metrics.leader,
   );
   election.start();
-  log.info({ server: client.server, namespace: config.entries.namespace, leaderElectionPath: config.leaderElectionPath }, 'keeping ServiceEntries in Kubernetes when elected leader');
+  log.info(
+    { server: client.server, namespace: config.entries.namespace, leaderElectionPath: config.leaderElectionPath },
+    'keeping ServiceEntries in Kubernetes when elected leader',
+  );
   return {
     writer,
     election,

@@ -180,8 +180,14 @@ export class KubernetesWriter {
     while (live() && !this.deps.catalogReady()) await sleep(READY_POLL_MS);
     if (!live()) return;
     this.synced = true;
-    const owned = informer.list().filter(isOwned).map((o) => o.metadata!.name!);
-    this.deps.log.info({ server: this.deps.client.server, namespace: this.deps.client.namespace, desired: this.desired.size, owned: owned.length }, 'writing ServiceEntries: resync from the list of what exists');
+    const owned = informer
+      .list()
+      .filter(isOwned)
+      .map((o) => o.metadata!.name!);
+    this.deps.log.info(
+      { server: this.deps.client.server, namespace: this.deps.client.namespace, desired: this.desired.size, owned: owned.length },
+      'writing ServiceEntries: resync from the list of what exists',
+    );
     for (const name of [...this.desired.keys(), ...owned]) this.enqueue(name);
     while (live()) {
       const name = this.pending.values().next().value as string | undefined;
@@ -279,10 +285,18 @@ export class KubernetesWriter {
         const result = await this.deps.client.apply(want.object);
         this.deps.metrics.k8sWrites.inc({ verb: 'apply', outcome: 'ok' });
         const resourceVersion = result.metadata?.resourceVersion ?? '';
-        this.applied.set(name, { hash: want.hash, resourceVersion, caughtUp: informer.get(name, this.deps.client.namespace)?.metadata?.resourceVersion === resourceVersion, at: performance.now() });
+        this.applied.set(name, {
+          hash: want.hash,
+          resourceVersion,
+          caughtUp: informer.get(name, this.deps.client.namespace)?.metadata?.resourceVersion === resourceVersion,
+          at: performance.now(),
+        });
         this.rejected.delete(name);
         this.attempts.delete(name);
-        this.deps.log.debug({ name, service: want.service, resourceVersion: result.metadata?.resourceVersion }, seen ? 'ServiceEntry updated' : 'ServiceEntry created');
+        this.deps.log.debug(
+          { name, service: want.service, resourceVersion: result.metadata?.resourceVersion },
+          seen ? 'ServiceEntry updated' : 'ServiceEntry created',
+        );
       } catch (err) {
         this.failed('apply', name, want.service, err, want.hash, live);
       }
@@ -368,7 +382,6 @@ function withOwnership(object: DesiredObject, service: string): DesiredObject {
   return { ...object, metadata: { ...object.metadata, labels } };
 }
 
-
 function isSubset(want: Record<string, string> | undefined, have: Record<string, string> | undefined): boolean {
   return Object.entries(want ?? {}).every(([k, v]) => have?.[k] === v);
 }
@@ -384,6 +397,8 @@ function contentKey(object: DesiredObject): string {
 /** JSON with object keys sorted, so equal content compares equal whatever the key order. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
   );
 }

@@ -212,7 +212,10 @@ export class LeaderElection {
   private candidateLost(node: string): void {
     if (this.lostNode !== node) {
       this.lostNode = node;
-      this.log.warn({ path: node, identity: this.identity }, 'our leader election candidate node was deleted by another client; stepping down and entering again');
+      this.log.warn(
+        { path: node, identity: this.identity },
+        'our leader election candidate node was deleted by another client; stepping down and entering again',
+      );
     }
     this.stepDown('candidate node deleted');
   }

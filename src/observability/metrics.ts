@@ -135,8 +135,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       },
     }),
     zkSessionExpirations: new Counter({ name: 'zkxds_zookeeper_session_expirations_total', help: 'ZooKeeper sessions lost and replaced', registers: r }),
-    zkLastSync: new Gauge({ name: 'zkxds_zookeeper_last_full_sync_timestamp_seconds', help: 'When the last full read of the ZooKeeper tree completed', registers: r }),
-    zkFullSyncDuration: new Gauge({ name: 'zkxds_zookeeper_full_sync_duration_seconds', help: 'How long the last full read of the ZooKeeper tree took', registers: r }),
+    zkLastSync: new Gauge({
+      name: 'zkxds_zookeeper_last_full_sync_timestamp_seconds',
+      help: 'When the last full read of the ZooKeeper tree completed',
+      registers: r,
+    }),
+    zkFullSyncDuration: new Gauge({
+      name: 'zkxds_zookeeper_full_sync_duration_seconds',
+      help: 'How long the last full read of the ZooKeeper tree took',
+      registers: r,
+    }),
     zkNotificationDelay: new Histogram({
       name: 'zkxds_zookeeper_notification_delay_seconds',
       help: "From a znode's write (its mtime, ZooKeeper's clock) to its watch event reaching zk-xds, for instance data read after a watch fired; includes clock skew between ZooKeeper and this host",
@@ -145,7 +153,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     zkEvents: new Counter({ name: 'zkxds_zookeeper_watch_events_total', help: 'ZooKeeper watch notifications received', labelNames: ['kind'], registers: r }),
     zkReadErrors: new Counter({ name: 'zkxds_zookeeper_read_errors_total', help: 'ZooKeeper reads that failed (retried)', labelNames: ['code'], registers: r }),
-    invalidRegistrations: new Counter({ name: 'zkxds_invalid_registrations_total', help: 'Registrations skipped because their data could not be used', labelNames: ['service'], registers: r }),
+    invalidRegistrations: new Counter({
+      name: 'zkxds_invalid_registrations_total',
+      help: 'Registrations skipped because their data could not be used',
+      labelNames: ['service'],
+      registers: r,
+    }),
     invalidRegistrationsCurrent: new Gauge({
       name: 'zkxds_invalid_registrations',
       help: 'Registrations currently skipped as invalid',
@@ -154,7 +167,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
         this.set(invalidNow());
       },
     }),
-    invalidPolicies: new Counter({ name: 'zkxds_invalid_policies_total', help: 'Policy writes rejected (the previous good policy stays in force)', labelNames: ['service'], registers: r }),
+    invalidPolicies: new Counter({
+      name: 'zkxds_invalid_policies_total',
+      help: 'Policy writes rejected (the previous good policy stays in force)',
+      labelNames: ['service'],
+      registers: r,
+    }),
     invalidPoliciesCurrent: new Gauge({
       name: 'zkxds_invalid_policies',
       help: 'Policies currently rejected (the previous good policy of each stays in force)',
@@ -163,7 +181,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
         this.set(invalidPoliciesNow());
       },
     }),
-    sidecarPortConflicts: new Gauge({ name: 'zkxds_sidecar_port_conflicts', help: 'Services left without a sidecar listener because their port is taken', registers: r }),
+    sidecarPortConflicts: new Gauge({
+      name: 'zkxds_sidecar_port_conflicts',
+      help: 'Services left without a sidecar listener because their port is taken',
+      registers: r,
+    }),
     serverListenerConflicts: new Gauge({
       name: 'zkxds_server_listener_conflicts',
       help: 'Server addresses shared by services whose mtls or authorization policies disagree (their gRPC servers refuse every call)',
@@ -192,28 +214,106 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     // xDS side.
     connectedStreams: new Gauge({ name: 'zkxds_xds_connected_streams', help: 'Open xDS streams', labelNames: ['api'], registers: r }),
     responsesSent: new Counter({ name: 'zkxds_xds_responses_total', help: 'Discovery responses sent', labelNames: ['type'], registers: r }),
-    resourcesSent: new Counter({ name: 'zkxds_xds_resources_sent_total', help: 'Resources carried by discovery responses', labelNames: ['type'], registers: r }),
+    resourcesSent: new Counter({
+      name: 'zkxds_xds_resources_sent_total',
+      help: 'Resources carried by discovery responses',
+      labelNames: ['type'],
+      registers: r,
+    }),
     acks: new Counter({ name: 'zkxds_xds_acks_total', help: 'Responses acknowledged by proxies', labelNames: ['type'], registers: r }),
     nacks: new Counter({ name: 'zkxds_xds_nacks_total', help: 'Responses rejected by proxies', labelNames: ['type'], registers: r }),
-    staleRequests: new Counter({ name: 'zkxds_xds_stale_requests_total', help: 'Requests ignored because they answered an outdated nonce', labelNames: ['type'], registers: r }),
-    pushLatency: new Histogram({ name: 'zkxds_xds_push_latency_seconds', help: "From a change's origin (its znode's mtime, or its watch event) to the response carrying it being handed to the stream, per response", labelNames: ['type'], buckets: CHANGE_BUCKETS, registers: r }),
-    changeToSent: new Histogram({ name: 'zkxds_change_to_sent_seconds', help: "From a change's origin (its znode's mtime, or its watch event) to the response carrying it leaving for the proxy (the transport's write completed), per response and audience (sidecar, proxyless, istiod)", labelNames: ['audience'], buckets: CHANGE_BUCKETS, registers: r }),
-    changeToAck: new Histogram({ name: 'zkxds_change_to_ack_seconds', help: "From a change's origin (its znode's mtime, or its watch event) to the proxy's ACK of the response carrying it, per response and audience (sidecar, proxyless, istiod)", labelNames: ['audience'], buckets: CHANGE_BUCKETS, registers: r }),
+    staleRequests: new Counter({
+      name: 'zkxds_xds_stale_requests_total',
+      help: 'Requests ignored because they answered an outdated nonce',
+      labelNames: ['type'],
+      registers: r,
+    }),
+    pushLatency: new Histogram({
+      name: 'zkxds_xds_push_latency_seconds',
+      help: "From a change's origin (its znode's mtime, or its watch event) to the response carrying it being handed to the stream, per response",
+      labelNames: ['type'],
+      buckets: CHANGE_BUCKETS,
+      registers: r,
+    }),
+    changeToSent: new Histogram({
+      name: 'zkxds_change_to_sent_seconds',
+      help: "From a change's origin (its znode's mtime, or its watch event) to the response carrying it leaving for the proxy (the transport's write completed), per response and audience (sidecar, proxyless, istiod)",
+      labelNames: ['audience'],
+      buckets: CHANGE_BUCKETS,
+      registers: r,
+    }),
+    changeToAck: new Histogram({
+      name: 'zkxds_change_to_ack_seconds',
+      help: "From a change's origin (its znode's mtime, or its watch event) to the proxy's ACK of the response carrying it, per response and audience (sidecar, proxyless, istiod)",
+      labelNames: ['audience'],
+      buckets: CHANGE_BUCKETS,
+      registers: r,
+    }),
     resources: new Gauge({ name: 'zkxds_xds_resources', help: 'Resources served, per type and proxy view', labelNames: ['type', 'view'], registers: r }),
-    resourcesRetiring: new Gauge({ name: 'zkxds_xds_resources_retiring', help: 'Resources no longer referenced, still served until the proxies sent the change ACK it (or the grace period ends)', labelNames: ['type', 'view'], registers: r }),
-    retirementWait: new Histogram({ name: 'zkxds_xds_retirement_wait_seconds', help: 'How long retired resources waited before removal, per proxy view: outcome acked (every proxy sent the change ACKed it), unheld (no connected proxy was sent it) or grace (the grace period ended first)', labelNames: ['outcome', 'view'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: r }),
+    resourcesRetiring: new Gauge({
+      name: 'zkxds_xds_resources_retiring',
+      help: 'Resources no longer referenced, still served until the proxies sent the change ACK it (or the grace period ends)',
+      labelNames: ['type', 'view'],
+      registers: r,
+    }),
+    retirementWait: new Histogram({
+      name: 'zkxds_xds_retirement_wait_seconds',
+      help: 'How long retired resources waited before removal, per proxy view: outcome acked (every proxy sent the change ACKed it), unheld (no connected proxy was sent it) or grace (the grace period ended first)',
+      labelNames: ['outcome', 'view'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: r,
+    }),
     // Kubernetes ServiceEntry writer and leader election.
     leader: new Gauge({ name: 'zkxds_leader', help: '1 while this replica leads the election and writes to Kubernetes, else 0', registers: r }),
-    k8sWrites: new Counter({ name: 'zkxds_k8s_writes_total', help: 'Requests that write ServiceEntry objects to the Kubernetes API', labelNames: ['verb', 'outcome'], registers: r }),
-    k8sErrors: new Counter({ name: 'zkxds_k8s_errors_total', help: 'Kubernetes writer problems (rejected objects, conflicts, foreign objects in the way, failed requests)', labelNames: ['kind'], registers: r }),
-    k8sOwned: new Gauge({ name: 'zkxds_k8s_service_entries_owned', help: 'ServiceEntry objects in the namespace labelled as managed by zk-xds, as the leader sees them (0 on other replicas)', registers: r }),
-    istioServiceEntriesRejectedTotal: new Counter({ name: 'zkxds_istio_service_entries_rejected_total', help: 'ServiceEntries built that break Istio validation rules (not served; the previous entry stays)', registers: r }),
-    istioServiceEntriesRejected: new Gauge({ name: 'zkxds_istio_service_entries_rejected', help: 'Services whose current ServiceEntry breaks Istio validation rules', registers: r }),
+    k8sWrites: new Counter({
+      name: 'zkxds_k8s_writes_total',
+      help: 'Requests that write ServiceEntry objects to the Kubernetes API',
+      labelNames: ['verb', 'outcome'],
+      registers: r,
+    }),
+    k8sErrors: new Counter({
+      name: 'zkxds_k8s_errors_total',
+      help: 'Kubernetes writer problems (rejected objects, conflicts, foreign objects in the way, failed requests)',
+      labelNames: ['kind'],
+      registers: r,
+    }),
+    k8sOwned: new Gauge({
+      name: 'zkxds_k8s_service_entries_owned',
+      help: 'ServiceEntry objects in the namespace labelled as managed by zk-xds, as the leader sees them (0 on other replicas)',
+      registers: r,
+    }),
+    istioServiceEntriesRejectedTotal: new Counter({
+      name: 'zkxds_istio_service_entries_rejected_total',
+      help: 'ServiceEntries built that break Istio validation rules (not served; the previous entry stays)',
+      registers: r,
+    }),
+    istioServiceEntriesRejected: new Gauge({
+      name: 'zkxds_istio_service_entries_rejected',
+      help: 'Services whose current ServiceEntry breaks Istio validation rules',
+      registers: r,
+    }),
     // Several roots and ensembles (issue 5).
-    zkEnsembleConnected: new Gauge({ name: 'zkxds_zookeeper_ensemble_connected', help: '1 while the session with this ZooKeeper ensemble is connected, else 0', labelNames: ['ensemble'], registers: r }),
-    nameCollisions: new Gauge({ name: 'zkxds_name_collisions', help: 'Mesh names claimed by two different services (the first identity in sort order is served)', registers: r }),
-    nameCollisionsTotal: new Counter({ name: 'zkxds_name_collisions_total', help: 'Collisions of two different services on one mesh name, as they were detected', registers: r }),
-    translationErrors: new Counter({ name: 'zkxds_translation_errors_total', help: 'Services whose resources could not be built (previous resources kept)', registers: r }),
+    zkEnsembleConnected: new Gauge({
+      name: 'zkxds_zookeeper_ensemble_connected',
+      help: '1 while the session with this ZooKeeper ensemble is connected, else 0',
+      labelNames: ['ensemble'],
+      registers: r,
+    }),
+    nameCollisions: new Gauge({
+      name: 'zkxds_name_collisions',
+      help: 'Mesh names claimed by two different services (the first identity in sort order is served)',
+      registers: r,
+    }),
+    nameCollisionsTotal: new Counter({
+      name: 'zkxds_name_collisions_total',
+      help: 'Collisions of two different services on one mesh name, as they were detected',
+      registers: r,
+    }),
+    translationErrors: new Counter({
+      name: 'zkxds_translation_errors_total',
+      help: 'Services whose resources could not be built (previous resources kept)',
+      registers: r,
+    }),
   };
 }
 

@@ -20,10 +20,28 @@ export function securityMetrics(registry: Registry): SecurityMetrics {
   if (known) return known;
   const registers = [registry];
   const m: SecurityMetrics = {
-    tlsReloads: new Counter({ name: 'zkxds_xds_tls_reloads_total', help: 'Changed xDS TLS files taken (result="loaded") or rejected and the previous ones kept (result="rejected")', labelNames: ['result'], registers }),
-    tlsCertificateExpiry: new Gauge({ name: 'zkxds_xds_tls_certificate_expiry_seconds', help: 'Expiry (Unix time) of the xDS server certificate in force', registers }),
-    identityDenied: new Counter({ name: 'zkxds_xds_identity_denied_total', help: "Streams ended with PERMISSION_DENIED: the client certificate's identity may not claim the node's cluster", registers }),
-    clientLimitRefusals: new Counter({ name: 'zkxds_xds_client_limit_refusals_total', help: 'Streams ended with RESOURCE_EXHAUSTED by a per-client limit', labelNames: ['limit'], registers }),
+    tlsReloads: new Counter({
+      name: 'zkxds_xds_tls_reloads_total',
+      help: 'Changed xDS TLS files taken (result="loaded") or rejected and the previous ones kept (result="rejected")',
+      labelNames: ['result'],
+      registers,
+    }),
+    tlsCertificateExpiry: new Gauge({
+      name: 'zkxds_xds_tls_certificate_expiry_seconds',
+      help: 'Expiry (Unix time) of the xDS server certificate in force',
+      registers,
+    }),
+    identityDenied: new Counter({
+      name: 'zkxds_xds_identity_denied_total',
+      help: "Streams ended with PERMISSION_DENIED: the client certificate's identity may not claim the node's cluster",
+      registers,
+    }),
+    clientLimitRefusals: new Counter({
+      name: 'zkxds_xds_client_limit_refusals_total',
+      help: 'Streams ended with RESOURCE_EXHAUSTED by a per-client limit',
+      labelNames: ['limit'],
+      registers,
+    }),
   };
   // Every series at 0 from the start: increase() and rate() see the first event.
   for (const result of ['loaded', 'rejected']) m.tlsReloads.inc({ result }, 0);

@@ -138,7 +138,8 @@ export class CatalogPublisher {
   resourceNamesOf(service: string): Partial<Record<ViewName, Record<ResourceKind, string[]>>> | undefined {
     const sidecar = this.produced.get('sidecar')!.get(service);
     if (!sidecar || !this.produced.get('proxyless')!.get(service)) return undefined;
-    const list = (sets: Record<ResourceKind, Set<string>>) => Object.fromEntries(RESOURCE_KINDS.map((k) => [k, [...sets[k]].sort()])) as Record<ResourceKind, string[]>;
+    const list = (sets: Record<ResourceKind, Set<string>>) =>
+      Object.fromEntries(RESOURCE_KINDS.map((k) => [k, [...sets[k]].sort()])) as Record<ResourceKind, string[]>;
     const out: Partial<Record<ViewName, Record<ResourceKind, string[]>>> = {};
     for (const view of this.views) if (view !== 'sidecar') out[view] = list(this.produced.get(view)!.get(service)!);
     const sidecarNames = list(sidecar);
@@ -162,8 +163,14 @@ export class CatalogPublisher {
       const proxyless = encodeSet(proxylessResourceSet(service, capsOf('proxyless')));
       // Sidecars differ only in their clusters: the assignments are the same bytes, and their
       // listeners and routes are built per port (stagePort).
-      const sidecar = { ...encodeSet({ cluster: clustersFor(service, 'sidecar', capsOf('sidecar')), endpoint: [], listener: [], route: [] }), endpoint: proxyless.endpoint };
-      const out = new Map<ViewName, Encoded>([['proxyless', proxyless], ['sidecar', sidecar]]);
+      const sidecar = {
+        ...encodeSet({ cluster: clustersFor(service, 'sidecar', capsOf('sidecar')), endpoint: [], listener: [], route: [] }),
+        endpoint: proxyless.endpoint,
+      };
+      const out = new Map<ViewName, Encoded>([
+        ['proxyless', proxyless],
+        ['sidecar', sidecar],
+      ]);
       for (const view of this.views) {
         const base = KIND_OF_VIEW[view];
         if (view === base) continue;

@@ -60,7 +60,14 @@ export function serviceEntrySpecOf(message: ServiceEntryMessage): ServiceEntrySp
   };
   return {
     hosts: m.hosts ?? [],
-    ports: (m.ports ?? []).map((p): ServiceEntryPort => ({ number: p.number, protocol: p.protocol as ServiceEntryPort['protocol'], name: p.name, ...(p.target_port ? { targetPort: p.target_port } : {}) })),
+    ports: (m.ports ?? []).map(
+      (p): ServiceEntryPort => ({
+        number: p.number,
+        protocol: p.protocol as ServiceEntryPort['protocol'],
+        name: p.name,
+        ...(p.target_port ? { targetPort: p.target_port } : {}),
+      }),
+    ),
     location: (m.location ?? 'MESH_EXTERNAL') as ServiceEntrySpec['location'],
     resolution: (m.resolution ?? 'NONE') as ServiceEntrySpec['resolution'],
     endpoints: (m.endpoints ?? []).map((e): ServiceEntryEndpoint => {
@@ -128,12 +135,24 @@ export function decodeMcpResource(anyBytes: Uint8Array): { typeUrl: string; reso
 /** Decodes the value of an Any of istio.mcp.v1alpha1.Resource. */
 export function decodeMcpResourceValue(value: Uint8Array): McpResourceJson {
   const decoded = messageType(RESOURCE_MESSAGE).decode(value) as unknown as {
-    metadata?: { name?: string; version?: string; labels?: Record<string, string>; annotations?: Record<string, string>; create_time?: { seconds?: number | protobuf.Long } };
+    metadata?: {
+      name?: string;
+      version?: string;
+      labels?: Record<string, string>;
+      annotations?: Record<string, string>;
+      create_time?: { seconds?: number | protobuf.Long };
+    };
     body?: { type_url?: string; value?: Uint8Array };
   };
   const m = decoded.metadata ?? {};
   return {
-    metadata: { name: m.name ?? '', version: m.version ?? '', labels: { ...m.labels }, annotations: { ...m.annotations }, createTimeSeconds: Number(m.create_time?.seconds ?? 0) },
+    metadata: {
+      name: m.name ?? '',
+      version: m.version ?? '',
+      labels: { ...m.labels },
+      annotations: { ...m.annotations },
+      createTimeSeconds: Number(m.create_time?.seconds ?? 0),
+    },
     bodyTypeUrl: decoded.body?.type_url ?? '',
     body: decoded.body?.value ?? new Uint8Array(),
   };

@@ -9,7 +9,14 @@
 import type { Service } from '../catalog/model.js';
 import { protocolOf } from '../translate/service-shape.js';
 import type { InboundTarget } from '../translate/sidecar-inbound.js';
-import { serverAddressesOf, serverFilterChain, serverListenerHead, serverListenerName, serverSecurityOf, type ServerSecurity } from '../translate/server-listener.js';
+import {
+  serverAddressesOf,
+  serverFilterChain,
+  serverListenerHead,
+  serverListenerName,
+  serverSecurityOf,
+  type ServerSecurity,
+} from '../translate/server-listener.js';
 import { inboundChainsFor, inboundClustersFor, inboundListenerHead, INBOUND_LISTENER, sortTargets } from '../translate/sidecar-inbound.js';
 import type { Cluster } from '../translate/envoy-types.js';
 import type { EncodedResource } from '../xds/resource-encoding.js';

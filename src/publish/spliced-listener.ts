@@ -23,7 +23,10 @@ export function encodeFilterChainField(chain: FilterChain): Uint8Array {
   } catch (err) {
     throw new ResourceEncodingError(`FilterChain ${chain.name ?? ''}: ${(err as Error).message}`);
   }
-  return protobuf.Writer.create().uint32((FILTER_CHAINS_FIELD << 3) | 2).bytes(value).finish();
+  return protobuf.Writer.create()
+    .uint32((FILTER_CHAINS_FIELD << 3) | 2)
+    .bytes(value)
+    .finish();
 }
 
 /** The Listener `head` (without filter_chains) with the pre-encoded chain fields appended. */
@@ -38,5 +41,11 @@ export function encodeSplicedListener(name: string, head: Listener, chainFields:
   const value = Buffer.concat([headBytes, ...chainFields]);
   const version = createHash('sha256').update(value).digest('base64url').slice(0, 16);
   // The object keeps the head only: the chains are in the bytes (admin pages decode the bytes).
-  return { name, typeUrl: TYPE_URL.listener, version, anyBytes: encodeAny(TYPE_URL.listener, value), object: { ...head, filter_chains: `${chainFields.length} pre-encoded` } };
+  return {
+    name,
+    typeUrl: TYPE_URL.listener,
+    version,
+    anyBytes: encodeAny(TYPE_URL.listener, value),
+    object: { ...head, filter_chains: `${chainFields.length} pre-encoded` },
+  };
 }

@@ -19,7 +19,16 @@ import { runSessions } from '../zookeeper/session-loop.js';
 
 export type EnsembleMetrics = Pick<
   Metrics,
-  'invalidPolicies' | 'invalidRegistrations' | 'zkEnsembleConnected' | 'zkEvents' | 'zkFullSyncDuration' | 'zkLastSync' | 'zkNotificationDelay' | 'zkReadErrors' | 'zkSessionExpirations' | 'zkSessionState'
+  | 'invalidPolicies'
+  | 'invalidRegistrations'
+  | 'zkEnsembleConnected'
+  | 'zkEvents'
+  | 'zkFullSyncDuration'
+  | 'zkLastSync'
+  | 'zkNotificationDelay'
+  | 'zkReadErrors'
+  | 'zkSessionExpirations'
+  | 'zkSessionState'
 >;
 
 export type SessionState = 'connecting' | 'connected' | 'disconnected' | 'resyncing';
@@ -150,7 +159,12 @@ export class EnsembleWatch {
       sessionsOpened: this.sessionsOpened,
       services: this.watchers.reduce((n, w) => n + w.serviceNames().length, 0),
       invalidRegistrations: this.invalidRegistrations().length,
-      unreadableRoots: [...this.deniedRoots].map(([path, d]) => ({ path: `${this.chrootPrefix()}${path}`, kind: d.kind, reason: d.reason, since: d.since.toISOString() })),
+      unreadableRoots: [...this.deniedRoots].map(([path, d]) => ({
+        path: `${this.chrootPrefix()}${path}`,
+        kind: d.kind,
+        reason: d.reason,
+        since: d.since.toISOString(),
+      })),
       disconnectedSince: this.disconnectedSince?.toISOString() ?? null,
     };
   }
@@ -189,7 +203,13 @@ export class EnsembleWatch {
     for (const w of this.watchers) {
       for (const s of w.serviceNames()) {
         for (const [child, r] of w.instancesOf(s)) {
-          if (!r.parsed.ok) out.push({ ensemble: this.name, service: this.serviceNameOf(w, s), path: `${this.chrootPrefix()}${w.instancesPath(s)}/${child}`, reason: r.parsed.reason });
+          if (!r.parsed.ok)
+            out.push({
+              ensemble: this.name,
+              service: this.serviceNameOf(w, s),
+              path: `${this.chrootPrefix()}${w.instancesPath(s)}/${child}`,
+              reason: r.parsed.reason,
+            });
         }
       }
     }
@@ -408,7 +428,10 @@ export class EnsembleWatch {
     const code = 'code' in err ? String(err.code) : 'unknown';
     this.deps.metrics.zkReadErrors.inc({ code });
     if (code === String(ZK_NOAUTH)) {
-      this.log.error({ path, credentialsFrom: this.auth?.origin ?? null }, 'ZooKeeper denied reading this node (NoAuth); it stays unread until the next session: check the ensemble credentials');
+      this.log.error(
+        { path, credentialsFrom: this.auth?.origin ?? null },
+        'ZooKeeper denied reading this node (NoAuth); it stays unread until the next session: check the ensemble credentials',
+      );
     } else {
       this.log.warn({ path, err: err.message }, 'ZooKeeper read failed; retrying');
     }
@@ -424,7 +447,6 @@ export class EnsembleWatch {
     return result;
   }
 }
-
 
 function isNoAuth(err: Error): boolean {
   return err instanceof ZkError ? err.code === ZK_NOAUTH : (err as { code?: unknown }).code === ZK_NOAUTH;

@@ -32,7 +32,6 @@ interface PolicyEntry {
   readonly error: PolicyError | null;
 }
 
-
 export class PolicyWatcher {
   private readonly entries: Map<string, PolicyEntry>;
   /** The root's last listing. */
@@ -117,9 +116,7 @@ export class PolicyWatcher {
     if (!tracked()) return;
     const path = this.pathOf(service);
     this.reading.add(service);
-    const data = await this.retrying(path, () => this.conn.getData(path, () => void this.readPolicy(service))).finally(() =>
-      this.reading.delete(service),
-    );
+    const data = await this.retrying(path, () => this.conn.getData(path, () => void this.readPolicy(service))).finally(() => this.reading.delete(service));
     if (data === undefined || !tracked()) return;
     if (data === null) {
       // Deleted: the root's child watch will drop it from the listing too.
@@ -155,7 +152,12 @@ export class PolicyWatcher {
   }
 
   private retrying<T>(path: string, read: () => Promise<T>): Promise<T | undefined> {
-    return readWithRetry(this.conn, path, read, (err, p) => this.hooks.onReadError(err, p), () => this.stopped);
+    return readWithRetry(
+      this.conn,
+      path,
+      read,
+      (err, p) => this.hooks.onReadError(err, p),
+      () => this.stopped,
+    );
   }
 }
-

@@ -8,7 +8,9 @@ import type { NamedEntry } from './service-index.js';
 
 export type ParsedChild = { readonly ok: true; readonly entries: readonly NamedEntry[] } | { readonly ok: false; readonly reason: string };
 
-type Named = { readonly ok: true; readonly identity: ServiceIdentity; readonly key: string; readonly name: string } | { readonly ok: false; readonly reason: string };
+type Named =
+  | { readonly ok: true; readonly identity: ServiceIdentity; readonly key: string; readonly name: string }
+  | { readonly ok: false; readonly reason: string };
 
 export class RegistrationReader {
   /** Mesh names by identity key. */
@@ -31,7 +33,12 @@ export class RegistrationReader {
     for (const e of outcome.entries) {
       const named = this.named(e.identity);
       if (!named.ok) return { ok: false, reason: named.reason };
-      entries.push({ name: named.name, identity: named.identity, identityKey: named.key, instance: { ...e.instance, source: path, format: e.format, ensemble: this.ensemble } });
+      entries.push({
+        name: named.name,
+        identity: named.identity,
+        identityKey: named.key,
+        instance: { ...e.instance, source: path, format: e.format, ensemble: this.ensemble },
+      });
     }
     return { ok: true, entries };
   }

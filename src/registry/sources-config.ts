@@ -73,7 +73,11 @@ const SCHEMA = {
             additionalProperties: false,
             required: ['caFile', 'certFile', 'keyFile'],
             // The C client takes the three paths as one comma-separated string: no commas in them.
-            properties: { caFile: { type: 'string', pattern: '^[^,]+$' }, certFile: { type: 'string', pattern: '^[^,]+$' }, keyFile: { type: 'string', pattern: '^[^,]+$' } },
+            properties: {
+              caFile: { type: 'string', pattern: '^[^,]+$' },
+              certFile: { type: 'string', pattern: '^[^,]+$' },
+              keyFile: { type: 'string', pattern: '^[^,]+$' },
+            },
           },
           roots: {
             type: 'array',
@@ -128,7 +132,6 @@ export function validateSources(data: unknown, origin: string): SourcesConfig {
     naming: { ...DEFAULT_NAMING, ...raw.naming },
   };
 }
-
 
 /**
  * The single ensemble `default` of the flags: the services root (auto layout) plus `/dubbo`

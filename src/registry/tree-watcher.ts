@@ -279,7 +279,13 @@ export class TreeWatcher<P> {
   }
 
   private retrying<T>(path: string, read: () => Promise<T>): Promise<T | undefined> {
-    return readWithRetry(this.conn, path, read, (err, p) => this.hooks.onReadError(err, p), () => this.stopped);
+    return readWithRetry(
+      this.conn,
+      path,
+      read,
+      (err, p) => this.hooks.onReadError(err, p),
+      () => this.stopped,
+    );
   }
 }
 

@@ -14,7 +14,11 @@ import { defaultSources, type SourcesConfig } from './sources-config.js';
 import type { ZkConnection, ZkConnectionOptions } from '../zookeeper/connection.js';
 import { loadCredentials } from '../zookeeper/credentials.js';
 
-export type RegistryMetrics = Pick<Metrics, 'catalogBatches' | 'nameCollisions' | 'nameCollisionsTotal' | 'setInvalidPoliciesSource' | 'setInvalidRegistrationsSource'> & EnsembleMetrics;
+export type RegistryMetrics = Pick<
+  Metrics,
+  'catalogBatches' | 'nameCollisions' | 'nameCollisionsTotal' | 'setInvalidPoliciesSource' | 'setInvalidRegistrationsSource'
+> &
+  EnsembleMetrics;
 
 export interface ZkRegistryOptions {
   /** Single-ensemble form (ensemble `default`); ignored when `sources` is given. */
@@ -82,10 +86,12 @@ export class ZkRegistry {
     this.sources =
       opts.sources ??
       defaultSources({ zk: opts.connect ?? '127.0.0.1:2181', zkRoot: opts.root ?? '/services', ...(opts.authFile ? { zkAuthFile: opts.authFile } : {}) });
-    if (opts.sources && opts.authFile) this.log.warn({ authFile: opts.authFile }, 'the ZooKeeper credentials file flag is ignored with a sources file: set auth per ensemble there');
+    if (opts.sources && opts.authFile)
+      this.log.warn({ authFile: opts.authFile }, 'the ZooKeeper credentials file flag is ignored with a sources file: set auth per ensemble there');
     this.batcher = new ChangeBatcher(opts, (keys, firstSeenAt) => this.flush(keys, firstSeenAt));
     const hooks = {
-      onSourceChanged: (e: EnsembleWatch, rootIndex: number, service: string, origin?: number) => this.batcher.add(this.sourceKey(e, rootIndex, service), origin),
+      onSourceChanged: (e: EnsembleWatch, rootIndex: number, service: string, origin?: number) =>
+        this.batcher.add(this.sourceKey(e, rootIndex, service), origin),
       onPolicyChanged: (name: string) => this.batcher.add(POLICY_KEY + name),
       onResynced: (e: EnsembleWatch, startedAt: number) => this.resynced(e, startedAt),
     };
@@ -202,7 +208,13 @@ export class ZkRegistry {
       if (newCollision) {
         this.deps.metrics.nameCollisionsTotal.inc();
         this.log.warn(
-          { name, served: newCollision.identities[0], servedFrom: newCollision.sources[0], leftOut: newCollision.identities.slice(1), leftOutFrom: newCollision.sources.slice(1) },
+          {
+            name,
+            served: newCollision.identities[0],
+            servedFrom: newCollision.sources[0],
+            leftOut: newCollision.identities.slice(1),
+            leftOutFrom: newCollision.sources.slice(1),
+          },
           'two different services claim one mesh name; serving the first identity in sort order and leaving the other out',
         );
       }

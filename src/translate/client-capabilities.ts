@@ -57,13 +57,25 @@ const ENVOY: ClientCapabilities = Object.fromEntries(POLICY_FEATURES.map((f) => 
 /** What every gRPC xDS client implements, by gRFC (A27, A28, A31, A32, A42, A44, A50). */
 const GRPC: ClientCapabilities = {
   ...ENVOY,
-  'loadBalancing LEAST_REQUEST': { status: 'rejects', why: 'gRPC takes only ROUND_ROBIN and RING_HASH in Cluster.lb_policy (other values are NACKed); sent ROUND_ROBIN' },
-  'loadBalancing RANDOM': { status: 'rejects', why: 'gRPC takes only ROUND_ROBIN and RING_HASH in Cluster.lb_policy (other values are NACKed); sent ROUND_ROBIN' },
-  'loadBalancing MAGLEV': { status: 'rejects', why: 'gRPC takes only ROUND_ROBIN and RING_HASH in Cluster.lb_policy (other values are NACKed); sent ROUND_ROBIN' },
+  'loadBalancing LEAST_REQUEST': {
+    status: 'rejects',
+    why: 'gRPC takes only ROUND_ROBIN and RING_HASH in Cluster.lb_policy (other values are NACKed); sent ROUND_ROBIN',
+  },
+  'loadBalancing RANDOM': {
+    status: 'rejects',
+    why: 'gRPC takes only ROUND_ROBIN and RING_HASH in Cluster.lb_policy (other values are NACKed); sent ROUND_ROBIN',
+  },
+  'loadBalancing MAGLEV': {
+    status: 'rejects',
+    why: 'gRPC takes only ROUND_ROBIN and RING_HASH in Cluster.lb_policy (other values are NACKed); sent ROUND_ROBIN',
+  },
   'hashOn sourceIp': { status: 'ignores', why: 'gRPC ring hash hashes headers only (gRFC A42); without a header each call hashes at random' },
   connectTimeoutMs: { status: 'ignores', why: 'gRPC ignores Cluster.connect_timeout (it uses its own connection backoff)' },
   'retries perTryTimeoutMs': { status: 'ignores', why: 'gRPC ignores per_try_timeout (gRFC A44)' },
-  'retries retryOn HTTP conditions': { status: 'ignores', why: 'gRPC retries on gRPC status codes only (cancelled, deadline-exceeded, internal, resource-exhausted, unavailable)' },
+  'retries retryOn HTTP conditions': {
+    status: 'ignores',
+    why: 'gRPC retries on gRPC status codes only (cancelled, deadline-exceeded, internal, resource-exhausted, unavailable)',
+  },
   'circuitBreakers maxConnections, maxPendingRequests, maxRetries': { status: 'ignores', why: 'gRPC implements max_requests only (gRFC A32)' },
   'outlierDetection consecutive5xx': {
     status: 'approximates',
@@ -128,7 +140,11 @@ export function adjustmentsFor(service: Service, caps: ClientCapabilities): Adju
     if (support.status === 'approximates') {
       // The policy's own failurePercentage wins over the approximation: consecutive5xx is then simply not sent.
       if (feature.name === 'outlierDetection consecutive5xx' && service.policy.outlierDetection?.failurePercentage) {
-        out.push({ feature: feature.name, outcome: 'left out', why: 'gRPC has no consecutive-5xx ejection (gRFC A50); the policy\'s failurePercentage is sent instead' });
+        out.push({
+          feature: feature.name,
+          outcome: 'left out',
+          why: "gRPC has no consecutive-5xx ejection (gRFC A50); the policy's failurePercentage is sent instead",
+        });
       } else {
         out.push({ feature: feature.name, outcome: 'approximated', why: support.why });
       }
@@ -142,7 +158,11 @@ export function adjustmentsFor(service: Service, caps: ClientCapabilities): Adju
 
 /** The features a translator must not emit for this service and client. */
 export function leftOut(service: Service, caps: ClientCapabilities): ReadonlySet<PolicyFeature> {
-  return new Set(adjustmentsFor(service, caps).filter((a) => a.outcome === 'left out').map((a) => a.feature));
+  return new Set(
+    adjustmentsFor(service, caps)
+      .filter((a) => a.outcome === 'left out')
+      .map((a) => a.feature),
+  );
 }
 
 /** Same adjustments, same resources: lets the publisher share encoded bytes between profiles. */

@@ -8,7 +8,14 @@ import type { CircuitBreakers, Cluster, LbPolicy, OutlierDetection, TransportSoc
 import { resourceNamesFor } from './resource-names.js';
 import { upstreamMtlsFor } from './upstream-tls.js';
 import { protocolOf, subsetsOf } from './service-shape.js';
-import { CONSECUTIVE_5XX_AS_FAILURE_PERCENTAGE, defaultCapabilities, effectiveLbPolicy, leftOut, type ClientCapabilities, type PolicyFeature } from './client-capabilities.js';
+import {
+  CONSECUTIVE_5XX_AS_FAILURE_PERCENTAGE,
+  defaultCapabilities,
+  effectiveLbPolicy,
+  leftOut,
+  type ClientCapabilities,
+  type PolicyFeature,
+} from './client-capabilities.js';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
@@ -29,7 +36,10 @@ function clusterNamed(name: string, service: Service, audience: Audience, omit: 
     name,
     type: 'EDS',
     eds_cluster_config: { eds_config: ADS_CONFIG_SOURCE, service_name: name },
-    connect_timeout: omit.has('connectTimeoutMs') || (audience === 'proxyless' && p.connectTimeoutMs === undefined) ? undefined : durationMs(p.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
+    connect_timeout:
+      omit.has('connectTimeoutMs') || (audience === 'proxyless' && p.connectTimeoutMs === undefined)
+        ? undefined
+        : durationMs(p.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
     ...loadBalancing(effectiveLbPolicy(service, omit), p.loadBalancing),
     circuit_breakers: circuitBreakers(p, omit),
     outlier_detection: outlierDetection(p, audience, omit),
@@ -43,9 +53,18 @@ function clusterNamed(name: string, service: Service, audience: Audience, omit: 
 function loadBalancing(policy: LbPolicy, lb: LoadBalancing | undefined): Pick<Cluster, 'lb_policy' | 'ring_hash_lb_config' | 'least_request_lb_config'> {
   switch (policy) {
     case 'RING_HASH':
-      return { lb_policy: 'RING_HASH', ring_hash_lb_config: compact<NonNullable<Cluster['ring_hash_lb_config']>>({ minimum_ring_size: uint32(lb?.ringMinSize), maximum_ring_size: uint32(lb?.ringMaxSize) }) };
+      return {
+        lb_policy: 'RING_HASH',
+        ring_hash_lb_config: compact<NonNullable<Cluster['ring_hash_lb_config']>>({
+          minimum_ring_size: uint32(lb?.ringMinSize),
+          maximum_ring_size: uint32(lb?.ringMaxSize),
+        }),
+      };
     case 'LEAST_REQUEST':
-      return { lb_policy: 'LEAST_REQUEST', least_request_lb_config: compact<NonNullable<Cluster['least_request_lb_config']>>({ choice_count: uint32(lb?.choiceCount) }) };
+      return {
+        lb_policy: 'LEAST_REQUEST',
+        least_request_lb_config: compact<NonNullable<Cluster['least_request_lb_config']>>({ choice_count: uint32(lb?.choiceCount) }),
+      };
     default:
       return { lb_policy: policy };
   }

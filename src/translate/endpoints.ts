@@ -15,7 +15,12 @@ export function assignmentsFor(service: Service): ClusterLoadAssignment[] {
   const instances = trafficInstancesOf(service);
   return [
     assignment(resourceNamesFor(service.name).endpoints, instances),
-    ...subsetsOf(service).map((s) => assignment(s.cluster, instances.filter((i) => i.metadata[s.label] === s.value))),
+    ...subsetsOf(service).map((s) =>
+      assignment(
+        s.cluster,
+        instances.filter((i) => i.metadata[s.label] === s.value),
+      ),
+    ),
   ];
 }
 
@@ -53,11 +58,13 @@ function localityGroup(locality: Locality, instances: readonly RegisteredInstanc
   return {
     locality: { region: locality.region, zone: locality.zone, sub_zone: locality.subZone },
     load_balancing_weight: { value: Math.max(1, weight) },
-    lb_endpoints: instances.map((i, n): LbEndpoint => ({
-      endpoint: { address: { socket_address: { address: i.address, port_value: i.port } } },
-      health_status: 'HEALTHY',
-      load_balancing_weight: { value: weights[n] },
-    })),
+    lb_endpoints: instances.map(
+      (i, n): LbEndpoint => ({
+        endpoint: { address: { socket_address: { address: i.address, port_value: i.port } } },
+        health_status: 'HEALTHY',
+        load_balancing_weight: { value: weights[n] },
+      }),
+    ),
   };
 }
 

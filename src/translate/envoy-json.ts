@@ -2,7 +2,18 @@
 // (snake_case field names, Any as {'@type': url, ...fields}), typed by the generated Envoy
 // types (envoy-types.ts).
 import type { AnyExtension } from '@grpc/proto-loader';
-import type { ConfigSource, Duration, DownstreamTlsContext, HttpConnectionManager, HttpFilter, RbacFilter, Router, TcpProxy, UInt32Value, UpstreamTlsContext } from './envoy-types.js';
+import type {
+  ConfigSource,
+  Duration,
+  DownstreamTlsContext,
+  HttpConnectionManager,
+  HttpFilter,
+  RbacFilter,
+  Router,
+  TcpProxy,
+  UInt32Value,
+  UpstreamTlsContext,
+} from './envoy-types.js';
 
 export const ANY_TYPE = {
   httpConnectionManager: 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',

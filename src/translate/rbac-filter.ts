@@ -20,7 +20,10 @@ export const RBAC_ALLOW_FILTER = 'zkxds.rbac.allow';
 export function rbacFiltersFor(authorization: AuthorizationPolicy | undefined): HttpFilter[] {
   const rules = authorization?.rules ?? [];
   const filters: HttpFilter[] = [];
-  for (const [action, name] of [['DENY', RBAC_DENY_FILTER], ['ALLOW', RBAC_ALLOW_FILTER]] as const) {
+  for (const [action, name] of [
+    ['DENY', RBAC_DENY_FILTER],
+    ['ALLOW', RBAC_ALLOW_FILTER],
+  ] as const) {
     const policies: Record<string, RbacPolicy> = {};
     rules.forEach((rule, i) => {
       if (rule.action === action) policies[`rule-${i}`] = policyOf(rule);
@@ -38,7 +41,10 @@ function policyOf(rule: AuthorizationRule): RbacPolicy {
 
 function permissionOf(to: AuthorizationRule['to']): RbacPermission {
   if (!to) return { any: true };
-  const targets: RbacPermission[] = [...(to.methods ?? []).map(methodPath), ...(to.paths ?? []).map((p): RbacPermission => ({ url_path: { path: stringMatcher(p) } }))];
+  const targets: RbacPermission[] = [
+    ...(to.methods ?? []).map(methodPath),
+    ...(to.paths ?? []).map((p): RbacPermission => ({ url_path: { path: stringMatcher(p) } })),
+  ];
   const parts: RbacPermission[] = [];
   if (targets.length > 0) parts.push(targets.length === 1 ? targets[0]! : { or_rules: { rules: targets } });
   for (const h of to.headers ?? []) parts.push({ header: headerMatcher(h) });

@@ -81,7 +81,12 @@ export function serverListenerHead(address: string, port: number): Listener {
 export function serverFilterChain(security: ServerSecurity): FilterChain {
   const { settings } = security;
   return compact<FilterChain>({
-    filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: typedAny(ANY_TYPE.httpConnectionManager, inboundHttpManager(settings.mode, security.authorization)) }],
+    filters: [
+      {
+        name: 'envoy.filters.network.http_connection_manager',
+        typed_config: typedAny(ANY_TYPE.httpConnectionManager, inboundHttpManager(settings.mode, security.authorization)),
+      },
+    ],
     transport_socket: settings.mode === 'STRICT' ? downstreamMtls(settings) : undefined,
   });
 }

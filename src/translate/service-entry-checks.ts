@@ -102,7 +102,8 @@ export function checkServiceEntry(spec: ServiceEntrySpecInput, meta: ObjectMetaI
     if (endpoints.length > 0) out.error('workloadSelector and endpoints: only one of them may be set');
     if (resolution === 'NONE' || minor < 29) out.warn('workloadSelector: the selected workloads are used as endpoints only with resolution STATIC or DNS');
   }
-  if (!RESOLUTIONS.has(resolution) || (resolution === 'DYNAMIC_DNS' && minor < 28)) out.error(`resolution: "${resolution}" is not a resolution of Istio 1.${minor}`);
+  if (!RESOLUTIONS.has(resolution) || (resolution === 'DYNAMIC_DNS' && minor < 28))
+    out.error(`resolution: "${resolution}" is not a resolution of Istio 1.${minor}`);
   else checkResolution(spec, resolution, portNames, protocols, meta, minor, out);
 
   if (resolution !== 'NONE' && hosts.length > 1 && protocols.some((p) => !HTTP_PROTOCOLS.has(p) && !TLS_PROTOCOLS.has(p))) {
@@ -140,7 +141,8 @@ function checkMeta(meta: ObjectMetaInput, out: Collector): void {
 function checkHost(field: string, host: string, out: Collector): void {
   if (host === '*') out.error(`${field}: the full wildcard "*" is not allowed`);
   else if (!isWildcardDomain(host)) out.error(`${field}: "${host}" is not a host name (a wildcard may only be the first label)`);
-  else if (host.includes('*') && !host.startsWith('*.')) out.warn(`${field}: partial wildcard "${host}" is matched as "*.${host.slice(1)}" only by some proxies`);
+  else if (host.includes('*') && !host.startsWith('*.'))
+    out.warn(`${field}: partial wildcard "${host}" is matched as "*.${host.slice(1)}" only by some proxies`);
 }
 
 function checkPorts(ports: ReadonlyArray<PortInput | null>, out: Collector): Set<string> {
@@ -160,14 +162,23 @@ function checkPorts(ports: ReadonlyArray<PortInput | null>, out: Collector): Set
     if (!isPort(number)) out.error(`${field}.number: ${number} is not in 1..65535`);
     if (numbers.has(number)) out.error(`${field}.number: ${number} is used twice`);
     numbers.add(number);
-    if (port.targetPort !== undefined && port.targetPort !== 0 && !isPort(port.targetPort)) out.error(`${field}.targetPort: ${port.targetPort} is not in 1..65535`);
+    if (port.targetPort !== undefined && port.targetPort !== 0 && !isPort(port.targetPort))
+      out.error(`${field}.targetPort: ${port.targetPort} is not in 1..65535`);
     const protocol = (port.protocol ?? '').toUpperCase();
     if (protocol !== '' && !KNOWN_PROTOCOLS.has(protocol)) out.error(`${field}.protocol: "${port.protocol}" is not a protocol Istio knows`);
   });
   return names;
 }
 
-function checkResolution(spec: ServiceEntrySpecInput, resolution: string, portNames: ReadonlySet<string>, protocols: readonly string[], meta: ObjectMetaInput, minor: number, out: Collector): void {
+function checkResolution(
+  spec: ServiceEntrySpecInput,
+  resolution: string,
+  portNames: ReadonlySet<string>,
+  protocols: readonly string[],
+  meta: ObjectMetaInput,
+  minor: number,
+  out: Collector,
+): void {
   const endpoints = spec.endpoints ?? [];
   const hosts = spec.hosts ?? [];
   switch (resolution) {
@@ -200,9 +211,11 @@ function checkResolution(spec: ServiceEntrySpecInput, resolution: string, portNa
       hosts.forEach((h, i) => {
         if (!h.startsWith('*.')) out.error(`hosts[${i}]: resolution DYNAMIC_DNS needs wildcard hosts, got "${h}"`);
       });
-      if (protocols.some((p) => !HTTP_PROTOCOLS.has(p) && !TLS_PROTOCOLS.has(p))) out.error('ports: resolution DYNAMIC_DNS supports only HTTP and TLS protocols');
+      if (protocols.some((p) => !HTTP_PROTOCOLS.has(p) && !TLS_PROTOCOLS.has(p)))
+        out.error('ports: resolution DYNAMIC_DNS supports only HTTP and TLS protocols');
       if (spec.location === 'MESH_INTERNAL' && minor < 30) out.error(`location: MESH_INTERNAL is not allowed with resolution DYNAMIC_DNS in Istio 1.${minor}`);
-      else if (spec.location === 'MESH_INTERNAL' && meta.labels?.[USE_WAYPOINT_LABEL]) out.error('location: MESH_INTERNAL with resolution DYNAMIC_DNS cannot use a waypoint');
+      else if (spec.location === 'MESH_INTERNAL' && meta.labels?.[USE_WAYPOINT_LABEL])
+        out.error('location: MESH_INTERNAL with resolution DYNAMIC_DNS cannot use a waypoint');
       return;
   }
 }
@@ -229,7 +242,8 @@ function checkDnsEndpoint(field: string, e: WorkloadEntryInput, portNames: Reado
 function checkUnixEndpoint(field: string, e: WorkloadEntryInput, out: Collector): void {
   const path = (e.address ?? '').slice(UNIX_PREFIX.length);
   // Abstract sockets (@name) have no path; any other socket needs an absolute file path.
-  if (path === '' || (!path.startsWith('@') && (!path.startsWith('/') || path.endsWith('/')))) out.error(`${field}.address: "${e.address}" is not an absolute socket path`);
+  if (path === '' || (!path.startsWith('@') && (!path.startsWith('/') || path.endsWith('/'))))
+    out.error(`${field}.address: "${e.address}" is not an absolute socket path`);
   if (Object.keys(e.ports ?? {}).length > 0) out.error(`${field}.ports: a unix socket endpoint has no ports`);
 }
 
@@ -249,7 +263,8 @@ function checkEndpointCommon(field: string, e: WorkloadEntryInput, out: Collecto
     if (parts.length > 3 || parts.some((p) => p === '')) out.error(`${field}.locality: "${e.locality}" is not region[/zone[/subzone]]`);
   }
   if (e.serviceAccount && !isDns1123Subdomain(e.serviceAccount)) out.error(`${field}.serviceAccount: "${e.serviceAccount}" is not a DNS-1123 subdomain`);
-  if (e.weight !== undefined && (!Number.isInteger(e.weight) || e.weight < 0 || e.weight > 0xffffffff)) out.error(`${field}.weight: ${e.weight} is not a uint32`);
+  if (e.weight !== undefined && (!Number.isInteger(e.weight) || e.weight < 0 || e.weight > 0xffffffff))
+    out.error(`${field}.weight: ${e.weight} is not a uint32`);
 }
 
 function checkLabels(field: string, labels: Readonly<Record<string, string>>, out: Collector): void {

@@ -67,7 +67,11 @@ export function inboundChainsFor(t: InboundTarget): FilterChain[] {
 
 function chainsFor(t: InboundTarget): FilterChain[] {
   const match = (transport?: 'tls' | 'raw_buffer') =>
-    compact<NonNullable<FilterChain['filter_chain_match']>>({ destination_port: { value: t.port }, prefix_ranges: [{ address_prefix: t.ip, prefix_len: { value: t.ip.includes(':') ? 128 : 32 } }], transport_protocol: transport });
+    compact<NonNullable<FilterChain['filter_chain_match']>>({
+      destination_port: { value: t.port },
+      prefix_ranges: [{ address_prefix: t.ip, prefix_len: { value: t.ip.includes(':') ? 128 : 32 } }],
+      transport_protocol: transport,
+    });
   const chain = (transport: 'tls' | 'raw_buffer' | undefined) =>
     compact<FilterChain>({
       name: `${t.ip.includes(':') ? `[${t.ip}]` : t.ip}:${t.port}${transport ? `|${transport}` : ''}`,
@@ -117,7 +121,10 @@ function localCluster(port: number, grpc: boolean): Cluster {
     name,
     type: 'STATIC',
     connect_timeout: { seconds: 5, nanos: 0 },
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }],
+    },
     http2_protocol_options: grpc ? {} : undefined,
   });
 }

@@ -42,7 +42,11 @@ export function planPort(port: number, services: readonly Service[], bindAddress
  * Envoy rejects a whole RouteConfiguration in which two virtual hosts share a domain (service `a`
  * with suffix `svc.mesh` and a service named `a.svc.mesh`): the later service by name is left out.
  */
-function withUniqueDomains(services: readonly Service[], port: number, domainSuffix: string): { routed: Service[]; clashes: Array<{ service: string; reason: string }> } {
+function withUniqueDomains(
+  services: readonly Service[],
+  port: number,
+  domainSuffix: string,
+): { routed: Service[]; clashes: Array<{ service: string; reason: string }> } {
   const owner = new Map<string, string>();
   const routed: Service[] = [];
   const clashes: Array<{ service: string; reason: string }> = [];

@@ -36,7 +36,8 @@ function sidecarContext(s: MtlsSettings, sni: string): UpstreamTlsContext {
       tls_certificate_sds_secret_configs: [sdsSecret(s.sdsCertificate, s.sdsCluster)],
       combined_validation_context: {
         default_validation_context: compact<NonNullable<NonNullable<CommonTlsContext['combined_validation_context']>['default_validation_context']>>({
-          match_typed_subject_alt_names: s.serverIdentities.length > 0 ? s.serverIdentities.map((m) => ({ san_type: 'URI', matcher: stringMatcher(m) })) : undefined,
+          match_typed_subject_alt_names:
+            s.serverIdentities.length > 0 ? s.serverIdentities.map((m) => ({ san_type: 'URI', matcher: stringMatcher(m) })) : undefined,
         }),
         validation_context_sds_secret_config: sdsSecret(s.sdsValidationContext, s.sdsCluster),
       },

@@ -5,7 +5,12 @@ import type { VirtualHost } from './envoy-types.js';
 import { routeActionFor } from './route-action.js';
 import { defaultCapabilities, type ClientCapabilities } from './client-capabilities.js';
 
-export function virtualHostFor(service: Service, domains: readonly string[], audience: Audience, caps: ClientCapabilities = defaultCapabilities(audience)): VirtualHost {
+export function virtualHostFor(
+  service: Service,
+  domains: readonly string[],
+  audience: Audience,
+  caps: ClientCapabilities = defaultCapabilities(audience),
+): VirtualHost {
   return {
     name: service.name,
     domains: [...domains],

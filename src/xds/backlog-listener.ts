@@ -29,7 +29,14 @@ export function kernelBacklogCap(): number | null {
 }
 
 /** With TLS `credentials`, the injector's HTTP/2 server does the handshake on each injected socket. */
-export async function listenWithBacklog(server: grpc.Server, host: string, port: number, backlog: number, log: Logger, credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<BacklogListener> {
+export async function listenWithBacklog(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  backlog: number,
+  log: Logger,
+  credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
+): Promise<BacklogListener> {
   const injector = server.createConnectionInjector(credentials);
   // Accepting is kept cheap: a socket is only queued when accepted, and its HTTP/2 session is set
   // up on the next turn of the event loop, in batches. libuv then empties the listen queue in one
@@ -64,7 +71,8 @@ export async function listenWithBacklog(server: grpc.Server, host: string, port:
   });
   const cap = kernelBacklogCap();
   const effective = cap === null ? backlog : Math.min(backlog, cap);
-  if (cap !== null && cap < backlog) log.info({ backlog, somaxconn: cap, effective }, 'listen backlog capped by net.core.somaxconn; raise it for larger connection storms');
+  if (cap !== null && cap < backlog)
+    log.info({ backlog, somaxconn: cap, effective }, 'listen backlog capped by net.core.somaxconn; raise it for larger connection storms');
   const address = listener.address() as net.AddressInfo;
   return {
     port: address.port,

@@ -79,8 +79,14 @@ export class StreamGuard {
     if (node && this.nodeId === undefined) this.nodeId = node.id;
     if (this.bucket && !this.bucket.take()) {
       metrics.clientLimitRefusals.inc({ limit: 'request_rate' });
-      log.warn({ api: this.api, peer: this.peer, node: this.nodeId, requestsPerSecond: limits.requestsPerSecond, burst: limits.requestBurst }, 'xDS stream ended: requests faster than --requests-per-second');
-      return { code: grpc.status.RESOURCE_EXHAUSTED, details: `more than ${limits.requestsPerSecond} requests per second (burst ${limits.requestBurst}) on one stream` };
+      log.warn(
+        { api: this.api, peer: this.peer, node: this.nodeId, requestsPerSecond: limits.requestsPerSecond, burst: limits.requestBurst },
+        'xDS stream ended: requests faster than --requests-per-second',
+      );
+      return {
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        details: `more than ${limits.requestsPerSecond} requests per second (burst ${limits.requestBurst}) on one stream`,
+      };
     }
     if (!this.verified) {
       const refusal = this.checkIdentity(node);
@@ -148,7 +154,10 @@ export class ClientGuard {
     const status = sentStatusOf(call);
     if (status?.code !== grpc.status.RESOURCE_EXHAUSTED || !/^Received message/.test(status.details)) return;
     this.opts.metrics.clientLimitRefusals.inc({ limit: 'message_size' });
-    this.opts.log.warn({ api, peer, node: nodeId || undefined, details: status.details, maxRequestBytes: this.opts.limits.maxRequestBytes }, 'xDS stream ended: request larger than --max-request-bytes');
+    this.opts.log.warn(
+      { api, peer, node: nodeId || undefined, details: status.details, maxRequestBytes: this.opts.limits.maxRequestBytes },
+      'xDS stream ended: request larger than --max-request-bytes',
+    );
   }
 }
 

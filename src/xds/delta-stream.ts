@@ -65,7 +65,10 @@ export class DeltaStream extends StreamBase<DeltaSubscription, OutgoingDeltaResp
     for (const n of scope) {
       if (!sub.wildcard && pending !== null && (pending === 'all' || pending.has(n))) continue;
       // Far behind the change log: what it holds is unknown, and '' matches no version.
-      const v = at === 'all' ? (cache.get(sub.typeUrl, n)?.version ?? (cache.goneNames(sub.typeUrl).has(n) ? '' : undefined)) : heldAt(at, n, cache.get(sub.typeUrl, n)?.version);
+      const v =
+        at === 'all'
+          ? (cache.get(sub.typeUrl, n)?.version ?? (cache.goneNames(sub.typeUrl).has(n) ? '' : undefined))
+          : heldAt(at, n, cache.get(sub.typeUrl, n)?.version);
       if (v !== undefined) held.set(n, v);
     }
     return held;

@@ -44,13 +44,7 @@ export function encodeResponseBody(versionInfo: string, typeUrl: string, resourc
   return w.finish();
 }
 
-const controlPlaneField = protobuf.Writer.create()
-  .uint32(0x32)
-  .fork()
-  .uint32(0x0a)
-  .string(CONTROL_PLANE_IDENTIFIER)
-  .ldelim()
-  .finish();
+const controlPlaneField = protobuf.Writer.create().uint32(0x32).fork().uint32(0x0a).string(CONTROL_PLANE_IDENTIFIER).ldelim().finish();
 
 /** Appends nonce (field 5) and control_plane (field 6): protobuf fields may come in any order. */
 export function encodeDiscoveryResponse(r: OutgoingDiscoveryResponse): Buffer {

@@ -58,7 +58,10 @@ export class MemoryReclaimer {
     const before = process.memoryUsage();
     gc();
     const after = process.memoryUsage();
-    this.log.info({ releasedBytes: released, rssBefore: before.rss, rssAfter: after.rss, arrayBuffersAfter: after.arrayBuffers }, 'collected response buffers of closed xDS streams');
+    this.log.info(
+      { releasedBytes: released, rssBefore: before.rss, rssAfter: after.rss, arrayBuffersAfter: after.arrayBuffers },
+      'collected response buffers of closed xDS streams',
+    );
     if (this.again) clearTimeout(this.again);
     this.again = setTimeout(() => {
       this.again = null;

@@ -39,7 +39,10 @@ export function parseSubjectAltNames(san: string | undefined): Array<{ type: str
 function nameOfUri(uri: string): string {
   const sa = /^spiffe:\/\/[^/]+\/ns\/[^/]+\/sa\/([^/]+)$/.exec(uri);
   if (sa) return sa[1]!;
-  const segments = uri.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '').split('/').filter((s) => s !== '');
+  const segments = uri
+    .replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '')
+    .split('/')
+    .filter((s) => s !== '');
   return segments.at(-1) ?? '';
 }
 
@@ -100,4 +103,3 @@ export function identityPolicyFrom(data: unknown, origin: string): IdentityPolic
   const raw = data as { identities: Record<string, string[]> };
   return new IdentityPolicy(new Map(Object.entries(raw.identities).map(([id, clusters]) => [id, new Set(clusters)])));
 }
-

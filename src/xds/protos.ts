@@ -30,7 +30,8 @@ export const SERVICE_PROTO_FILES = [
 ];
 
 /** The .proto files of the messages zk-xds sends (one list, shared with the type generator). */
-export const MESSAGE_PROTO_FILES: readonly string[] = (JSON.parse(readFileSync(path.join(PROTO_DIR, 'message-protos.json'), 'utf8')) as { files: string[] }).files;
+export const MESSAGE_PROTO_FILES: readonly string[] = (JSON.parse(readFileSync(path.join(PROTO_DIR, 'message-protos.json'), 'utf8')) as { files: string[] })
+  .files;
 
 /** Proto files whose messages zk-xds encodes or decodes. */
 export const ROOT_PROTO_FILES = [...SERVICE_PROTO_FILES, ...MESSAGE_PROTO_FILES];

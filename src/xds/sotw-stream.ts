@@ -46,10 +46,21 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
       this.rejected(typeUrl, req.response_nonce);
       this.env.metrics.nacks.inc({ type });
       this.env.onReply?.({ kind: 'nack', nodeId: this.nodeId, typeUrl, version: sub.sentVersion, at: performance.now() });
-      const nack = { node: this.nodeId, type, rejectedVersion: sub.sentVersion, nonce: req.response_nonce, message: req.error_detail.message, fields: { keptVersion: req.version_info } };
+      const nack = {
+        node: this.nodeId,
+        type,
+        rejectedVersion: sub.sentVersion,
+        nonce: req.response_nonce,
+        message: req.error_detail.message,
+        fields: { keptVersion: req.version_info },
+      };
       const msg = 'proxy rejected a response (NACK); it is not re-sent, the next change will be';
       if (this.env.nackLog) this.env.nackLog.record(nack, msg);
-      else this.env.log.warn({ ...nack.fields, node: nack.node, type, rejectedVersion: nack.rejectedVersion, nonce: nack.nonce, error: truncateDetail(nack.message) }, msg);
+      else
+        this.env.log.warn(
+          { ...nack.fields, node: nack.node, type, rejectedVersion: nack.rejectedVersion, nonce: nack.nonce, error: truncateDetail(nack.message) },
+          msg,
+        );
     } else if (sub.nonce !== null) {
       sub.ackedVersion = req.version_info;
       sub.ackedSeq = Math.max(sub.ackedSeq, sub.nonceSeq);
@@ -101,7 +112,14 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
         const picked = everySubscribed
           ? this.subscribedEntries(sub, entries)
           : this.changedEntries(sub, entries, changed as ReadonlySet<string>, pending as Set<string> | null);
-        return { body: encodeResponseBody(version, sub.typeUrl, picked.map((e) => e.anyBytes)), count: picked.length };
+        return {
+          body: encodeResponseBody(
+            version,
+            sub.typeUrl,
+            picked.map((e) => e.anyBytes),
+          ),
+          count: picked.length,
+        };
       };
       // Streams with the same names (one shared set) at the same step get the same body: built once.
       // Names owed on top of the changes (a subscription just grew) make a body of this stream's own.

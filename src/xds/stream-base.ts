@@ -16,7 +16,10 @@ import { LatencyWindow } from './latency-window.js';
 import { NameSharing } from './name-sets.js';
 
 /** The metrics a stream records (the process's Metrics has them). */
-export type StreamMetrics = Pick<Metrics, 'pushLatency' | 'changeToSent' | 'changeToAck' | 'acks' | 'nacks' | 'resourcesSent' | 'responsesSent' | 'staleRequests'>;
+export type StreamMetrics = Pick<
+  Metrics,
+  'pushLatency' | 'changeToSent' | 'changeToAck' | 'acks' | 'nacks' | 'resourcesSent' | 'responsesSent' | 'staleRequests'
+>;
 
 /** The resources one kind of proxy (or one client profile of it) is served. */
 export interface ResourceView {
@@ -74,7 +77,6 @@ export interface StreamInfo {
   readonly connectedAt: Date;
 }
 
-
 /** The transport: `done` is called once the response has left (or failed to). */
 export interface Sink<Out> {
   write(response: Out, done: (err?: Error | null) => void): unknown;
@@ -86,7 +88,10 @@ const MAX_AWAITED_ACKS = 64;
 /** Who a response is for, as the change latency histograms label it. */
 export type Audience = 'sidecar' | 'proxyless' | 'istiod';
 
-export abstract class StreamBase<Sub extends Pick<SubscriptionBase, 'pending' | 'awaitsAckOf' | 'names'> & { sentSeq: number; readonly typeUrl: string }, Out extends { readonly nonce: string }> {
+export abstract class StreamBase<
+  Sub extends Pick<SubscriptionBase, 'pending' | 'awaitsAckOf' | 'names'> & { sentSeq: number; readonly typeUrl: string },
+  Out extends { readonly nonce: string },
+> {
   node: NodeMessage | null = null;
   /** Set by the first request. */
   view: ResourceView | null = null;

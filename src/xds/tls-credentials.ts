@@ -131,7 +131,10 @@ export class XdsTlsSource implements CertificateProvider {
   static async load(opts: XdsTlsOptions, log: Logger, registry: Registry): Promise<XdsTlsSource> {
     const { cert, key, ca } = await readAll(opts);
     const material = checkTlsMaterial(opts, cert, key, ca);
-    log.info({ certFile: opts.certFile, serial: material.serial, subject: material.subject, validTo: material.validTo, mutualTls: !!opts.clientCaFile }, 'xDS port serves TLS');
+    log.info(
+      { certFile: opts.certFile, serial: material.serial, subject: material.subject, validTo: material.validTo, mutualTls: !!opts.clientCaFile },
+      'xDS port serves TLS',
+    );
     return new XdsTlsSource(opts, material, log, registry);
   }
 
@@ -182,7 +185,10 @@ export class XdsTlsSource implements CertificateProvider {
       this.material = next;
       this.metrics.tlsReloads.inc({ result: 'loaded' });
       this.recordInForce();
-      this.log.info({ certFile: this.opts.certFile, serial: next.serial, previousSerial: m.serial, subject: next.subject, validTo: next.validTo, caChanged }, 'xDS TLS files changed: new connections get the new certificate; open streams keep theirs');
+      this.log.info(
+        { certFile: this.opts.certFile, serial: next.serial, previousSerial: m.serial, subject: next.subject, validTo: next.validTo, caChanged },
+        'xDS TLS files changed: new connections get the new certificate; open streams keep theirs',
+      );
       if (identityChanged) for (const l of this.identityListeners) l(this.identityUpdate());
       if (caChanged) for (const l of this.caListeners) l(this.caUpdate()!);
     } finally {

@@ -166,7 +166,15 @@ export class XdsServer {
     for (const cache of bodies.keys()) cache.onChange((changes) => this.onCacheChange(cache, changes));
     for (const cache of bodies.keys()) {
       const streams = () => this.byCache.get(cache) ?? [];
-      const gate = new StreamAckRetirementGate({ cache, streams, graceMs: opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS, subscribedMaxMs: opts.retireSubscribedMaxMs ?? DEFAULT_RETIRE_SUBSCRIBED_MAX_MS, views: this.viewsOf.get(cache)!, log: opts.log, metrics: opts.metrics });
+      const gate = new StreamAckRetirementGate({
+        cache,
+        streams,
+        graceMs: opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS,
+        subscribedMaxMs: opts.retireSubscribedMaxMs ?? DEFAULT_RETIRE_SUBSCRIBED_MAX_MS,
+        views: this.viewsOf.get(cache)!,
+        log: opts.log,
+        metrics: opts.metrics,
+      });
       this.gates.set(cache, gate);
     }
   }
@@ -261,12 +269,19 @@ export class XdsServer {
     }
   }
 
-  private handleStream<Req>(call: grpc.ServerDuplexStream<Req, never>, api: string, create: (info: StreamInfo) => XdsStream & { onRequest(req: Req): void }): void {
+  private handleStream<Req>(
+    call: grpc.ServerDuplexStream<Req, never>,
+    api: string,
+    create: (info: StreamInfo) => XdsStream & { onRequest(req: Req): void },
+  ): void {
     if (this.limits.maxStreams > 0 && this.streams.size >= this.limits.maxStreams) {
       // Full: the proxy retries (gRPC clients back off; behind a load balancer, on another replica).
       this.limitMetrics.shedStreams.inc();
       this.opts.log.debug({ api, peer: call.getPeer(), streams: this.streams.size }, 'xDS stream refused: replica holds --max-streams');
-      call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: `zk-xds replica serves its maximum of ${this.limits.maxStreams} streams; retry (another replica)` });
+      call.emit('error', {
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        details: `zk-xds replica serves its maximum of ${this.limits.maxStreams} streams; retry (another replica)`,
+      });
       return;
     }
     const guard = this.guard.admit(call, api);
@@ -386,7 +401,15 @@ export class XdsServer {
     if (known) return known.view;
     const view: ResourceView = { name: base.name, kind: base.kind, cache, bodies: new SharedBodies(cache) };
     const unsubscribe = cache.onChange((changes) => this.onCacheChange(cache, changes));
-    const gate = new StreamAckRetirementGate({ cache, streams: () => this.byCache.get(cache) ?? [], graceMs: this.opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS, subscribedMaxMs: this.opts.retireSubscribedMaxMs ?? DEFAULT_RETIRE_SUBSCRIBED_MAX_MS, views: [base.name], log: this.opts.log, metrics: this.opts.metrics });
+    const gate = new StreamAckRetirementGate({
+      cache,
+      streams: () => this.byCache.get(cache) ?? [],
+      graceMs: this.opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS,
+      subscribedMaxMs: this.opts.retireSubscribedMaxMs ?? DEFAULT_RETIRE_SUBSCRIBED_MAX_MS,
+      views: [base.name],
+      log: this.opts.log,
+      metrics: this.opts.metrics,
+    });
     this.gates.set(cache, gate);
     this.ownViews.set(cache, { view, unsubscribe });
     return view;

@@ -145,7 +145,11 @@ export class ZkConnection extends EventEmitter {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         conn.close();
-        reject(new Error(`no ZooKeeper server answered within ${timeoutMs} ms${options.tls ? ' over TLS (check the CA, the client certificate and that connect names the secure client port)' : ''}`));
+        reject(
+          new Error(
+            `no ZooKeeper server answered within ${timeoutMs} ms${options.tls ? ' over TLS (check the CA, the client certificate and that connect names the secure client port)' : ''}`,
+          ),
+        );
       }, timeoutMs);
       conn.once('connected', () => {
         clearTimeout(timer);
@@ -295,7 +299,11 @@ export class ZkConnection extends EventEmitter {
  * only says "no server answered" when one is missing, so they are checked here first.
  */
 function tlsCertArgument(tls: ZkTlsConfig): string {
-  for (const [what, file] of [['CA', tls.caFile], ['client certificate', tls.certFile], ['client key', tls.keyFile]] as const) {
+  for (const [what, file] of [
+    ['CA', tls.caFile],
+    ['client certificate', tls.certFile],
+    ['client key', tls.keyFile],
+  ] as const) {
     if (file.includes(',')) throw new Error(`ZooKeeper TLS ${what} file ${file}: a comma in the path is not supported`);
     try {
       accessSync(file, fsConstants.R_OK);

@@ -54,7 +54,18 @@ async function get(url: string, token?: string): Promise<{ status: number; text:
 
 async function serve(args: string[]): Promise<{ cli: CliProcess; admin: number; xds: number }> {
   const [xds, admin] = await freePorts(2);
-  const cli = CliProcess.start(['serve', '--zk', zk.connectString, '--xds-port', String(xds), '--admin-port', String(admin), '--bind-address', '127.0.0.1', ...args]);
+  const cli = CliProcess.start([
+    'serve',
+    '--zk',
+    zk.connectString,
+    '--xds-port',
+    String(xds),
+    '--admin-port',
+    String(admin),
+    '--bind-address',
+    '127.0.0.1',
+    ...args,
+  ]);
   running.push(cli);
   await cli.waitForLine((l) => l.msg.startsWith('zk-xds listening'), 30_000);
   return { cli, admin: admin!, xds: xds! };

@@ -100,7 +100,12 @@ describe('zk-xds serve', () => {
       ZKXDS_ISTIO_EXPORT_TO: '., frontend',
     });
     await eventually(async () => expect((await get(admin, '/readyz')).status).toBe(200), 10000);
-    expect(JSON.parse((await get(admin, '/debug/istio')).text)).toEqual({ namespace: 'mesh-zk', revision: '1-29-0', exportTo: ['.', 'frontend'], rejected: {} });
+    expect(JSON.parse((await get(admin, '/debug/istio')).text)).toEqual({
+      namespace: 'mesh-zk',
+      revision: '1-29-0',
+      exportTo: ['.', 'frontend'],
+      rejected: {},
+    });
     const ads = new AdsClient(`127.0.0.1:${xds}`);
     ads.send({ typeUrl: 'networking.istio.io/v1/ServiceEntry', nonce: '2026-01-01 00:00:00 +0000 UTC', node: { id: 'istiod' } });
     const [resource] = (await ads.next('networking.istio.io/v1/ServiceEntry')).resources;

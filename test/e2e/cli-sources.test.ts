@@ -23,7 +23,18 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'zkxds-cli-'));
   registrar = await RegistrarProcess.kazooDubbo(
     zk.connectString,
-    [{ interface: 'org.x.Greeter', protocol: 'dubbo', host: '10.7.0.1', port: 20880, params: [['side', 'provider'], ['version', '2']] }],
+    [
+      {
+        interface: 'org.x.Greeter',
+        protocol: 'dubbo',
+        host: '10.7.0.1',
+        port: 20880,
+        params: [
+          ['side', 'provider'],
+          ['version', '2'],
+        ],
+      },
+    ],
     { digest: `ops:${PASSWORD}` },
   );
 }, 60_000);
@@ -46,7 +57,9 @@ describe('zk-xds serve with ZooKeeper credentials and sources files', () => {
     await writeFile(authFile, `ops:${PASSWORD}\n`, { mode: 0o600 });
     const { cli, admin } = await start(['--zk', zk.connectString, '--zk-auth-file', authFile]);
     await eventually(async () => expect((await fetch(`http://127.0.0.1:${admin}/readyz`)).status).toBe(200), 15_000);
-    const ready = (await (await fetch(`http://127.0.0.1:${admin}/readyz`)).json()) as { zookeeper: { services: number; ensembles: { name: string; authUser: string }[] } };
+    const ready = (await (await fetch(`http://127.0.0.1:${admin}/readyz`)).json()) as {
+      zookeeper: { services: number; ensembles: { name: string; authUser: string }[] };
+    };
     expect(ready.zookeeper.services).toBe(1);
     expect(ready.zookeeper.ensembles).toMatchObject([{ name: 'default', authUser: 'ops' }]);
     const metrics = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
@@ -98,7 +111,10 @@ describe('zk-xds serve with ZooKeeper credentials and sources files', () => {
     const authFile = path.join(dir, 'zk-auth-validate');
     await writeFile(authFile, `ops:${PASSWORD}\n`, { mode: 0o600 });
     const file = path.join(dir, 'sources-validate.yaml');
-    await writeFile(file, `ensembles:\n  - name: main\n    connect: ${zk.connectString}\n    auth: { file: ${authFile} }\n    roots: [{ path: /dubbo, layout: dubbo }]\n`);
+    await writeFile(
+      file,
+      `ensembles:\n  - name: main\n    connect: ${zk.connectString}\n    auth: { file: ${authFile} }\n    roots: [{ path: /dubbo, layout: dubbo }]\n`,
+    );
     const res = await CliProcess.run(['validate', '--sources-file', file]);
     expect(res.code).toBe(0);
     expect(res.stdout).toContain(`read the ensembles of ${file}: 1 service(s), 1 registration(s)`);

@@ -43,16 +43,27 @@ afterAll(async () => {
 
 async function start(env: Record<string, string>): Promise<{ cli: CliProcess; xds: number; admin: number }> {
   const [xds, admin] = await freePorts(2);
-  const cli = CliProcess.start(['serve', '--zk', zk.connectString, '--xds-port', String(xds), '--admin-port', String(admin), '--bind-address', '127.0.0.1'], env);
+  const cli = CliProcess.start(
+    ['serve', '--zk', zk.connectString, '--xds-port', String(xds), '--admin-port', String(admin), '--bind-address', '127.0.0.1'],
+    env,
+  );
   running.push(cli);
   return { cli, xds: xds!, admin: admin! };
 }
 
 describe('zk-xds serve with xDS TLS from environment variables', () => {
   it('serves a client with a certificate from the CA and refuses plaintext', async () => {
-    const { cli, xds, admin } = await start({ ZKXDS_XDS_TLS_CERT_FILE: f('server.pem'), ZKXDS_XDS_TLS_KEY_FILE: f('server.key'), ZKXDS_XDS_TLS_CLIENT_CA_FILE: f('ca.pem') });
+    const { cli, xds, admin } = await start({
+      ZKXDS_XDS_TLS_CERT_FILE: f('server.pem'),
+      ZKXDS_XDS_TLS_KEY_FILE: f('server.key'),
+      ZKXDS_XDS_TLS_CLIENT_CA_FILE: f('ca.pem'),
+    });
     await eventually(async () => expect((await fetch(`http://127.0.0.1:${admin}/readyz`)).status).toBe(200), 20_000);
-    const good = new AdsClient(`127.0.0.1:${xds}`, 'ads', grpc.credentials.createSsl(readFileSync(f('ca.pem')), readFileSync(f('orders.key')), readFileSync(f('orders.pem'))));
+    const good = new AdsClient(
+      `127.0.0.1:${xds}`,
+      'ads',
+      grpc.credentials.createSsl(readFileSync(f('ca.pem')), readFileSync(f('orders.key')), readFileSync(f('orders.pem'))),
+    );
     const plain = new AdsClient(`127.0.0.1:${xds}`);
     clients.push(good, plain);
     for (const c of [good, plain]) c.send({ typeUrl: TYPE_URL.cluster, node: { id: 'o-1', cluster: 'orders' } });

@@ -40,7 +40,20 @@ async function fill(root: string, services: number, instances: number): Promise<
 
 async function serve(root: string, extra: string[] = []): Promise<{ cli: CliProcess; xds: number; admin: number }> {
   const [xds, admin] = await freePorts(2);
-  const cli = CliProcess.start(['serve', '--zk', zk.connectString, '--zk-root', root, '--xds-port', String(xds), '--admin-port', String(admin), '--bind-address', '127.0.0.1', ...extra]);
+  const cli = CliProcess.start([
+    'serve',
+    '--zk',
+    zk.connectString,
+    '--zk-root',
+    root,
+    '--xds-port',
+    String(xds),
+    '--admin-port',
+    String(admin),
+    '--bind-address',
+    '127.0.0.1',
+    ...extra,
+  ]);
   running.push(cli);
   await cli.waitForLine((l) => l.msg.startsWith('zk-xds listening'), 60000);
   await eventually(async () => expect((await fetch(`http://127.0.0.1:${admin}/readyz`)).status).toBe(200), 20000);
@@ -60,7 +73,9 @@ function runLoadgen(address: string, proxies: number): Promise<LoadReport> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadReport) : reject(new Error(`load generator exited ${code}`)))));
+  return new Promise((resolve, reject) =>
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadReport) : reject(new Error(`load generator exited ${code}`)))),
+  );
 }
 
 beforeAll(async () => {
@@ -130,8 +145,14 @@ describe('proxies that stop reading', () => {
     let peakStreams = 0;
     const sampler = setInterval(() => {
       peak = Math.max(peak, rssBytes(pid));
-      void metric(admin, /^zkxds_xds_buffered_bytes (\d+)$/m).then((b) => (peakBuffered = Math.max(peakBuffered, b || 0)), () => {});
-      void metric(admin, /^zkxds_xds_connected_streams\{api="ads"\} (\d+)$/m).then((n) => (peakStreams = Math.max(peakStreams, n || 0)), () => {});
+      void metric(admin, /^zkxds_xds_buffered_bytes (\d+)$/m).then(
+        (b) => (peakBuffered = Math.max(peakBuffered, b || 0)),
+        () => {},
+      );
+      void metric(admin, /^zkxds_xds_connected_streams\{api="ads"\} (\d+)$/m).then(
+        (n) => (peakStreams = Math.max(peakStreams, n || 0)),
+        () => {},
+      );
     }, 250);
     try {
       // A healthy proxy arriving now is served (once stuck streams are closed and their bytes freed).
@@ -151,7 +172,9 @@ describe('proxies that stop reading', () => {
     // The buffers of the closed streams are collected although the replica is now idle.
     await cli.waitForLine((l) => l.msg === 'collected response buffers of closed xDS streams', 30000);
     const after = rssBytes(pid);
-    console.log(`stuck streams: ${STUCK_STREAMS} over ${STUCK_CONNECTIONS} connections (at most ${peakStreams} open at once): zk-xds RSS idle ${MB(idle)} MB, peak ${MB(peak)} MB, after ${MB(after)} MB; buffered peak ${MB(peakBuffered)} MB (ceiling ${MB(BUFFER_CEILING)} MB)`);
+    console.log(
+      `stuck streams: ${STUCK_STREAMS} over ${STUCK_CONNECTIONS} connections (at most ${peakStreams} open at once): zk-xds RSS idle ${MB(idle)} MB, peak ${MB(peak)} MB, after ${MB(after)} MB; buffered peak ${MB(peakBuffered)} MB (ceiling ${MB(BUFFER_CEILING)} MB)`,
+    );
     expect(peak).toBeLessThan(STUCK_RSS_CEILING);
     // One response per stream at most: the ceiling, plus the one response that may cross it.
     expect(peakBuffered).toBeLessThan(BUFFER_CEILING + 1024 * 1024);

@@ -42,7 +42,9 @@ async function runCore(): Promise<{ view: string | undefined; run: CoreClientRun
   const watch = setInterval(() => {
     view ??= e2e.server.xds.connectedStreams().find((s) => s.nodeId === 'core-client')?.view?.name;
   }, 20);
-  const run = await runCoreXdsClient({ xdsServer: `127.0.0.1:${e2e.server.xdsPort}`, nodeId: 'core-client', target: 'echo', seconds: 3 }).finally(() => clearInterval(watch));
+  const run = await runCoreXdsClient({ xdsServer: `127.0.0.1:${e2e.server.xdsPort}`, nodeId: 'core-client', target: 'echo', seconds: 3 }).finally(() =>
+    clearInterval(watch),
+  );
   return { view, run };
 }
 
@@ -53,15 +55,30 @@ describe('gRPC C-core 1.51 (python3-grpcio) gets its own view', () => {
     ['both', POLICY],
     [
       'the rest of what gRPC implements (retries, maxRequests, outlier detection through 3 intervals, a 5 s timeout): sent as to every gRPC client',
-      { protocol: 'grpc', requestTimeoutMs: 5000, retries: { attempts: 2, retryOn: ['unavailable'] }, circuitBreakers: { maxRequests: 100 }, outlierDetection: { consecutive5xx: 5, intervalMs: 1000 } },
+      {
+        protocol: 'grpc',
+        requestTimeoutMs: 5000,
+        retries: { attempts: 2, retryOn: ['unavailable'] },
+        circuitBreakers: { maxRequests: 100 },
+        outlierDetection: { consecutive5xx: 5, intervalMs: 1000 },
+      },
     ],
-  ])('%s: it keeps calling, every call answered', async (_title, policy) => {
-    await setPolicy(policy);
-    const { view, run } = await runCore();
-    expect({ code: run.code, signal: run.signal, failed: run.result?.failed, errors: run.result?.errors }).toEqual({ code: 0, signal: null, failed: 0, errors: {} });
-    expect(run.result!.ok).toBeGreaterThan(0);
-    expect(view).toBe('grpc-core-1.51');
-  }, 60_000);
+  ])(
+    '%s: it keeps calling, every call answered',
+    async (_title, policy) => {
+      await setPolicy(policy);
+      const { view, run } = await runCore();
+      expect({ code: run.code, signal: run.signal, failed: run.result?.failed, errors: run.result?.errors }).toEqual({
+        code: 0,
+        signal: null,
+        failed: 0,
+        errors: {},
+      });
+      expect(run.result!.ok).toBeGreaterThan(0);
+      expect(view).toBe('grpc-core-1.51');
+    },
+    60_000,
+  );
 
   it('its view has neither ring hash nor the timeout; grpc-js keeps both, from the gRPC view, and answers', async () => {
     await setPolicy({ ...POLICY, requestTimeoutMs: 1500 });
@@ -76,7 +93,7 @@ describe('gRPC C-core 1.51 (python3-grpcio) gets its own view', () => {
     expect(results.every((r) => r.ok)).toBe(true);
   }, 60_000);
 
-  it('a service C-core gets like everyone else shares the gRPC view\'s encoded bytes', async () => {
+  it("a service C-core gets like everyone else shares the gRPC view's encoded bytes", async () => {
     const b = e2e.backends[0]!;
     await e2e.app.mkdirp('/services/plain');
     await e2e.app.create('/services/plain/p1', JSON.stringify({ address: b.host, port: b.port }), { ephemeral: true });
@@ -97,7 +114,9 @@ describe('gRPC C-core 1.51 (python3-grpcio) gets its own view', () => {
       await statusCommand({ admin, output: 'table' }, (t) => (status += t));
       expect(status).toContain('not applied for gRPC C-core 1.51 (core-client):');
     }, 10_000);
-    expect(status).toContain('  echo: loadBalancing RING_HASH: gRPC C-core 1.51 crashes (segfault) at the first call on a RING_HASH cluster; sent ROUND_ROBIN\n');
+    expect(status).toContain(
+      '  echo: loadBalancing RING_HASH: gRPC C-core 1.51 crashes (segfault) at the first call on a RING_HASH cluster; sent ROUND_ROBIN\n',
+    );
     expect(status).toContain('  echo: requestTimeoutMs: gRPC C-core 1.51 fails calls');
     // grpc-js gets the whole policy: nothing to say about it.
     expect(status).not.toContain('not applied for gRPC (');

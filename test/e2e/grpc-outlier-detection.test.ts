@@ -57,15 +57,19 @@ describe('outlier detection with grpc-js-xds', () => {
     ['success rate with explicit fields', { intervalMs: INTERVAL_MS, successRate: { minimumHosts: 2, requestVolume: 5, stdevFactor: 1900 } }],
     ['only an interval (the success-rate defaults)', { intervalMs: INTERVAL_MS, maxEjectionPercent: 50 }],
     ['failure percentage', { intervalMs: INTERVAL_MS, failurePercentage: { threshold: 50, minimumHosts: 2, requestVolume: 5 } }],
-  ])('%s: the client keeps calling through several ejection intervals, all calls answered', async (_title, outlierDetection) => {
-    await e2e.app.set(POLICY_PATH, JSON.stringify({ protocol: 'grpc', outlierDetection }));
-    await clientHasCurrentClusters();
-    const results = await callThrough(INTERVALS);
-    // The process is still there and still answers after the last check.
-    results.push(...(await e2e.client.call(5)));
-    expect(summarize(results.filter((r) => !r.ok))).toBe('(no calls)');
-    expect(new Set(results.flatMap((r) => (r.ok ? [r.backend] : [])))).toEqual(new Set(['a', 'b']));
-  }, 60_000);
+  ])(
+    '%s: the client keeps calling through several ejection intervals, all calls answered',
+    async (_title, outlierDetection) => {
+      await e2e.app.set(POLICY_PATH, JSON.stringify({ protocol: 'grpc', outlierDetection }));
+      await clientHasCurrentClusters();
+      const results = await callThrough(INTERVALS);
+      // The process is still there and still answers after the last check.
+      results.push(...(await e2e.client.call(5)));
+      expect(summarize(results.filter((r) => !r.ok))).toBe('(no calls)');
+      expect(new Set(results.flatMap((r) => (r.ok ? [r.backend] : [])))).toEqual(new Set(['a', 'b']));
+    },
+    60_000,
+  );
 
   it('was never NACKed', async () => {
     expect(await totalNacks(e2e.server)).toBe(0);

@@ -21,14 +21,22 @@ const nacks = () => totalNacks(server);
 async function register(writer: ZkTestClient, started: readonly EchoBackend[]): Promise<void> {
   await writer.mkdirp('/services/shop');
   for (const b of started) {
-    await writer.create(`/services/shop/${b.id}`, JSON.stringify({ address: b.host, port: b.port, metadata: { version: b.id.slice(0, 2) } }), { ephemeral: true });
+    await writer.create(`/services/shop/${b.id}`, JSON.stringify({ address: b.host, port: b.port, metadata: { version: b.id.slice(0, 2) } }), {
+      ephemeral: true,
+    });
   }
   await writer.mkdirp('/zk-xds/policy');
   await writer.create(
     POLICY_PATH,
     JSON.stringify({
       protocol: 'grpc',
-      trafficSplit: { label: 'version', subsets: [{ value: 'v1', weight: 75 }, { value: 'v2', weight: 25 }] },
+      trafficSplit: {
+        label: 'version',
+        subsets: [
+          { value: 'v1', weight: 75 },
+          { value: 'v2', weight: 25 },
+        ],
+      },
       requestTimeoutMs: 2000,
       retries: { attempts: 2, retryOn: ['unavailable', 'cancelled'] },
       circuitBreakers: { maxRequests: 500 },
@@ -61,7 +69,17 @@ describe('policy with gRPC proxyless clients', () => {
   it('follows a changed split, and accepts a ring-hash cluster', async () => {
     await app.set(
       POLICY_PATH,
-      JSON.stringify({ protocol: 'grpc', loadBalancing: { policy: 'RING_HASH', ringMinSize: 1024, ringMaxSize: 4096 }, trafficSplit: { label: 'version', subsets: [{ value: 'v1', weight: 1 }, { value: 'v2', weight: 99 }] } }),
+      JSON.stringify({
+        protocol: 'grpc',
+        loadBalancing: { policy: 'RING_HASH', ringMinSize: 1024, ringMaxSize: 4096 },
+        trafficSplit: {
+          label: 'version',
+          subsets: [
+            { value: 'v1', weight: 1 },
+            { value: 'v2', weight: 99 },
+          ],
+        },
+      }),
     );
     await client.waitFor((seen) => seen.size === 1 && seen.has('v2-a'), { timeoutMs: 3000, probeCalls: 10 });
   });

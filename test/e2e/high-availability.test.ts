@@ -33,7 +33,19 @@ const registration = (b: EchoBackend) => JSON.stringify({ id: b.id, address: b.h
 
 async function startReplica(): Promise<Replica> {
   const [xds, admin] = await freePorts(2);
-  const cli = CliProcess.start(['serve', '--zk', zk.connectString, '--xds-port', String(xds), '--admin-port', String(admin), '--bind-address', '127.0.0.1', '--log-level', 'warn']);
+  const cli = CliProcess.start([
+    'serve',
+    '--zk',
+    zk.connectString,
+    '--xds-port',
+    String(xds),
+    '--admin-port',
+    String(admin),
+    '--bind-address',
+    '127.0.0.1',
+    '--log-level',
+    'warn',
+  ]);
   const replica = { cli, xds: xds!, admin: admin! };
   await eventually(async () => expect((await fetch(`http://127.0.0.1:${admin}/readyz`)).status).toBe(200), 15000);
   return replica;

@@ -31,7 +31,11 @@ beforeAll(async () => {
   kube = await FakeKubeApiServer.start({ tls: true, token: 'e2e-secret-token' });
   kubeconfig = await kube.writeKubeconfig(NS);
   registrar = await ZkTestClient.connect(zk.connectString);
-  kube.store.create(NS, { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'bystander' }, spec: { hosts: ['bystander.example'], resolution: 'DNS' } }, 'kubectl');
+  kube.store.create(
+    NS,
+    { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'bystander' }, spec: { hosts: ['bystander.example'], resolution: 'DNS' } },
+    'kubectl',
+  );
 });
 afterAll(async () => {
   for (const p of running) p.kill();
@@ -43,7 +47,22 @@ afterAll(async () => {
 async function replica(name: string): Promise<{ cli: CliProcess; admin: number }> {
   const [xds, admin] = await freePorts(2);
   const cli = CliProcess.start(
-    ['serve', '--xds-port', String(xds), '--admin-port', String(admin), '--bind-address', '127.0.0.1', '--zk', zk.connectString, '--zk-session-timeout-ms', String(SESSION_TIMEOUT_MS), '--k8s-service-entries', '--istio-namespace', NS],
+    [
+      'serve',
+      '--xds-port',
+      String(xds),
+      '--admin-port',
+      String(admin),
+      '--bind-address',
+      '127.0.0.1',
+      '--zk',
+      zk.connectString,
+      '--zk-session-timeout-ms',
+      String(SESSION_TIMEOUT_MS),
+      '--k8s-service-entries',
+      '--istio-namespace',
+      NS,
+    ],
     { KUBECONFIG: kubeconfig, ZKXDS_LEADER_ELECTION_PATH: '/zk-xds/e2e-leader', ZKXDS_ISTIO_REVISION: 'canary', ZKXDS_LOG_LEVEL: 'debug', HOSTNAME: name },
   );
   running.push(cli);
@@ -85,11 +104,13 @@ describe('ServiceEntries through the Kubernetes API with two replicas', () => {
     await eventually(() => expect(endpointsOf('payments')).toEqual(['10.2.0.1:9090']), FOLLOW_MS);
 
     // The real kubectl sees them, selects them by our label, and reads them back as written.
-    expect((await kubectl(kubeconfig, 'get', 'serviceentries', '-l', 'app.kubernetes.io/managed-by=zk-xds', '-o', 'name')).stdout.trim().split('\n').sort()).toEqual([
-      'serviceentry.networking.istio.io/orders',
-      'serviceentry.networking.istio.io/payments',
-    ]);
-    expect((await kubectl(kubeconfig, 'get', 'se', 'payments', '-o', 'jsonpath={.spec.hosts[0]} {.spec.endpoints[0].address} {.metadata.managedFields[0].manager}')).stdout).toBe('payments 10.2.0.1 zk-xds');
+    expect(
+      (await kubectl(kubeconfig, 'get', 'serviceentries', '-l', 'app.kubernetes.io/managed-by=zk-xds', '-o', 'name')).stdout.trim().split('\n').sort(),
+    ).toEqual(['serviceentry.networking.istio.io/orders', 'serviceentry.networking.istio.io/payments']);
+    expect(
+      (await kubectl(kubeconfig, 'get', 'se', 'payments', '-o', 'jsonpath={.spec.hosts[0]} {.spec.endpoints[0].address} {.metadata.managedFields[0].manager}'))
+        .stdout,
+    ).toBe('payments 10.2.0.1 zk-xds');
     // The same entry options as the MCP route: the revision label reaches the objects.
     expect((await kubectl(kubeconfig, 'get', 'se', '-l', 'istio.io/rev=canary', '-o', 'name')).stdout.trim().split('\n')).toHaveLength(2);
 
@@ -100,7 +121,11 @@ describe('ServiceEntries through the Kubernetes API with two replicas', () => {
     expect(b.cli.lines.some(isLeaderLine)).toBe(false);
     // The admin port's writer page (the status page shows it) says the same.
     const writerPage = async (admin: number) => (await fetch(`http://127.0.0.1:${admin}/debug/writer`)).json();
-    expect(await writerPage(a.admin)).toMatchObject({ enabled: true, election: { leader: true, candidateNode: expect.stringMatching(/^\/zk-xds\/e2e-leader\/candidate-/) }, writer: { active: true, desired: 2, rejected: [] } });
+    expect(await writerPage(a.admin)).toMatchObject({
+      enabled: true,
+      election: { leader: true, candidateNode: expect.stringMatching(/^\/zk-xds\/e2e-leader\/candidate-/) },
+      writer: { active: true, desired: 2, rejected: [] },
+    });
     expect(await writerPage(b.admin)).toMatchObject({ enabled: true, election: { leader: false }, writer: { active: false } });
     const writesBefore = kube.writes.length;
     const mutationsBefore = kube.requests.filter((r) => r.method !== 'GET').length;
@@ -120,7 +145,12 @@ describe('ServiceEntries through the Kubernetes API with two replicas', () => {
     await new Promise((r) => setTimeout(r, 500));
     const afterHandOver = kube.writes.slice(writesBefore).map((w) => `${w.verb} ${w.name} ${w.manager}`);
     expect(afterHandOver).toEqual(['apply orders zk-xds']);
-    expect(kube.requests.filter((r) => r.method !== 'GET').slice(mutationsBefore).map((r) => `${r.method} ${r.name}`)).toEqual(['PATCH orders']);
+    expect(
+      kube.requests
+        .filter((r) => r.method !== 'GET')
+        .slice(mutationsBefore)
+        .map((r) => `${r.method} ${r.name}`),
+    ).toEqual(['PATCH orders']);
 
     // The new leader follows changes, and deletes the entry of a service that is gone.
     await registrar.remove('/services/payments/10.2.0.1:9090');
@@ -149,6 +179,8 @@ describe('ServiceEntries through the Kubernetes API with two replicas', () => {
 
     // The token never reaches a log line.
     for (const p of [a, b, c]) expect(JSON.stringify(p.cli.lines) + p.cli.stderr).not.toContain('e2e-secret-token');
-    console.log(`leader hand-over: ${Math.round(handOverMs)} ms after kill -9 (session timeout ${SESSION_TIMEOUT_MS} ms), ${Math.round(cleanHandOverMs)} ms after SIGTERM`);
+    console.log(
+      `leader hand-over: ${Math.round(handOverMs)} ms after kill -9 (session timeout ${SESSION_TIMEOUT_MS} ms), ${Math.round(cleanHandOverMs)} ms after SIGTERM`,
+    );
   }, 60000);
 });

@@ -49,15 +49,27 @@ async function register(writer: ZkTestClient, backends: readonly EchoBackend[]):
 async function change(write: () => Promise<unknown>, reached: (backend: string) => boolean, mustSee: readonly string[]): Promise<number[]> {
   const from = callers.map((c) => c.results.length);
   await write();
-  await eventually(() => {
-    callers.forEach((c, i) => {
-      expect({ client: c.label, settled: lastCallsReach(c.results, from[i]!, SETTLED_CALLS, reached) }).toEqual({ client: c.label, settled: true });
-      const seen = new Set(c.results.slice(-SETTLED_CALLS).flatMap((r) => (r.ok ? [r.backend] : [])));
-      for (const b of mustSee) expect({ client: c.label, sees: b, seen: seen.has(b) }).toEqual({ client: c.label, sees: b, seen: true });
-    });
-  }, TAKES_EFFECT_MS, 50);
+  await eventually(
+    () => {
+      callers.forEach((c, i) => {
+        expect({ client: c.label, settled: lastCallsReach(c.results, from[i]!, SETTLED_CALLS, reached) }).toEqual({ client: c.label, settled: true });
+        const seen = new Set(c.results.slice(-SETTLED_CALLS).flatMap((r) => (r.ok ? [r.backend] : [])));
+        for (const b of mustSee) expect({ client: c.label, sees: b, seen: seen.has(b) }).toEqual({ client: c.label, sees: b, seen: true });
+      });
+    },
+    TAKES_EFFECT_MS,
+    50,
+  );
   // Calls go on while the old resources are removed (every retirement past its ACK wait), and after.
-  await eventually(() => expect(Object.values(server.xds.retiring()).flat().flatMap((r) => r.waitingFor)).toEqual([]), TAKES_EFFECT_MS);
+  await eventually(
+    () =>
+      expect(
+        Object.values(server.xds.retiring())
+          .flat()
+          .flatMap((r) => r.waitingFor),
+      ).toEqual([]),
+    TAKES_EFFECT_MS,
+  );
   const after = callers.map((c) => c.results.length);
   await eventually(() => {
     for (const [i, c] of callers.entries()) expect(c.results.length).toBeGreaterThanOrEqual(after[i]! + SETTLED_CALLS);
@@ -81,7 +93,11 @@ beforeAll(async () => {
   const core = await CoreCaller.start({ xdsServer: `127.0.0.1:${server.xdsPort}`, nodeId: 'mbb-c-core', target: 'echo' });
   callers = [new JsCaller(e2e.client), core];
   sidecar = new SidecarObserver(`127.0.0.1:${server.xdsPort}`, 'mbb-envoy');
-  await change(async () => undefined, (b) => b === 'v1-a', ['v1-a']);
+  await change(
+    async () => undefined,
+    (b) => b === 'v1-a',
+    ['v1-a'],
+  );
   await eventually(() => expect([...sidecar.routedClusters()]).toContain('echo|version=v1'), TAKES_EFFECT_MS);
   sidecar.startChecking();
 }, 90_000);
@@ -98,26 +114,46 @@ describe('make before break, with grpc-js-xds and gRPC C-core calling throughout
     const start = callers.map((c) => c.results.length);
     for (let flip = 1; flip <= 6; flip++) {
       const to = flip % 2 === 1 ? 'v2' : 'v1';
-      await change(() => app.set(POLICY_PATH, split('version', { [to]: 100 })), (b) => b === `${to}-a`, [`${to}-a`]);
+      await change(
+        () => app.set(POLICY_PATH, split('version', { [to]: 100 })),
+        (b) => b === `${to}-a`,
+        [`${to}-a`],
+      );
     }
     expectNoFailedCall('6 flips v1<->v2', start);
     // C-core keeps watching the subset it left (for 15 minutes): v2 stays served, retiring, for it
     // (in its own client-profile view, grpc-core-1.51: src/xds/client-profile.ts).
     expect(server.caches['grpc-core-1.51']!.get(TYPE_URL.cluster, 'echo|version=v2')).toBeDefined();
-    const debug = (await (await fetch(`http://127.0.0.1:${server.adminPort}/debug/proxies`)).json()) as { retiring: { 'grpc-core-1.51'?: Array<{ resources: Record<string, string[]>; subscribedBy: string[] }> } };
-    expect(debug.retiring['grpc-core-1.51']).toContainEqual(expect.objectContaining({ resources: { CDS: ['echo|version=v2'], EDS: ['echo|version=v2'] }, subscribedBy: ['mbb-c-core'] }));
+    const debug = (await (await fetch(`http://127.0.0.1:${server.adminPort}/debug/proxies`)).json()) as {
+      retiring: { 'grpc-core-1.51'?: Array<{ resources: Record<string, string[]>; subscribedBy: string[] }> };
+    };
+    expect(debug.retiring['grpc-core-1.51']).toContainEqual(
+      expect.objectContaining({ resources: { CDS: ['echo|version=v2'], EDS: ['echo|version=v2'] }, subscribedBy: ['mbb-c-core'] }),
+    );
   }, 300_000);
 
   it('changing a split (weights, then the label) fails no call', async () => {
     const start = callers.map((c) => c.results.length);
-    await change(() => app.set(POLICY_PATH, split('version', { v1: 50, v2: 50 })), (b) => b === 'v1-a' || b === 'v2-a', ['v1-a', 'v2-a']);
-    await change(() => app.set(POLICY_PATH, split('track', { canary: 100 })), (b) => b === 'v2-a', ['v2-a']);
+    await change(
+      () => app.set(POLICY_PATH, split('version', { v1: 50, v2: 50 })),
+      (b) => b === 'v1-a' || b === 'v2-a',
+      ['v1-a', 'v2-a'],
+    );
+    await change(
+      () => app.set(POLICY_PATH, split('track', { canary: 100 })),
+      (b) => b === 'v2-a',
+      ['v2-a'],
+    );
     expectNoFailedCall('split changes', start);
   }, 120_000);
 
   it('deleting the policy fails no call: calls go back to every instance', async () => {
     const start = callers.map((c) => c.results.length);
-    await change(() => app.remove(POLICY_PATH), (b) => b === 'v1-a' || b === 'v2-a', ['v1-a', 'v2-a']);
+    await change(
+      () => app.remove(POLICY_PATH),
+      (b) => b === 'v1-a' || b === 'v2-a',
+      ['v1-a', 'v2-a'],
+    );
     expectNoFailedCall('policy deleted', start);
   }, 120_000);
 
@@ -130,11 +166,14 @@ describe('make before break, with grpc-js-xds and gRPC C-core calling throughout
     expect(await totalNacks(server)).toBe(0);
     const wait = await server.metrics.retirementWait.get();
     const metric = (suffix: string, outcome: string, view: string) =>
-      wait.values.find((v) => v.metricName === `zkxds_xds_retirement_wait_seconds_${suffix}` && v.labels.outcome === outcome && v.labels.view === view)?.value ?? 0;
+      wait.values.find((v) => v.metricName === `zkxds_xds_retirement_wait_seconds_${suffix}` && v.labels.outcome === outcome && v.labels.view === view)
+        ?.value ?? 0;
     const count = (outcome: string) => metric('count', outcome, 'proxyless');
     for (const view of ['proxyless', 'grpc-core-1.51', 'sidecar']) {
       const n = metric('count', 'acked', view);
-      tally.push(`${view} view: retirements released after ACKs: ${n}, mean wait ${((metric('sum', 'acked', view) / Math.max(1, n)) * 1000).toFixed(1)} ms; after the grace period: ${metric('count', 'grace', view)}`);
+      tally.push(
+        `${view} view: retirements released after ACKs: ${n}, mean wait ${((metric('sum', 'acked', view) / Math.max(1, n)) * 1000).toFixed(1)} ms; after the grace period: ${metric('count', 'grace', view)}`,
+      );
     }
     expect(count('acked')).toBeGreaterThan(0);
     expect(count('grace')).toBe(0);

@@ -80,7 +80,9 @@ describe('admin debug pages and the zk-xds CLI', () => {
       nacker.send({ typeUrl: TYPE_URL.endpoint, names: ['echo'], node: { id: 'nacker', cluster: 'shop' } });
       const r = await nacker.next(TYPE_URL.endpoint);
       nacker.nack(r, '', 'xDS response validation errors: [resource index 0: rejected by test]', ['echo']);
-      await eventually(async () => expect((await getJson<{ proxies: ProxyStatus[] }>('/debug/proxies')).body.proxies.find((p) => p.node === 'nacker')?.types.EDS?.state).toBe('NACKED'));
+      await eventually(async () =>
+        expect((await getJson<{ proxies: ProxyStatus[] }>('/debug/proxies')).body.proxies.find((p) => p.node === 'nacker')?.types.EDS?.state).toBe('NACKED'),
+      );
 
       const { body } = await getJson<{ proxies: ProxyStatus[] }>('/debug/proxies');
       const byNode = new Map(body.proxies.map((p) => [p.node, p]));
@@ -95,16 +97,28 @@ describe('admin debug pages and the zk-xds CLI', () => {
           expect(p.types[t]!.acked).toBe(p.types[t]!.sent);
         });
       }
-      expect(byNode.get('envoy-sidecar')).toMatchObject({ kind: 'sidecar', types: { CDS: { state: 'SYNCED', sent: server.caches.sidecar.version(TYPE_URL.cluster) } } });
-      expect(byNode.get('nacker')!.types.EDS).toMatchObject({ state: 'NACKED', sent: r.versionInfo, acked: '', lastNack: { version: r.versionInfo, message: expect.stringContaining('rejected by test') } });
+      expect(byNode.get('envoy-sidecar')).toMatchObject({
+        kind: 'sidecar',
+        types: { CDS: { state: 'SYNCED', sent: server.caches.sidecar.version(TYPE_URL.cluster) } },
+      });
+      expect(byNode.get('nacker')!.types.EDS).toMatchObject({
+        state: 'NACKED',
+        sent: r.versionInfo,
+        acked: '',
+        lastNack: { version: r.versionInfo, message: expect.stringContaining('rejected by test') },
+      });
 
       const table = await CliProcess.run(['status', '--admin', admin]);
       expect(table).toMatchObject({ code: 0, stderr: '' });
       const lines = table.stdout.trim().split('\n');
       expect(lines[0]).toMatch(/^NODE\s+CLUSTER\s+KIND\s+PROTOCOL\s+CDS\s+LDS\s+EDS\s+RDS\s+CHANGE->ACK P50\/P99 MS\s+CONNECTED SINCE\s+SCOPE$/);
-      expect(lines.find((l) => l.startsWith('grpc-client'))).toMatch(/^grpc-client\s+shop\s+proxyless\s+sotw\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED\s+(-|[\d.]+\/[\d.]+)\s+\d{4}-/);
+      expect(lines.find((l) => l.startsWith('grpc-client'))).toMatch(
+        /^grpc-client\s+shop\s+proxyless\s+sotw\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED\s+(-|[\d.]+\/[\d.]+)\s+\d{4}-/,
+      );
       expect(lines.find((l) => l.startsWith('envoy-sidecar'))).toMatch(/^envoy-sidecar\s+mesh\s+sidecar\s+sotw\s+SYNCED\s+-\s+-\s+-\s/);
-      expect(lines.find((l) => l.startsWith('nacker'))).toMatch(new RegExp(`^nacker\\s+shop\\s+proxyless\\s+sotw\\s+-\\s+-\\s+NACKED \\(${r.versionInfo}\\)\\s+-\\s`));
+      expect(lines.find((l) => l.startsWith('nacker'))).toMatch(
+        new RegExp(`^nacker\\s+shop\\s+proxyless\\s+sotw\\s+-\\s+-\\s+NACKED \\(${r.versionInfo}\\)\\s+-\\s`),
+      );
 
       const json = await CliProcess.run(['status', '--admin', admin, '-o', 'json']);
       expect(JSON.parse(json.stdout)).toEqual((await getJson('/debug/proxies')).body);
@@ -157,7 +171,11 @@ describe('admin debug pages and the zk-xds CLI', () => {
       eds.ack(sent);
       await eventually(async () => {
         const p = (await getJson<{ proxies: ProxyStatus[] }>('/debug/proxies')).body.proxies.find((x) => x.node === 'delta-envoy');
-        expect(p).toMatchObject({ kind: 'sidecar', protocol: 'delta', types: { CDS: { state: 'SYNCED', subscribed: '*' }, EDS: { state: 'SYNCED', subscribed: 1 } } });
+        expect(p).toMatchObject({
+          kind: 'sidecar',
+          protocol: 'delta',
+          types: { CDS: { state: 'SYNCED', subscribed: '*' }, EDS: { state: 'SYNCED', subscribed: 1 } },
+        });
         expect(p!.streams.map((st) => st.api)).toEqual(['delta-cds', 'delta-eds']);
       });
       const dump = (await getJson<ConfigDump>('/debug/config_dump?node=delta-envoy')).body;
@@ -178,7 +196,9 @@ describe('admin debug pages and the zk-xds CLI', () => {
     const echo = body.services[0]!;
     expect(echo.instances.map((i) => i.source).sort()).toEqual(backends.map((b) => `/services/echo/${b.host}:${b.port}`).sort());
     expect(echo.instances.every((i) => i.format === 'json')).toBe(true);
-    expect(echo.skipped).toEqual([{ ensemble: 'default', service: 'echo', path: '/services/echo/broken', reason: 'data starts with "{" but is not valid json (malformed or truncated)' }]);
+    expect(echo.skipped).toEqual([
+      { ensemble: 'default', service: 'echo', path: '/services/echo/broken', reason: 'data starts with "{" but is not valid json (malformed or truncated)' },
+    ]);
     expect(echo.policyError).toMatchObject({ path: '/zk-xds/policy/echo', errors: [expect.objectContaining({ field: '/loadBalancing/policy' })] });
     expect((await getJson('/debug/catalog?service=nope')).status).toBe(404);
   });
@@ -223,10 +243,15 @@ describe('admin debug pages and the zk-xds CLI', () => {
     const res = await CliProcess.run(['validate', '--zk', zk.connectString]);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(1);
-    expect(res.stdout).toContain('rejected registrations: 2\n  /services/cart/not-an-address: empty data and the znode name is not host:port\n  /services/echo/broken: data starts with "{" but is not valid json');
+    expect(res.stdout).toContain(
+      'rejected registrations: 2\n  /services/cart/not-an-address: empty data and the znode name is not host:port\n  /services/echo/broken: data starts with "{" but is not valid json',
+    );
     expect(res.stdout).toContain('rejected policies: 1\n  /zk-xds/policy/echo:\n    /loadBalancing/policy: ');
     expect(res.stdout).toMatch(/2 service\(s\), 4 registration\(s\)/);
-    const json = JSON.parse((await CliProcess.run(['validate', '--zk', zk.connectString, '-o', 'json'])).stdout) as { rejectedRegistrations: unknown[]; rejectedPolicies: unknown[] };
+    const json = JSON.parse((await CliProcess.run(['validate', '--zk', zk.connectString, '-o', 'json'])).stdout) as {
+      rejectedRegistrations: unknown[];
+      rejectedPolicies: unknown[];
+    };
     expect(json.rejectedRegistrations).toHaveLength(2);
     expect(json.rejectedPolicies).toHaveLength(1);
   });
@@ -263,7 +288,14 @@ describe('config_dump while a push is held back', () => {
       // Once the push goes out, nothing is pending and sent catches up with current.
       const pushed = await raw.next(TYPE_URL.endpoint, 10000);
       raw.ack(pushed, ['echo']);
-      await eventually(async () => expect((await dumpOf()).streams[0]!.types[0]).toMatchObject({ pendingChanges: [], sent: pushed.versionInfo, currentVersion: pushed.versionInfo, state: 'SYNCED' }));
+      await eventually(async () =>
+        expect((await dumpOf()).streams[0]!.types[0]).toMatchObject({
+          pendingChanges: [],
+          sent: pushed.versionInfo,
+          currentVersion: pushed.versionInfo,
+          state: 'SYNCED',
+        }),
+      );
       await app.remove(extra);
     } finally {
       raw.close();

@@ -60,7 +60,13 @@ beforeAll(async () => {
         id: `127.0.0.1:${unusedDubboPort}`,
         address: '127.0.0.1',
         port: unusedDubboPort!,
-        metadata: { 'dubbo.endpoints': JSON.stringify([{ port: unusedDubboPort, protocol: 'dubbo' }, { port: backends.dubbo3.port, protocol: 'tri' }]), 'dubbo.metadata.revision': 'e2e' },
+        metadata: {
+          'dubbo.endpoints': JSON.stringify([
+            { port: unusedDubboPort, protocol: 'dubbo' },
+            { port: backends.dubbo3.port, protocol: 'tri' },
+          ]),
+          'dubbo.metadata.revision': 'e2e',
+        },
       },
       { kind: 'curator', basePath: '/services', name: 'inventory', id: 'inv-1', address: '127.0.0.1', port: backends.curator.port },
     ]),
@@ -71,8 +77,24 @@ beforeAll(async () => {
     await RegistrarProcess.curator(
       `${west.connectString}/prod`,
       [
-        { kind: 'spring', basePath: '/services', name: 'billing', id: 'bill-1', address: '127.0.0.1', port: backends.spring.port, metadata: { instance_status: 'UP' } },
-        { kind: 'spring', basePath: '/services', name: 'billing', id: 'bill-2', address: '127.0.0.1', port: backends.springDown.port, metadata: { instance_status: 'OUT_OF_SERVICE' } },
+        {
+          kind: 'spring',
+          basePath: '/services',
+          name: 'billing',
+          id: 'bill-1',
+          address: '127.0.0.1',
+          port: backends.spring.port,
+          metadata: { instance_status: 'UP' },
+        },
+        {
+          kind: 'spring',
+          basePath: '/services',
+          name: 'billing',
+          id: 'bill-2',
+          address: '127.0.0.1',
+          port: backends.springDown.port,
+          metadata: { instance_status: 'OUT_OF_SERVICE' },
+        },
       ],
       { digest },
     ),
@@ -80,7 +102,21 @@ beforeAll(async () => {
   registrars.push(
     await RegistrarProcess.kazooDubbo(
       `${west.connectString}/prod`,
-      [{ interface: GREETER, protocol: 'grpc', host: '127.0.0.1', port: backends.dubbo2.port, params: [['application', 'demo-provider'], ['group', 'blue'], ['version', '1.0.0'], ['side', 'provider'], ['methods', 'Who']] }],
+      [
+        {
+          interface: GREETER,
+          protocol: 'grpc',
+          host: '127.0.0.1',
+          port: backends.dubbo2.port,
+          params: [
+            ['application', 'demo-provider'],
+            ['group', 'blue'],
+            ['version', '1.0.0'],
+            ['side', 'provider'],
+            ['methods', 'Who'],
+          ],
+        },
+      ],
       { digest, extra: [`/dubbo/${GREETER}/consumers`, `/dubbo/${GREETER}/configurators`, `/dubbo/${GREETER}/routers`] },
     ),
   );
@@ -125,13 +161,17 @@ afterAll(async () => {
 });
 
 describe('four frameworks, two ensembles, one mesh', () => {
-  it.each(Object.entries(NAMES))('%s is reachable as xds:///%s', async (kind, name) => {
-    const client = await XdsClientProcess.start({ xdsServer: `127.0.0.1:${server.xdsPort}`, nodeId: `e2e-${kind}`, target: name });
-    clients.push(client);
-    await client.waitFor((seen) => seen.has(kind), { timeoutMs: 20_000, probeCalls: 5 });
-    const results = await client.call(10);
-    expect(results.map((r) => (r.ok ? r.backend : `error ${r.code}`))).toEqual(Array(10).fill(kind));
-  }, 60_000);
+  it.each(Object.entries(NAMES))(
+    '%s is reachable as xds:///%s',
+    async (kind, name) => {
+      const client = await XdsClientProcess.start({ xdsServer: `127.0.0.1:${server.xdsPort}`, nodeId: `e2e-${kind}`, target: name });
+      clients.push(client);
+      await client.waitFor((seen) => seen.has(kind), { timeoutMs: 20_000, probeCalls: 5 });
+      const results = await client.call(10);
+      expect(results.map((r) => (r.ok ? r.backend : `error ${r.code}`))).toEqual(Array(10).fill(kind));
+    },
+    60_000,
+  );
 
   it('never called the Spring instance marked OUT_OF_SERVICE, nor was NACKed', async () => {
     expect(backends.springDown.callCount()).toBe(0);

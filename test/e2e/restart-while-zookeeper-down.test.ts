@@ -36,7 +36,19 @@ interface Replica {
 
 async function startReplica(): Promise<Replica> {
   const [xds, admin] = await freePorts(2);
-  const cli = CliProcess.start(['serve', '--zk', zk.connectString, '--zk-session-timeout-ms', '4000', '--xds-port', String(xds), '--admin-port', String(admin), '--bind-address', '127.0.0.1']);
+  const cli = CliProcess.start([
+    'serve',
+    '--zk',
+    zk.connectString,
+    '--zk-session-timeout-ms',
+    '4000',
+    '--xds-port',
+    String(xds),
+    '--admin-port',
+    String(admin),
+    '--bind-address',
+    '127.0.0.1',
+  ]);
   running.push(cli);
   await cli.waitForLine((l) => l.msg.startsWith('zk-xds listening'));
   return { cli, xds: `127.0.0.1:${xds}`, admin: admin! };
@@ -106,7 +118,11 @@ describe('a replica restarted while ZooKeeper is down', () => {
     const heldSince = performance.now();
     const notReady = await readyz(second);
     expect(notReady.status).toBe(503);
-    expect(notReady.body).toMatchObject({ ready: false, notReady: [{ ensemble: 'default', reason: expect.stringContaining('first complete read') }], xds: { holding: true } });
+    expect(notReady.body).toMatchObject({
+      ready: false,
+      notReady: [{ ensemble: 'default', reason: expect.stringContaining('first complete read') }],
+      xds: { holding: true },
+    });
     // Nothing at all while ZooKeeper is down: an empty list would make them drop everything.
     const [quietEnvoy, quietIstiod] = await Promise.all([envoy2.quietFor(HOLD_OBSERVED_MS), istiod2.ads.quietFor(HOLD_OBSERVED_MS)]);
     expect(quietEnvoy).toEqual([]);
@@ -162,7 +178,9 @@ describe('a replica restarted while ZooKeeper is down', () => {
         const heldSince = Date.now();
         // Its stream is open on the new replica, its requests held (nothing sent).
         await eventually(async () => {
-          const page = (await (await fetch(`http://127.0.0.1:${second.admin}/debug/proxies`)).json()) as { proxies: Array<{ node: string; types: Record<string, { state: string }> }> };
+          const page = (await (await fetch(`http://127.0.0.1:${second.admin}/debug/proxies`)).json()) as {
+            proxies: Array<{ node: string; types: Record<string, { state: string }> }>;
+          };
           const p = page.proxies.find((x) => x.node === 'holding-grpc-client');
           expect(p?.types.LDS?.state).toBe('NOT_SENT');
         }, 15_000);

@@ -147,7 +147,17 @@ describe('the status page in headless Chromium', () => {
       expect(requests.length).toBeGreaterThan(1);
       expect(requests.filter((u) => new URL(u).origin !== admin)).toEqual([]);
       expect(new Set(requests.map((u) => new URL(u).pathname))).toEqual(
-        new Set(['/debug/status', '/readyz', '/debug/services', '/debug/registrations', '/debug/policies', '/debug/istio', '/debug/proxies', '/debug/convergence', '/debug/writer']),
+        new Set([
+          '/debug/status',
+          '/readyz',
+          '/debug/services',
+          '/debug/registrations',
+          '/debug/policies',
+          '/debug/istio',
+          '/debug/proxies',
+          '/debug/convergence',
+          '/debug/writer',
+        ]),
       );
     } finally {
       await page.close();

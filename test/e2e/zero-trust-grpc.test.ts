@@ -113,7 +113,9 @@ describe('zero trust between proxyless gRPC services', () => {
       await setPolicy({ mtls: { mode: 'DISABLE' } });
       await eventually(async () => expect((await backend.peers()).plaintext ?? 0).toBeGreaterThan(plaintextBefore + 10), 60_000);
       await waitForCalls(20);
-      console.log(`zero-trust flips: ${strictCalls} calls up to STRICT, ${calls.results.length - strictCalls} back to DISABLE; failed: ${failures(calls.results).count}`);
+      console.log(
+        `zero-trust flips: ${strictCalls} calls up to STRICT, ${calls.results.length - strictCalls} back to DISABLE; failed: ${failures(calls.results).count}`,
+      );
     } finally {
       await calls.stop();
     }
@@ -145,7 +147,10 @@ describe('zero trust between proxyless gRPC services', () => {
     expect(await direct(grpc.credentials.createSsl(meshCa, ...pem(certs.workload('web')), noServerNameCheck))).toEqual({ ok: true, backend: 'orders-1' });
     expect(await direct(grpc.credentials.createInsecure())).toMatchObject({ ok: false, code: grpc.status.UNAVAILABLE });
     expect(await direct(grpc.credentials.createSsl(meshCa, null, null, noServerNameCheck))).toMatchObject({ ok: false, code: grpc.status.UNAVAILABLE });
-    expect(await direct(grpc.credentials.createSsl(meshCa, ...pem(certs.impostor('web')), noServerNameCheck))).toMatchObject({ ok: false, code: grpc.status.UNAVAILABLE });
+    expect(await direct(grpc.credentials.createSsl(meshCa, ...pem(certs.impostor('web')), noServerNameCheck))).toMatchObject({
+      ok: false,
+      code: grpc.status.UNAVAILABLE,
+    });
     // And through xDS: the impostor of web, with web's SPIFFE ID from a foreign CA, is never served.
     const impostor = await caller('impostor', certs.impostor('web'));
     const results = await impostor.call(5, { deadlineMs: 2000 });
@@ -172,7 +177,9 @@ describe('zero trust between proxyless gRPC services', () => {
     expect(res.stdout).toContain(`server ${backend.host}:${backend.port}: STRICT`);
     expect(res.stdout).toContain('gRPC nodes need: certificate_providers.default');
     expect(res.stdout).toContain(`authorization (in order):\n  DENY from ${spiffeId('web')} to anything\n  otherwise ALLOW`);
-    expect(res.stdout).toMatch(new RegExp(`proxyless\\s+listener\\s+grpc/server\\?xds\\.resource\\.listening_address=127\\.0\\.0\\.1:${backend.port}\\s+\\S+\\s+gRPC server, mTLS`));
+    expect(res.stdout).toMatch(
+      new RegExp(`proxyless\\s+listener\\s+grpc/server\\?xds\\.resource\\.listening_address=127\\.0\\.0\\.1:${backend.port}\\s+\\S+\\s+gRPC server, mTLS`),
+    );
   });
 
   it('was never NACKed by a caller or the server', async () => {

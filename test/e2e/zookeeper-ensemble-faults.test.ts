@@ -135,7 +135,19 @@ beforeAll(async () => {
   });
   const [xds, adminPort] = await freePorts(2);
   admin = adminPort!;
-  zkxds = CliProcess.start(['serve', '--zk', ensemble.connectString, '--zk-session-timeout-ms', String(SESSION_TIMEOUT_MS), '--xds-port', String(xds), '--admin-port', String(admin), '--bind-address', '127.0.0.1']);
+  zkxds = CliProcess.start([
+    'serve',
+    '--zk',
+    ensemble.connectString,
+    '--zk-session-timeout-ms',
+    String(SESSION_TIMEOUT_MS),
+    '--xds-port',
+    String(xds),
+    '--admin-port',
+    String(admin),
+    '--bind-address',
+    '127.0.0.1',
+  ]);
   await eventually(async () => expect((await readyz()).status).toBe(200), 30_000);
   observer = new AdsClient(`127.0.0.1:${xds}`);
   observer.send({ typeUrl: TYPE_URL.cluster, node: { id: 'observer' } });

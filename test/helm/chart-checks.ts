@@ -82,7 +82,8 @@ export function consistencyProblems(objects: readonly KubeObject[]): string[] {
   for (const svc of ofKind<IService>(objects, 'Service')) {
     if (!matches(svc.spec!.selector, podLabels)) problems.push(`Service ${svc.metadata!.name} does not select the zk-xds pods`);
     for (const p of svc.spec!.ports ?? []) {
-      if (typeof p.targetPort !== 'string' || !containerPorts.has(p.targetPort)) problems.push(`Service port ${p.name} targets ${String(p.targetPort)}, not a named container port`);
+      if (typeof p.targetPort !== 'string' || !containerPorts.has(p.targetPort))
+        problems.push(`Service port ${p.name} targets ${String(p.targetPort)}, not a named container port`);
     }
   }
   for (const pdb of ofKind<IPodDisruptionBudget>(objects, 'PodDisruptionBudget')) {
@@ -91,7 +92,8 @@ export function consistencyProblems(objects: readonly KubeObject[]): string[] {
 
   // The pod uses a ServiceAccount that exists (or the namespace's default).
   const sa = pod.spec!.serviceAccountName ?? 'default';
-  if (sa !== 'default' && !rendered('ServiceAccount', sa) && objects.some((o) => o.kind === 'ServiceAccount')) problems.push(`pod runs as ServiceAccount ${sa}, which is not rendered`);
+  if (sa !== 'default' && !rendered('ServiceAccount', sa) && objects.some((o) => o.kind === 'ServiceAccount'))
+    problems.push(`pod runs as ServiceAccount ${sa}, which is not rendered`);
   return problems;
 }
 
@@ -100,7 +102,10 @@ export function credentialLeaks(objects: readonly KubeObject[], secrets: readonl
   const leaks: string[] = [];
   const deployment = only<IDeployment>(objects, 'Deployment');
   for (const c of [...deployment.spec!.template.spec!.containers, ...(deployment.spec!.template.spec!.initContainers ?? [])]) {
-    const places = [...(c.env ?? []).map((e) => [`env ${e.name}`, e.value ?? ''] as const), ...[...(c.args ?? []), ...(c.command ?? [])].map((a) => ['args', a] as const)];
+    const places = [
+      ...(c.env ?? []).map((e) => [`env ${e.name}`, e.value ?? ''] as const),
+      ...[...(c.args ?? []), ...(c.command ?? [])].map((a) => ['args', a] as const),
+    ];
     for (const [where, value] of places) {
       if (secrets.some((s) => value.includes(s))) leaks.push(`${c.name} ${where} holds a credential`);
     }

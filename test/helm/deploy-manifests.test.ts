@@ -74,7 +74,9 @@ describe('deploy/zookeeper', () => {
     const env = new Map(sts.spec!.template.spec!.containers[0]!.env!.map((e) => [e.name, e.value]));
     const servers = env.get('ZOO_SERVERS')!.split(/\s+/);
     const ns = sts.metadata!.namespace;
-    expect(servers).toEqual([0, 1, 2].map((i) => `server.${i + 1}=${sts.metadata!.name}-${i}.${headless.metadata!.name}.${ns}.svc.cluster.local:2888:3888;2181`));
+    expect(servers).toEqual(
+      [0, 1, 2].map((i) => `server.${i + 1}=${sts.metadata!.name}-${i}.${headless.metadata!.name}.${ns}.svc.cluster.local:2888:3888;2181`),
+    );
   });
 
   it('is where zk-xds looks by default: the client Service matches the chart default connect string', () => {
@@ -103,7 +105,14 @@ describe('deploy/istio', () => {
 describe('deploy/envoy/bootstrap.yaml', () => {
   it('sends ADS to the xDS port of the zk-xds Service', () => {
     const bootstrap = parse(read('deploy/envoy/bootstrap.yaml')) as {
-      static_resources: { clusters: Array<{ name: string; load_assignment: { endpoints: Array<{ lb_endpoints: Array<{ endpoint: { address: { socket_address: { address: string; port_value: number } } } }> }> } }> };
+      static_resources: {
+        clusters: Array<{
+          name: string;
+          load_assignment: {
+            endpoints: Array<{ lb_endpoints: Array<{ endpoint: { address: { socket_address: { address: string; port_value: number } } } }> }>;
+          };
+        }>;
+      };
     };
     const cluster = bootstrap.static_resources.clusters.find((c) => c.name === 'zk-xds')!;
     const socket = cluster.load_assignment.endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address;
@@ -145,7 +154,11 @@ describe('deploy/envoy (kustomize: bootstrap ConfigMap + an application with an 
   it('gives every container resource requests (the scheduler places the pod by them) and a memory limit', () => {
     const pod = only<IDeployment>(built(), 'Deployment').spec!.template.spec!;
     for (const c of pod.containers) {
-      expect([c.name, Object.keys(c.resources?.requests ?? {}).sort(), Object.keys(c.resources?.limits ?? {})]).toEqual([c.name, ['cpu', 'memory'], ['memory']]);
+      expect([c.name, Object.keys(c.resources?.requests ?? {}).sort(), Object.keys(c.resources?.limits ?? {})]).toEqual([
+        c.name,
+        ['cpu', 'memory'],
+        ['memory'],
+      ]);
     }
   });
 });

@@ -46,7 +46,12 @@ function inContext(rules: readonly string[], file: string): boolean {
   for (const raw of rules) {
     const negate = raw.startsWith('!');
     const pattern = (negate ? raw.slice(1) : raw).replace(/\/$/, '');
-    const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}(/.*)?$`);
+    const re = new RegExp(
+      `^${pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]*')}(/.*)?$`,
+    );
     if (re.test(file)) included = negate;
   }
   return included;
@@ -77,7 +82,11 @@ describe('Dockerfile', () => {
     expect(inStage(runtimeStage, 'CMD').map((i) => i.args)).toEqual(['["serve"]']);
     expect(inStage(runtimeStage, 'EXPOSE').map((i) => i.args)).toEqual(['18000 9901']);
     // The runtime stage installs nothing: no compiler or package manager run ends up in it.
-    expect(inStage(runtimeStage, 'RUN').map((i) => i.args).join(' ')).not.toMatch(/apt-get|npm/);
+    expect(
+      inStage(runtimeStage, 'RUN')
+        .map((i) => i.args)
+        .join(' '),
+    ).not.toMatch(/apt-get|npm/);
   });
 
   it('copies from the context only paths that exist and that .dockerignore lets through', () => {
@@ -88,13 +97,17 @@ describe('Dockerfile', () => {
       expect({ source, inContext: inContext(ignoreRules, source) }).toEqual({ source, inContext: true });
     }
     // Every source file tsc compiles is in the context (the allow-list does not miss a folder).
-    for (const f of readdirSync(path.join(PROJECT_ROOT, 'src'), { recursive: true }) as string[]) expect(inContext(ignoreRules, path.posix.join('src', f))).toBe(true);
+    for (const f of readdirSync(path.join(PROJECT_ROOT, 'src'), { recursive: true }) as string[])
+      expect(inContext(ignoreRules, path.posix.join('src', f))).toBe(true);
   });
 
   it('installs the patched zookeeper binding: the patch and its script are copied before npm ci, and the build checks the result', () => {
     const build = dockerfile.filter((i) => i.stage === froms[0]!.stage);
     const npmCi = build.findIndex((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
-    const copied = build.slice(0, npmCi).filter((i) => i.keyword === 'COPY').flatMap((i) => copyParts(i.args).sources);
+    const copied = build
+      .slice(0, npmCi)
+      .filter((i) => i.keyword === 'COPY')
+      .flatMap((i) => copyParts(i.args).sources);
     expect(npmCi).toBeGreaterThan(0);
     expect(copied).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'patches', 'scripts/patch-zookeeper.mjs']));
     const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -103,7 +116,21 @@ describe('Dockerfile', () => {
   });
 
   it('leaves node_modules, .run, dist, tests, benchmarks, git and deploy files out of the context', () => {
-    for (const p of ['node_modules', 'node_modules/zookeeper/build/Release/zookeeper.node', '.run', '.run/bin/helm', 'dist', 'test', 'test/helm/values-full.yaml', 'bench', '.git', 'charts', 'deploy', 'docs', 'scripts']) {
+    for (const p of [
+      'node_modules',
+      'node_modules/zookeeper/build/Release/zookeeper.node',
+      '.run',
+      '.run/bin/helm',
+      'dist',
+      'test',
+      'test/helm/values-full.yaml',
+      'bench',
+      '.git',
+      'charts',
+      'deploy',
+      'docs',
+      'scripts',
+    ]) {
       expect({ p, inContext: inContext(ignoreRules, p) }).toEqual({ p, inContext: false });
     }
   });

@@ -45,7 +45,16 @@ function rendered(file: string): KubeObject[] {
 
 describe('charts/zk-xds', () => {
   it('has the values files this test expects', () => {
-    expect(VALUES_FILES).toEqual(expect.arrayContaining(['values-default.yaml', 'values-full.yaml', 'values-cr-mode.yaml', 'values-mcp-mode.yaml', 'values-multi-ensemble.yaml', 'values-minimal.yaml']));
+    expect(VALUES_FILES).toEqual(
+      expect.arrayContaining([
+        'values-default.yaml',
+        'values-full.yaml',
+        'values-cr-mode.yaml',
+        'values-mcp-mode.yaml',
+        'values-multi-ensemble.yaml',
+        'values-minimal.yaml',
+      ]),
+    );
   });
 
   describe('values.schema.json', () => {
@@ -161,18 +170,28 @@ describe('charts/zk-xds', () => {
     Object.fromEntries(ofKind<PortedService>(rendered(file), 'Service').map((s) => [s.metadata.name, s.spec.ports.map(({ name, port }) => ({ name, port }))]));
 
   it('exposes xDS as grpc-xds on the Service and, by default, the admin port as http-admin on a Service of its own', () => {
-    expect(servicePorts('values-default.yaml')).toEqual({ 'zk-xds': [{ name: 'grpc-xds', port: 18000 }], 'zk-xds-admin': [{ name: 'http-admin', port: 9901 }] });
+    expect(servicePorts('values-default.yaml')).toEqual({
+      'zk-xds': [{ name: 'grpc-xds', port: 18000 }],
+      'zk-xds-admin': [{ name: 'http-admin', port: 9901 }],
+    });
     const admin = ofKind<PortedService>(rendered('values-default.yaml'), 'Service').find((s) => s.metadata.name === 'zk-xds-admin')!;
     expect(admin.spec.type).toBe('ClusterIP');
     // admin.service: shared puts it back in the xDS Service; none leaves it out of every Service (and skips the helm test Pod).
-    expect(servicePorts('values-xds-tls.yaml')).toEqual({ 'zk-xds': [{ name: 'grpc-xds', port: 18000 }, { name: 'http-admin', port: 9901 }] });
+    expect(servicePorts('values-xds-tls.yaml')).toEqual({
+      'zk-xds': [
+        { name: 'grpc-xds', port: 18000 },
+        { name: 'http-admin', port: 9901 },
+      ],
+    });
     expect(servicePorts('values-xds-tls-existing.yaml')).toEqual({ 'zk-xds': [{ name: 'grpc-xds', port: 18000 }] });
     expect(ofKind(rendered('values-xds-tls-existing.yaml'), 'Pod')).toEqual([]);
   });
 
   it('plaintext xDS by default: no TLS variables, volumes or Certificate', () => {
     const objects = rendered('values-default.yaml');
-    expect([...envOf(only<IDeployment>(objects, 'Deployment')).keys()].filter((k) => k.startsWith('ZKXDS_XDS_TLS') || k === 'ZKXDS_XDS_IDENTITIES_FILE')).toEqual([]);
+    expect(
+      [...envOf(only<IDeployment>(objects, 'Deployment')).keys()].filter((k) => k.startsWith('ZKXDS_XDS_TLS') || k === 'ZKXDS_XDS_IDENTITIES_FILE'),
+    ).toEqual([]);
     expect(ofKind(objects, 'Certificate')).toEqual([]);
     expect(ofKind(objects, 'NetworkPolicy')).toEqual([]);
   });
@@ -190,7 +209,11 @@ describe('charts/zk-xds', () => {
     // A directory mount: a renewed certificate reaches the running pod (subPath mounts never see it).
     expect(mount).toEqual({ name: volume.name, mountPath: '/etc/zk-xds/xds-tls', readOnly: true });
     expect(volume.secret!.items).toBeUndefined();
-    expect([env.get('ZKXDS_XDS_TLS_CERT_FILE'), env.get('ZKXDS_XDS_TLS_KEY_FILE'), env.get('ZKXDS_XDS_TLS_CLIENT_CA_FILE')]).toEqual(['/etc/zk-xds/xds-tls/tls.crt', '/etc/zk-xds/xds-tls/tls.key', '/etc/zk-xds/xds-tls/ca.crt']);
+    expect([env.get('ZKXDS_XDS_TLS_CERT_FILE'), env.get('ZKXDS_XDS_TLS_KEY_FILE'), env.get('ZKXDS_XDS_TLS_CLIENT_CA_FILE')]).toEqual([
+      '/etc/zk-xds/xds-tls/tls.crt',
+      '/etc/zk-xds/xds-tls/tls.key',
+      '/etc/zk-xds/xds-tls/ca.crt',
+    ]);
     expect(env.get('ZKXDS_XDS_TLS_RELOAD_INTERVAL_MS')).toBe('5000');
     const identities = ofKind<IConfigMap>(objects, 'ConfigMap').find((c) => c.metadata!.name === 'zk-xds-xds-identities')!;
     const identitiesMount = zkXdsContainer(deployment).volumeMounts!.find((m) => m.name === 'xds-identities')!;
@@ -218,11 +241,19 @@ describe('charts/zk-xds', () => {
     expect(policy.spec!.ingress).toEqual([
       {
         ports: [{ port: 'grpc-xds', protocol: 'TCP' }],
-        from: [{ namespaceSelector: { matchLabels: { 'istio-injection': 'enabled' } } }, { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-system' } } }],
+        from: [
+          { namespaceSelector: { matchLabels: { 'istio-injection': 'enabled' } } },
+          { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-system' } } },
+        ],
       },
       {
         ports: [{ port: 'http-admin', protocol: 'TCP' }],
-        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
+        from: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+            podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+          },
+        ],
       },
     ]);
     // Without xdsFrom: every namespace of the cluster (an empty `from` would admit the world); without adminFrom: no admin rule at all.
@@ -299,10 +330,23 @@ describe('charts/zk-xds', () => {
     const configMap = only<IConfigMap>(objects, 'ConfigMap');
     const sourcesMount = zkXdsContainer(deployment).volumeMounts!.find((m) => m.name === 'sources')!;
     expect(env.get('ZKXDS_SOURCES_FILE')).toBe(path.posix.join(sourcesMount.mountPath, 'sources.yaml'));
-    const sources = parse(configMap.data!['sources.yaml']!) as { ensembles: Array<{ name: string; connect: string; chroot?: string; auth?: { file: string }; roots: unknown[] }> };
+    const sources = parse(configMap.data!['sources.yaml']!) as {
+      ensembles: Array<{ name: string; connect: string; chroot?: string; auth?: { file: string }; roots: unknown[] }>;
+    };
     expect(sources.ensembles).toEqual([
-      { name: 'eu', connect: 'zk-eu-0:2181,zk-eu-1:2181,zk-eu-2:2181', auth: { file: '/etc/zk-xds/zk-auth/eu' }, roots: [{ path: '/services', layout: 'auto' }] },
-      { name: 'us', connect: 'zk-us-0:2181,zk-us-1:2181,zk-us-2:2181', chroot: '/mesh', auth: { file: '/etc/zk-xds/zk-auth/us' }, roots: [{ path: '/services', layout: 'auto' }] },
+      {
+        name: 'eu',
+        connect: 'zk-eu-0:2181,zk-eu-1:2181,zk-eu-2:2181',
+        auth: { file: '/etc/zk-xds/zk-auth/eu' },
+        roots: [{ path: '/services', layout: 'auto' }],
+      },
+      {
+        name: 'us',
+        connect: 'zk-us-0:2181,zk-us-1:2181,zk-us-2:2181',
+        chroot: '/mesh',
+        auth: { file: '/etc/zk-xds/zk-auth/us' },
+        roots: [{ path: '/services', layout: 'auto' }],
+      },
     ]);
     const authVolume = deployment.spec!.template.spec!.volumes!.find((v) => v.secret)!;
     expect(authVolume.secret!.secretName).toBe('zk-credentials');
@@ -404,7 +448,8 @@ describe('charts/zk-xds', () => {
     const local = `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`;
     expect(node).toBe('node');
     // Asynchronously: a synchronous spawn would block the event loop the server answers on.
-    const runHook = () => new Promise<number | null>((resolve) => spawn(process.execPath, [...args.slice(0, -1), local], { stdio: 'ignore' }).once('exit', resolve));
+    const runHook = () =>
+      new Promise<number | null>((resolve) => spawn(process.execPath, [...args.slice(0, -1), local], { stdio: 'ignore' }).once('exit', resolve));
     try {
       expect(await runHook()).toBe(1);
       status = 200;
@@ -427,7 +472,17 @@ describe('charts/zk-xds', () => {
         path.join(copy, 'templates/notes-under-test.yaml'),
         'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes-under-test\ndata:\n  notes: {{ include "notes-under-test" . | toJson }}\n',
       );
-      const r = helm(['template', 'zk-xds', copy, '--namespace', 'zk-xds', '--values', valuesFile(valuesName), '--show-only', 'templates/notes-under-test.yaml']);
+      const r = helm([
+        'template',
+        'zk-xds',
+        copy,
+        '--namespace',
+        'zk-xds',
+        '--values',
+        valuesFile(valuesName),
+        '--show-only',
+        'templates/notes-under-test.yaml',
+      ]);
       rmSync(tmp, { recursive: true, force: true });
       if (r.status !== 0) throw new Error(r.stderr);
       return (parse(r.stdout) as { data: { notes: string } }).data.notes;

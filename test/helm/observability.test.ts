@@ -20,7 +20,15 @@ const VALUES = path.join(PROJECT_ROOT, 'test/helm/values-observability.yaml');
 const DEFAULTS = path.join(PROJECT_ROOT, 'test/helm/values-default.yaml');
 const WITH_CRD = ['--api-versions', 'monitoring.coreos.com/v1/PrometheusRule'];
 const TLS_ALERTS = ['ZkxdsXdsCertificateExpiring', 'ZkxdsXdsTlsFileRejected', 'ZkxdsXdsIdentityDenied'];
-const ALERTS = ['ZkxdsZooKeeperDisconnected', 'ZkxdsProxiesNacking', 'ZkxdsProxiesStale', 'ZkxdsConvergenceSlow', 'ZkxdsInvalidPolicies', ...TLS_ALERTS, 'ZkxdsNoServiceEntryWriter'];
+const ALERTS = [
+  'ZkxdsZooKeeperDisconnected',
+  'ZkxdsProxiesNacking',
+  'ZkxdsProxiesStale',
+  'ZkxdsConvergenceSlow',
+  'ZkxdsInvalidPolicies',
+  ...TLS_ALERTS,
+  'ZkxdsNoServiceEntryWriter',
+];
 
 interface Rule {
   alert: string;
@@ -44,7 +52,10 @@ function dashboardOf(objects: KubeObject[]): { configMap: IConfigMap; dashboard:
 
 /** Every PromQL expression of the dashboard, its Grafana variables replaced by what Grafana sends. */
 function dashboardExprs(d: Dashboard): string[] {
-  const exprs = [...d.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)), ...d.templating.list.flatMap((v) => (v.definition ? [v.definition.replace(/^label_values\((.*), *\w+\)$/, '$1')] : []))];
+  const exprs = [
+    ...d.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)),
+    ...d.templating.list.flatMap((v) => (v.definition ? [v.definition.replace(/^label_values\((.*), *\w+\)$/, '$1')] : [])),
+  ];
   return exprs.map((e) => e.replaceAll('$__rate_interval', '1m').replaceAll('$namespace', '.*').replaceAll('$pod', '.*'));
 }
 
@@ -82,7 +93,11 @@ describe('chart observability: Grafana dashboard and PrometheusRule', () => {
     const rules = rulesOf(withCrd);
     expect(rules.map((r) => r.alert)).toEqual(ALERTS);
     for (const r of rules) {
-      expect({ alert: r.alert, summary: r.annotations.summary, description: r.annotations.description }).toEqual({ alert: r.alert, summary: expect.any(String), description: expect.any(String) });
+      expect({ alert: r.alert, summary: r.annotations.summary, description: r.annotations.description }).toEqual({
+        alert: r.alert,
+        summary: expect.any(String),
+        description: expect.any(String),
+      });
       expect(r.annotations.runbook_url).toBe(`https://docs.example.internal/zk-xds/operations.md#${r.alert.toLowerCase()}`);
       expect(r.labels).toMatchObject({ team: 'mesh', severity: expect.stringMatching(/^(warning|critical)$/) });
       expect(r.expr).toContain('namespace="zk-xds", job="zk-xds"');
@@ -105,10 +120,18 @@ describe('chart observability: Grafana dashboard and PrometheusRule', () => {
   it('has the xDS TLS alerts only with TLS on the xDS port, the identity alert only with mutual TLS', () => {
     const serverOnly = renderChart(VALUES, 'zk-xds', 'zk-xds', [...WITH_CRD, '--set', 'xds.tls.clientCa.fromCertificateSecret=false']);
     expect(rulesOf(serverOnly).map((r) => r.alert)).toEqual(ALERTS.filter((a) => a !== 'ZkxdsXdsIdentityDenied'));
-    const plaintext = renderChart(VALUES, 'zk-xds', 'zk-xds', [...WITH_CRD, '--set', 'xds.tls.clientCa.fromCertificateSecret=false', '--set', 'xds.tls.existingSecret=']);
+    const plaintext = renderChart(VALUES, 'zk-xds', 'zk-xds', [
+      ...WITH_CRD,
+      '--set',
+      'xds.tls.clientCa.fromCertificateSecret=false',
+      '--set',
+      'xds.tls.existingSecret=',
+    ]);
     expect(rulesOf(plaintext).map((r) => r.alert)).toEqual(ALERTS.filter((a) => !TLS_ALERTS.includes(a)));
     // Plaintext replicas export the expiry gauge at 0: the alert must not take that for an expired certificate.
-    expect(rulesOf(renderChart(VALUES, 'zk-xds', 'zk-xds', WITH_CRD)).find((r) => r.alert === 'ZkxdsXdsCertificateExpiring')!.expr).toContain('zkxds_xds_tls_certificate_expiry_seconds{namespace="zk-xds", job="zk-xds"} > 0) - time()) < 604800');
+    expect(rulesOf(renderChart(VALUES, 'zk-xds', 'zk-xds', WITH_CRD)).find((r) => r.alert === 'ZkxdsXdsCertificateExpiring')!.expr).toContain(
+      'zkxds_xds_tls_certificate_expiry_seconds{namespace="zk-xds", job="zk-xds"} > 0) - time()) < 604800',
+    );
   });
 
   it('has no leader alert without the ServiceEntry writer (zkxds_leader is 0 on every replica then)', () => {

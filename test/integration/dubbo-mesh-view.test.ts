@@ -46,8 +46,19 @@ function ordersProvider(pid: number, timestamp: number, methods: string): DubboP
     host: '10.5.0.1',
     port: 20880,
     params: [
-      ['anyhost', 'true'], ['application', 'orders-app'], ['dubbo', '2.0.2'], ['group', 'g'], ['interface', 'org.acme.Orders'], ['methods', methods],
-      ['owner', 'team-a'], ['pid', String(pid)], ['release', '3.2.11'], ['side', 'provider'], ['tag', 'gray'], ['timestamp', String(timestamp)], ['version', '1.0.0'],
+      ['anyhost', 'true'],
+      ['application', 'orders-app'],
+      ['dubbo', '2.0.2'],
+      ['group', 'g'],
+      ['interface', 'org.acme.Orders'],
+      ['methods', methods],
+      ['owner', 'team-a'],
+      ['pid', String(pid)],
+      ['release', '3.2.11'],
+      ['side', 'provider'],
+      ['tag', 'gray'],
+      ['timestamp', String(timestamp)],
+      ['version', '1.0.0'],
     ],
     data: '10.5.0.1',
   };
@@ -69,20 +80,87 @@ beforeAll(async () => {
   registrars.push(
     await RegistrarProcess.kazooDubbo(zk.connectString, [
       // Drained by Dubbo's own weight=0: registered, takes no traffic.
-      { ...ordersProvider(55, 1_700_000_000_000, 'cancel,create'), host: '10.5.0.2', data: '10.5.0.2', params: [['application', 'orders-app'], ['group', 'g'], ['version', '1.0.0'], ['side', 'provider'], ['weight', '0']] },
-      { interface: 'org.acme.Greeter', protocol: 'tri', host: '10.5.0.3', port: 50052, params: [['application', 'greeter-app'], ['version', '1.0.0'], ['side', 'provider'], ['pid', '77']] },
-      { interface: 'org.acme.Legacy', protocol: 'frob', host: '10.5.0.4', port: 7000, params: [['application', 'legacy-app'], ['side', 'provider']] },
+      {
+        ...ordersProvider(55, 1_700_000_000_000, 'cancel,create'),
+        host: '10.5.0.2',
+        data: '10.5.0.2',
+        params: [
+          ['application', 'orders-app'],
+          ['group', 'g'],
+          ['version', '1.0.0'],
+          ['side', 'provider'],
+          ['weight', '0'],
+        ],
+      },
+      {
+        interface: 'org.acme.Greeter',
+        protocol: 'tri',
+        host: '10.5.0.3',
+        port: 50052,
+        params: [
+          ['application', 'greeter-app'],
+          ['version', '1.0.0'],
+          ['side', 'provider'],
+          ['pid', '77'],
+        ],
+      },
+      {
+        interface: 'org.acme.Legacy',
+        protocol: 'frob',
+        host: '10.5.0.4',
+        port: 7000,
+        params: [
+          ['application', 'legacy-app'],
+          ['side', 'provider'],
+        ],
+      },
       // Dubbo 3 with register-mode=all: the interface over both protocols...
-      { interface: 'org.acme.Shop', protocol: 'dubbo', host: '10.6.0.1', port: 20880, params: [['application', 'shop'], ['side', 'provider'], ['register-mode', 'all']] },
-      { interface: 'org.acme.Shop', protocol: 'tri', host: '10.6.0.1', port: 50051, params: [['application', 'shop'], ['side', 'provider'], ['register-mode', 'all']] },
+      {
+        interface: 'org.acme.Shop',
+        protocol: 'dubbo',
+        host: '10.6.0.1',
+        port: 20880,
+        params: [
+          ['application', 'shop'],
+          ['side', 'provider'],
+          ['register-mode', 'all'],
+        ],
+      },
+      {
+        interface: 'org.acme.Shop',
+        protocol: 'tri',
+        host: '10.6.0.1',
+        port: 50051,
+        params: [
+          ['application', 'shop'],
+          ['side', 'provider'],
+          ['register-mode', 'all'],
+        ],
+      },
     ]),
   );
   registrars.push(
     await RegistrarProcess.curator(zk.connectString, [
       // ...and the same process as an application-level instance.
-      { kind: 'dubbo3', basePath: '/services', name: 'shop', id: '10.6.0.1:20880', address: '10.6.0.1', port: 20880, metadata: { 'dubbo.endpoints': DUBBO3_ENDPOINTS, 'dubbo.metadata.revision': 'r1', 'dubbo.metadata.storage-type': 'local' } },
+      {
+        kind: 'dubbo3',
+        basePath: '/services',
+        name: 'shop',
+        id: '10.6.0.1:20880',
+        address: '10.6.0.1',
+        port: 20880,
+        metadata: { 'dubbo.endpoints': DUBBO3_ENDPOINTS, 'dubbo.metadata.revision': 'r1', 'dubbo.metadata.storage-type': 'local' },
+      },
       { kind: 'curator', basePath: '/services', name: 'linklocal', id: 'l-1', address: 'fd00::2%eth0', port: 8080 },
-      { kind: 'spring', basePath: '/services', name: 'billing', id: 'b-1', address: '10.2.0.1', port: 9000, metadata: { region: 'eu', zone: 'eu-1', subzone: 'rack-7' } },
+      {
+        kind: 'spring',
+        basePath: '/services',
+        name: 'billing',
+        id: 'b-1',
+        address: '10.2.0.1',
+        port: 9000,
+        metadata: { region: 'eu', zone: 'eu-1', subzone: 'rack-7' },
+      },
     ]),
   );
   await writer.mkdirp('/services/drained');
@@ -159,8 +237,13 @@ function filterOf(listener: Obj): Obj {
 }
 
 function lbEndpoints(assignment: Obj | undefined): string[] {
-  const groups = (assignment?.endpoints as Array<{ lb_endpoints: Array<{ endpoint: { address: { socket_address: { address: string; port_value: number } } } }> }> | undefined) ?? [];
-  return groups.flatMap((g) => g.lb_endpoints.map((e) => `${e.endpoint.address.socket_address.address}:${e.endpoint.address.socket_address.port_value}`)).sort();
+  const groups =
+    (assignment?.endpoints as
+      | Array<{ lb_endpoints: Array<{ endpoint: { address: { socket_address: { address: string; port_value: number } } } }> }>
+      | undefined) ?? [];
+  return groups
+    .flatMap((g) => g.lb_endpoints.map((e) => `${e.endpoint.address.socket_address.address}:${e.endpoint.address.socket_address.port_value}`))
+    .sort();
 }
 
 describe('Dubbo registrations in the mesh', () => {
@@ -185,10 +268,15 @@ describe('Dubbo registrations in the mesh', () => {
     expect(shown.get('linklocal')).toEqual(['http', []]);
   });
 
-  it('keeps only stable labels: version, group, application, protocol, tags and the user\'s own; no pid, timestamp, methods', async () => {
+  it("keeps only stable labels: version, group, application, protocol, tags and the user's own; no pid, timestamp, methods", async () => {
     const entries = entriesOf((await istiod()).responsesOf(SE).at(-1)!);
     expect(entries.get(ORDERS)!.spec.endpoints).toEqual([
-      { address: '10.5.0.1', ports: { 'tcp-20880': 20880 }, weight: 100, labels: { application: 'orders-app', group: 'g', owner: 'team-a', protocol: 'dubbo', tag: 'gray', version: '1.0.0' } },
+      {
+        address: '10.5.0.1',
+        ports: { 'tcp-20880': 20880 },
+        weight: 100,
+        labels: { application: 'orders-app', group: 'g', owner: 'team-a', protocol: 'dubbo', tag: 'gray', version: '1.0.0' },
+      },
     ]);
     // The catalog still has everything that was read.
     const read = server.catalog.get(ORDERS)!.instances.find((i) => i.address === '10.5.0.1')!;
@@ -223,7 +311,7 @@ describe('Dubbo registrations in the mesh', () => {
     expect(entries.get('drained')!.spec.endpoints[0]!.locality).toBe('eu/eu-2/r1');
   });
 
-  it('gives sidecars a TCP proxy for dubbo and an HTTP/2 route for tri, all within Envoy\'s validation rules', async () => {
+  it("gives sidecars a TCP proxy for dubbo and an HTTP/2 route for tri, all within Envoy's validation rules", async () => {
     const { clusters, endpoints, listeners, routes } = await sidecar();
     const l = byName(listeners);
     // Port 20880 is TCP, so one service owns it (the first by name); the others are reported.
@@ -236,7 +324,14 @@ describe('Dubbo registrations in the mesh', () => {
     // Every resource as it was sent, checked against the validate.rules in Envoy's protos.
     const all = [clusters, endpoints, listeners, routes];
     expect(all.flatMap((r) => r.resources.flatMap((res) => checkAny(anyBytesOf(res.raw))))).toEqual([]);
-    expect(checkResourceSet({ clusters: clusters.resources.map((r) => r.object), endpoints: endpoints.resources.map((r) => r.object), listeners: listeners.resources.map((r) => r.object), routes: routes.resources.map((r) => r.object) })).toEqual([]);
+    expect(
+      checkResourceSet({
+        clusters: clusters.resources.map((r) => r.object),
+        endpoints: endpoints.resources.map((r) => r.object),
+        listeners: listeners.resources.map((r) => r.object),
+        routes: routes.resources.map((r) => r.object),
+      }),
+    ).toEqual([]);
   });
 
   it('Dubbo 3 dual registration: both levels are served by their own names, and each routes to the process once', async () => {
@@ -252,7 +347,12 @@ describe('Dubbo registrations in the mesh', () => {
     expect(lbEndpoints(eds.get('dubbo.shop'))).toEqual(['10.6.0.1:20880']);
     expect(lbEndpoints(eds.get('shop'))).toEqual(['10.6.0.1:20880']);
     // The catalog keeps both registrations of the interface, as read.
-    expect(server.catalog.get(SHOP_INTERFACE)!.instances.map((i) => `${i.metadata.protocol}:${i.port}`).sort()).toEqual(['dubbo:20880', 'tri:50051']);
+    expect(
+      server.catalog
+        .get(SHOP_INTERFACE)!
+        .instances.map((i) => `${i.metadata.protocol}:${i.port}`)
+        .sort(),
+    ).toEqual(['dubbo:20880', 'tri:50051']);
     // The endpoint count is what proxies get: the interface's dubbo registration is not counted again.
     const served = [...eds.values()].reduce((n, a) => n + lbEndpoints(a).length, 0);
     const metrics = await (await fetch(`${admin}/metrics`)).text();
@@ -276,11 +376,23 @@ describe('Dubbo registrations in the mesh', () => {
     registrars.push(restarted);
     await eventually(() => expect(server.catalog.get(ORDERS)!.instances.filter((i) => i.address === '10.5.0.1')).toHaveLength(2), WAIT_MS);
     await ordersProcess.stop();
-    await eventually(() => expect(server.catalog.get(ORDERS)!.instances.filter((i) => i.address === '10.5.0.1').map((i) => i.metadata.pid)).toEqual(['202']), WAIT_MS);
+    await eventually(
+      () =>
+        expect(
+          server.catalog
+            .get(ORDERS)!
+            .instances.filter((i) => i.address === '10.5.0.1')
+            .map((i) => i.metadata.pid),
+        ).toEqual(['202']),
+      WAIT_MS,
+    );
     // Something else changes afterwards, so a response is certain to have come after the restart.
     await writer.create('/services/drained/c', JSON.stringify({ address: '10.7.0.3', port: 8080 }));
     await eventually(() => expect(entriesOf(c.responsesOf(SE).at(-1)!).get('drained')!.spec.endpoints).toHaveLength(2), WAIT_MS);
-    const after = c.responsesOf(SE).slice(seen).map((r) => entriesOf(r).get(ORDERS)!.version);
+    const after = c
+      .responsesOf(SE)
+      .slice(seen)
+      .map((r) => entriesOf(r).get(ORDERS)!.version);
     expect(after.length).toBeGreaterThan(0);
     expect(new Set(after)).toEqual(new Set([before.version]));
   });

@@ -22,7 +22,21 @@ const endpoints = (name: string) => (catalog.get(name)?.instances ?? []).map((i)
 beforeAll(async () => {
   zk = await ZooKeeperServer.start();
   writer = await ZkTestClient.connect(zk.connectString);
-  const sources = validateSources({ ensembles: [{ name: 'one', connect: zk.connectString, roots: [{ path: '/dubbo', layout: 'dubbo' }, { path: '/mixed', layout: 'auto' }] }] }, 'test');
+  const sources = validateSources(
+    {
+      ensembles: [
+        {
+          name: 'one',
+          connect: zk.connectString,
+          roots: [
+            { path: '/dubbo', layout: 'dubbo' },
+            { path: '/mixed', layout: 'auto' },
+          ],
+        },
+      ],
+    },
+    'test',
+  );
   registry = new ZkRegistry(
     { sources, policyRoot: '/zk-xds/policy', sessionTimeoutMs: 4000, debounceMs: 5, maxDelayMs: 50 },
     { log: silentLogger(), metrics: createMetrics({ defaultMetrics: false }), onServices: (s, at) => catalog.offer(s, at) },

@@ -87,7 +87,9 @@ describe('MCP over TLS', () => {
   it('refuses to start with a bad identities file, naming it and the field', async () => {
     writeFileSync(f('bad-identities.yaml'), `identities:\n  "${ISTIOD_ID}": Kubernetes\nextra: 1\n`);
     await expect(serve({ xdsTlsClientCaFile: f('test-ca.pem'), xdsIdentitiesFile: f('bad-identities.yaml') })).rejects.toThrow(
-      new RegExp(`invalid identities in identities file ${f('bad-identities.yaml').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: .*unknown field "extra".*must be array`),
+      new RegExp(
+        `invalid identities in identities file ${f('bad-identities.yaml').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: .*unknown field "extra".*must be array`,
+      ),
     );
   });
 });

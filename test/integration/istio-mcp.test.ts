@@ -31,11 +31,17 @@ beforeAll(async () => {
   zk = await ZooKeeperServer.start();
   writer = await ZkTestClient.connect(zk.connectString);
   await writer.mkdirp('/services/orders');
-  await writer.create('/services/orders/a', reg('10.1.0.1', 8080, { weight: 3, metadata: { version: 'v1', 'Odd Key': 'x y' }, locality: { region: 'eu', zone: 'eu-1' } }));
+  await writer.create(
+    '/services/orders/a',
+    reg('10.1.0.1', 8080, { weight: 3, metadata: { version: 'v1', 'Odd Key': 'x y' }, locality: { region: 'eu', zone: 'eu-1' } }),
+  );
   await writer.create('/services/orders/b', reg('fd00::2', 8080));
   await writer.mkdirp('/services/payments');
   await writer.create('/services/payments/a', reg('10.2.0.1', 9090, { metadata: { protocol: 'grpc' } }));
-  server = await startServer(serveConfig(zk.connectString, { domainSuffix: 'zk.internal', istioNamespace: 'mesh-apps', istioRevision: 'canary', istioExportTo: ['.', 'shop'] }), silentLogger());
+  server = await startServer(
+    serveConfig(zk.connectString, { domainSuffix: 'zk.internal', istioNamespace: 'mesh-apps', istioRevision: 'canary', istioExportTo: ['.', 'shop'] }),
+    silentLogger(),
+  );
   await eventually(() => expect(server.registry.status().initialSyncDone).toBe(true));
 }, 30000);
 

@@ -90,7 +90,16 @@ describe('load generator smoke run', () => {
   });
 
   it('runs a reconnect storm to completion through runLoad: every proxy re-syncs', async () => {
-    const report = await runLoad({ server: h.address, proxies: 20, protocol: 'delta', style: 'envoy', firstIndex: 3000, disconnectAtS: 1, reconnect: true, timeoutS: 10 });
+    const report = await runLoad({
+      server: h.address,
+      proxies: 20,
+      protocol: 'delta',
+      style: 'envoy',
+      firstIndex: 3000,
+      disconnectAtS: 1,
+      reconnect: true,
+      timeoutS: 10,
+    });
     expect(report.sync.count).toBe(20);
     expect(report.resync).toMatchObject({ count: 20 });
     expect(report.resync!.allSyncedMs).not.toBeNull();

@@ -48,7 +48,9 @@ class RecordingHooks implements PolicyWatcherHooks {
   nextChange(service: string, timeoutMs = 5000): Promise<number> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no onPolicyChanged('${service}') within ${timeoutMs} ms`)), timeoutMs);
-      this.changeWaiters.push({ service, resolve: (at) => {
+      this.changeWaiters.push({
+        service,
+        resolve: (at) => {
           clearTimeout(timer);
           resolve(at);
         },
@@ -60,7 +62,15 @@ class RecordingHooks implements PolicyWatcherHooks {
 const ORDERS: ServicePolicy = { protocol: 'http', connectTimeoutMs: 2000, retries: { attempts: 3, retryOn: ['5xx', 'reset'] } };
 const ORDERS_V2: ServicePolicy = { ...ORDERS, connectTimeoutMs: 500 };
 const PAYMENTS: ServicePolicy = { protocol: 'grpc', tls: { sni: 'payments.internal.example.com' } };
-const CANARY: ServicePolicy = { trafficSplit: { label: 'version', subsets: [{ value: 'v1', weight: 90 }, { value: 'v2', weight: 10 }] } };
+const CANARY: ServicePolicy = {
+  trafficSplit: {
+    label: 'version',
+    subsets: [
+      { value: 'v1', weight: 90 },
+      { value: 'v2', weight: 10 },
+    ],
+  },
+};
 
 const text = (policy: ServicePolicy): string => JSON.stringify(policy);
 

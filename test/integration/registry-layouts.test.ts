@@ -52,9 +52,33 @@ beforeAll(async () => {
     await RegistrarProcess.curator(east.connectString, [
       { kind: 'curator', basePath: '/services', name: 'inventory', id: 'inv-1', address: '10.1.0.1', port: 8080 },
       { kind: 'curator', basePath: '/services', name: 'inventory', id: 'inv-2', address: '10.1.0.2', port: 8080, enabled: false },
-      { kind: 'spring', basePath: '/services', name: 'billing', id: 'bill-1', address: '10.2.0.1', port: 9000, metadata: { instance_status: 'UP', zone: 'z1' } },
-      { kind: 'spring', basePath: '/services', name: 'billing', id: 'bill-2', address: '10.2.0.2', port: 9000, metadata: { instance_status: 'OUT_OF_SERVICE' } },
-      { kind: 'dubbo3', basePath: '/services', name: 'shop', id: '10.3.0.1:20880', address: '10.3.0.1', port: 20880, metadata: { 'dubbo.endpoints': DUBBO3_ENDPOINTS, 'dubbo.metadata.revision': 'a1b2', 'dubbo.metadata.storage-type': 'local' } },
+      {
+        kind: 'spring',
+        basePath: '/services',
+        name: 'billing',
+        id: 'bill-1',
+        address: '10.2.0.1',
+        port: 9000,
+        metadata: { instance_status: 'UP', zone: 'z1' },
+      },
+      {
+        kind: 'spring',
+        basePath: '/services',
+        name: 'billing',
+        id: 'bill-2',
+        address: '10.2.0.2',
+        port: 9000,
+        metadata: { instance_status: 'OUT_OF_SERVICE' },
+      },
+      {
+        kind: 'dubbo3',
+        basePath: '/services',
+        name: 'shop',
+        id: '10.3.0.1:20880',
+        address: '10.3.0.1',
+        port: 20880,
+        metadata: { 'dubbo.endpoints': DUBBO3_ENDPOINTS, 'dubbo.metadata.revision': 'a1b2', 'dubbo.metadata.storage-type': 'local' },
+      },
       // Another base path, with a name the default one also has: the same service, merged.
       { kind: 'curator', basePath: '/discovery/prod', name: 'inventory', id: 'inv-3', address: '10.1.0.3', port: 8080 },
     ]),
@@ -68,7 +92,18 @@ beforeAll(async () => {
           protocol: 'dubbo',
           host: '10.4.0.1',
           port: 20880,
-          params: [['anyhost', 'true'], ['application', 'demo-provider'], ['group', 'blue'], ['version', '1.0.0'], ['interface', GREETER], ['methods', 'sayHello,sayHelloAsync'], ['side', 'provider'], ['weight', '200'], ['deprecated', null], ['timestamp', '1700000000000']],
+          params: [
+            ['anyhost', 'true'],
+            ['application', 'demo-provider'],
+            ['group', 'blue'],
+            ['version', '1.0.0'],
+            ['interface', GREETER],
+            ['methods', 'sayHello,sayHelloAsync'],
+            ['side', 'provider'],
+            ['weight', '200'],
+            ['deprecated', null],
+            ['timestamp', '1700000000000'],
+          ],
           data: '10.4.0.1',
         },
         {
@@ -76,9 +111,24 @@ beforeAll(async () => {
           protocol: 'dubbo',
           host: '10.4.0.2',
           port: 20880,
-          params: [['application', 'demo-provider'], ['group', 'blue'], ['version', '1.0.0'], ['side', 'provider'], ['disabled', 'true']],
+          params: [
+            ['application', 'demo-provider'],
+            ['group', 'blue'],
+            ['version', '1.0.0'],
+            ['side', 'provider'],
+            ['disabled', 'true'],
+          ],
         },
-        { interface: GREETER, protocol: 'tri', host: '10.4.0.3', port: 50051, params: [['application', 'demo-provider'], ['side', 'provider']] },
+        {
+          interface: GREETER,
+          protocol: 'tri',
+          host: '10.4.0.3',
+          port: 50051,
+          params: [
+            ['application', 'demo-provider'],
+            ['side', 'provider'],
+          ],
+        },
       ],
       {
         extra: [
@@ -95,7 +145,11 @@ beforeAll(async () => {
   );
   // The same Curator service in the other ensemble (written with the credentials, so ACL'd).
   registrars.push(
-    await RegistrarProcess.curator(`${west.connectString}/prod`, [{ kind: 'curator', basePath: '/services', name: 'inventory', id: 'inv-4', address: '10.1.0.4', port: 8080 }], { digest: DIGEST }),
+    await RegistrarProcess.curator(
+      `${west.connectString}/prod`,
+      [{ kind: 'curator', basePath: '/services', name: 'inventory', id: 'inv-4', address: '10.1.0.4', port: 8080 }],
+      { digest: DIGEST },
+    ),
   );
   metrics = createMetrics({ defaultMetrics: false });
   const sink = new Writable({
@@ -107,8 +161,21 @@ beforeAll(async () => {
   const sources = validateSources(
     {
       ensembles: [
-        { name: 'east', connect: east.connectString, roots: [{ path: '/services', layout: 'auto' }, { path: '/discovery/prod', layout: 'curator' }] },
-        { name: 'west', connect: west.connectString, chroot: '/prod', auth: { file: authFile }, roots: [{ path: '/dubbo', layout: 'dubbo' }, { path: '/services' }] },
+        {
+          name: 'east',
+          connect: east.connectString,
+          roots: [
+            { path: '/services', layout: 'auto' },
+            { path: '/discovery/prod', layout: 'curator' },
+          ],
+        },
+        {
+          name: 'west',
+          connect: west.connectString,
+          chroot: '/prod',
+          auth: { file: authFile },
+          roots: [{ path: '/dubbo', layout: 'dubbo' }, { path: '/services' }],
+        },
       ],
     },
     'test',
@@ -130,7 +197,10 @@ describe('real registrars, two ensembles, every layout', () => {
   it('serves the plain Curator service, merged from two base paths and two ensembles, with enabled=false as not serving', () => {
     expect(endpoints('inventory')).toEqual(['east/10.1.0.1:8080', 'east/10.1.0.2:8080 (down)', 'east/10.1.0.3:8080', 'west/10.1.0.4:8080']);
     expect(catalog.get('inventory')?.identity).toEqual({ kind: 'service', name: 'inventory' });
-    const sources = catalog.get('inventory')!.instances.map((i) => `${i.ensemble}:${i.source.slice(0, i.source.lastIndexOf('/'))}`).sort();
+    const sources = catalog
+      .get('inventory')!
+      .instances.map((i) => `${i.ensemble}:${i.source.slice(0, i.source.lastIndexOf('/'))}`)
+      .sort();
     // Each instance keeps where it came from; the west one's path includes that ensemble's chroot.
     expect(sources).toEqual(['east:/discovery/prod/inventory', 'east:/services/inventory', 'east:/services/inventory', 'west:/prod/services/inventory']);
   });
@@ -154,7 +224,13 @@ describe('real registrars, two ensembles, every layout', () => {
     const first = blue.instances[0]!;
     expect(first).toMatchObject({ format: 'dubbo', weight: 200, ensemble: 'west' });
     expect(first.source.startsWith(`/prod/dubbo/${GREETER}/providers/`)).toBe(true);
-    expect(first.metadata).toMatchObject({ application: 'demo-provider', methods: 'sayHello,sayHelloAsync', deprecated: '', protocol: 'dubbo', anyhost: 'true' });
+    expect(first.metadata).toMatchObject({
+      application: 'demo-provider',
+      methods: 'sayHello,sayHelloAsync',
+      deprecated: '',
+      protocol: 'dubbo',
+      anyhost: 'true',
+    });
   });
 
   it('skips consumers, routers, configurators and Dubbo bookkeeping trees without calling them invalid', () => {
@@ -176,7 +252,10 @@ describe('real registrars, two ensembles, every layout', () => {
   it('ZooKeeper itself refuses the protected tree to a client without the credentials (NoAuth)', async () => {
     const anonymous = await ZkTestClient.connect(`${west.connectString}/prod`);
     try {
-      const err = await anonymous.children('/dubbo').then(() => null, (e: unknown) => e);
+      const err = await anonymous.children('/dubbo').then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ZkError);
       expect((err as ZkError).code).toBe(-102);
     } finally {
@@ -212,7 +291,16 @@ describe('real registrars, two ensembles, every layout', () => {
     const m = createMetrics({ defaultMetrics: false });
     const offered: string[] = [];
     const blind = new ZkRegistry(
-      { sources: validateSources({ ensembles: [{ name: 'west', connect: west.connectString, chroot: '/prod', roots: [{ path: '/dubbo', layout: 'dubbo' }] }] }, 'test'), policyRoot: '/zk-xds/policy', sessionTimeoutMs: 4000, debounceMs: 5, maxDelayMs: 50 },
+      {
+        sources: validateSources(
+          { ensembles: [{ name: 'west', connect: west.connectString, chroot: '/prod', roots: [{ path: '/dubbo', layout: 'dubbo' }] }] },
+          'test',
+        ),
+        policyRoot: '/zk-xds/policy',
+        sessionTimeoutMs: 4000,
+        debounceMs: 5,
+        maxDelayMs: 50,
+      },
       { log: pino({ level: 'silent' }), metrics: m, onServices: (list) => offered.push(...list.map((s) => s.name)) },
     );
     let started = false;

@@ -38,11 +38,19 @@ beforeAll(async () => {
   await writer.create('/zk-xds/policy/db', JSON.stringify({ protocol: 'tcp' }));
   await writer.create(
     '/zk-xds/policy/reviews',
-    JSON.stringify({ trafficSplit: { label: 'version', subsets: [{ value: 'v1', weight: 90 }, { value: 'v2', weight: 10 }] }, requestTimeoutMs: 3000, retries: { attempts: 2 } }),
+    JSON.stringify({
+      trafficSplit: {
+        label: 'version',
+        subsets: [
+          { value: 'v1', weight: 90 },
+          { value: 'v2', weight: 10 },
+        ],
+      },
+      requestTimeoutMs: 3000,
+      retries: { attempts: 2 },
+    }),
   );
-  server = await startServer(serveConfig(zk.connectString, { domainSuffix: 'mesh.local' }),
-    silentLogger(),
-  );
+  server = await startServer(serveConfig(zk.connectString, { domainSuffix: 'mesh.local' }), silentLogger());
   await eventually(() => expect(server.registry.status().initialSyncDone).toBe(true));
 }, 30000);
 
@@ -53,14 +61,19 @@ afterAll(async () => {
 });
 
 /** Subscribes like Envoy: wildcard CDS and LDS, then the EDS and RDS names they reference. */
-async function envoyLike(nodeId: string): Promise<{ ads: AdsClient; clusters: ReceivedResponse; listeners: ReceivedResponse; routes: ReceivedResponse; endpoints: ReceivedResponse }> {
+async function envoyLike(
+  nodeId: string,
+): Promise<{ ads: AdsClient; clusters: ReceivedResponse; listeners: ReceivedResponse; routes: ReceivedResponse; endpoints: ReceivedResponse }> {
   const ads = new AdsClient(`127.0.0.1:${server.xdsPort}`);
   ads.send({ typeUrl: TYPE_URL.cluster, node: { id: nodeId, userAgent: 'envoy' } });
   const clusters = await ads.next(TYPE_URL.cluster);
   ads.ack(clusters);
   ads.send({ typeUrl: TYPE_URL.endpoint, names: clusters.resources.map((r) => r.name) });
   const endpoints = await ads.next(TYPE_URL.endpoint);
-  ads.ack(endpoints, clusters.resources.map((r) => r.name));
+  ads.ack(
+    endpoints,
+    clusters.resources.map((r) => r.name),
+  );
   ads.send({ typeUrl: TYPE_URL.listener });
   const listeners = await ads.next(TYPE_URL.listener);
   ads.ack(listeners);
@@ -93,7 +106,14 @@ describe('an Envoy sidecar node', () => {
     const entries = (t: string) => [...cache.entries(t).values()];
     expect(RESOURCE_KINDS.flatMap((k) => entries(TYPE_URL[k]).flatMap((e) => checkAny(e.anyBytes)))).toEqual([]);
     const decoded = (t: string) => entries(t).map((e) => decodeAny(e.anyBytes).object);
-    expect(checkResourceSet({ clusters: decoded(TYPE_URL.cluster), endpoints: decoded(TYPE_URL.endpoint), listeners: decoded(TYPE_URL.listener), routes: decoded(TYPE_URL.route) })).toEqual([]);
+    expect(
+      checkResourceSet({
+        clusters: decoded(TYPE_URL.cluster),
+        endpoints: decoded(TYPE_URL.endpoint),
+        listeners: decoded(TYPE_URL.listener),
+        routes: decoded(TYPE_URL.route),
+      }),
+    ).toEqual([]);
     ads.close();
   });
 
@@ -103,8 +123,13 @@ describe('an Envoy sidecar node', () => {
     const vhosts = port8080.virtual_hosts as Obj[];
     expect(vhosts.map((v) => v.name)).toEqual(['reviews', 'web']);
     expect(vhosts[1]!.domains).toEqual(['web', 'web:8080', 'web.mesh.local', 'web.mesh.local:8080']);
-    const reviewsRoute = ((vhosts[0]!.routes as Obj[])[0]!.route as Obj);
-    expect(reviewsRoute.weighted_clusters).toEqual({ clusters: [{ name: 'reviews|version=v1', weight: { value: 90 } }, { name: 'reviews|version=v2', weight: { value: 10 } }] });
+    const reviewsRoute = (vhosts[0]!.routes as Obj[])[0]!.route as Obj;
+    expect(reviewsRoute.weighted_clusters).toEqual({
+      clusters: [
+        { name: 'reviews|version=v1', weight: { value: 90 } },
+        { name: 'reviews|version=v2', weight: { value: 10 } },
+      ],
+    });
     expect(reviewsRoute.timeout).toEqual({ seconds: '3', nanos: 0 });
     expect((reviewsRoute.retry_policy as Obj).num_retries).toEqual({ value: 2 });
     expect(clusters.resources.map((c) => c.name).sort()).toEqual(['api', 'db', 'reviews', 'reviews|version=v1', 'reviews|version=v2', 'web']);
@@ -119,7 +144,10 @@ describe('an Envoy sidecar node', () => {
   it('applies a policy written in ZooKeeper', async () => {
     const { ads } = await envoyLike('sidecar-3');
     const from = ads.responses.length;
-    await writer.create('/zk-xds/policy/web', JSON.stringify({ connectTimeoutMs: 1500, loadBalancing: { policy: 'MAGLEV' }, circuitBreakers: { maxRequests: 100 } }));
+    await writer.create(
+      '/zk-xds/policy/web',
+      JSON.stringify({ connectTimeoutMs: 1500, loadBalancing: { policy: 'MAGLEV' }, circuitBreakers: { maxRequests: 100 } }),
+    );
     const update = await ads.next(TYPE_URL.cluster, 10_000, from);
     const web = update.resources.find((c) => c.name === 'web')!.object;
     expect(web).toMatchObject({ lb_policy: 'MAGLEV', connect_timeout: { seconds: '1', nanos: 500_000_000 } });
@@ -145,7 +173,7 @@ describe('an Envoy sidecar node', () => {
     expect(await ads.quietFor(300)).toEqual([]);
     expect(ads.responses.length).toBe(from);
     expect(server.caches.sidecar.get(TYPE_URL.cluster, 'api')!.object).toMatchObject({ connect_timeout: { nanos: 700_000_000 } });
-    const admin = await (await fetch(`http://127.0.0.1:${server.adminPort}/debug/policies`)).json() as { invalid: Array<{ service: string }> };
+    const admin = (await (await fetch(`http://127.0.0.1:${server.adminPort}/debug/policies`)).json()) as { invalid: Array<{ service: string }> };
     expect(admin.invalid.map((e) => e.service)).toEqual(['api']);
     const metric = (await server.metrics.invalidPolicies.get()).values.find((v) => v.labels.service === 'api');
     expect(metric?.value).toBeGreaterThanOrEqual(1);

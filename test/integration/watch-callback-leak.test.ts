@@ -41,7 +41,10 @@ function runProbe(args: string[]): Promise<ProbeSample[]> {
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => {
-      const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as ProbeSample & { done?: boolean });
+      const lines = out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as ProbeSample & { done?: boolean });
       if (code !== 0 || !lines.at(-1)?.done) reject(new Error(`probe exited ${code}: ${err}\n${out}`));
       else resolve(lines.filter((l) => !l.done));
     });
@@ -50,7 +53,20 @@ function runProbe(args: string[]): Promise<ProbeSample[]> {
 
 describe('watch callbacks and mirrors across churn and session expiries (real ZooKeeper)', () => {
   it('keeps live watch callbacks flat and drops every expired session’s mirror', async () => {
-    const samples = await runProbe(['--connect', zk.connectString, '--root', '/leak', '--services', String(SERVICES), '--instances', String(INSTANCES), '--rounds', String(ROUNDS), '--writes', String(WRITES)]);
+    const samples = await runProbe([
+      '--connect',
+      zk.connectString,
+      '--root',
+      '/leak',
+      '--services',
+      String(SERVICES),
+      '--instances',
+      String(INSTANCES),
+      '--rounds',
+      String(ROUNDS),
+      '--writes',
+      String(WRITES),
+    ]);
     process.stdout.write(`watch-callback-leak samples:\n${samples.map((s) => JSON.stringify(s)).join('\n')}\n`);
     const first = samples[0]!;
     const last = samples.at(-1)!;
@@ -65,7 +81,8 @@ describe('watch callbacks and mirrors across churn and session expiries (real Zo
     // listing that raced the re-create, used to stay armed for the session). A few in flight at most.
     const afterExpiry = samples.filter((_, i) => i > 0 && i % 2 === 0);
     expect(afterExpiry).toHaveLength(ROUNDS);
-    for (const s of samples) expect({ round: s.round, live: s.live, flat: Math.abs(s.live - first.live) <= 5 }).toEqual({ round: s.round, live: s.live, flat: true });
+    for (const s of samples)
+      expect({ round: s.round, live: s.live, flat: Math.abs(s.live - first.live) <= 5 }).toEqual({ round: s.round, live: s.live, flat: true });
     // Only the current session's mirrors are alive.
     for (const s of afterExpiry) expect({ round: s.round, liveMirrors: s.liveMirrors }).toEqual({ round: s.round, liveMirrors: first.liveMirrors });
   }, 300_000);

@@ -26,7 +26,9 @@ const streams: RawStream[] = [];
 /** A client on its own connection (grpc-js would otherwise share one among equal channels). */
 function connection(address: string): AdsGrpcClient {
   const Ctor = serviceCtors().ads!;
-  const client = new (Ctor as unknown as new (a: string, c: grpc.ChannelCredentials, o: object) => AdsGrpcClient)(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  const client = new (Ctor as unknown as new (a: string, c: grpc.ChannelCredentials, o: object) => AdsGrpcClient)(address, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  });
   channels.push(client);
   return client;
 }
@@ -62,7 +64,11 @@ async function refusals(limit: string): Promise<number> {
 describe('per-client limits', () => {
   it('ends a stream whose request is larger than --max-request-bytes; a normal client is served', async () => {
     h = await startHarness([service('a', 1)], { limits: { maxRequestBytes: 4096 }, log });
-    const big = openStream(connection(h.address), 'big', Array.from({ length: 500 }, (_, i) => `cluster-name-${i}`));
+    const big = openStream(
+      connection(h.address),
+      'big',
+      Array.from({ length: 500 }, (_, i) => `cluster-name-${i}`),
+    );
     const normal = openStream(connection(h.address), 'normal');
     await eventually(() => expect(big.status?.code).toBe(grpc.status.RESOURCE_EXHAUSTED), 10000);
     await eventually(() => expect(normal.responses.length).toBe(1), 10000);

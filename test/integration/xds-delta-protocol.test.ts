@@ -46,7 +46,11 @@ describe('delta ADS', () => {
     const onA = client();
     const onB = client();
     const wildcard = client();
-    for (const [c, subscribe] of [[onA, ['a']], [onB, ['b']], [wildcard, []]] as const) {
+    for (const [c, subscribe] of [
+      [onA, ['a']],
+      [onB, ['b']],
+      [wildcard, []],
+    ] as const) {
       c.send({ typeUrl: TYPE_URL.endpoint, subscribe: [...subscribe], node: { id: `n-${subscribe.join() || 'all'}` } });
       c.ack(await c.next(TYPE_URL.endpoint));
     }

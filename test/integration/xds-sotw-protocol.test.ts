@@ -48,7 +48,10 @@ describe('state-of-the-world ADS', () => {
   it('sends only the changed ClusterLoadAssignment to the streams subscribed to it', async () => {
     const onA = client();
     const onB = client();
-    for (const [c, name] of [[onA, 'a'], [onB, 'b']] as const) {
+    for (const [c, name] of [
+      [onA, 'a'],
+      [onB, 'b'],
+    ] as const) {
       c.send({ typeUrl: TYPE_URL.endpoint, names: [name], node: { id: `n-${name}` } });
       c.ack(await c.next(TYPE_URL.endpoint), [name]);
     }

@@ -20,7 +20,9 @@ interface RawStream {
 /** An ADS stream asking for every cluster; records when responses arrive and how it ended. */
 function openStream(address: string, nodeId: string): RawStream {
   const Ctor = serviceCtors().ads!;
-  const client = new Ctor(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & { StreamAggregatedResources(): grpc.ClientDuplexStream<object, object> };
+  const client = new Ctor(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+    StreamAggregatedResources(): grpc.ClientDuplexStream<object, object>;
+  };
   const call = client.StreamAggregatedResources();
   const s: RawStream = { responses: [], status: null, call, client };
   call.on('data', () => s.responses.push(performance.now()));

@@ -61,10 +61,21 @@ function ads(creds: grpc.ChannelCredentials, node: { id: string; cluster: string
 /** Serial number of the certificate the xDS port presents to a new connection. */
 function servedSerial(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, ca: readFileSync(f('test-ca.pem')), key: readFileSync(f('orders.key')), cert: readFileSync(f('orders.pem')), ALPNProtocols: ['h2'], servername: 'localhost' }, () => {
-      resolve(socket.getPeerCertificate().serialNumber);
-      socket.destroy();
-    });
+    const socket = tls.connect(
+      {
+        host: '127.0.0.1',
+        port,
+        ca: readFileSync(f('test-ca.pem')),
+        key: readFileSync(f('orders.key')),
+        cert: readFileSync(f('orders.pem')),
+        ALPNProtocols: ['h2'],
+        servername: 'localhost',
+      },
+      () => {
+        resolve(socket.getPeerCertificate().serialNumber);
+        socket.destroy();
+      },
+    );
     socket.on('error', reject);
   });
 }
@@ -91,7 +102,11 @@ beforeAll(async () => {
   for (const name of ['tls.crt', 'tls.key', 'ca.crt']) symlinkSync(path.join('..data', name), path.join(f('live'), name));
   metrics = createMetrics({ defaultMetrics: false });
   const live = (name: string) => path.join(f('live'), name);
-  source = await XdsTlsSource.load({ certFile: live('tls.crt'), keyFile: live('tls.key'), clientCaFile: live('ca.crt'), reloadIntervalMs: 100 }, log, metrics.registry);
+  source = await XdsTlsSource.load(
+    { certFile: live('tls.crt'), keyFile: live('tls.key'), clientCaFile: live('ca.crt'), reloadIntervalMs: 100 },
+    log,
+    metrics.registry,
+  );
   const identities = identityPolicyFrom({ identities: { [`${TD}/gateway`]: ['orders'] } }, 'test');
   h = await startHarness([service('a', 1)], { credentials: source.credentials(), identities, log, metrics });
 }, 60000);
@@ -116,10 +131,16 @@ describe('xDS over mutual TLS', () => {
   it('refuses a client without a certificate, with one from another CA, and in plaintext', async () => {
     const refused = [
       ads(grpc.credentials.createSsl(readFileSync(f('test-ca.pem'))), { id: 'no-cert', cluster: 'orders' }),
-      ads(grpc.credentials.createSsl(readFileSync(f('test-ca.pem')), readFileSync(f('intruder.key')), readFileSync(f('intruder.pem'))), { id: 'intruder', cluster: 'orders' }),
+      ads(grpc.credentials.createSsl(readFileSync(f('test-ca.pem')), readFileSync(f('intruder.key')), readFileSync(f('intruder.pem'))), {
+        id: 'intruder',
+        cluster: 'orders',
+      }),
       ads(grpc.credentials.createInsecure(), { id: 'plain', cluster: 'orders' }),
     ];
-    await eventually(() => expect(refused.map((c) => c.status?.code)).toEqual([grpc.status.UNAVAILABLE, grpc.status.UNAVAILABLE, grpc.status.UNAVAILABLE]), 20000);
+    await eventually(
+      () => expect(refused.map((c) => c.status?.code)).toEqual([grpc.status.UNAVAILABLE, grpc.status.UNAVAILABLE, grpc.status.UNAVAILABLE]),
+      20000,
+    );
     expect(refused.map((c) => c.responses.length)).toEqual([0, 0, 0]);
   });
 
@@ -146,7 +167,10 @@ describe('xDS over mutual TLS', () => {
     const cn = ads(mtls('inventory'), { id: 'inventory-1', cluster: 'inventory' });
     const dnsNotCn = ads(mtls('billing'), { id: 'billing-2', cluster: 'someone' });
     for (const c of [mapped, own, dns, cn]) expect((await c.next(TYPE_URL.cluster, 10000)).resources.map((x) => x.name)).toEqual(['a']);
-    await eventually(() => expect([unmapped.status?.code, dnsNotCn.status?.code]).toEqual([grpc.status.PERMISSION_DENIED, grpc.status.PERMISSION_DENIED]), 10000);
+    await eventually(
+      () => expect([unmapped.status?.code, dnsNotCn.status?.code]).toEqual([grpc.status.PERMISSION_DENIED, grpc.status.PERMISSION_DENIED]),
+      10000,
+    );
   });
 
   it('rotates the certificate for new connections while an open stream keeps receiving updates; a bad new file keeps the old one', async () => {

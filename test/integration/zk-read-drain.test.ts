@@ -47,8 +47,15 @@ it('delivers many buffered watch events in a few turns of the event loop, not on
       `for r in [zk.set_async("/drain/n%d" % i, b"b") for i in range(${N})]: r.get()`,
       'zk.stop()',
     ].join('\n');
-    const w = spawnSync('/bin/bash', ['-c', `${CLOSE_INHERITED_FDS}\nexec "$@"`, 'writer', '/usr/bin/python3', '-c', script, zk.connectString], { encoding: 'utf8' });
-    expect(w.stderr.trim().split('\n').filter((l) => /Error|Traceback/.test(l))).toEqual([]);
+    const w = spawnSync('/bin/bash', ['-c', `${CLOSE_INHERITED_FDS}\nexec "$@"`, 'writer', '/usr/bin/python3', '-c', script, zk.connectString], {
+      encoding: 'utf8',
+    });
+    expect(
+      w.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => /Error|Traceback/.test(l)),
+    ).toEqual([]);
     expect(w.status).toBe(0);
     // Let the last notifications land on the socket (a pause, not a timing assertion).
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);

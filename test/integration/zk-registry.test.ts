@@ -81,7 +81,16 @@ describe('ZkRegistry with a real ZooKeeper', () => {
     await writer.create(`${root}/orders/n2`, json('10.0.0.2', 8080, { weight: 3 }));
     await writer.create(
       `${root}/orders/f3a1`,
-      JSON.stringify({ name: 'orders', id: 'x-9', address: '10.0.0.3', port: 8080, sslPort: null, payload: { '@class': 'org.springframework.cloud.zookeeper.discovery.ZookeeperInstance', metadata: { instance_status: 'OUT_OF_SERVICE' } }, registrationTimeUTC: 1, serviceType: 'DYNAMIC' }),
+      JSON.stringify({
+        name: 'orders',
+        id: 'x-9',
+        address: '10.0.0.3',
+        port: 8080,
+        sslPort: null,
+        payload: { '@class': 'org.springframework.cloud.zookeeper.discovery.ZookeeperInstance', metadata: { instance_status: 'OUT_OF_SERVICE' } },
+        registrationTimeUTC: 1,
+        serviceType: 'DYNAMIC',
+      }),
     );
     await writer.create(`${root}/orders/bad`, '{"address": "10.0.0.4", "port": 70000}');
     await writer.create(`${root}/orders/huge`, Buffer.alloc(900 * 1024, 'x'));
@@ -202,7 +211,10 @@ describe('ZkRegistry with a real ZooKeeper', () => {
     await eventually(() => expect(endpoints(r!.catalog, 'moved')).toEqual(['10.6.1.2:80']), 15000);
     expect(endpoints(r.catalog, 'keep')).toEqual(['10.6.0.1:80']);
     expect(r.registry.status().sessionsOpened).toBe(2);
-    const offeredAfter = r.offered.slice(offersBefore).flat().map((s) => s.name);
+    const offeredAfter = r.offered
+      .slice(offersBefore)
+      .flat()
+      .map((s) => s.name);
     expect(offeredAfter).toEqual(['moved']);
     const expirations = await r.metrics.zkSessionExpirations.get();
     expect(expirations.values[0]?.value).toBe(1);

@@ -212,9 +212,7 @@ describe('ZooKeeperServer (standalone)', () => {
       // The request goes out but nothing answers, as with an unreachable host.
       const read = zk.get('/');
       expect(await settledWithin(read, 500)).toBe(pending);
-      await expect(ZkTestClient.connect(server.connectString, { connectTimeoutMs: 300 })).rejects.toThrow(
-        /no ZooKeeper session/,
-      );
+      await expect(ZkTestClient.connect(server.connectString, { connectTimeoutMs: 300 })).rejects.toThrow(/no ZooKeeper session/);
       expect(await server.mode(200)).toBeUndefined();
       await server.thaw();
       // Thawed within the session timeout: the same session carries on.
@@ -260,15 +258,11 @@ describe('ZooKeeperEnsemble', () => {
     for (const round of [1, 2]) {
       const oldLeader = await ensemble.leader();
       await ensemble.kill(oldLeader);
-      const newLeader = await timed(`leader failover ${round} (kill -9 until a new leader answers srvr)`, () =>
-        ensemble.leader(),
-      );
+      const newLeader = await timed(`leader failover ${round} (kill -9 until a new leader answers srvr)`, () => ensemble.leader());
       expect(newLeader).not.toBe(oldLeader);
 
       // The same session survives: ZooKeeper sessions outlive a server as long as the quorum does.
-      await timed(`client write after failover ${round}`, () =>
-        retryOnConnectionLoss(() => zk.create(`/after-failover-${round}`, `v${round}`)),
-      );
+      await timed(`client write after failover ${round}`, () => retryOnConnectionLoss(() => zk.create(`/after-failover-${round}`, `v${round}`)));
       expect(await zk.get('/before-failover')).toBe('v0');
       expect(await zk.exists('/session-owned')).toBe(true);
       expect(zk.closed).toBe(false);
@@ -302,10 +296,7 @@ describe('cleanup', () => {
     // Run the harness in a child Node process (transpiled on the fly: it imports only built-ins),
     // SIGKILL that process so no exit hook can run, and check the watchdog still reaps the JVM.
     const work = await mkdtemp(path.join(os.tmpdir(), 'zk-harness-crash-'));
-    const harnessSource = await readFile(
-      fileURLToPath(new URL('../support/zookeeper-server.ts', import.meta.url)),
-      'utf8',
-    );
+    const harnessSource = await readFile(fileURLToPath(new URL('../support/zookeeper-server.ts', import.meta.url)), 'utf8');
     const js = ts.transpileModule(harnessSource, {
       compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
     }).outputText;
@@ -325,9 +316,7 @@ describe('cleanup', () => {
 
       child.kill('SIGKILL');
       const pid = jvm.pid;
-      const reaped = await timed('JVM gone after its Node parent was SIGKILLed', () =>
-        waitFor(() => !processAlive(pid), 5000),
-      );
+      const reaped = await timed('JVM gone after its Node parent was SIGKILLed', () => waitFor(() => !processAlive(pid), 5000));
       expect(reaped).toBe(true);
     } finally {
       child.kill('SIGKILL');

@@ -48,14 +48,23 @@ describe('ZooKeeper over TLS with client authentication (real ZooKeeper)', () =>
       expect(registry.connection()?.options.connect).toBe(secure());
       expect(catalog.get('orders')?.instances.map((i) => `${i.address}:${i.port}`)).toEqual(['10.0.0.1:8080']);
       await writer.create('/services/orders/b', JSON.stringify({ address: '10.0.0.2', port: 8080 }));
-      await eventually(() => expect(catalog.get('orders')?.instances.map((i) => i.address).sort()).toEqual(['10.0.0.1', '10.0.0.2']));
+      await eventually(() =>
+        expect(
+          catalog
+            .get('orders')
+            ?.instances.map((i) => i.address)
+            .sort(),
+        ).toEqual(['10.0.0.1', '10.0.0.2']),
+      );
     } finally {
       await registry.stop();
     }
   }, 60_000);
 
   it('gets no session with a client certificate from another CA', async () => {
-    await expect(ZkConnection.open({ connect: secure(), sessionTimeoutMs: 4000, tls: tls.intruder }, 4000)).rejects.toThrow(/no ZooKeeper server answered within 4000 ms over TLS/);
+    await expect(ZkConnection.open({ connect: secure(), sessionTimeoutMs: 4000, tls: tls.intruder }, 4000)).rejects.toThrow(
+      /no ZooKeeper server answered within 4000 ms over TLS/,
+    );
   }, 30_000);
 
   it('gets no session in plaintext against the TLS port', async () => {
@@ -64,11 +73,20 @@ describe('ZooKeeper over TLS with client authentication (real ZooKeeper)', () =>
 
   it('names an unreadable TLS file instead of failing to connect', async () => {
     const missing = `${tls.dir}/nope.pem`;
-    await expect(ZkConnection.open({ connect: secure(), sessionTimeoutMs: 4000, tls: { ...tls.client, caFile: missing } }, 4000)).rejects.toThrow(`ZooKeeper TLS CA file ${missing} cannot be read: ENOENT`);
+    await expect(ZkConnection.open({ connect: secure(), sessionTimeoutMs: 4000, tls: { ...tls.client, caFile: missing } }, 4000)).rejects.toThrow(
+      `ZooKeeper TLS CA file ${missing} cannot be read: ENOENT`,
+    );
   });
 
   it('refuses a sources file whose TLS settings are incomplete or hold a comma', () => {
-    expect(() => validateSources({ ensembles: [{ name: 'a', connect: 'h:1', tls: { caFile: '/ca.pem', certFile: '/c.pem' }, roots: [{ path: '/s' }] }] }, 'f')).toThrow(/ensembles.0.tls: must have required property 'keyFile'/);
-    expect(() => validateSources({ ensembles: [{ name: 'a', connect: 'h:1', tls: { caFile: '/a,b.pem', certFile: '/c.pem', keyFile: '/k.pem' }, roots: [{ path: '/s' }] }] }, 'f')).toThrow(/ensembles.0.tls.caFile/);
+    expect(() =>
+      validateSources({ ensembles: [{ name: 'a', connect: 'h:1', tls: { caFile: '/ca.pem', certFile: '/c.pem' }, roots: [{ path: '/s' }] }] }, 'f'),
+    ).toThrow(/ensembles.0.tls: must have required property 'keyFile'/);
+    expect(() =>
+      validateSources(
+        { ensembles: [{ name: 'a', connect: 'h:1', tls: { caFile: '/a,b.pem', certFile: '/c.pem', keyFile: '/k.pem' }, roots: [{ path: '/s' }] }] },
+        'f',
+      ),
+    ).toThrow(/ensembles.0.tls.caFile/);
   });
 });

@@ -40,12 +40,18 @@ let ctorCache: Record<string, ServiceCtor> | undefined;
 /** grpc-js client constructors for the discovery services (shared with the delta client). */
 export function serviceCtors(): Record<string, ServiceCtor> {
   if (ctorCache) return ctorCache;
-  const def = protoLoader.loadSync(
-    ['envoy/service/discovery/v3/ads.proto', 'envoy/service/endpoint/v3/eds.proto', 'envoy/service/cluster/v3/cds.proto'],
-    { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR] },
-  );
+  const def = protoLoader.loadSync(['envoy/service/discovery/v3/ads.proto', 'envoy/service/endpoint/v3/eds.proto', 'envoy/service/cluster/v3/cds.proto'], {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+    includeDirs: [PROTO_DIR],
+  });
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    envoy: { service: { discovery: { v3: Record<string, ServiceCtor> }; endpoint: { v3: Record<string, ServiceCtor> }; cluster: { v3: Record<string, ServiceCtor> } } };
+    envoy: {
+      service: { discovery: { v3: Record<string, ServiceCtor> }; endpoint: { v3: Record<string, ServiceCtor> }; cluster: { v3: Record<string, ServiceCtor> } };
+    };
   };
   ctorCache = {
     ads: pkg.envoy.service.discovery.v3.AggregatedDiscoveryService!,
@@ -105,7 +111,9 @@ export class AdsClient {
       resource_names: spec.names ?? [],
       version_info: spec.versionInfo ?? '',
       response_nonce: spec.nonce ?? '',
-      node: spec.node ? { id: spec.node.id, cluster: spec.node.cluster ?? 'test', user_agent_name: spec.node.userAgent ?? '', metadata: structOf(spec.node.metadata) } : undefined,
+      node: spec.node
+        ? { id: spec.node.id, cluster: spec.node.cluster ?? 'test', user_agent_name: spec.node.userAgent ?? '', metadata: structOf(spec.node.metadata) }
+        : undefined,
       error_detail: spec.error ? { code: 3, message: spec.error } : undefined,
     });
   }

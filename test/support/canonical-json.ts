@@ -5,7 +5,11 @@
 import protobuf from 'protobufjs';
 import { envoyRoot } from '../../src/xds/protos.js';
 
-const WRAPPERS = new Set(['DoubleValue', 'FloatValue', 'Int64Value', 'UInt64Value', 'Int32Value', 'UInt32Value', 'BoolValue', 'StringValue', 'BytesValue'].map((n) => `google.protobuf.${n}`));
+const WRAPPERS = new Set(
+  ['DoubleValue', 'FloatValue', 'Int64Value', 'UInt64Value', 'Int32Value', 'UInt32Value', 'BoolValue', 'StringValue', 'BytesValue'].map(
+    (n) => `google.protobuf.${n}`,
+  ),
+);
 
 export function fromCanonicalJson(fullTypeName: string, json: unknown, root: protobuf.Root = envoyRoot()): unknown {
   return convert(root.lookupType(fullTypeName), json, root);

@@ -75,7 +75,10 @@ export class CoreCaller implements ContinuousCaller {
     // Debugging: ZKXDS_CORE_TRACE=xds_client,... turns on C-core tracing; its stderr goes to ZKXDS_CORE_TRACE_FILE.
     if (process.env.ZKXDS_CORE_TRACE) Object.assign(env, { GRPC_TRACE: process.env.ZKXDS_CORE_TRACE, GRPC_VERBOSITY: 'DEBUG' });
     const args = [CORE_SCRIPT, opts.target, String(opts.deadlineMs ?? 5000)];
-    const child = spawn('/bin/bash', ['-c', `${CLOSE_INHERITED_FDS}\nexec "$@"`, 'c-core', '/usr/bin/python3', ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('/bin/bash', ['-c', `${CLOSE_INHERITED_FDS}\nexec "$@"`, 'c-core', '/usr/bin/python3', ...args], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     live.add(child);
     child.once('exit', () => live.delete(child));
     const caller = new CoreCaller(child);
@@ -136,7 +139,12 @@ export class JsCaller implements ContinuousCaller {
   private readonly loop: Promise<void>;
 
   /** waitForReady: calls wait while the channel has no ready connection (gRPC's wait-for-ready). */
-  constructor(readonly client: XdsClientProcess, batch = 10, deadlineMs = 5000, waitForReady = false) {
+  constructor(
+    readonly client: XdsClientProcess,
+    batch = 10,
+    deadlineMs = 5000,
+    waitForReady = false,
+  ) {
     this.loop = (async () => {
       while (this.running) {
         for (const r of await client.call(batch, { deadlineMs, waitForReady })) {
@@ -213,7 +221,8 @@ export class SidecarObserver {
       for (const n of r.removed) this.routes.delete(n);
     }
     if (!this.checking) return;
-    for (const c of this.routedClusters()) if (!this.clusters.has(c)) this.dangling.push(`after ${r.typeUrl.split('.').pop()} nonce ${r.nonce}: route names ${c}, not held`);
+    for (const c of this.routedClusters())
+      if (!this.clusters.has(c)) this.dangling.push(`after ${r.typeUrl.split('.').pop()} nonce ${r.nonce}: route names ${c}, not held`);
   }
 }
 

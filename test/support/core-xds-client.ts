@@ -13,8 +13,19 @@ export interface CoreClientRun {
 }
 
 /** Calls xds:///target back to back for `seconds`, each call with `deadlineSeconds`, then stops it. */
-export async function runCoreXdsClient(opts: { xdsServer: string; nodeId: string; target: string; seconds: number; deadlineSeconds?: number }): Promise<CoreClientRun> {
-  const caller = await CoreCaller.start({ xdsServer: opts.xdsServer, nodeId: opts.nodeId, target: opts.target, deadlineMs: (opts.deadlineSeconds ?? 5) * 1000 });
+export async function runCoreXdsClient(opts: {
+  xdsServer: string;
+  nodeId: string;
+  target: string;
+  seconds: number;
+  deadlineSeconds?: number;
+}): Promise<CoreClientRun> {
+  const caller = await CoreCaller.start({
+    xdsServer: opts.xdsServer,
+    nodeId: opts.nodeId,
+    target: opts.target,
+    deadlineMs: (opts.deadlineSeconds ?? 5) * 1000,
+  });
   const died = await Promise.race([caller.exit.then(() => true), sleep(opts.seconds * 1000).then(() => false)]);
   if (!died) await caller.stop();
   const { code, signal } = await caller.exit;

@@ -53,7 +53,11 @@ export class DeltaClient {
         systemVersion: r.system_version_info,
         typeUrl: r.type_url,
         nonce: r.nonce,
-        resources: r.resources.map((res) => ({ name: res.name, version: res.version, object: res.resource ? decodeValue(res.resource.type_url, res.resource.value) : {} })),
+        resources: r.resources.map((res) => ({
+          name: res.name,
+          version: res.version,
+          object: res.resource ? decodeValue(res.resource.type_url, res.resource.value) : {},
+        })),
         removed: r.removed_resources,
       }),
     );

@@ -43,6 +43,9 @@ export function expireSession(conn: ZkConnection, changes: TreeChange[] = []): v
   const { id, password, timeoutMs } = conn.sessionIdentity();
   const dir = path.dirname(fileURLToPath(import.meta.url));
   const connect = conn.options.connect;
-  const r = spawnSync(process.execPath, ['-e', SCRIPT, dir, connect, id, password, String(timeoutMs), JSON.stringify(changes)], { encoding: 'utf8', timeout: 20000 });
+  const r = spawnSync(process.execPath, ['-e', SCRIPT, dir, connect, id, password, String(timeoutMs), JSON.stringify(changes)], {
+    encoding: 'utf8',
+    timeout: 20000,
+  });
   if (r.status !== 0) throw new Error(`could not expire the session: ${r.error?.message ?? `exit ${r.status}`} ${r.stderr}`);
 }

@@ -179,7 +179,15 @@ export class FakeKubeApiServer {
     throw new ApiError(405, 'MethodNotAllowed', `method ${req.method} not allowed on the collection`);
   }
 
-  private item(req: http.IncomingMessage, res: http.ServerResponse, namespace: string, name: string, query: Record<string, string>, contentType: string, body: string): void {
+  private item(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    namespace: string,
+    name: string,
+    query: Record<string, string>,
+    contentType: string,
+    body: string,
+  ): void {
     if (query.dryRun) throw new ApiError(400, 'BadRequest', 'dryRun is not supported by the fake server');
     switch (req.method) {
       case 'GET':
@@ -193,14 +201,20 @@ export class FakeKubeApiServer {
         return send(res, 200, this.store.delete(namespace, name, preconditions, query.fieldManager ?? 'unknown'));
       }
       case 'PATCH':
-        if (contentType !== 'application/apply-patch+yaml') throw new ApiError(415, 'UnsupportedMediaType', `the fake server supports only server-side apply patches, not ${contentType}`);
+        if (contentType !== 'application/apply-patch+yaml')
+          throw new ApiError(415, 'UnsupportedMediaType', `the fake server supports only server-side apply patches, not ${contentType}`);
         return send(res, 200, this.store.apply(namespace, name, parseObject(body), query.fieldManager ?? '', query.force === 'true'));
       default:
         throw new ApiError(405, 'MethodNotAllowed', `method ${req.method} not allowed`);
     }
   }
 
-  private watch(res: http.ServerResponse, namespace: string | undefined, query: Record<string, string>, selector: (l: Record<string, string>) => boolean): void {
+  private watch(
+    res: http.ServerResponse,
+    namespace: string | undefined,
+    query: Record<string, string>,
+    selector: (l: Record<string, string>) => boolean,
+  ): void {
     const rv = query.resourceVersion;
     const matches = (e: StoreEvent) => (namespace === undefined || meta(e.object).namespace === namespace) && selector(labelsOf(e.object));
     let backlog: StoreEvent[];
@@ -229,7 +243,9 @@ export class FakeKubeApiServer {
     if (query.allowWatchBookmarks === 'true') {
       timers.push(
         setInterval(() => {
-          res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: KIND, apiVersion: API_VERSION, metadata: { resourceVersion: String(this.store.resourceVersion) } } })}\n`);
+          res.write(
+            `${JSON.stringify({ type: 'BOOKMARK', object: { kind: KIND, apiVersion: API_VERSION, metadata: { resourceVersion: String(this.store.resourceVersion) } } })}\n`,
+          );
         }, this.options.bookmarkIntervalMs ?? 1000),
       );
     }
@@ -253,16 +269,34 @@ export class FakeKubeApiServer {
         return {
           kind: 'APIGroupList',
           apiVersion: 'v1',
-          groups: [{ name: GROUP, versions: [{ groupVersion: API_VERSION, version: VERSION }], preferredVersion: { groupVersion: API_VERSION, version: VERSION } }],
+          groups: [
+            { name: GROUP, versions: [{ groupVersion: API_VERSION, version: VERSION }], preferredVersion: { groupVersion: API_VERSION, version: VERSION } },
+          ],
         };
       case `/apis/${GROUP}`:
-        return { kind: 'APIGroup', apiVersion: 'v1', name: GROUP, versions: [{ groupVersion: API_VERSION, version: VERSION }], preferredVersion: { groupVersion: API_VERSION, version: VERSION } };
+        return {
+          kind: 'APIGroup',
+          apiVersion: 'v1',
+          name: GROUP,
+          versions: [{ groupVersion: API_VERSION, version: VERSION }],
+          preferredVersion: { groupVersion: API_VERSION, version: VERSION },
+        };
       case `/apis/${API_VERSION}`:
         return {
           kind: 'APIResourceList',
           apiVersion: 'v1',
           groupVersion: API_VERSION,
-          resources: [{ name: PLURAL, singularName: 'serviceentry', namespaced: true, kind: KIND, shortNames: ['se'], categories: ['istio-io', 'networking-istio-io'], verbs: ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'] }],
+          resources: [
+            {
+              name: PLURAL,
+              singularName: 'serviceentry',
+              namespaced: true,
+              kind: KIND,
+              shortNames: ['se'],
+              categories: ['istio-io', 'networking-istio-io'],
+              verbs: ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'],
+            },
+          ],
         };
       case '/version':
         return { major: '1', minor: '33', gitVersion: 'v1.33.0-fake', platform: 'linux/amd64' };
@@ -310,7 +344,29 @@ function parseObject(body: string): JsonObject {
 async function selfSignedCertificate(dir: string): Promise<{ key: string; cert: string }> {
   const keyFile = path.join(dir, 'tls.key');
   const certFile = path.join(dir, 'tls.crt');
-  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  const r = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
   return { key: await readFile(keyFile, 'utf8'), cert: await readFile(certFile, 'utf8') };
 }

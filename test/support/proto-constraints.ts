@@ -337,7 +337,7 @@ class Reporter {
 type Fields = Readonly<Record<string, unknown>>;
 
 function isSet(msg: Fields, name: string): boolean {
-  return  Object.hasOwn(msg, name) && msg[name] !== null && msg[name] !== undefined;
+  return Object.hasOwn(msg, name) && msg[name] !== null && msg[name] !== undefined;
 }
 
 function walkMessage(type: protobuf.Type, msg: Fields, at: PathNode, out: Reporter): void {
@@ -431,13 +431,7 @@ function checkValue(shape: ValueShape, rules: RuleSet | undefined, value: unknow
   }
 }
 
-function checkMessageValue(
-  shape: Extract<ValueShape, { kind: 'message' }>,
-  rules: RuleSet | undefined,
-  value: unknown,
-  at: PathNode,
-  out: Reporter,
-): void {
+function checkMessageValue(shape: Extract<ValueShape, { kind: 'message' }>, rules: RuleSet | undefined, value: unknown, at: PathNode, out: Reporter): void {
   if (!isRecord(value)) {
     const required = requiredRule(rules);
     if (required) out.add(at, required, `${fieldNameOf(at)} is required but not set`);
@@ -525,7 +519,8 @@ function checkString(rules: RuleSet | undefined, s: string, at: PathNode, out: R
   if (n('max_len') !== undefined && chars > n('max_len')!) fail(`max_len=${n('max_len')}`, `must be at most ${plural(n('max_len')!, 'character')}`);
   if (n('len_bytes') !== undefined && bytes !== n('len_bytes')) fail(`len_bytes=${n('len_bytes')}`, `must be exactly ${plural(n('len_bytes')!, 'byte')}`);
   if (n('min_bytes') !== undefined && bytes < n('min_bytes')!) fail(`min_bytes=${n('min_bytes')}`, `must be at least ${plural(n('min_bytes')!, 'byte')}`);
-  if (n('max_bytes') !== undefined && bytes > n('max_bytes')!) fail(`max_bytes=${n('max_bytes')}`, `must be at most ${plural(n('max_bytes')!, 'byte')} (is ${bytes})`);
+  if (n('max_bytes') !== undefined && bytes > n('max_bytes')!)
+    fail(`max_bytes=${n('max_bytes')}`, `must be at most ${plural(n('max_bytes')!, 'byte')} (is ${bytes})`);
   const pattern = text('pattern');
   if (pattern !== undefined && !compiled(pattern).test(s)) fail(`pattern=${pattern}`, `must match /${pattern}/`);
   const pre = text('prefix');
@@ -536,7 +531,16 @@ function checkString(rules: RuleSet | undefined, s: string, at: PathNode, out: R
   if (has !== undefined && !s.includes(has)) fail(`contains=${has}`, `must contain ${show(has)}`);
   const hasNot = text('not_contains');
   if (hasNot !== undefined && s.includes(hasNot)) fail(`not_contains=${hasNot}`, `must not contain ${show(hasNot)}`);
-  checkMembership('string', rules, s, (a, b) => a === b, (v) => show(v), at, out, prefix);
+  checkMembership(
+    'string',
+    rules,
+    s,
+    (a, b) => a === b,
+    (v) => show(v),
+    at,
+    out,
+    prefix,
+  );
   checkHeaderRegex(rules, s, fail);
 }
 
@@ -605,7 +609,16 @@ function checkNumber(kind: string, rules: RuleSet, raw: unknown, at: PathNode, o
   const c = bound('const');
   if (c !== undefined && v !== c) fail(`const=${c}`, `must be ${c}`);
   checkBounds(v, bound('gt'), bound('gte'), bound('lt'), bound('lte'), fail);
-  checkMembership(kind, rules, v, (a, b) => a === toNum(kind, b), (x) => String(x), at, out, prefix);
+  checkMembership(
+    kind,
+    rules,
+    v,
+    (a, b) => a === toNum(kind, b),
+    (x) => String(x),
+    at,
+    out,
+    prefix,
+  );
 }
 
 /**
@@ -665,7 +678,15 @@ function checkEnum(enumType: protobuf.Enum, rules: RuleSet | undefined, raw: unk
   if (rules.defined_only === true && enumType.valuesById[v] === undefined) {
     out.add(at, 'enum.defined_only', `${name} is ${label}, which is not a value of ${enumType.name}`);
   }
-  checkMembership('enum', rules, v, (a, b) => a === Number(b), () => label, at, out);
+  checkMembership(
+    'enum',
+    rules,
+    v,
+    (a, b) => a === Number(b),
+    () => label,
+    at,
+    out,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -693,7 +714,11 @@ function checkDuration(rules: RuleSet | undefined, value: Readonly<Record<string
   const seconds = toBigInt(value.seconds ?? 0) ?? 0n;
   const nanos = Number(value.nanos ?? 0);
   if (seconds < 0n || nanos < 0 || nanos > 999_999_999 || seconds > MAX_DURATION_SECONDS) {
-    out.add(at, 'envoy.duration_valid', `${fieldNameOf(at)} is ${formatSeconds(v)} (seconds ${seconds}, nanos ${nanos}): Envoy accepts only non-negative, in-range durations`);
+    out.add(
+      at,
+      'envoy.duration_valid',
+      `${fieldNameOf(at)} is ${formatSeconds(v)} (seconds ${seconds}, nanos ${nanos}): Envoy accepts only non-negative, in-range durations`,
+    );
   }
   if (rules) checkTimeRules('duration', rules, v, at, out);
 }
@@ -765,9 +790,10 @@ function shapeCheck(type: protobuf.Type, obj: Readonly<Record<string, unknown>>,
       else for (const [k, v] of Object.entries(value)) shapeCheckValue(field, v, keyed(where, k), out);
     } else if (field.repeated) {
       if (!Array.isArray(value)) out.add(where, 'proto.shape', `${key} is repeated; got ${show(value)}`);
-      else value.forEach((v, i) => {
-        shapeCheckValue(field, v, indexed(where, i), out);
-      });
+      else
+        value.forEach((v, i) => {
+          shapeCheckValue(field, v, indexed(where, i), out);
+        });
     } else {
       shapeCheckValue(field, value, where, out);
     }
@@ -919,7 +945,10 @@ export function checkResourceSet(resources: ResourceSet): Violation[] {
   checkListenerAddresses(resources.listeners as Json[], out);
   if (resources.nodeProvides) {
     const provided = new Set(resources.nodeProvides);
-    for (const [kind, list] of [['Cluster', resources.clusters], ['Listener', resources.listeners]] as const) {
+    for (const [kind, list] of [
+      ['Cluster', resources.clusters],
+      ['Listener', resources.listeners],
+    ] as const) {
       for (const r of list as Json[]) checkNodeNames(r, root(kind, r), provided, out);
     }
   }
@@ -1051,7 +1080,8 @@ function checkNodeNames(value: unknown, at: PathNode, provided: ReadonlySet<stri
   if (!o) return;
   const need = (name: unknown, what: string, field: string) => {
     const n = str(name);
-    if (n !== undefined && !provided.has(n)) out.add(child(at, field), 'node.provides', `${what} ${show(n)} is not among the names the node is documented to provide`);
+    if (n !== undefined && !provided.has(n))
+      out.add(child(at, field), 'node.provides', `${what} ${show(n)} is not among the names the node is documented to provide`);
   };
   if (o.sds_config !== undefined) need(o.name, 'SDS secret', 'name');
   const envoyGrpc = obj(o.envoy_grpc);

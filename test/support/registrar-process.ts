@@ -84,7 +84,10 @@ export class RegistrarProcess {
   private output = '';
   private readonly exited: Promise<string>;
 
-  private constructor(private readonly child: ChildProcess, readonly label: string) {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly label: string,
+  ) {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
     child.stdout?.on('data', (c: Buffer) => (this.output += c.toString('utf8')));
     child.stderr?.on('data', (c: Buffer) => (this.output = (this.output + c.toString('utf8')).slice(-16_000)));
@@ -94,12 +97,26 @@ export class RegistrarProcess {
   /** Registers Curator ServiceDiscovery instances with a real Curator client. */
   static curator(connect: string, instances: CuratorInstanceSpec[], opts: { digest?: string } = {}): Promise<RegistrarProcess> {
     const classes = curatorRegistrarClasses();
-    return RegistrarProcess.start('curator', ['java', '-Xmx128m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-cp', `${classes}:${JARS}`, 'zkxds.test.CuratorRegistrar'], { connect, instances }, opts.digest);
+    return RegistrarProcess.start(
+      'curator',
+      ['java', '-Xmx128m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-cp', `${classes}:${JARS}`, 'zkxds.test.CuratorRegistrar'],
+      { connect, instances },
+      opts.digest,
+    );
   }
 
   /** Registers Dubbo 2 providers (plus `extra` persistent nodes) with a real kazoo client. */
-  static kazooDubbo(connect: string, providers: DubboProviderSpec[], opts: { root?: string; extra?: string[]; digest?: string; consumers?: DubboConsumerSpec[] } = {}): Promise<RegistrarProcess> {
-    return RegistrarProcess.start('kazoo', ['/usr/bin/python3', KAZOO_SCRIPT], { connect, root: opts.root ?? '/dubbo', providers, extra: opts.extra ?? [], consumers: opts.consumers ?? [] }, opts.digest);
+  static kazooDubbo(
+    connect: string,
+    providers: DubboProviderSpec[],
+    opts: { root?: string; extra?: string[]; digest?: string; consumers?: DubboConsumerSpec[] } = {},
+  ): Promise<RegistrarProcess> {
+    return RegistrarProcess.start(
+      'kazoo',
+      ['/usr/bin/python3', KAZOO_SCRIPT],
+      { connect, root: opts.root ?? '/dubbo', providers, extra: opts.extra ?? [], consumers: opts.consumers ?? [] },
+      opts.digest,
+    );
   }
 
   private static async start(label: string, command: string[], spec: object, digest: string | undefined): Promise<RegistrarProcess> {

@@ -13,8 +13,7 @@ export const TYPE_URL = {
   CDS: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
   EDS: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
 } as const;
-export const HCM_TYPE_URL =
-  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 
 /** 'good', or a deliberately invalid resource set that grpc-js-xds must NACK. */
@@ -36,11 +35,7 @@ export function packAny(typeUrl: string, json: object): { type_url: string; valu
 }
 
 /** The resources (as JSON, keepCase field names) served for `service`, keyed by type URL. */
-export function staticResources(
-  service: string,
-  backends: ReadonlyArray<{ host: string; port: number }>,
-  variant: Variant = 'good',
-): Record<string, object[]> {
+export function staticResources(service: string, backends: ReadonlyArray<{ host: string; port: number }>, variant: Variant = 'good'): Record<string, object[]> {
   const route = `${service}-route`;
   const cluster = `${service}-cluster`;
   const hcm = {
@@ -147,8 +142,7 @@ export async function startStaticXdsServer(opts: {
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
   );
-  const ofType = (t: string, nack: boolean) =>
-    requests.filter((r) => r.type_url === t && r.response_nonce !== '' && Boolean(r.error_detail) === nack);
+  const ofType = (t: string, nack: boolean) => requests.filter((r) => r.type_url === t && r.response_nonce !== '' && Boolean(r.error_detail) === nack);
   return {
     address: `127.0.0.1:${port}`,
     requests,

@@ -15,7 +15,13 @@ export const EDS = TYPE_URL.endpoint;
 export function edsAssignment(name: string, weight: number): EncodedResource {
   return encodeResource(EDS, name, {
     cluster_name: name,
-    endpoints: [{ locality: {}, load_balancing_weight: { value: 1 }, lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 80 } } }, load_balancing_weight: { value: weight } }] }],
+    endpoints: [
+      {
+        locality: {},
+        load_balancing_weight: { value: 1 },
+        lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 80 } } }, load_balancing_weight: { value: weight } }],
+      },
+    ],
   });
 }
 

@@ -32,7 +32,23 @@ export function makeLeaf(dir: string, name: string, ca: string, opts: LeafOption
   runIn(dir, 'openssl', ['req', ...newkey(opts.key), '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${opts.cn ?? name}`]);
   const san = opts.san ?? 'IP:127.0.0.1,DNS:localhost';
   writeFileSync(path.join(dir, `${name}.ext`), san ? `subjectAltName=${san}\n` : 'basicConstraints=CA:FALSE\n');
-  runIn(dir, 'openssl', ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`]);
+  runIn(dir, 'openssl', [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.pem`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-out',
+    `${name}.pem`,
+    '-days',
+    '2',
+    '-extfile',
+    `${name}.ext`,
+  ]);
 }
 
 /** Serial number of a PEM certificate file (as Node's X509Certificate and tls report it). */

@@ -65,7 +65,9 @@ const root = a.root!;
 // --- counting the binding's watch callbacks
 const require = createRequire(import.meta.url);
 const zkDir = path.dirname(require.resolve('zookeeper/package.json'));
-const Native = createRequire(path.join(zkDir, 'package.json'))('node-gyp-build')(zkDir).ZooKeeper as { prototype: Record<string, (...args: unknown[]) => unknown> };
+const Native = createRequire(path.join(zkDir, 'package.json'))('node-gyp-build')(zkDir).ZooKeeper as {
+  prototype: Record<string, (...args: unknown[]) => unknown>;
+};
 let created = 0;
 let collected = 0;
 let events = 0;
@@ -142,7 +144,8 @@ async function sample(round: number, registry: ZkRegistry): Promise<void> {
 }
 
 const instancePath = (s: number, i: number) => `${root}/svc-${s}/i-${i}`;
-const payload = (s: number, i: number, n: number) => JSON.stringify({ address: `10.${s % 250}.${Math.floor(i / 250)}.${(i % 250) + 1}`, port: 8080, metadata: { write: String(n) } });
+const payload = (s: number, i: number, n: number) =>
+  JSON.stringify({ address: `10.${s % 250}.${Math.floor(i / 250)}.${(i % 250) + 1}`, port: 8080, metadata: { write: String(n) } });
 
 async function main(): Promise<void> {
   const writer = await ZkTestClient.connect(a.connect!);

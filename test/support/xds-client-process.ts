@@ -61,10 +61,7 @@ const live: Set<ChildProcess> = (globals[LIVE_KEY] ??= (() => {
   return set;
 })());
 
-type ChildMessage =
-  | { type: 'ready'; pid: number }
-  | { type: 'result'; id: number; results: CallResult[] }
-  | { type: 'fatal'; message: string };
+type ChildMessage = { type: 'ready'; pid: number } | { type: 'result'; id: number; results: CallResult[] } | { type: 'fatal'; message: string };
 
 export class XdsClientProcess {
   /** Date.now() just before the child was forked. */

@@ -39,10 +39,24 @@ export async function startHarness(initial: Service[], opts: HarnessOptions = {}
   const sidecarCache = new ResourceCache(RESOURCE_KINDS.map((k) => TYPE_URL[k]));
   const metrics = opts.metrics ?? createMetrics({ defaultMetrics: false });
   const log = opts.log ?? silentLogger();
-  const publisher = new CatalogPublisher({ proxyless: cache, sidecar: sidecarCache }, { domainSuffix: 'mesh.local', sidecarBindAddress: '127.0.0.1' }, log, metrics);
+  const publisher = new CatalogPublisher(
+    { proxyless: cache, sidecar: sidecarCache },
+    { domainSuffix: 'mesh.local', sidecarBindAddress: '127.0.0.1' },
+    log,
+    metrics,
+  );
   const publish = (...services: Service[]) => publisher.publish({ upserts: services });
   publish(...initial);
-  const server = new XdsServer({ caches: { proxyless: cache, sidecar: sidecarCache }, log, metrics, minPushIntervalMs: opts.minPushIntervalMs, limits: opts.limits, ...(opts.gate ? { warmGate: opts.gate } : {}), credentials: opts.credentials, identities: opts.identities });
+  const server = new XdsServer({
+    caches: { proxyless: cache, sidecar: sidecarCache },
+    log,
+    metrics,
+    minPushIntervalMs: opts.minPushIntervalMs,
+    limits: opts.limits,
+    ...(opts.gate ? { warmGate: opts.gate } : {}),
+    credentials: opts.credentials,
+    identities: opts.identities,
+  });
   const port = await server.listen('127.0.0.1', 0);
   return { cache, sidecarCache, server, metrics, address: `127.0.0.1:${port}`, publish };
 }
@@ -53,4 +67,3 @@ export async function counter(metrics: Metrics, name: keyof Metrics, type: strin
   const v = (await m.get()).values.find((x) => x.labels.type === type);
   return v?.value ?? 0;
 }
-

@@ -21,7 +21,7 @@ function send(msg) {
 }
 
 function fatal(/** @type {unknown} */ err) {
-  send({ type: 'fatal', message: err instanceof Error ? err.stack ?? err.message : String(err) });
+  send({ type: 'fatal', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   process.exit(1);
 }
 

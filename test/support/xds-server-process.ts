@@ -12,7 +12,11 @@ import { SERVER_LISTENER_NAME_TEMPLATE } from '../../src/translate/server-listen
 
 const CHILD_PATH = path.join(PROJECT_ROOT, 'test', 'support', 'xds-server-child.mjs');
 
-type ChildMessage = { type: 'ready' } | { type: 'serving'; port: number } | { type: 'peers'; id: number; peers: Record<string, number> } | { type: 'fatal'; message: string };
+type ChildMessage =
+  | { type: 'ready' }
+  | { type: 'serving'; port: number }
+  | { type: 'peers'; id: number; peers: Record<string, number> }
+  | { type: 'fatal'; message: string };
 
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -71,14 +75,20 @@ export class XdsServerProcess {
     const nodeOptions = (env.NODE_OPTIONS ?? '').replace(/--experimental-vm-modules/g, '').trim();
     if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
     else delete env.NODE_OPTIONS;
-    if (process.env.ZKXDS_E2E_TRACE) Object.assign(env, { GRPC_TRACE: process.env.ZKXDS_E2E_TRACE === '1' ? 'all' : process.env.ZKXDS_E2E_TRACE, GRPC_VERBOSITY: 'DEBUG' });
+    if (process.env.ZKXDS_E2E_TRACE)
+      Object.assign(env, { GRPC_TRACE: process.env.ZKXDS_E2E_TRACE === '1' ? 'all' : process.env.ZKXDS_E2E_TRACE, GRPC_VERBOSITY: 'DEBUG' });
     env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
       ...xdsBootstrap(opts.xdsServer, `server-${opts.id}`),
       server_listener_resource_name_template: SERVER_LISTENER_NAME_TEMPLATE,
       ...opts.bootstrap,
     });
     const host = '127.0.0.1';
-    const child = fork(CHILD_PATH, [opts.id, `${host}:${port}`, ECHO_PROTO_PATH], { env, execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
+    const child = fork(CHILD_PATH, [opts.id, `${host}:${port}`, ECHO_PROTO_PATH], {
+      env,
+      execArgv: [],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
     live.add(child);
     await new Promise<void>((resolve, reject) => {
       child.on('message', (msg: ChildMessage) => (msg.type === 'ready' ? resolve() : msg.type === 'fatal' ? reject(new Error(msg.message)) : undefined));

@@ -41,7 +41,11 @@ export async function zkTlsSetup(): Promise<ZkTlsSetup> {
   makeLeaf(dir, 'client', 'test-ca');
   makeLeaf(dir, 'intruder', 'other-ca');
   run('openssl', ['pkcs12', '-export', '-in', 'server.pem', '-inkey', 'server.key', '-out', 'server.p12', '-passout', `pass:${STORE_PASSWORD}`], dir);
-  run('keytool', ['-importcert', '-noprompt', '-alias', 'test-ca', '-file', 'test-ca.pem', '-keystore', 'trust.p12', '-storetype', 'PKCS12', '-storepass', STORE_PASSWORD], dir);
+  run(
+    'keytool',
+    ['-importcert', '-noprompt', '-alias', 'test-ca', '-file', 'test-ca.pem', '-keystore', 'trust.p12', '-storetype', 'PKCS12', '-storepass', STORE_PASSWORD],
+    dir,
+  );
   const [securePort] = await freePorts(1);
   const f = (name: string) => path.join(dir, name);
   return {

@@ -70,8 +70,7 @@ const LOG_TAIL_LINES = 40;
 const LOG_FILE = 'zookeeper.log';
 
 /** Debian's jars; slf4j-simple is needed or the server logs nothing at all. Overridable for odd setups. */
-const CLASSPATH =
-  process.env.ZK_TEST_CLASSPATH ?? '/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar';
+const CLASSPATH = process.env.ZK_TEST_CLASSPATH ?? '/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar';
 
 function javaBinary(): string {
   const home = process.env.JAVA_HOME;
@@ -403,9 +402,7 @@ export class ZooKeeperServer {
     } catch (err) {
       await jvm.terminate('SIGKILL');
       const reason = err instanceof Error ? err.message : String(err);
-      throw new Error(
-        `ZooKeeper on port ${this.port} did not start: ${reason}\n--- last lines of ${this.logPath} ---\n${await logTail(this.logPath)}`,
-      );
+      throw new Error(`ZooKeeper on port ${this.port} did not start: ${reason}\n--- last lines of ${this.logPath} ---\n${await logTail(this.logPath)}`);
     }
   }
 
@@ -493,10 +490,7 @@ export class ZooKeeperEnsemble {
   /** Starts `size` members together and resolves once all of them have joined the quorum. */
   static async start(size = 3, opts: ZooKeeperServerOptions = {}): Promise<ZooKeeperEnsemble> {
     const ports = await freePorts(size * 3);
-    const serverLines = Array.from(
-      { length: size },
-      (_, i) => `server.${i + 1}=127.0.0.1:${ports[3 * i + 1]}:${ports[3 * i + 2]}`,
-    );
+    const serverLines = Array.from({ length: size }, (_, i) => `server.${i + 1}=127.0.0.1:${ports[3 * i + 1]}:${ports[3 * i + 2]}`);
     const members = await Promise.all(
       Array.from({ length: size }, async (_, i) =>
         ZooKeeperServer.prepare({

@@ -14,7 +14,10 @@ import { fromCanonicalJson } from '../support/canonical-json.js';
 import { service } from '../support/catalog-fixtures.js';
 
 const read = (file: string) => readFileSync(path.join(PROJECT_ROOT, 'deploy/zero-trust', file), 'utf8');
-type Bootstrap = { server_listener_resource_name_template?: string; certificate_providers: Record<string, { plugin_name: string; config: Record<string, string> }> };
+type Bootstrap = {
+  server_listener_resource_name_template?: string;
+  certificate_providers: Record<string, { plugin_name: string; config: Record<string, string> }>;
+};
 
 describe('deploy/zero-trust', () => {
   const parsed = parsePolicy(read('policy-orders.json'));

@@ -197,7 +197,10 @@ const BAD: readonly BadCase[] = [
   {
     title: 'endpoint port 70000 (inline load_assignment)',
     kind: 'cluster',
-    make: edited(staticCluster, (c) => (at(c, 'load_assignment', 'endpoints', 0, 'lb_endpoints', 1, 'endpoint', 'address', 'socket_address').port_value = 70000)),
+    make: edited(
+      staticCluster,
+      (c) => (at(c, 'load_assignment', 'endpoints', 0, 'lb_endpoints', 1, 'endpoint', 'address', 'socket_address').port_value = 70000),
+    ),
     expected: [{ path: 'Cluster[orders].load_assignment.endpoints[0].lb_endpoints[1].endpoint.address.socket_address.port_value', rule: 'uint32.lte=65535' }],
     wire: true,
   },
@@ -341,7 +344,10 @@ const BAD: readonly BadCase[] = [
   {
     title: "an '@type' no vendored proto defines",
     kind: 'listener',
-    make: edited(apiListener, (l) => (at(l, 'api_listener', 'api_listener', 'http_filters', 0).typed_config = { '@type': 'type.googleapis.com/example.NotVendored' })),
+    make: edited(
+      apiListener,
+      (l) => (at(l, 'api_listener', 'api_listener', 'http_filters', 0).typed_config = { '@type': 'type.googleapis.com/example.NotVendored' }),
+    ),
     // ...and what protobufjs would send instead: an Any with nothing in it.
     expected: [
       { path: 'Listener[orders].api_listener.api_listener.http_filters[0].typed_config', rule: 'any.unknown_type' },
@@ -609,7 +615,12 @@ describe('translator output for a generated catalog of 300 services', () => {
     expect(checkResourceSet(set)).toEqual([]);
     const decoded = (url: string): Obj[] => encoded.filter((e) => e.typeUrl === url).map((e) => decodeAny(e.anyBytes).object);
     expect(
-      checkResourceSet({ clusters: decoded(TYPE_URL.cluster), endpoints: decoded(TYPE_URL.endpoint), listeners: decoded(TYPE_URL.listener), routes: decoded(TYPE_URL.route) }),
+      checkResourceSet({
+        clusters: decoded(TYPE_URL.cluster),
+        endpoints: decoded(TYPE_URL.endpoint),
+        listeners: decoded(TYPE_URL.listener),
+        routes: decoded(TYPE_URL.route),
+      }),
     ).toEqual([]);
   });
 

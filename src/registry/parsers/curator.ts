@@ -31,11 +31,7 @@ const NOT_SERVING_STATUSES = new Set(['OUT_OF_SERVICE', 'DOWN']);
  */
 export function isCuratorShape(json: JsonObject): boolean {
   if (typeof ownField(json, 'address') !== 'string') return false;
-  return (
-    isJsonObject(ownField(json, 'payload')) ||
-    ownField(json, 'serviceType') !== undefined ||
-    ownField(json, 'registrationTimeUTC') !== undefined
-  );
+  return isJsonObject(ownField(json, 'payload')) || ownField(json, 'serviceType') !== undefined || ownField(json, 'registrationTimeUTC') !== undefined;
 }
 
 interface Endpoint {

@@ -9,9 +9,7 @@ import { describeKind, isJsonObject, type Checked } from './validate-fields.js';
 /** Registrations are a few hundred bytes; anything this large is a mistake or an attack. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 
-export type ParseOutcome =
-  | { ok: true; format: RegistrationFormat; instance: Instance }
-  | { ok: false; reason: string };
+export type ParseOutcome = { ok: true; format: RegistrationFormat; instance: Instance } | { ok: false; reason: string };
 
 // fatal: invalid UTF-8 must be rejected, not silently turned into U+FFFD.
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

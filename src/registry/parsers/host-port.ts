@@ -1,15 +1,7 @@
 // The `host:port` text form: `10.0.0.1:8080` or `[fd00::1]:8080`, used as znode data or,
 // by home-grown registries, as the znode name itself.
 import { NO_LOCALITY, type Instance } from '../../catalog/model.js';
-import {
-  accept,
-  checkIpLiteral,
-  checkPort,
-  DEFAULT_WEIGHT,
-  reject,
-  zoneIdNotes,
-  type Checked,
-} from './validate-fields.js';
+import { accept, checkIpLiteral, checkPort, DEFAULT_WEIGHT, reject, zoneIdNotes, type Checked } from './validate-fields.js';
 
 export interface HostPort {
   readonly address: string;

@@ -23,7 +23,8 @@ export function parseServiceChild(service: string, child: string, data: Buffer |
   const outcome = parseRegistration(child, data);
   if (!outcome.ok) return outcome;
   const endpointsText = outcome.instance.metadata[DUBBO_ENDPOINTS_KEY];
-  if (endpointsText === undefined) return { ok: true, entries: [{ identity: { kind: 'service', name: service }, format: outcome.format, instance: outcome.instance }] };
+  if (endpointsText === undefined)
+    return { ok: true, entries: [{ identity: { kind: 'service', name: service }, format: outcome.format, instance: outcome.instance }] };
   const endpoints = parseDubboEndpoints(endpointsText);
   if (!endpoints.ok) return endpoints;
   // The application's own entry is on its registered port: it speaks that endpoint's protocol
@@ -71,7 +72,8 @@ export function parseDubboEndpoints(text: string): Checked<DubboEndpoint[]> {
     if (!isJsonObject(entry)) return reject(`metadata ${DUBBO_ENDPOINTS_KEY}[${i}] must be an object`);
     const protocol = ownField(entry, 'protocol');
     if (protocol === undefined || protocol === null) return reject(`metadata ${DUBBO_ENDPOINTS_KEY}[${i}].protocol is missing`);
-    if (typeof protocol !== 'string' || protocol === '') return reject(`metadata ${DUBBO_ENDPOINTS_KEY}[${i}].protocol ${describeValue(protocol)} is not a protocol name`);
+    if (typeof protocol !== 'string' || protocol === '')
+      return reject(`metadata ${DUBBO_ENDPOINTS_KEY}[${i}].protocol ${describeValue(protocol)} is not a protocol name`);
     const port = checkPort(`metadata ${DUBBO_ENDPOINTS_KEY}[${i}].port`, ownField(entry, 'port'));
     if (!port.ok) return port;
     const previous = seen.get(protocol);

@@ -5,9 +5,7 @@ import { isIP } from 'node:net';
 import { NO_LOCALITY, type Locality } from '../../catalog/model.js';
 
 /** A checked value, or the reason it was rejected. */
-export type Checked<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly reason: string };
+export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
 export type Rejection = { readonly ok: false; readonly reason: string };
 
@@ -94,7 +92,9 @@ export function zoneIdNotes(raw: unknown): string[] {
   if (typeof raw !== 'string') return [];
   const unbracketed = raw.startsWith('[') && raw.endsWith(']') ? raw.slice(1, -1) : raw;
   if (isIP(unbracketed) !== 6 || !unbracketed.includes('%')) return [];
-  return [`IPv6 zone id ${describeValue(unbracketed.slice(unbracketed.indexOf('%')))} removed from address ${describeValue(unbracketed)}: it names an interface of the registering host only`];
+  return [
+    `IPv6 zone id ${describeValue(unbracketed.slice(unbracketed.indexOf('%')))} removed from address ${describeValue(unbracketed)}: it names an interface of the registering host only`,
+  ];
 }
 
 /**

@@ -42,7 +42,8 @@ export function fieldSet(obj: JsonObject): Set<FieldPath> {
     if (IGNORED_TOP.has(k)) continue;
     if (k === 'metadata') {
       if (!isObject(v)) continue;
-      for (const [mk, mv] of Object.entries(v)) if (OWNED_METADATA.has(mk) && isObject(mv)) for (const [lk, lv] of Object.entries(mv)) walk(lv, ['metadata', mk, lk]);
+      for (const [mk, mv] of Object.entries(v))
+        if (OWNED_METADATA.has(mk) && isObject(mv)) for (const [lk, lv] of Object.entries(mv)) walk(lv, ['metadata', mk, lk]);
       continue;
     }
     walk(v, [k]);
@@ -91,7 +92,12 @@ export function deepEqual(a: Json | undefined, b: Json | undefined): boolean {
 
 function canonical(v: Json | undefined): Json | undefined {
   if (Array.isArray(v)) return v.map((x) => canonical(x) ?? null);
-  if (isObject(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k]) ?? null]));
+  if (isObject(v))
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical(v[k]) ?? null]),
+    );
   return v;
 }
 
@@ -115,7 +121,8 @@ export function applyConfiguration(
   const conflicts: Conflict[] = [];
   for (const entry of managers) {
     if (entry.manager === manager && entry.operation === 'Apply') continue;
-    for (const f of appliedFields) if (entry.fields.has(f) && !deepEqual(getPath(current, f), getPath(applied, f))) conflicts.push({ manager: entry.manager, field: displayPath(f) });
+    for (const f of appliedFields)
+      if (entry.fields.has(f) && !deepEqual(getPath(current, f), getPath(applied, f))) conflicts.push({ manager: entry.manager, field: displayPath(f) });
   }
   if (conflicts.length > 0 && !force) return { conflicts };
 

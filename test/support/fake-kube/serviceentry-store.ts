@@ -38,7 +38,16 @@ export class ApiError extends Error {
   }
 
   status(): JsonObject {
-    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason, details: this.details, code: this.code };
+    return {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: this.message,
+      reason: this.reason,
+      details: this.details,
+      code: this.code,
+    };
   }
 }
 
@@ -96,7 +105,8 @@ export class ServiceEntryStore {
 
   create(namespace: string, body: JsonObject, manager: string): JsonObject {
     const name = this.checkIdentity(namespace, body, undefined);
-    if (this.objects.has(key(namespace, name))) throw new ApiError(409, 'AlreadyExists', `serviceentries.${GROUP} "${name}" already exists`, { name, group: GROUP, kind: 'serviceentries' });
+    if (this.objects.has(key(namespace, name)))
+      throw new ApiError(409, 'AlreadyExists', `serviceentries.${GROUP} "${name}" already exists`, { name, group: GROUP, kind: 'serviceentries' });
     const object = this.normalise(namespace, name, body);
     validate(object);
     const now = timestamp();
@@ -119,7 +129,14 @@ export class ServiceEntryStore {
     validate(object);
     if (sameContent(object, current.object)) return this.render(current);
     bumpGeneration(object, current.object);
-    return this.persist('update', namespace, name, manager, { object, managers: recordUpdate(current.object, object, current.managers, manager, timestamp()) }, 'MODIFIED');
+    return this.persist(
+      'update',
+      namespace,
+      name,
+      manager,
+      { object, managers: recordUpdate(current.object, object, current.managers, manager, timestamp()) },
+      'MODIFIED',
+    );
   }
 
   /** Server-side apply (PATCH application/apply-patch+yaml). */
@@ -164,7 +181,11 @@ export class ServiceEntryStore {
     if (preconditions.uid !== undefined && preconditions.uid !== m.uid)
       throw new ApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${String(m.uid)}`);
     if (preconditions.resourceVersion !== undefined && preconditions.resourceVersion !== m.resourceVersion)
-      throw new ApiError(409, 'Conflict', `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${String(m.resourceVersion)}`);
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${String(m.resourceVersion)}`,
+      );
     this.objects.delete(key(namespace, name));
     const rv = ++this.rv;
     const object = this.render(current);
@@ -237,11 +258,16 @@ function notFound(name: string): ApiError {
 }
 
 function conflictModified(name: string): ApiError {
-  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on serviceentries.${GROUP} "${name}": the object has been modified; please apply your changes to the latest version and try again`, {
-    name,
-    group: GROUP,
-    kind: 'serviceentries',
-  });
+  return new ApiError(
+    409,
+    'Conflict',
+    `Operation cannot be fulfilled on serviceentries.${GROUP} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+    {
+      name,
+      group: GROUP,
+      kind: 'serviceentries',
+    },
+  );
 }
 
 function invalid(name: string, field: string, message: string): ApiError {
@@ -262,7 +288,11 @@ function validate(object: JsonObject): void {
   const m = meta(object);
   const name = String(m.name);
   const causes: { field: string; message: string }[] = [];
-  if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'` });
+  if (name.length > 253 || !DNS_SUBDOMAIN.test(name))
+    causes.push({
+      field: 'metadata.name',
+      message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
+    });
   for (const field of ['labels', 'annotations'] as const) {
     const map = m[field];
     if (map === undefined) continue;
@@ -272,8 +302,10 @@ function validate(object: JsonObject): void {
     }
     for (const [k, v] of Object.entries(map)) {
       if (typeof v !== 'string') causes.push({ field: `metadata.${field}`, message: `value of ${k} must be a string` });
-      else if (field === 'labels' && (v.length > 63 || !LABEL_VALUE.test(v))) causes.push({ field: `metadata.labels`, message: `Invalid value: "${v}": a valid label must be 63 characters or less` });
-      if (!LABEL_NAME.test(k) || k.split('/').pop()!.length > 63) causes.push({ field: `metadata.${field}`, message: `Invalid value: "${k}": name part must be a valid qualified name` });
+      else if (field === 'labels' && (v.length > 63 || !LABEL_VALUE.test(v)))
+        causes.push({ field: `metadata.labels`, message: `Invalid value: "${v}": a valid label must be 63 characters or less` });
+      if (!LABEL_NAME.test(k) || k.split('/').pop()!.length > 63)
+        causes.push({ field: `metadata.${field}`, message: `Invalid value: "${k}": name part must be a valid qualified name` });
     }
   }
   try {

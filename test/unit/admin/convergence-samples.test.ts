@@ -43,6 +43,11 @@ describe('ConvergenceSamples', () => {
   it('nearest-rank quantiles', () => {
     expect(quantile([], 0.5)).toBeNull();
     expect(quantile([5, 1, 3, 2, 4], 0.5)).toBe(3);
-    expect(quantile(Array.from({ length: 100 }, (_, i) => i + 1), 0.99)).toBe(99);
+    expect(
+      quantile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        0.99,
+      ),
+    ).toBe(99);
   });
 });

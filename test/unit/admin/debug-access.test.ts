@@ -10,7 +10,8 @@ import { silentLogger } from '../../../src/observability/logger.js';
 describe('isLoopback', () => {
   it('takes 127.0.0.0/8 and ::1 (also IPv4-mapped), and nothing else', () => {
     for (const a of ['127.0.0.1', '127.0.0.6', '127.255.1.2', '::1', '::ffff:127.0.0.1']) expect(isLoopback(a)).toBe(true);
-    for (const a of ['192.0.2.2', '10.0.0.1', '::ffff:10.0.0.1', 'fd00::2', '128.0.0.1', '1127.0.0.1', '::', '0.0.0.0', undefined, '']) expect(isLoopback(a)).toBe(false);
+    for (const a of ['192.0.2.2', '10.0.0.1', '::ffff:10.0.0.1', 'fd00::2', '128.0.0.1', '1127.0.0.1', '::', '0.0.0.0', undefined, ''])
+      expect(isLoopback(a)).toBe(false);
   });
 });
 

@@ -36,7 +36,14 @@ function streamOf(view: ViewName, subscribe: Array<[string, string[]]>): SotwStr
   };
   const stream = new SotwStream({ id: 1, api: 'ads', peer: 'p', connectedAt: new Date() }, { write: (_r, done) => done() }, env);
   for (const [typeUrl, names] of subscribe) {
-    stream.onRequest({ version_info: '', node: { id: 'n', cluster: 'c', user_agent_name: 'x', locality: null }, resource_names: names, type_url: typeUrl, response_nonce: '', error_detail: null });
+    stream.onRequest({
+      version_info: '',
+      node: { id: 'n', cluster: 'c', user_agent_name: 'x', locality: null },
+      resource_names: names,
+      type_url: typeUrl,
+      response_nonce: '',
+      error_detail: null,
+    });
   }
   return stream;
 }

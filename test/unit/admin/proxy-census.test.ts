@@ -10,7 +10,14 @@ interface FakeSub {
   state: SyncState;
   syncState(): SyncState;
 }
-const sub = (typeUrl: string, state: SyncState, ackedVersion = 'v1'): FakeSub => ({ typeUrl, ackedVersion, state, syncState() { return this.state; } });
+const sub = (typeUrl: string, state: SyncState, ackedVersion = 'v1'): FakeSub => ({
+  typeUrl,
+  ackedVersion,
+  state,
+  syncState() {
+    return this.state;
+  },
+});
 const stream = (id: number, nodeId: string, subs: FakeSub[]) =>
   ({ node: { id: nodeId }, nodeId, info: { id }, subscriptions: new Map(subs.map((s) => [s.typeUrl, s])) }) as unknown as XdsStream;
 

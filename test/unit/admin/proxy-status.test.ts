@@ -37,12 +37,16 @@ function request(node: string | null, fields: Partial<DiscoveryRequestMessage> =
 /** A stream that subscribed to EDS 'echo' and then ACKed or NACKed the answer. */
 function streamThat(reply: 'ack' | 'nack' | 'none', node: string): SotwStream {
   const sent: OutgoingDiscoveryResponse[] = [];
-  const stream = new SotwStream({ id: nextId++, api: 'ads', peer: 'ipv4:127.0.0.1:1', connectedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, nextId)) }, {
+  const stream = new SotwStream(
+    { id: nextId++, api: 'ads', peer: 'ipv4:127.0.0.1:1', connectedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, nextId)) },
+    {
       write: (r, done) => {
         sent.push(r);
         done();
       },
-    }, env);
+    },
+    env,
+  );
   stream.onRequest(request(node));
   const nonce = sent[0]!.nonce;
   const version = cache.version(TYPE_URL.endpoint);
@@ -57,7 +61,13 @@ describe('proxy status', () => {
     const proxies = allProxies({ connectedStreams: () => streams });
     expect(proxies.map((p) => p.node)).toEqual(['n1', 'n2', 'n3']);
     const version = cache.version(TYPE_URL.endpoint);
-    expect(proxies[0]).toMatchObject({ cluster: 'c', userAgent: 'gRPC Node', kind: 'proxyless', protocol: 'sotw', connectedSince: streams[0]!.info.connectedAt.toISOString() });
+    expect(proxies[0]).toMatchObject({
+      cluster: 'c',
+      userAgent: 'gRPC Node',
+      kind: 'proxyless',
+      protocol: 'sotw',
+      connectedSince: streams[0]!.info.connectedAt.toISOString(),
+    });
     expect(proxies[0]!.types.EDS).toMatchObject({ state: 'NACKED', sent: version, acked: '', lastNack: { version, message: 'bad' }, subscribed: 1 });
     expect(proxies[0]!.streams.map((s) => s.types[0]!.state)).toEqual(['SYNCED', 'NACKED']);
     expect(proxies[1]!.types.EDS).toMatchObject({ state: 'STALE', sent: version, acked: '' });

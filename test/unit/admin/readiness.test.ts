@@ -53,7 +53,12 @@ describe('registryReadiness', () => {
   });
 
   it('is not ready while a root is refused, naming the root and why', () => {
-    const refused = { path: '/prod/dubbo', kind: 'services' as const, reason: "ZooKeeper denied reading it (NoAuth) with the credentials of user 'ops'", since: '2026-01-01T00:00:00.000Z' };
+    const refused = {
+      path: '/prod/dubbo',
+      kind: 'services' as const,
+      reason: "ZooKeeper denied reading it (NoAuth) with the credentials of user 'ops'",
+      since: '2026-01-01T00:00:00.000Z',
+    };
     const r = registryReadiness(status([ensemble({ initialSyncDone: false, unreadableRoots: [refused] })]));
     expect(r.ready).toBe(false);
     expect(r.notReady).toEqual([{ ensemble: 'main', root: '/prod/dubbo', reason: expect.stringMatching(/^services root unreadable since .*NoAuth.*'ops'/) }]);

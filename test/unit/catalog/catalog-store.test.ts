@@ -21,7 +21,13 @@ function base(): Service {
   return {
     name: 'orders',
     instances: [
-      instance('orders', 0, { address: '10.0.0.1', port: 8080, weight: 3, locality: { region: 'eu', zone: 'eu-1', subZone: 'r1' }, metadata: { version: 'v1', team: 'a' } }),
+      instance('orders', 0, {
+        address: '10.0.0.1',
+        port: 8080,
+        weight: 3,
+        locality: { region: 'eu', zone: 'eu-1', subZone: 'r1' },
+        metadata: { version: 'v1', team: 'a' },
+      }),
       instance('orders', 1, { address: '2001:db8::2', port: 9090 }),
     ],
     policy: { connectTimeoutMs: 250 },

@@ -15,7 +15,10 @@ describe('mesh names', () => {
     [{ kind: 'service', name: 'com.acme.Billing' }, 'com.acme.billing'],
     [{ kind: 'service', name: 'pay@v2 (eu)' }, 'pay-v2--eu'],
     [{ kind: 'dubbo-interface', interface: 'org.apache.dubbo.demo.GreeterService', group: '', version: '' }, 'org.apache.dubbo.demo.greeterservice'],
-    [{ kind: 'dubbo-interface', interface: 'org.apache.dubbo.demo.GreeterService', group: 'blue', version: '1.0.0' }, '1-0-0.blue.org.apache.dubbo.demo.greeterservice'],
+    [
+      { kind: 'dubbo-interface', interface: 'org.apache.dubbo.demo.GreeterService', group: 'blue', version: '1.0.0' },
+      '1-0-0.blue.org.apache.dubbo.demo.greeterservice',
+    ],
     [{ kind: 'dubbo-interface', interface: 'org.x.Greeter', group: 'Team_A', version: '' }, 'team-a.org.x.greeter'],
     [{ kind: 'dubbo-application', application: 'shop', protocol: 'tri' }, 'tri.shop'],
   ] as [ServiceIdentity, string][])('%j -> %s', (identity, expected) => {

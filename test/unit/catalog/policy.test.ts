@@ -39,30 +39,66 @@ const VALID_EXAMPLES: Array<[string, ServicePolicy]> = [
   ['retries: disabled', { retries: { attempts: 0 } }],
   ['circuitBreakers', { circuitBreakers: { maxConnections: 1024, maxPendingRequests: 256, maxRequests: 2048, maxRetries: 8 } }],
   ['outlierDetection', { outlierDetection: { consecutive5xx: 5, intervalMs: 10000, baseEjectionTimeMs: 30000, maxEjectionPercent: 50 } }],
-  ['outlierDetection: success rate', { outlierDetection: { intervalMs: 1000, successRate: { enforcingPercent: 100, minimumHosts: 2, requestVolume: 10, stdevFactor: 1900 } } }],
-  ['outlierDetection: success rate off, failure percentage on', { outlierDetection: { successRate: { enforcingPercent: 0 }, failurePercentage: { threshold: 80, minimumHosts: 2, requestVolume: 20, enforcingPercent: 100 } } }],
+  [
+    'outlierDetection: success rate',
+    { outlierDetection: { intervalMs: 1000, successRate: { enforcingPercent: 100, minimumHosts: 2, requestVolume: 10, stdevFactor: 1900 } } },
+  ],
+  [
+    'outlierDetection: success rate off, failure percentage on',
+    {
+      outlierDetection: {
+        successRate: { enforcingPercent: 0 },
+        failurePercentage: { threshold: 80, minimumHosts: 2, requestVolume: 20, enforcingPercent: 100 },
+      },
+    },
+  ],
   ['tls: SNI from the service name', { tls: {} }],
   ['tls: explicit SNI', { tls: { sni: 'payments.internal.example.com' } }],
   [
     'trafficSplit: canary',
-    { trafficSplit: { label: 'version', subsets: [{ value: 'v1', weight: 90 }, { value: 'v2', weight: 10 }] } },
+    {
+      trafficSplit: {
+        label: 'version',
+        subsets: [
+          { value: 'v1', weight: 90 },
+          { value: 'v2', weight: 10 },
+        ],
+      },
+    },
   ],
   ['mtls: strict with the default names', { mtls: { mode: 'STRICT' } }],
   ['mtls: permissive, while callers move to mTLS', { mtls: { mode: 'PERMISSIVE' } }],
   [
     'mtls: named certificate providers (proxyless gRPC) and server identities',
-    { mtls: { mode: 'STRICT', certificateProviders: { identity: 'spiffe-svid', ca: 'spiffe-bundle' }, serverIdentities: [{ exact: 'spiffe://shop.example/ns/prod/sa/orders' }, { prefix: 'spiffe://shop.example/ns/prod/' }] } },
+    {
+      mtls: {
+        mode: 'STRICT',
+        certificateProviders: { identity: 'spiffe-svid', ca: 'spiffe-bundle' },
+        serverIdentities: [{ exact: 'spiffe://shop.example/ns/prod/sa/orders' }, { prefix: 'spiffe://shop.example/ns/prod/' }],
+      },
+    },
   ],
   ['mtls: SDS secrets (Envoy)', { mtls: { mode: 'STRICT', sdsSecrets: { certificate: 'default', validationContext: 'ROOTCA', sdsCluster: 'spire_agent' } } }],
   [
     'authorization: allow one caller to one service',
-    { mtls: { mode: 'STRICT' }, authorization: { rules: [{ action: 'ALLOW', from: { principals: [{ exact: 'spiffe://shop.example/sa/web' }] }, to: { methods: ['shop.v1.Orders/*'] } }] } },
+    {
+      mtls: { mode: 'STRICT' },
+      authorization: { rules: [{ action: 'ALLOW', from: { principals: [{ exact: 'spiffe://shop.example/sa/web' }] }, to: { methods: ['shop.v1.Orders/*'] } }] },
+    },
   ],
   [
     'authorization: deny a prefix, by path and header',
     {
       mtls: { mode: 'STRICT' },
-      authorization: { rules: [{ action: 'DENY', from: { principals: [{ prefix: 'spiffe://shop.example/ns/test/' }] }, to: { paths: [{ prefix: '/admin/' }], headers: [{ name: 'x-debug', present: true }] } }] },
+      authorization: {
+        rules: [
+          {
+            action: 'DENY',
+            from: { principals: [{ prefix: 'spiffe://shop.example/ns/test/' }] },
+            to: { paths: [{ prefix: '/admin/' }], headers: [{ name: 'x-debug', present: true }] },
+          },
+        ],
+      },
     },
   ],
   ['authorization: deny a method to everyone, without mTLS', { authorization: { rules: [{ action: 'DENY', to: { methods: ['shop.v1.Orders/Delete'] } }] } }],
@@ -79,7 +115,13 @@ const VALID_EXAMPLES: Array<[string, ServicePolicy]> = [
       circuitBreakers: { maxConnections: 512, maxRequests: 1024 },
       outlierDetection: { consecutive5xx: 3, intervalMs: 5000, baseEjectionTimeMs: 30000, maxEjectionPercent: 30 },
       tls: { sni: 'reviews.shop.svc' },
-      trafficSplit: { label: 'version', subsets: [{ value: 'v1', weight: 80 }, { value: 'v2', weight: 20 }] },
+      trafficSplit: {
+        label: 'version',
+        subsets: [
+          { value: 'v1', weight: 80 },
+          { value: 'v2', weight: 20 },
+        ],
+      },
     },
   ],
 ];
@@ -143,9 +185,17 @@ const INVALID_CASES: Array<[string, string | Buffer, string[]]> = [
   ['retries without attempts', json({ retries: { retryOn: ['5xx'] } }), ['/retries/attempts']],
   ['bad retryOn token', json({ retries: { attempts: 2, retryOn: ['5xx', '503'] } }), ['/retries/retryOn/1']],
   ['duplicate retryOn token', json({ retries: { attempts: 2, retryOn: ['reset', 'reset'] } }), ['/retries/retryOn/1']],
-  ['per-try timeout above the request timeout', json({ requestTimeoutMs: 1000, retries: { attempts: 2, perTryTimeoutMs: 2000 } }), ['/retries/perTryTimeoutMs']],
+  [
+    'per-try timeout above the request timeout',
+    json({ requestTimeoutMs: 1000, retries: { attempts: 2, perTryTimeoutMs: 2000 } }),
+    ['/retries/perTryTimeoutMs'],
+  ],
   ['maxEjectionPercent 101', json({ outlierDetection: { maxEjectionPercent: 101 } }), ['/outlierDetection/maxEjectionPercent']],
-  ['failure percentage threshold 101', json({ outlierDetection: { failurePercentage: { threshold: 101 } } }), ['/outlierDetection/failurePercentage/threshold']],
+  [
+    'failure percentage threshold 101',
+    json({ outlierDetection: { failurePercentage: { threshold: 101 } } }),
+    ['/outlierDetection/failurePercentage/threshold'],
+  ],
   ['success rate minimumHosts 0', json({ outlierDetection: { successRate: { minimumHosts: 0 } } }), ['/outlierDetection/successRate/minimumHosts']],
   ['unknown success-rate field', json({ outlierDetection: { successRate: { stdev: 2 } } }), ['/outlierDetection/successRate/stdev']],
   ['maxConnections 0', json({ circuitBreakers: { maxConnections: 0 } }), ['/circuitBreakers/maxConnections']],
@@ -155,7 +205,11 @@ const INVALID_CASES: Array<[string, string | Buffer, string[]]> = [
   ['hashOn with both header and sourceIp', lb({ policy: 'RING_HASH', hashOn: { header: 'x-user-id', sourceIp: true } }), ['/loadBalancing/hashOn']],
   ['hashOn empty', lb({ policy: 'RING_HASH', hashOn: {} }), ['/loadBalancing/hashOn']],
   ['hash header with a space', lb({ policy: 'RING_HASH', hashOn: { header: 'x user' } }), ['/loadBalancing/hashOn/header']],
-  ['hash on a header over tcp', json({ protocol: 'tcp', loadBalancing: { policy: 'MAGLEV', hashOn: { header: 'x-user-id' } } }), ['/loadBalancing/hashOn/header']],
+  [
+    'hash on a header over tcp',
+    json({ protocol: 'tcp', loadBalancing: { policy: 'MAGLEV', hashOn: { header: 'x-user-id' } } }),
+    ['/loadBalancing/hashOn/header'],
+  ],
   ['ring sizes inverted', lb({ policy: 'RING_HASH', ringMinSize: 4096, ringMaxSize: 1024 }), ['/loadBalancing/ringMinSize']],
   ['ring size with MAGLEV', lb({ policy: 'MAGLEV', ringMinSize: 1024 }), ['/loadBalancing/ringMinSize']],
   ['choiceCount with ROUND_ROBIN', lb({ policy: 'ROUND_ROBIN', choiceCount: 2 }), ['/loadBalancing/choiceCount']],
@@ -170,18 +224,50 @@ const INVALID_CASES: Array<[string, string | Buffer, string[]]> = [
   ['subset value with a |', split(['v1|v2', 100]), ['/trafficSplit/subsets/0/value']],
   ['mtls without a mode', json({ mtls: {} }), ['/mtls/mode']],
   ['mtls mode in lower case', json({ mtls: { mode: 'strict' } }), ['/mtls/mode']],
-  ['certificate provider with a space', json({ mtls: { mode: 'STRICT', certificateProviders: { identity: 'my cert' } } }), ['/mtls/certificateProviders/identity']],
-  ['server identity that is not a SPIFFE ID', json({ mtls: { mode: 'STRICT', serverIdentities: [{ exact: 'orders.shop' }] } }), ['/mtls/serverIdentities/0/exact']],
-  ['server identity matcher with both exact and prefix', json({ mtls: { mode: 'STRICT', serverIdentities: [{ exact: 'spiffe://a/b', prefix: 'spiffe://a/' }] } }), ['/mtls/serverIdentities/0']],
+  [
+    'certificate provider with a space',
+    json({ mtls: { mode: 'STRICT', certificateProviders: { identity: 'my cert' } } }),
+    ['/mtls/certificateProviders/identity'],
+  ],
+  [
+    'server identity that is not a SPIFFE ID',
+    json({ mtls: { mode: 'STRICT', serverIdentities: [{ exact: 'orders.shop' }] } }),
+    ['/mtls/serverIdentities/0/exact'],
+  ],
+  [
+    'server identity matcher with both exact and prefix',
+    json({ mtls: { mode: 'STRICT', serverIdentities: [{ exact: 'spiffe://a/b', prefix: 'spiffe://a/' }] } }),
+    ['/mtls/serverIdentities/0'],
+  ],
   ['unknown sdsSecrets field', json({ mtls: { mode: 'STRICT', sdsSecrets: { cert: 'default' } } }), ['/mtls/sdsSecrets/cert']],
   ['authorization without rules', json({ authorization: {} }), ['/authorization/rules']],
   ['rule action allow in lower case', json({ authorization: { rules: [{ action: 'allow' }] } }), ['/authorization/rules/0/action']],
-  ['rule with an empty principal list', json({ mtls: { mode: 'STRICT' }, authorization: { rules: [{ action: 'ALLOW', from: { principals: [] } }] } }), ['/authorization/rules/0/from/principals']],
-  ['rule on a caller without mTLS', json({ authorization: { rules: [{ action: 'DENY' }, { action: 'ALLOW', from: { principals: [{ exact: 'spiffe://a/b' }] } }] } }), ['/authorization/rules/1/from']],
+  [
+    'rule with an empty principal list',
+    json({ mtls: { mode: 'STRICT' }, authorization: { rules: [{ action: 'ALLOW', from: { principals: [] } }] } }),
+    ['/authorization/rules/0/from/principals'],
+  ],
+  [
+    'rule on a caller without mTLS',
+    json({ authorization: { rules: [{ action: 'DENY' }, { action: 'ALLOW', from: { principals: [{ exact: 'spiffe://a/b' }] } }] } }),
+    ['/authorization/rules/1/from'],
+  ],
   ['rule with an empty to', json({ authorization: { rules: [{ action: 'DENY', to: {} }] } }), ['/authorization/rules/0/to']],
-  ['rule on a method without a service', json({ authorization: { rules: [{ action: 'DENY', to: { methods: ['Delete'] } }] } }), ['/authorization/rules/0/to/methods/0']],
-  ['rule on a path without a leading /', json({ authorization: { rules: [{ action: 'DENY', to: { paths: [{ prefix: 'admin' }] } }] } }), ['/authorization/rules/0/to/paths/0/prefix']],
-  ['header match with two conditions', json({ authorization: { rules: [{ action: 'DENY', to: { headers: [{ name: 'x-a', exact: 'b', present: true }] } }] } }), ['/authorization/rules/0/to/headers/0']],
+  [
+    'rule on a method without a service',
+    json({ authorization: { rules: [{ action: 'DENY', to: { methods: ['Delete'] } }] } }),
+    ['/authorization/rules/0/to/methods/0'],
+  ],
+  [
+    'rule on a path without a leading /',
+    json({ authorization: { rules: [{ action: 'DENY', to: { paths: [{ prefix: 'admin' }] } }] } }),
+    ['/authorization/rules/0/to/paths/0/prefix'],
+  ],
+  [
+    'header match with two conditions',
+    json({ authorization: { rules: [{ action: 'DENY', to: { headers: [{ name: 'x-a', exact: 'b', present: true }] } }] } }),
+    ['/authorization/rules/0/to/headers/0'],
+  ],
   ['truncated JSON', '{"retries": {"attempts": 3', ['']],
   ['JSON with a stray token', '{"port": }', ['']],
   ['an array', '[{"port": 80}]', ['']],
@@ -219,9 +305,21 @@ describe('parsePolicy rejects', () => {
     ['a wrong type', json({ port: '8080' }), /\/port: must be an integer, not a string/],
     ['a split sum', split(['v1', 80], ['v2', 10]), /weights add up to 90, must add up to 100/],
     ['the lb policy a hash does not fit', lb({ policy: 'ROUND_ROBIN', hashOn: { sourceIp: true } }), /only applies to RING_HASH and MAGLEV, not ROUND_ROBIN/],
-    ['a matcher with two fields', json({ mtls: { mode: 'STRICT', serverIdentities: [{ exact: 'spiffe://a/b', prefix: 'spiffe://a/' }] } }), /\/mtls\/serverIdentities\/0: must have exactly one of "exact" or "prefix"/],
-    ['a header match with none', json({ authorization: { rules: [{ action: 'DENY', to: { headers: [{ name: 'x-a' }] } }] } }), /must have exactly one of "exact", "prefix" or "present" \(besides "name"\)/],
-    ['a caller rule without mTLS', json({ authorization: { rules: [{ action: 'ALLOW', from: { principals: [{ prefix: 'spiffe://a/' }] } }] } }), /\/authorization\/rules\/0\/from: matches callers by certificate, which needs mtls mode PERMISSIVE or STRICT/],
+    [
+      'a matcher with two fields',
+      json({ mtls: { mode: 'STRICT', serverIdentities: [{ exact: 'spiffe://a/b', prefix: 'spiffe://a/' }] } }),
+      /\/mtls\/serverIdentities\/0: must have exactly one of "exact" or "prefix"/,
+    ],
+    [
+      'a header match with none',
+      json({ authorization: { rules: [{ action: 'DENY', to: { headers: [{ name: 'x-a' }] } }] } }),
+      /must have exactly one of "exact", "prefix" or "present" \(besides "name"\)/,
+    ],
+    [
+      'a caller rule without mTLS',
+      json({ authorization: { rules: [{ action: 'ALLOW', from: { principals: [{ prefix: 'spiffe://a/' }] } }] } }),
+      /\/authorization\/rules\/0\/from: matches callers by certificate, which needs mtls mode PERMISSIVE or STRICT/,
+    ],
     ['a SPIFFE ID', json({ mtls: { mode: 'STRICT', serverIdentities: [{ prefix: 'https://a/' }] } }), /"https:\/\/a\/" is not a SPIFFE ID/],
     ['the size limit', 'x'.repeat(MAX_POLICY_BYTES + 1), /is 65537 bytes, more than the 65536 allowed/],
   ])('explaining %s', (_name, data, message) => {
@@ -230,12 +328,7 @@ describe('parsePolicy rejects', () => {
 
   it('without echoing the payload', () => {
     const secret = `s3cr3t-${'k'.repeat(500)}`;
-    for (const data of [
-      json({ tls: { sni: secret } }),
-      json({ [secret]: 1 }),
-      `{"token": "${secret}", "port": }`,
-      `{"port": 80, "x": "${secret}`,
-    ]) {
+    for (const data of [json({ tls: { sni: secret } }), json({ [secret]: 1 }), `{"token": "${secret}", "port": }`, `{"port": 80, "x": "${secret}`]) {
       const text = messagesOf(parsePolicy(data));
       expect(text).not.toBe('');
       expect(text).not.toContain('k'.repeat(65));
@@ -252,7 +345,15 @@ describe('parsePolicy rejects', () => {
 });
 
 describe('samePolicy', () => {
-  const canary: ServicePolicy = { trafficSplit: { label: 'version', subsets: [{ value: 'v1', weight: 90 }, { value: 'v2', weight: 10 }] } };
+  const canary: ServicePolicy = {
+    trafficSplit: {
+      label: 'version',
+      subsets: [
+        { value: 'v1', weight: 90 },
+        { value: 'v2', weight: 10 },
+      ],
+    },
+  };
 
   it('compares structure, not identity or key order', () => {
     expect(samePolicy(canary, JSON.parse(JSON.stringify(canary)) as ServicePolicy)).toBe(true);
@@ -262,7 +363,15 @@ describe('samePolicy', () => {
   });
 
   it('sees any difference', () => {
-    const shifted: ServicePolicy = { trafficSplit: { label: 'version', subsets: [{ value: 'v1', weight: 80 }, { value: 'v2', weight: 20 }] } };
+    const shifted: ServicePolicy = {
+      trafficSplit: {
+        label: 'version',
+        subsets: [
+          { value: 'v1', weight: 80 },
+          { value: 'v2', weight: 20 },
+        ],
+      },
+    };
     expect(samePolicy(canary, shifted)).toBe(false);
     expect(samePolicy({ tls: {} }, EMPTY_POLICY)).toBe(false);
     expect(samePolicy({ retries: { attempts: 1, retryOn: ['5xx'] } }, { retries: { attempts: 1, retryOn: ['5xx', 'reset'] } })).toBe(false);

@@ -11,7 +11,13 @@ function entry(name: string, extra: Record<string, unknown> = {}, labels: Record
     apiVersion: 'networking.istio.io/v1',
     kind: 'ServiceEntry',
     metadata: { name, namespace: 'mesh', labels },
-    spec: { hosts: [`${name}.example`], resolution: 'STATIC', ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], endpoints: [{ address: '10.0.0.1' }], ...extra },
+    spec: {
+      hosts: [`${name}.example`],
+      resolution: 'STATIC',
+      ports: [{ number: 80, name: 'http', protocol: 'HTTP' }],
+      endpoints: [{ address: '10.0.0.1' }],
+      ...extra,
+    },
   };
 }
 
@@ -70,7 +76,11 @@ describe('fake kube-apiserver rules', () => {
     expect(forced.status).toBe(200);
     expect(forced.body.spec.hosts).toEqual(['z.example']);
     // A field zk-xds stops applying is removed (nobody else owns it).
-    const dropped = await apply({ ...entry('a'), spec: { hosts: ['a.example'], resolution: 'STATIC', ports: [{ number: 80, name: 'http', protocol: 'HTTP' }] } }, 'zk-xds', true);
+    const dropped = await apply(
+      { ...entry('a'), spec: { hosts: ['a.example'], resolution: 'STATIC', ports: [{ number: 80, name: 'http', protocol: 'HTTP' }] } },
+      'zk-xds',
+      true,
+    );
     expect(dropped.body.spec.endpoints).toBeUndefined();
     expect(dropped.body.spec.hosts).toEqual(['a.example']);
     expect((await apply({ ...entry('a', { resolution: 'MAYBE' }) }, 'zk-xds', true)).status).toBe(422);
@@ -105,7 +115,8 @@ describe('fake kube-apiserver rules', () => {
     await call(server, 'POST', BASE, entry('later'));
     await call(server, 'DELETE', `${BASE}/theirs`);
     const deadline = Date.now() + 5000;
-    while (!(events.some((e) => e.type === 'BOOKMARK') && events.some((e) => e.type === 'DELETED')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!(events.some((e) => e.type === 'BOOKMARK') && events.some((e) => e.type === 'DELETED')) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     controller.abort();
     await reader;
     expect(events.filter((e) => e.type !== 'BOOKMARK').map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED later', 'DELETED theirs']);
@@ -142,7 +153,9 @@ describe('fake kube-apiserver against the real kubectl', () => {
 
     // Another manager changing kubectl's field conflicts; --force-conflicts takes it over.
     await writeFile(file, JSON.stringify(entry('by-kubectl', { hosts: ['other.example'] })));
-    await expect(kubectl('apply', '--server-side', '--validate=false', '--field-manager', 'someone-else', '-f', file)).rejects.toThrow(/conflict with "kubectl"/);
+    await expect(kubectl('apply', '--server-side', '--validate=false', '--field-manager', 'someone-else', '-f', file)).rejects.toThrow(
+      /conflict with "kubectl"/,
+    );
     await kubectl('apply', '--server-side', '--validate=false', '--field-manager', 'someone-else', '--force-conflicts', '-f', file);
     expect((await kubectl('get', 'se', 'by-kubectl', '-o', 'jsonpath={.spec.hosts[0]}')).stdout).toBe('other.example');
 

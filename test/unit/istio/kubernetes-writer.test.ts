@@ -53,7 +53,11 @@ async function stored(name: string): Promise<Record<string, any> | undefined> {
 
 /** Creates an object as someone else would (not labelled as zk-xds's). */
 function foreign(name: string, labels: Record<string, string> = {}): void {
-  server.store.create(NS, { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name, labels }, spec: { hosts: [`${name}.other`], resolution: 'DNS' } }, 'kubectl');
+  server.store.create(
+    NS,
+    { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name, labels }, spec: { hosts: [`${name}.other`], resolution: 'DNS' } },
+    'kubectl',
+  );
 }
 
 async function counter(metrics: Metrics, name: string, labels: Record<string, string>): Promise<number> {
@@ -123,11 +127,13 @@ describe('KubernetesWriter', () => {
   });
 
   it('retries failed writes with backoff (500, 429, 409) and reports 422 without retrying', async () => {
-    const invalidFor = (name: string): ObjectBuilder => (s) => {
-      const o = translate(s);
-      if (o && s.name === name) return { ...o, spec: { ...(o.spec as object), resolution: 'SOMETIMES' } } as DesiredObject;
-      return o;
-    };
+    const invalidFor =
+      (name: string): ObjectBuilder =>
+      (s) => {
+        const o = translate(s);
+        if (o && s.name === name) return { ...o, spec: { ...(o.spec as object), resolution: 'SOMETIMES' } } as DesiredObject;
+        return o;
+      };
     server.failNext(3, 500);
     const { writer, metrics } = await startWriter({ build: invalidFor('broken'), services: [service('orders', 1), service('broken', 1)] });
     await eventually(async () => expect(await stored('orders')).toBeDefined(), 5000);
@@ -266,7 +272,10 @@ describe('RateLimiter', () => {
 describe('loadKubeConfig', () => {
   const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
   afterEach(() => {
-    for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
+    for (const [k, v] of [
+      ['KUBERNETES_SERVICE_HOST', saved.host],
+      ['KUBERNETES_SERVICE_PORT', saved.port],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -278,7 +287,9 @@ describe('loadKubeConfig', () => {
       const dir = path.join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
       await mkdir(dir, { recursive: true });
       await writeFile(path.join(dir, 'token'), 'writer-test-token');
-      const kubeconfig = await import('yaml').then(async (y) => y.parse(await (await import('node:fs/promises')).readFile(await server.writeKubeconfig(NS), 'utf8')));
+      const kubeconfig = await import('yaml').then(async (y) =>
+        y.parse(await (await import('node:fs/promises')).readFile(await server.writeKubeconfig(NS), 'utf8')),
+      );
       await writeFile(path.join(dir, 'ca.crt'), Buffer.from(kubeconfig.clusters[0].cluster['certificate-authority-data'], 'base64'));
       await writeFile(path.join(dir, 'namespace'), NS);
       process.env.KUBERNETES_SERVICE_HOST = '127.0.0.1';

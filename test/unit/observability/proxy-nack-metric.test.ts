@@ -4,14 +4,21 @@ import { createMetrics, NACK_NODE_SERIES_LIMIT, NACK_OTHER_NODE } from '../../..
 
 async function series(metrics: ReturnType<typeof createMetrics>): Promise<Array<{ node: string; type: string; value: number }>> {
   const text = await metrics.registry.getSingleMetricAsString('zkxds_xds_proxy_nacks_total');
-  return [...text.matchAll(/^zkxds_xds_proxy_nacks_total\{node="([^"]*)",type="([^"]*)"\} (\d+)$/gm)].map((m) => ({ node: m[1]!, type: m[2]!, value: Number(m[3]) }));
+  return [...text.matchAll(/^zkxds_xds_proxy_nacks_total\{node="([^"]*)",type="([^"]*)"\} (\d+)$/gm)].map((m) => ({
+    node: m[1]!,
+    type: m[2]!,
+    value: Number(m[3]),
+  }));
 }
 
 describe('per-proxy NACK metric', () => {
   it('counts NACKs per node and type, and drops the series of proxies no longer connected', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     let connected = new Set(['a', 'b']);
-    metrics.setProxySource(() => ({}), () => connected);
+    metrics.setProxySource(
+      () => ({}),
+      () => connected,
+    );
     metrics.recordProxyNack('a', 'EDS');
     metrics.recordProxyNack('a', 'EDS');
     metrics.recordProxyNack('a', 'CDS');
@@ -28,7 +35,10 @@ describe('per-proxy NACK metric', () => {
   it(`counts nodes beyond ${NACK_NODE_SERIES_LIMIT} under node="${NACK_OTHER_NODE}"`, async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const nodes = Array.from({ length: NACK_NODE_SERIES_LIMIT + 5 }, (_, i) => `n${i}`);
-    metrics.setProxySource(() => ({}), () => new Set(nodes));
+    metrics.setProxySource(
+      () => ({}),
+      () => new Set(nodes),
+    );
     for (const n of nodes) metrics.recordProxyNack(n, 'EDS');
     const s = await series(metrics);
     expect(s).toHaveLength(NACK_NODE_SERIES_LIMIT + 1);

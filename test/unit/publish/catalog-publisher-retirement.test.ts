@@ -25,12 +25,21 @@ function setup() {
   const gates = { proxyless: new HeldGate(), sidecar: new HeldGate() };
   caches.proxyless.setRetirementGate(gates.proxyless);
   caches.sidecar.setRetirementGate(gates.sidecar);
-  const publisher = new CatalogPublisher(caches, { domainSuffix: '', sidecarBindAddress: '127.0.0.1' }, silentLogger(), createMetrics({ defaultMetrics: false }));
+  const publisher = new CatalogPublisher(
+    caches,
+    { domainSuffix: '', sidecarBindAddress: '127.0.0.1' },
+    silentLogger(),
+    createMetrics({ defaultMetrics: false }),
+  );
   return { caches, gates, publisher };
 }
 
 const split = (subsets: Record<string, number>): ServicePolicy =>
-  ({ ...EMPTY_POLICY, protocol: 'grpc', trafficSplit: { label: 'version', subsets: Object.entries(subsets).map(([value, weight]) => ({ value, weight })) } }) as ServicePolicy;
+  ({
+    ...EMPTY_POLICY,
+    protocol: 'grpc',
+    trafficSplit: { label: 'version', subsets: Object.entries(subsets).map(([value, weight]) => ({ value, weight })) },
+  }) as ServicePolicy;
 const instances = [{ metadata: { version: 'v1' } }, { metadata: { version: 'v2' } }];
 
 describe('publisher transitions', () => {

@@ -14,7 +14,12 @@ import { service } from '../../support/catalog-fixtures.js';
 function setup() {
   const types = RESOURCE_KINDS.map((k) => TYPE_URL[k]);
   const caches = { proxyless: new ResourceCache(types), sidecar: new ResourceCache(types), 'grpc-core-1.51': new ResourceCache(types) };
-  const publisher = new CatalogPublisher(caches, { domainSuffix: 'mesh', sidecarBindAddress: '127.0.0.1' }, silentLogger(), createMetrics({ defaultMetrics: false }));
+  const publisher = new CatalogPublisher(
+    caches,
+    { domainSuffix: 'mesh', sidecarBindAddress: '127.0.0.1' },
+    silentLogger(),
+    createMetrics({ defaultMetrics: false }),
+  );
   const names = (view: keyof typeof caches, kind: ResourceKind) => [...caches[view].entries(TYPE_URL[kind]).keys()].sort();
   const versionOf = (view: keyof typeof caches, kind: ResourceKind, name: string) => caches[view].get(TYPE_URL[kind], name)?.version;
   return { caches, publisher, names, versionOf };
@@ -37,7 +42,12 @@ describe('CatalogPublisher: every view', () => {
     // Sidecar listeners and routes are per port, named after it.
     expect(names('sidecar', 'listener')).toEqual(['zkxds-outbound-8080']);
     expect(names('sidecar', 'route')).toEqual(['zkxds-outbound-8080']);
-    expect(publisher.resourceNamesOf('orders')?.sidecar).toEqual({ cluster: ['orders'], endpoint: ['orders'], listener: ['zkxds-outbound-8080'], route: ['zkxds-outbound-8080'] });
+    expect(publisher.resourceNamesOf('orders')?.sidecar).toEqual({
+      cluster: ['orders'],
+      endpoint: ['orders'],
+      listener: ['zkxds-outbound-8080'],
+      route: ['zkxds-outbound-8080'],
+    });
   });
 
   it('shares the bytes of a profile view whose clients get the same adjustments, and builds its own when they differ', () => {
@@ -132,7 +142,9 @@ describe('CatalogPublisher: sidecar ports', () => {
     const { caches, publisher } = setup();
     publisher.publish({ upserts: [service('a', [{ port: 8080 }]), service('b', [{ port: 8080 }])] });
     const hosts = (port: number) =>
-      ((caches.sidecar.get(TYPE_URL.route, `zkxds-outbound-${port}`)?.object as { virtual_hosts?: Array<{ name: string }> } | undefined)?.virtual_hosts ?? []).map((v) => v.name);
+      (
+        (caches.sidecar.get(TYPE_URL.route, `zkxds-outbound-${port}`)?.object as { virtual_hosts?: Array<{ name: string }> } | undefined)?.virtual_hosts ?? []
+      ).map((v) => v.name);
     expect(hosts(8080)).toEqual(['a', 'b']);
     publisher.publish({ upserts: [service('b', [{ port: 9090 }])] });
     expect(hosts(8080)).toEqual(['a']);

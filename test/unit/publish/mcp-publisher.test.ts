@@ -45,7 +45,9 @@ describe('McpPublisher', () => {
     publisher.publish({ upserts: [service('ok', 1)] });
     publisher.publish({ upserts: [service('Not_A_Host', 1)] });
     expect([...caches[0]!.entries(V1!).keys()]).toEqual(['zk-xds/ok']);
-    expect(publisher.rejectedEntries().get('Not_A_Host')).toEqual(['hosts[0]: "Not_A_Host.svc.zk" is not a host name (a wildcard may only be the first label)']);
+    expect(publisher.rejectedEntries().get('Not_A_Host')).toEqual([
+      'hosts[0]: "Not_A_Host.svc.zk" is not a host name (a wildcard may only be the first label)',
+    ]);
     expect((await metrics.istioServiceEntriesRejected.get()).values[0]!.value).toBe(1);
     expect((await metrics.istioServiceEntriesRejectedTotal.get()).values[0]!.value).toBe(1);
     // Gone from the catalog's instances: nothing to reject any more.

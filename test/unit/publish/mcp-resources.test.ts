@@ -20,10 +20,28 @@ function entry(...args: Parameters<typeof service>): ServiceEntryObject {
 
 const ENTRIES: Array<[string, ServiceEntryObject]> = [
   ['plain', entry('orders', 2)],
-  ['labels, localities, weights, IPv6', entry('geo', [{ address: 'fd00::5', port: 9000, weight: 7, locality: { region: 'eu', zone: 'eu-1', subZone: 's' }, metadata: { version: 'v2', 'app.kubernetes.io/name': 'geo' } }, { address: '10.0.0.9', port: 9001 }])],
+  [
+    'labels, localities, weights, IPv6',
+    entry('geo', [
+      {
+        address: 'fd00::5',
+        port: 9000,
+        weight: 7,
+        locality: { region: 'eu', zone: 'eu-1', subZone: 's' },
+        metadata: { version: 'v2', 'app.kubernetes.io/name': 'geo' },
+      },
+      { address: '10.0.0.9', port: 9001 },
+    ]),
+  ],
   ['grpc on a policy port, no instances', entry('idle', 0, { port: 50051, protocol: 'grpc' })],
   ['tcp', entry('db', [{ port: 5432, metadata: { protocol: 'tcp' } }])],
-  ['targetPort and exportTo list', { ...entry('t', 1), spec: { ...entry('t', 1).spec, ports: [{ number: 80, protocol: 'HTTP', name: 'http-80', targetPort: 8080 }], exportTo: ['.', 'other'] } }],
+  [
+    'targetPort and exportTo list',
+    {
+      ...entry('t', 1),
+      spec: { ...entry('t', 1).spec, ports: [{ number: 80, protocol: 'HTTP', name: 'http-80', targetPort: 8080 }], exportTo: ['.', 'other'] },
+    },
+  ],
 ];
 
 describe('ServiceEntry protobuf body', () => {

@@ -51,7 +51,11 @@ describe('ServerListenerIndex', () => {
   it('encodes Listeners from shared chain bytes that decode to the whole translated Listener', () => {
     const index = new ServerListenerIndex();
     const rules = { rules: [{ action: 'ALLOW' as const, from: { principals: [{ exact: 'spiffe://a/b' }] } }] };
-    dirtyAfter(index, service('a', at(1, 2), { mtls: { mode: 'STRICT' }, authorization: rules }), service('b', [{ address: '10.0.0.2', port: 3 }], { mtls: { mode: 'PERMISSIVE' } }));
+    dirtyAfter(
+      index,
+      service('a', at(1, 2), { mtls: { mode: 'STRICT' }, authorization: rules }),
+      service('b', [{ address: '10.0.0.2', port: 3 }], { mtls: { mode: 'PERMISSIVE' } }),
+    );
     for (const address of ['10.0.0.1:1', '10.0.0.1:2', '10.0.0.2:3']) {
       const [ip, port] = address.split(':') as [string, string];
       const whole = encodeResource(TYPE_URL.listener, 'x', serverListenerFor(ip, Number(port), index.securityAt(address)!));
@@ -65,6 +69,8 @@ describe('ServerListenerIndex', () => {
     dirtyAfter(index, service('b', [{ address: '10.0.0.2', port: 3 }], { mtls: { mode: 'STRICT' } }));
     const changed = index.encodeInbound()!;
     expect(changed.listener.version).not.toBe(inbound.listener.version);
-    expect(decodeAny(changed.listener.anyBytes).object).toEqual(decodeAny(encodeResource(TYPE_URL.listener, INBOUND_LISTENER, sidecarInboundFor(index.inboundTargets())!.listener).anyBytes).object);
+    expect(decodeAny(changed.listener.anyBytes).object).toEqual(
+      decodeAny(encodeResource(TYPE_URL.listener, INBOUND_LISTENER, sidecarInboundFor(index.inboundTargets())!.listener).anyBytes).object,
+    );
   });
 });

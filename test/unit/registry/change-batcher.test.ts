@@ -58,11 +58,7 @@ describe('ChangeBatcher', () => {
     ['nothing added: nothing sent', [], []],
     ['one change closes after the quiet time', [add(0, 'a')], [{ at: 50, keys: ['a'], firstSeenAt: 0 }]],
     ['a change that starts later: times follow it', [add(1000, 'a')], [{ at: 1050, keys: ['a'], firstSeenAt: 1000 }]],
-    [
-      'each change restarts the quiet time',
-      [add(0, 'a'), add(40, 'b'), add(80, 'c')],
-      [{ at: 130, keys: ['a', 'b', 'c'], firstSeenAt: 0 }],
-    ],
+    ['each change restarts the quiet time', [add(0, 'a'), add(40, 'b'), add(80, 'c')], [{ at: 130, keys: ['a', 'b', 'c'], firstSeenAt: 0 }]],
     [
       'a gap longer than the quiet time starts a new batch',
       [add(0, 'a'), add(60, 'b')],
@@ -79,11 +75,7 @@ describe('ChangeBatcher', () => {
         { at: 100, keys: ['b'], firstSeenAt: 50 },
       ],
     ],
-    [
-      'keys are deduplicated within a batch',
-      [add(0, 'a'), add(10, 'b'), add(20, 'a'), add(30, 'a')],
-      [{ at: 80, keys: ['a', 'b'], firstSeenAt: 0 }],
-    ],
+    ['keys are deduplicated within a batch', [add(0, 'a'), add(10, 'b'), add(20, 'a'), add(30, 'a')], [{ at: 80, keys: ['a', 'b'], firstSeenAt: 0 }]],
     [
       'the same key in two batches is sent twice',
       [add(0, 'a'), add(100, 'a')],

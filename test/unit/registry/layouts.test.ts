@@ -86,7 +86,9 @@ describe('Dubbo 2 provider URLs', () => {
 
   it('gives a service identity per interface, group and version', () => {
     const out = parseDubboChild(GREETER, enc(DUBBO_URL), null);
-    expect(out.ok && out.entries.map((e) => [e.identity, e.format])).toEqual([[{ kind: 'dubbo-interface', interface: GREETER, group: 'blue', version: '1.0.0' }, 'dubbo']]);
+    expect(out.ok && out.entries.map((e) => [e.identity, e.format])).toEqual([
+      [{ kind: 'dubbo-interface', interface: GREETER, group: 'blue', version: '1.0.0' }, 'dubbo'],
+    ]);
   });
 });
 
@@ -136,7 +138,20 @@ describe('Dubbo 3 application-level (Curator JSON with dubbo.endpoints)', () => 
 
 describe('Curator ServiceDiscovery and Spring Cloud Zookeeper', () => {
   const curator = (extra: object) =>
-    Buffer.from(JSON.stringify({ name: 'inventory', id: 'c0ffee', address: '10.0.0.2', port: 8080, sslPort: null, payload: null, registrationTimeUTC: 1, serviceType: 'DYNAMIC', uriSpec: null, ...extra }));
+    Buffer.from(
+      JSON.stringify({
+        name: 'inventory',
+        id: 'c0ffee',
+        address: '10.0.0.2',
+        port: 8080,
+        sslPort: null,
+        payload: null,
+        registrationTimeUTC: 1,
+        serviceType: 'DYNAMIC',
+        uriSpec: null,
+        ...extra,
+      }),
+    );
 
   it('treats a missing `enabled` as serving and enabled=false as not serving', () => {
     const without = parseServiceChild('inventory', 'c0ffee', curator({}));
@@ -146,8 +161,17 @@ describe('Curator ServiceDiscovery and Spring Cloud Zookeeper', () => {
   });
 
   it('treats Spring Cloud OUT_OF_SERVICE as not serving and keeps its metadata', () => {
-    const spring = curator({ payload: { '@class': 'org.springframework.cloud.zookeeper.discovery.ZookeeperInstance', id: 'billing-1', name: 'billing', metadata: { instance_status: 'OUT_OF_SERVICE', zone: 'z1' } } });
+    const spring = curator({
+      payload: {
+        '@class': 'org.springframework.cloud.zookeeper.discovery.ZookeeperInstance',
+        id: 'billing-1',
+        name: 'billing',
+        metadata: { instance_status: 'OUT_OF_SERVICE', zone: 'z1' },
+      },
+    });
     const out = parseServiceChild('billing', 'c0ffee', spring);
-    expect(out.ok && out.entries.map((e) => [e.identity, e.instance.healthy, e.instance.locality.zone])).toEqual([[{ kind: 'service', name: 'billing' }, false, 'z1']]);
+    expect(out.ok && out.entries.map((e) => [e.identity, e.instance.healthy, e.instance.locality.zone])).toEqual([
+      [{ kind: 'service', name: 'billing' }, false, 'z1'],
+    ]);
   });
 });

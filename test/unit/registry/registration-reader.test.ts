@@ -5,7 +5,9 @@ import { RegistrationReader } from '../../../src/registry/registration-reader.js
 
 const GREETER = 'org.apache.dubbo.demo.GreetingService';
 const dubboUrl = (host: string, port: number) =>
-  encodeURIComponent(`dubbo://${host}:${port}/${GREETER}?anyhost=true&application=demo-provider&interface=${GREETER}&methods=greet&side=provider&version=1.0.0`);
+  encodeURIComponent(
+    `dubbo://${host}:${port}/${GREETER}?anyhost=true&application=demo-provider&interface=${GREETER}&methods=greet&side=provider&version=1.0.0`,
+  );
 
 describe('RegistrationReader', () => {
   const reader = new RegistrationReader('east', DEFAULT_NAMING);
@@ -14,14 +16,26 @@ describe('RegistrationReader', () => {
 
   it.each([
     ['a host:port child with no data', 'orders', '10.0.0.1:8080', null, { name: 'orders', address: '10.0.0.1', port: 8080, format: 'host-port' }],
-    ['a plain JSON registration', 'orders', 'i-1', JSON.stringify({ address: '10.0.0.2', port: 9090 }), { name: 'orders', address: '10.0.0.2', port: 9090, format: 'json' }],
+    [
+      'a plain JSON registration',
+      'orders',
+      'i-1',
+      JSON.stringify({ address: '10.0.0.2', port: 9090 }),
+      { name: 'orders', address: '10.0.0.2', port: 9090, format: 'json' },
+    ],
   ])('names %s and tags it with its ensemble and path', (_what, service, child, data, want) => {
     const parsed = read(service, child, data);
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
     const [entry] = parsed.entries;
     expect(entry!.name).toBe(want.name);
-    expect(entry!.instance).toMatchObject({ address: want.address, port: want.port, format: want.format, ensemble: 'east', source: `/services/${service}/${child}` });
+    expect(entry!.instance).toMatchObject({
+      address: want.address,
+      port: want.port,
+      format: want.format,
+      ensemble: 'east',
+      source: `/services/${service}/${child}`,
+    });
   });
 
   it('reads a Dubbo provider URL under its interface node', () => {

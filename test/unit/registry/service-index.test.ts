@@ -6,7 +6,18 @@ import { EMPTY_POLICY } from '../../../src/catalog/policy.js';
 import { ServiceIndex, type NamedEntry } from '../../../src/registry/service-index.js';
 
 function entry(name: string, identity: ServiceIdentity, address: string, ensemble: string, source: string): NamedEntry {
-  const instance: RegisteredInstance = { id: address, address, port: 80, weight: 1, healthy: true, locality: NO_LOCALITY, metadata: {}, source, format: 'json', ensemble };
+  const instance: RegisteredInstance = {
+    id: address,
+    address,
+    port: 80,
+    weight: 1,
+    healthy: true,
+    locality: NO_LOCALITY,
+    metadata: {},
+    source,
+    format: 'json',
+    ensemble,
+  };
   return { name, identity, identityKey: identityKey(identity), instance };
 }
 

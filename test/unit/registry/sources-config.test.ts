@@ -37,7 +37,14 @@ naming:
     );
     const sources = loadSourcesFile(p);
     expect(sources.ensembles.map((e) => [e.name, e.chroot, e.roots])).toEqual([
-      ['main', '/prod', [{ path: '/services', layout: 'auto' }, { path: '/dubbo', layout: 'dubbo' }]],
+      [
+        'main',
+        '/prod',
+        [
+          { path: '/services', layout: 'auto' },
+          { path: '/dubbo', layout: 'dubbo' },
+        ],
+      ],
       ['dr', undefined, [{ path: '/services', layout: 'auto' }]],
     ]);
     expect(sources.naming).toEqual({ dubboInterface: '{interface}.{group}', dubboApplication: '{protocol}.{application}' });
@@ -45,13 +52,42 @@ naming:
 
   it.each([
     ['an unknown field', { ensembles: [{ name: 'a', connect: 'h:1', roots: [{ path: '/s' }], password: 'x' }] }, 'ensembles.0: unknown field "password"'],
-    ['a bad layout', { ensembles: [{ name: 'a', connect: 'h:1', roots: [{ path: '/s', layout: 'eureka' }] }] }, 'ensembles.0.roots.0.layout: must be equal to one of the allowed values'],
-    ['a name that is not a DNS label', { ensembles: [{ name: 'Main_1', connect: 'h:1', roots: [{ path: '/s' }] }] }, 'ensembles.0.name: "Main_1" is not valid here'],
-    ['a chroot inside connect', { ensembles: [{ name: 'a', connect: 'h:1/prod', roots: [{ path: '/s' }] }] }, 'ensembles.0.connect: "h:1/prod" is not valid here'],
-    ['auth with both file and env', { ensembles: [{ name: 'a', connect: 'h:1', auth: { file: '/f', env: 'E' }, roots: [{ path: '/s' }] }] }, 'ensembles.0.auth: must have exactly one of file, env'],
-    ['a relative root', { ensembles: [{ name: 'a', connect: 'h:1', roots: [{ path: 'services' }] }] }, 'ensembles.0.roots.0.path: "services" is not valid here'],
+    [
+      'a bad layout',
+      { ensembles: [{ name: 'a', connect: 'h:1', roots: [{ path: '/s', layout: 'eureka' }] }] },
+      'ensembles.0.roots.0.layout: must be equal to one of the allowed values',
+    ],
+    [
+      'a name that is not a DNS label',
+      { ensembles: [{ name: 'Main_1', connect: 'h:1', roots: [{ path: '/s' }] }] },
+      'ensembles.0.name: "Main_1" is not valid here',
+    ],
+    [
+      'a chroot inside connect',
+      { ensembles: [{ name: 'a', connect: 'h:1/prod', roots: [{ path: '/s' }] }] },
+      'ensembles.0.connect: "h:1/prod" is not valid here',
+    ],
+    [
+      'auth with both file and env',
+      { ensembles: [{ name: 'a', connect: 'h:1', auth: { file: '/f', env: 'E' }, roots: [{ path: '/s' }] }] },
+      'ensembles.0.auth: must have exactly one of file, env',
+    ],
+    [
+      'a relative root',
+      { ensembles: [{ name: 'a', connect: 'h:1', roots: [{ path: 'services' }] }] },
+      'ensembles.0.roots.0.path: "services" is not valid here',
+    ],
     ['no ensembles', { ensembles: [] }, 'ensembles: must NOT have fewer than 1 items'],
-    ['a name used twice', { ensembles: [{ name: 'a', connect: 'h:1', roots: [{ path: '/s' }] }, { name: 'a', connect: 'h:2', roots: [{ path: '/s' }] }] }, 'ensembles.1.name: "a" is used twice'],
+    [
+      'a name used twice',
+      {
+        ensembles: [
+          { name: 'a', connect: 'h:1', roots: [{ path: '/s' }] },
+          { name: 'a', connect: 'h:2', roots: [{ path: '/s' }] },
+        ],
+      },
+      'ensembles.1.name: "a" is used twice',
+    ],
   ])('rejects %s, naming the field', (_label, data, message) => {
     expect(() => validateSources(data, 'test')).toThrow(message);
   });
@@ -62,7 +98,15 @@ naming:
 
   it('builds the single ensemble `default` from the flags, with /dubbo read as Dubbo 2', () => {
     expect(defaultSources({ zk: 'h:1/chroot', zkRoot: '/services', zkAuthFile: '/run/secret' }).ensembles).toEqual([
-      { name: 'default', connect: 'h:1/chroot', auth: { file: '/run/secret' }, roots: [{ path: '/services', layout: 'auto' }, { path: '/dubbo', layout: 'dubbo' }] },
+      {
+        name: 'default',
+        connect: 'h:1/chroot',
+        auth: { file: '/run/secret' },
+        roots: [
+          { path: '/services', layout: 'auto' },
+          { path: '/dubbo', layout: 'dubbo' },
+        ],
+      },
     ]);
   });
 });

@@ -84,7 +84,11 @@ describe('outlier detection', () => {
       expect(od).toEqual({ consecutive_5xx: { value: 5 }, interval: { seconds: 1, nanos: 0 } });
     } else {
       expect(od).not.toHaveProperty('consecutive_5xx');
-      expect(od).toMatchObject({ enforcing_failure_percentage: { value: 100 }, failure_percentage_request_volume: { value: 5 }, enforcing_success_rate: { value: 100 } });
+      expect(od).toMatchObject({
+        enforcing_failure_percentage: { value: 100 },
+        failure_percentage_request_volume: { value: 5 },
+        enforcing_success_rate: { value: 100 },
+      });
     }
   });
 });
@@ -99,7 +103,14 @@ describe('adjustmentsFor: what "not applied for <client>" says', () => {
     outlierDetection: { consecutive5xx: 5 },
     tls: {},
   };
-  const gRPC = ['connectTimeoutMs', 'retries perTryTimeoutMs', 'retries retryOn HTTP conditions', 'circuitBreakers maxConnections, maxPendingRequests, maxRetries', 'outlierDetection consecutive5xx', 'tls'];
+  const gRPC = [
+    'connectTimeoutMs',
+    'retries perTryTimeoutMs',
+    'retries retryOn HTTP conditions',
+    'circuitBreakers maxConnections, maxPendingRequests, maxRetries',
+    'outlierDetection consecutive5xx',
+    'tls',
+  ];
   /** [profile, features adjusted, in order] */
   const cases: [ClientProfile, string[]][] = [
     ['envoy', []],
@@ -114,7 +125,8 @@ describe('adjustmentsFor: what "not applied for <client>" says', () => {
   });
 
   it('a policy without the features a client lacks has nothing to say for it', () => {
-    for (const profile of PROFILES) expect(adjustmentsFor(service('svc', 1, { requestTimeoutMs: 5000, retries: { attempts: 1 } }), CLIENT_PROFILES[profile].capabilities)).toEqual([]);
+    for (const profile of PROFILES)
+      expect(adjustmentsFor(service('svc', 1, { requestTimeoutMs: 5000, retries: { attempts: 1 } }), CLIENT_PROFILES[profile].capabilities)).toEqual([]);
   });
 
   it('Envoy implements every feature', () => {

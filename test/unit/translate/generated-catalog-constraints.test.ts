@@ -28,7 +28,15 @@ const POLICIES: ServicePolicy[] = [
   { outlierDetection: { intervalMs: 1000, successRate: { minimumHosts: 2, requestVolume: 10, stdevFactor: 1500 }, failurePercentage: { threshold: 60 } } },
   { loadBalancing: { policy: 'RING_HASH' }, requestTimeoutMs: 1200 },
   { tls: { sni: 'payments.internal.example.com' } },
-  { trafficSplit: { label: 'version', subsets: [{ value: 'v1', weight: 90 }, { value: 'v2', weight: 10 }] } },
+  {
+    trafficSplit: {
+      label: 'version',
+      subsets: [
+        { value: 'v1', weight: 90 },
+        { value: 'v2', weight: 10 },
+      ],
+    },
+  },
   { protocol: 'tcp', port: 6379 },
 ];
 
@@ -83,7 +91,7 @@ describe('a generated catalog of 600 services', () => {
     expect(checkResourceSet(set)).toEqual([]);
   });
 
-  it('the C-core 1.51 view shares the gRPC view\'s encoded bytes except where its translation differs (ring hash, short timeouts)', () => {
+  it("the C-core 1.51 view shares the gRPC view's encoded bytes except where its translation differs (ring hash, short timeouts)", () => {
     let shared = 0;
     const own: string[] = [];
     for (const [name, e] of caches['grpc-core-1.51'].entries(TYPE_URL.cluster)) {
@@ -98,7 +106,14 @@ describe('a generated catalog of 600 services', () => {
 
   it('gives sidecars listeners for http, grpc and tcp ports and reports the tcp services that lost their port', () => {
     const listeners = [...caches.sidecar.entries(TYPE_URL.listener).keys()].sort();
-    expect(listeners).toEqual(['zkxds-outbound-3000', 'zkxds-outbound-5432', 'zkxds-outbound-6379', 'zkxds-outbound-80', 'zkxds-outbound-8080', 'zkxds-outbound-9090']);
+    expect(listeners).toEqual([
+      'zkxds-outbound-3000',
+      'zkxds-outbound-5432',
+      'zkxds-outbound-6379',
+      'zkxds-outbound-80',
+      'zkxds-outbound-8080',
+      'zkxds-outbound-9090',
+    ]);
     // Many tcp services ask for 5432 and 6379: one owns each port, the others are reported.
     expect(publisher.sidecarConflicts().size).toBeGreaterThan(0);
     for (const reason of publisher.sidecarConflicts().values()) expect(reason).toMatch(/tcp port \d+ is already taken by svc-\d+/);

@@ -240,7 +240,13 @@ describe('loadBalancing', () => {
   it.each(forBoth(cases))('%s: %s: subset clusters balance alike', (audience, _title, loadBalancing) => {
     const svc = service('svc', [{ metadata: { v: 'a' } }, { metadata: { v: 'b' } }], {
       ...(loadBalancing ? { loadBalancing } : {}),
-      trafficSplit: { label: 'v', subsets: [{ value: 'a', weight: 50 }, { value: 'b', weight: 50 }] },
+      trafficSplit: {
+        label: 'v',
+        subsets: [
+          { value: 'a', weight: 50 },
+          { value: 'b', weight: 50 },
+        ],
+      },
     });
     const [main, ...subsets] = validClusters(svc, audience);
     expect(subsets).toHaveLength(2);
@@ -558,7 +564,7 @@ describe('outlierDetection', () => {
       },
     ],
     [
-      'consecutive5xx with the policy\'s own failurePercentage: that one, consecutive5xx left out',
+      "consecutive5xx with the policy's own failurePercentage: that one, consecutive5xx left out",
       { consecutive5xx: 5, failurePercentage: { threshold: 60 } },
       {
         ...SUCCESS_RATE_DEFAULTS,
@@ -656,7 +662,13 @@ describe('trafficSplit', () => {
   const cases: [string, Split, { cluster: string; weight: number; addresses: string[] }[]][] = [
     [
       'two subsets, 90/10',
-      { label: 'version', subsets: [{ value: 'v1', weight: 90 }, { value: 'v2', weight: 10 }] },
+      {
+        label: 'version',
+        subsets: [
+          { value: 'v1', weight: 90 },
+          { value: 'v2', weight: 10 },
+        ],
+      },
       [
         { cluster: 'orders|version=v1', weight: 90, addresses: ['10.0.0.1', '10.0.0.2'] },
         { cluster: 'orders|version=v2', weight: 10, addresses: ['10.0.0.3'] },
@@ -664,7 +676,13 @@ describe('trafficSplit', () => {
     ],
     [
       'policy order is kept, not sorted',
-      { label: 'version', subsets: [{ value: 'v2', weight: 10 }, { value: 'v1', weight: 90 }] },
+      {
+        label: 'version',
+        subsets: [
+          { value: 'v2', weight: 10 },
+          { value: 'v1', weight: 90 },
+        ],
+      },
       [
         { cluster: 'orders|version=v2', weight: 10, addresses: ['10.0.0.3'] },
         { cluster: 'orders|version=v1', weight: 90, addresses: ['10.0.0.1', '10.0.0.2'] },
@@ -672,7 +690,14 @@ describe('trafficSplit', () => {
     ],
     [
       'three subsets, one of them matching no instance',
-      { label: 'version', subsets: [{ value: 'v3', weight: 50 }, { value: 'canary', weight: 30 }, { value: 'v1', weight: 20 }] },
+      {
+        label: 'version',
+        subsets: [
+          { value: 'v3', weight: 50 },
+          { value: 'canary', weight: 30 },
+          { value: 'v1', weight: 20 },
+        ],
+      },
       [
         { cluster: 'orders|version=v3', weight: 50, addresses: ['10.0.0.4'] },
         { cluster: 'orders|version=canary', weight: 30, addresses: [] },
@@ -686,7 +711,13 @@ describe('trafficSplit', () => {
     ],
     [
       'a label with a slash and dots',
-      { label: 'app.kubernetes.io/version', subsets: [{ value: 'blue', weight: 60 }, { value: 'green', weight: 40 }] },
+      {
+        label: 'app.kubernetes.io/version',
+        subsets: [
+          { value: 'blue', weight: 60 },
+          { value: 'green', weight: 40 },
+        ],
+      },
       [
         { cluster: 'orders|app.kubernetes.io/version=blue', weight: 60, addresses: ['10.0.0.1', '10.0.0.3'] },
         { cluster: 'orders|app.kubernetes.io/version=green', weight: 40, addresses: ['10.0.0.2'] },
@@ -694,7 +725,13 @@ describe('trafficSplit', () => {
     ],
     [
       'a label no instance carries',
-      { label: 'track', subsets: [{ value: 'stable', weight: 99 }, { value: 'canary', weight: 1 }] },
+      {
+        label: 'track',
+        subsets: [
+          { value: 'stable', weight: 99 },
+          { value: 'canary', weight: 1 },
+        ],
+      },
       [
         { cluster: 'orders|track=stable', weight: 99, addresses: [] },
         { cluster: 'orders|track=canary', weight: 1, addresses: [] },
@@ -793,7 +830,13 @@ describe('a policy with every field', () => {
     circuitBreakers: { maxConnections: 100, maxRetries: 3 },
     outlierDetection: { consecutive5xx: 7, intervalMs: 5000 },
     tls: {},
-    trafficSplit: { label: 'version', subsets: [{ value: 'v1', weight: 75 }, { value: 'v2', weight: 25 }] },
+    trafficSplit: {
+      label: 'version',
+      subsets: [
+        { value: 'v1', weight: 75 },
+        { value: 'v2', weight: 25 },
+      ],
+    },
   };
   const svc = service('orders', [{ metadata: { version: 'v1' } }, { metadata: { version: 'v2' }, address: '10.9.9.9' }], policy);
 
@@ -839,7 +882,9 @@ describe('a policy with every field', () => {
       },
       ...(audience === 'sidecar' ? { timeout: ms(3) } : { max_stream_duration: { max_stream_duration: ms(3) } }),
       retry_policy:
-        audience === 'sidecar' ? { retry_on: 'unavailable,reset', num_retries: { value: 2 }, per_try_timeout: ms(1) } : { retry_on: 'unavailable', num_retries: { value: 2 } },
+        audience === 'sidecar'
+          ? { retry_on: 'unavailable,reset', num_retries: { value: 2 }, per_try_timeout: ms(1) }
+          : { retry_on: 'unavailable', num_retries: { value: 2 } },
       hash_policy: [{ header: { header_name: 'x-user-id' } }],
     });
   });

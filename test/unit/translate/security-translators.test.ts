@@ -25,7 +25,15 @@ import { ServerListenerIndex } from '../../../src/publish/server-listener-index.
 const WEB = 'spiffe://shop.example/sa/web';
 const ORDERS_SAN = { exact: 'spiffe://shop.example/sa/orders' };
 
-const withPolicy = (policy: ServicePolicy) => service('orders', [{ address: '10.0.0.1', port: 50051 }, { address: '10.0.0.2', port: 50051 }], policy);
+const withPolicy = (policy: ServicePolicy) =>
+  service(
+    'orders',
+    [
+      { address: '10.0.0.1', port: 50051 },
+      { address: '10.0.0.2', port: 50051 },
+    ],
+    policy,
+  );
 
 describe('upstream mTLS on the Cluster', () => {
   it.each<[string, ServicePolicy, Audience, Json | undefined]>([
@@ -42,13 +50,22 @@ describe('upstream mTLS on the Cluster', () => {
         name: 'envoy.transport_sockets.tls',
         typed_config: {
           '@type': ANY_TYPE.upstreamTls,
-          common_tls_context: { tls_certificate_provider_instance: { instance_name: 'default' }, validation_context: { ca_certificate_provider_instance: { instance_name: 'default' } } },
+          common_tls_context: {
+            tls_certificate_provider_instance: { instance_name: 'default' },
+            validation_context: { ca_certificate_provider_instance: { instance_name: 'default' } },
+          },
         },
       },
     ],
     [
       'STRICT, proxyless, named providers and server identities',
-      { mtls: { mode: 'STRICT', certificateProviders: { identity: 'svid', ca: 'bundle' }, serverIdentities: [ORDERS_SAN, { prefix: 'spiffe://shop.example/ns/prod/' }] } },
+      {
+        mtls: {
+          mode: 'STRICT',
+          certificateProviders: { identity: 'svid', ca: 'bundle' },
+          serverIdentities: [ORDERS_SAN, { prefix: 'spiffe://shop.example/ns/prod/' }],
+        },
+      },
       'proxyless',
       {
         name: 'envoy.transport_sockets.tls',
@@ -56,7 +73,10 @@ describe('upstream mTLS on the Cluster', () => {
           '@type': ANY_TYPE.upstreamTls,
           common_tls_context: {
             tls_certificate_provider_instance: { instance_name: 'svid' },
-            validation_context: { ca_certificate_provider_instance: { instance_name: 'bundle' }, match_subject_alt_names: [ORDERS_SAN, { prefix: 'spiffe://shop.example/ns/prod/' }] },
+            validation_context: {
+              ca_certificate_provider_instance: { instance_name: 'bundle' },
+              match_subject_alt_names: [ORDERS_SAN, { prefix: 'spiffe://shop.example/ns/prod/' }],
+            },
           },
         },
       },
@@ -89,8 +109,11 @@ describe('upstream mTLS on the Cluster', () => {
     expect(() => encodeResource(TYPE_URL.cluster, 'orders', cluster)).not.toThrow();
   });
 
-  it('names the policy\'s SDS secrets and agent cluster, and mTLS wins over plain TLS origination', () => {
-    const svc = withPolicy({ tls: { sni: 'orders.internal' }, mtls: { mode: 'STRICT', sdsSecrets: { certificate: 'svid', validationContext: 'bundle', sdsCluster: 'agent' } } });
+  it("names the policy's SDS secrets and agent cluster, and mTLS wins over plain TLS origination", () => {
+    const svc = withPolicy({
+      tls: { sni: 'orders.internal' },
+      mtls: { mode: 'STRICT', sdsSecrets: { certificate: 'svid', validationContext: 'bundle', sdsCluster: 'agent' } },
+    });
     const context = (clusterFor(svc, 'sidecar').transport_socket as { typed_config: Record<string, unknown> }).typed_config;
     expect(context.sni).toBe('orders.internal');
     expect(JSON.stringify(context)).toContain('"name":"svid"');
@@ -100,7 +123,13 @@ describe('upstream mTLS on the Cluster', () => {
 });
 
 function sds(name: string, cluster: string): Json {
-  return { name, sds_config: { resource_api_version: 'V3', api_config_source: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: cluster } }] } } };
+  return {
+    name,
+    sds_config: {
+      resource_api_version: 'V3',
+      api_config_source: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: cluster } }] },
+    },
+  };
 }
 
 describe('RBAC filters from authorization rules', () => {
@@ -111,13 +140,23 @@ describe('RBAC filters from authorization rules', () => {
     [
       'one ALLOW rule on a caller: an ALLOW filter (all else denied)',
       { rules: [{ action: 'ALLOW', from: { principals: [{ exact: WEB }] } }] },
-      [{ name: RBAC_ALLOW_FILTER, typed_config: rbac('ALLOW', { 'rule-0': { permissions: [{ any: true }], principals: [{ authenticated: { principal_name: { exact: WEB } } }] } }) }],
+      [
+        {
+          name: RBAC_ALLOW_FILTER,
+          typed_config: rbac('ALLOW', { 'rule-0': { permissions: [{ any: true }], principals: [{ authenticated: { principal_name: { exact: WEB } } }] } }),
+        },
+      ],
     ],
     [
       'DENY runs before ALLOW, rules keep their index in the policy name',
       { rules: [{ action: 'ALLOW' }, { action: 'DENY', from: { principals: [{ prefix: 'spiffe://shop.example/ns/test/' }] } }] },
       [
-        { name: RBAC_DENY_FILTER, typed_config: rbac('DENY', { 'rule-1': { permissions: [{ any: true }], principals: [{ authenticated: { principal_name: { prefix: 'spiffe://shop.example/ns/test/' } } }] } }) },
+        {
+          name: RBAC_DENY_FILTER,
+          typed_config: rbac('DENY', {
+            'rule-1': { permissions: [{ any: true }], principals: [{ authenticated: { principal_name: { prefix: 'spiffe://shop.example/ns/test/' } } }] },
+          }),
+        },
         { name: RBAC_ALLOW_FILTER, typed_config: rbac('ALLOW', { 'rule-0': { permissions: [{ any: true }], principals: [{ any: true }] } }) },
       ],
     ],
@@ -127,7 +166,14 @@ describe('RBAC filters from authorization rules', () => {
         rules: [
           {
             action: 'DENY',
-            to: { methods: ['shop.v1.Orders/Delete', 'shop.v1.Admin/*'], paths: [{ prefix: '/debug/' }], headers: [{ name: 'x-env', exact: 'test' }, { name: 'x-debug', present: true }] },
+            to: {
+              methods: ['shop.v1.Orders/Delete', 'shop.v1.Admin/*'],
+              paths: [{ prefix: '/debug/' }],
+              headers: [
+                { name: 'x-env', exact: 'test' },
+                { name: 'x-debug', present: true },
+              ],
+            },
           },
         ],
       },
@@ -142,7 +188,11 @@ describe('RBAC filters from authorization rules', () => {
                     rules: [
                       {
                         or_rules: {
-                          rules: [{ url_path: { path: { exact: '/shop.v1.Orders/Delete' } } }, { url_path: { path: { prefix: '/shop.v1.Admin/' } } }, { url_path: { path: { prefix: '/debug/' } } }],
+                          rules: [
+                            { url_path: { path: { exact: '/shop.v1.Orders/Delete' } } },
+                            { url_path: { path: { prefix: '/shop.v1.Admin/' } } },
+                            { url_path: { path: { prefix: '/debug/' } } },
+                          ],
                         },
                       },
                       { header: { name: 'x-env', string_match: { exact: 'test' } } },
@@ -178,14 +228,25 @@ describe('the server Listener of a proxyless gRPC server', () => {
     ['PERMISSIVE: plaintext', { mtls: { mode: 'PERMISSIVE' } }, { tls: false, statPrefix: 'zkxds-inbound-permissive', filters: ['envoy.filters.http.router'] }],
     [
       'STRICT with rules: client certificates required, RBAC before the router',
-      { mtls: { mode: 'STRICT' }, authorization: { rules: [{ action: 'DENY', to: { methods: ['a.B/C'] } }, { action: 'ALLOW', from: { principals: [{ exact: WEB }] } }] } },
+      {
+        mtls: { mode: 'STRICT' },
+        authorization: {
+          rules: [
+            { action: 'DENY', to: { methods: ['a.B/C'] } },
+            { action: 'ALLOW', from: { principals: [{ exact: WEB }] } },
+          ],
+        },
+      },
       { tls: true, statPrefix: 'zkxds-inbound-strict', filters: [RBAC_DENY_FILTER, RBAC_ALLOW_FILTER, 'envoy.filters.http.router'] },
     ],
   ])('%s', (_name, policy, expected) => {
     const listener = serverListenerFor('10.0.0.1', 50051, serverSecurityOf([withPolicy(policy)])) as unknown as {
       name: string;
       address: Json;
-      filter_chains: Array<{ transport_socket?: { typed_config: Record<string, unknown> }; filters: Array<{ typed_config: { stat_prefix: string; http_filters: Array<{ name: string }>; route_config: Json } }> }>;
+      filter_chains: Array<{
+        transport_socket?: { typed_config: Record<string, unknown> };
+        filters: Array<{ typed_config: { stat_prefix: string; http_filters: Array<{ name: string }>; route_config: Json } }>;
+      }>;
     };
     expect(listener.name).toBe('grpc/server?xds.resource.listening_address=10.0.0.1:50051');
     expect(listener.address).toEqual({ socket_address: { address: '10.0.0.1', port_value: 50051 } });
@@ -202,7 +263,10 @@ describe('the server Listener of a proxyless gRPC server', () => {
       expect(chain.transport_socket!.typed_config).toEqual({
         '@type': ANY_TYPE.downstreamTls,
         require_client_certificate: { value: true },
-        common_tls_context: { tls_certificate_provider_instance: { instance_name: 'default' }, validation_context: { ca_certificate_provider_instance: { instance_name: 'default' } } },
+        common_tls_context: {
+          tls_certificate_provider_instance: { instance_name: 'default' },
+          validation_context: { ca_certificate_provider_instance: { instance_name: 'default' } },
+        },
       });
     } else {
       expect(chain.transport_socket).toBeUndefined();
@@ -218,7 +282,13 @@ describe('the server Listener of a proxyless gRPC server', () => {
     expect(security.settings.mode).toBe('STRICT');
     expect(security.conflict).toMatch(/services a, b share this address/);
     expect(rbacFiltersFor(security.authorization)).toEqual([
-      { name: RBAC_DENY_FILTER, typed_config: { '@type': ANY_TYPE.rbac, rules: { action: 'DENY', policies: { 'rule-0': { permissions: [{ any: true }], principals: [{ any: true }] } } } } },
+      {
+        name: RBAC_DENY_FILTER,
+        typed_config: {
+          '@type': ANY_TYPE.rbac,
+          rules: { action: 'DENY', policies: { 'rule-0': { permissions: [{ any: true }], principals: [{ any: true }] } } },
+        },
+      },
     ]);
     const same = serverSecurityOf([a, service('c', [{ address: '10.0.0.1', port: 50051 }], { mtls: { mode: 'PERMISSIVE' } })]);
     expect(same.conflict).toBeUndefined();
@@ -226,7 +296,14 @@ describe('the server Listener of a proxyless gRPC server', () => {
 });
 
 describe('the inbound listener of Envoy sidecars', () => {
-  type Chain = { name: string; filter_chain_match: Record<string, unknown>; transport_socket?: { typed_config: Record<string, unknown> }; filters: Array<{ typed_config: { http_filters: Array<{ name: string }>; route_config: { virtual_hosts: Array<{ routes: Array<{ route: { cluster: string } }> }> } } }> };
+  type Chain = {
+    name: string;
+    filter_chain_match: Record<string, unknown>;
+    transport_socket?: { typed_config: Record<string, unknown> };
+    filters: Array<{
+      typed_config: { http_filters: Array<{ name: string }>; route_config: { virtual_hosts: Array<{ routes: Array<{ route: { cluster: string } }> }> } };
+    }>;
+  };
   const target = (policy: ServicePolicy, ip = '10.0.0.1', port = 50051) => {
     const svc = service('orders', [{ address: ip, port }], { protocol: 'grpc', ...policy });
     return { ip, port, grpc: true, settings: mtlsSettingsOf(svc), authorization: svc.policy.authorization };
@@ -243,7 +320,10 @@ describe('the inbound listener of Envoy sidecars', () => {
     expect(listener.address).toEqual({ socket_address: { address: '0.0.0.0', port_value: 15006 } });
     expect(listener.filter_chains.map((c) => c.filter_chain_match.transport_protocol)).toEqual(transports);
     for (const chain of listener.filter_chains) {
-      expect(chain.filter_chain_match).toMatchObject({ destination_port: { value: 50051 }, prefix_ranges: [{ address_prefix: '10.0.0.1', prefix_len: { value: 32 } }] });
+      expect(chain.filter_chain_match).toMatchObject({
+        destination_port: { value: 50051 },
+        prefix_ranges: [{ address_prefix: '10.0.0.1', prefix_len: { value: 32 } }],
+      });
       expect(chain.filters[0]!.typed_config.route_config.virtual_hosts[0]!.routes[0]!.route.cluster).toBe(inboundClusterName(50051, true));
       expect(chain.transport_socket !== undefined).toBe(chain.filter_chain_match.transport_protocol === 'tls');
       if (chain.transport_socket) expect(chain.transport_socket.typed_config.require_client_certificate).toEqual({ value: true });
@@ -255,7 +335,9 @@ describe('the inbound listener of Envoy sidecars', () => {
   });
 
   it('runs the RBAC filters before the router on every chain', () => {
-    const inbound = sidecarInboundFor([target({ mtls: { mode: 'PERMISSIVE' }, authorization: { rules: [{ action: 'ALLOW', from: { principals: [{ exact: WEB }] } }] } })])!;
+    const inbound = sidecarInboundFor([
+      target({ mtls: { mode: 'PERMISSIVE' }, authorization: { rules: [{ action: 'ALLOW', from: { principals: [{ exact: WEB }] } }] } }),
+    ])!;
     for (const chain of (inbound.listener as unknown as { filter_chains: Chain[] }).filter_chains) {
       expect(chain.filters[0]!.typed_config.http_filters.map((f) => f.name)).toEqual([RBAC_ALLOW_FILTER, 'envoy.filters.http.router']);
     }
@@ -266,11 +348,16 @@ describe('the inbound listener of Envoy sidecars', () => {
     index.track(service('a', [{ address: '10.0.0.1', port: 1 }]), new Set());
     expect(index.inboundTargets()).toEqual([]);
     index.track(service('b', [{ address: '10.0.0.2', port: 2 }], { mtls: { mode: 'STRICT' } }), new Set());
-    expect(index.inboundTargets().map((t) => `${t.ip}:${t.port} ${t.settings.mode}`).sort()).toEqual(['10.0.0.1:1 DISABLE', '10.0.0.2:2 STRICT']);
+    expect(
+      index
+        .inboundTargets()
+        .map((t) => `${t.ip}:${t.port} ${t.settings.mode}`)
+        .sort(),
+    ).toEqual(['10.0.0.1:1 DISABLE', '10.0.0.2:2 STRICT']);
   });
 });
 
-describe('a STRICT service\'s resource sets', () => {
+describe("a STRICT service's resource sets", () => {
   const svc = service('orders', [{ address: '10.0.0.1', port: 50051 }], {
     protocol: 'grpc',
     mtls: { mode: 'STRICT', certificateProviders: { identity: 'svid', ca: 'bundle' }, sdsSecrets: { sdsCluster: 'agent' } },
@@ -283,7 +370,12 @@ describe('a STRICT service\'s resource sets', () => {
   it('are consistent and reference only the names inspect says the nodes must provide (sidecar)', () => {
     const inbound = sidecarInboundFor(index.inboundTargets())!;
     const plan = planPort(50051, [svc], '127.0.0.1', '')!;
-    const set = { clusters: [...clustersFor(svc, 'sidecar'), ...inbound.clusters], endpoints: assignmentsFor(svc), listeners: [plan.listener, inbound.listener], routes: [plan.route!] };
+    const set = {
+      clusters: [...clustersFor(svc, 'sidecar'), ...inbound.clusters],
+      endpoints: assignmentsFor(svc),
+      listeners: [plan.listener, inbound.listener],
+      routes: [plan.route!],
+    };
     expect(checkResourceSet({ ...set, nodeProvides: [...needs.sdsSecrets, needs.sdsCluster] })).toEqual([]);
     // The check does look: without the agent cluster it names every reference to it.
     expect(checkResourceSet({ ...set, nodeProvides: needs.sdsSecrets }).map((v) => v.rule)).toContain('node.provides');

@@ -35,7 +35,9 @@ function minorOf(caseName: string): number {
 function casesOf<T>(test: string): Array<[string, IstioCase<T>]> {
   return readdirSync(FIXTURES)
     .filter((f) => f.endsWith(`-${test}.json`))
-    .flatMap((f) => (JSON.parse(readFileSync(join(FIXTURES, f), 'utf8')) as Array<IstioCase<T>>).map((c): [string, IstioCase<T>] => [`${f.split('-')[1]}: ${c.name}`, c]));
+    .flatMap((f) =>
+      (JSON.parse(readFileSync(join(FIXTURES, f), 'utf8')) as Array<IstioCase<T>>).map((c): [string, IstioCase<T>] => [`${f.split('-')[1]}: ${c.name}`, c]),
+    );
 }
 
 describe("Istio's own ServiceEntry validation cases", () => {
@@ -67,11 +69,20 @@ const CATALOG: Array<[string, Service, Partial<ServiceEntryOptions>]> = [
     'odd metadata',
     service('odd', [
       { metadata: { 'Bad Key!': 'v a l', '': 'x', 'x/y/z': '-', 'UPPER.example.COM/k': 'ok', 'security.istio.io/tlsMode': 'istio', long: 'v'.repeat(100) } },
-      { metadata: { 'ünïcode': 'välue', '-._': '._-', version: 'v1.2.3' } },
+      { metadata: { ünïcode: 'välue', '-._': '._-', version: 'v1.2.3' } },
     ]),
     {},
   ],
-  ['localities', service('geo', [{ locality: { region: 'eu-west', zone: 'eu-west-1a', subZone: 'rack-1' } }, { locality: { region: 'us', zone: '' } }, { locality: { region: 'a/b', zone: 'c' } }, { locality: { region: '', zone: 'z' } }]), {}],
+  [
+    'localities',
+    service('geo', [
+      { locality: { region: 'eu-west', zone: 'eu-west-1a', subZone: 'rack-1' } },
+      { locality: { region: 'us', zone: '' } },
+      { locality: { region: 'a/b', zone: 'c' } },
+      { locality: { region: '', zone: 'z' } },
+    ]),
+    {},
+  ],
   ['weights', service('weighted', [{ weight: 1 }, { weight: 100 }, { weight: 0xffffffff }]), {}],
   ['tcp protocol', service('db', [{ port: 5432, metadata: { protocol: 'tcp' } }]), {}],
   ['no domain suffix, a revision and extra labels', service('plain', 1), { domainSuffix: '', revision: 'canary-1-24', labels: { team: 'payments' } }],
@@ -93,12 +104,17 @@ describe('generated ServiceEntries', () => {
   it('a service name that is not a host name gives an entry the checks reject (the publisher leaves it out)', () => {
     const entry = serviceEntryFor(service('Billing_Service.V2', 2), OPTS)!;
     expect(() => new ServiceEntry(entry).validate()).not.toThrow();
-    expect(checkServiceEntry(entry.spec, entry.metadata).errors).toEqual(['hosts[0]: "Billing_Service.V2.zk.internal" is not a host name (a wildcard may only be the first label)']);
+    expect(checkServiceEntry(entry.spec, entry.metadata).errors).toEqual([
+      'hosts[0]: "Billing_Service.V2.zk.internal" is not a host name (a wildcard may only be the first label)',
+    ]);
   });
 
   it('the checks catch what the schema lets through', () => {
     const entry = serviceEntryFor(service('x', 1), OPTS)!;
-    const broken = { ...entry, spec: { ...entry.spec, endpoints: [{ address: 'not-an-ip', ports: { 'http-9': 8080 }, labels: { 'bad key': 'v' }, weight: 1 }] } };
+    const broken = {
+      ...entry,
+      spec: { ...entry.spec, endpoints: [{ address: 'not-an-ip', ports: { 'http-9': 8080 }, labels: { 'bad key': 'v' }, weight: 1 }] },
+    };
     expect(() => new ServiceEntry(broken).validate()).not.toThrow();
     expect(checkServiceEntry(broken.spec, broken.metadata).errors).toEqual([
       'endpoints[0].address: "not-an-ip" must be an IP address with resolution STATIC',
@@ -110,7 +126,21 @@ describe('generated ServiceEntries', () => {
 
 // A generated catalog: every ServiceEntry must be valid for both API versions and agree with the
 // Envoy sidecar view (same port, and a host the port's route answers to).
-const POLICIES: ServicePolicy[] = [{}, { protocol: 'grpc' }, { protocol: 'tcp', port: 5432 }, { port: 8443 }, { trafficSplit: { label: 'version', subsets: [{ value: 'v1', weight: 50 }, { value: 'v2', weight: 50 }] } }];
+const POLICIES: ServicePolicy[] = [
+  {},
+  { protocol: 'grpc' },
+  { protocol: 'tcp', port: 5432 },
+  { port: 8443 },
+  {
+    trafficSplit: {
+      label: 'version',
+      subsets: [
+        { value: 'v1', weight: 50 },
+        { value: 'v2', weight: 50 },
+      ],
+    },
+  },
+];
 
 function generatedCatalog(size: number): Service[] {
   return Array.from({ length: size }, (_, n) => {
@@ -130,7 +160,12 @@ describe('the ServiceEntries of a generated catalog of 300 services', () => {
   const catalog = generatedCatalog(300);
   const types = RESOURCE_KINDS.map((k) => TYPE_URL[k]);
   const sidecar = new ResourceCache(types);
-  const publisher = new CatalogPublisher({ proxyless: new ResourceCache(types), sidecar }, { domainSuffix: 'svc.mesh', sidecarBindAddress: '0.0.0.0' }, silentLogger(), createMetrics({ defaultMetrics: false }));
+  const publisher = new CatalogPublisher(
+    { proxyless: new ResourceCache(types), sidecar },
+    { domainSuffix: 'svc.mesh', sidecarBindAddress: '0.0.0.0' },
+    silentLogger(),
+    createMetrics({ defaultMetrics: false }),
+  );
   publisher.publish({ upserts: catalog });
   const entries = catalog.flatMap((s) => {
     const e = serviceEntryFor(s, { ...OPTS, domainSuffix: 'svc.mesh' });
@@ -157,7 +192,9 @@ describe('the ServiceEntries of a generated catalog of 300 services', () => {
       const [port] = e.spec.ports;
       expect(sidecar.get(TYPE_URL.listener, outboundName(port!.number))).toBeDefined();
       if (port!.protocol === 'TCP') continue;
-      const route = decodeAny(sidecar.get(TYPE_URL.route, outboundName(port!.number))!.anyBytes).object as { virtual_hosts: Array<{ name: string; domains: string[] }> };
+      const route = decodeAny(sidecar.get(TYPE_URL.route, outboundName(port!.number))!.anyBytes).object as {
+        virtual_hosts: Array<{ name: string; domains: string[] }>;
+      };
       expect(route.virtual_hosts.find((v) => v.name === s.name)?.domains).toContain(e.spec.hosts[0]);
       checked++;
     }

@@ -40,23 +40,59 @@ describe('serviceEntryFor', () => {
   });
 
   it('uses the policy port and protocol, and leaves unhealthy instances out', () => {
-    const entry = entryOf('pay', [{ address: '10.1.0.1', port: 7000 }, { address: '10.1.0.2', port: 7000, healthy: false }], { port: 50051, protocol: 'grpc' });
+    const entry = entryOf(
+      'pay',
+      [
+        { address: '10.1.0.1', port: 7000 },
+        { address: '10.1.0.2', port: 7000, healthy: false },
+      ],
+      { port: 50051, protocol: 'grpc' },
+    );
     expect(entry.spec.ports).toEqual([{ number: 50051, protocol: 'GRPC', name: 'grpc-50051' }]);
     expect(entry.spec.endpoints.map((e) => e.address)).toEqual(['10.1.0.1']);
   });
 
-  it('labels endpoints with stable metadata only: the default rule drops Dubbo\'s volatile keys, a rule of its own replaces it', () => {
-    const metadata = { version: '1.0.0', group: 'g', application: 'app', tag: 'gray', mine: 'x', pid: '4242', timestamp: '1700000000000', methods: 'a,b', token: 's3cret', 'dubbo.metadata.revision': 'r9', 'qos.port': '22222' };
-    expect(entryOf('svc', [{ address: '10.0.0.1', metadata }]).spec.endpoints[0]!.labels).toEqual({ version: '1.0.0', group: 'g', application: 'app', tag: 'gray', mine: 'x' });
+  it("labels endpoints with stable metadata only: the default rule drops Dubbo's volatile keys, a rule of its own replaces it", () => {
+    const metadata = {
+      version: '1.0.0',
+      group: 'g',
+      application: 'app',
+      tag: 'gray',
+      mine: 'x',
+      pid: '4242',
+      timestamp: '1700000000000',
+      methods: 'a,b',
+      token: 's3cret',
+      'dubbo.metadata.revision': 'r9',
+      'qos.port': '22222',
+    };
+    expect(entryOf('svc', [{ address: '10.0.0.1', metadata }]).spec.endpoints[0]!.labels).toEqual({
+      version: '1.0.0',
+      group: 'g',
+      application: 'app',
+      tag: 'gray',
+      mine: 'x',
+    });
     const own = serviceEntryFor(service('svc', [{ address: '10.0.0.1', metadata }]), { ...OPTS, labelRule: labelRuleFrom(['mine', 'dubbo.*', ' ']) })!;
-    expect(Object.keys(own.spec.endpoints[0]!.labels!).sort()).toEqual(['application', 'group', 'methods', 'pid', 'qos.port', 'tag', 'timestamp', 'token', 'version']);
+    expect(Object.keys(own.spec.endpoints[0]!.labels!).sort()).toEqual([
+      'application',
+      'group',
+      'methods',
+      'pid',
+      'qos.port',
+      'tag',
+      'timestamp',
+      'token',
+      'version',
+    ]);
     // A restart changes only volatile keys: the entry and its hash stay.
     const restarted = entryOf('svc', [{ address: '10.0.0.1', metadata: { ...metadata, pid: '5151', timestamp: '1700000009999' } }]);
     expect(contentHashOf(restarted)).toBe(contentHashOf(entryOf('svc', [{ address: '10.0.0.1', metadata }])));
   });
 
   it('maps registration protocols: dubbo is a TCP port, tri a GRPC port, an unknown one TCP; the policy overrides', () => {
-    const ports = (protocol: string, policy = {}) => serviceEntryFor(service('svc', [{ address: '10.0.0.1', port: 20880, metadata: { protocol } }], policy), OPTS)!.spec.ports;
+    const ports = (protocol: string, policy = {}) =>
+      serviceEntryFor(service('svc', [{ address: '10.0.0.1', port: 20880, metadata: { protocol } }], policy), OPTS)!.spec.ports;
     expect(ports('dubbo')).toEqual([{ number: 20880, protocol: 'TCP', name: 'tcp-20880' }]);
     expect(ports('tri')).toEqual([{ number: 20880, protocol: 'GRPC', name: 'grpc-20880' }]);
     expect(ports('rest')).toEqual([{ number: 20880, protocol: 'HTTP', name: 'http-20880' }]);
@@ -65,7 +101,11 @@ describe('serviceEntryFor', () => {
   });
 
   it('lists an address and port once, however often it is registered', () => {
-    const entry = entryOf('svc', [{ address: '10.0.0.1', port: 80 }, { address: '10.0.0.1', port: 80 }, { address: '10.0.0.1', port: 81 }]);
+    const entry = entryOf('svc', [
+      { address: '10.0.0.1', port: 80 },
+      { address: '10.0.0.1', port: 80 },
+      { address: '10.0.0.1', port: 81 },
+    ]);
     expect(entry.spec.endpoints.map((e) => `${e.address}:${Object.values(e.ports)[0]}`)).toEqual(['10.0.0.1:80', '10.0.0.1:81']);
   });
 
@@ -89,7 +129,9 @@ describe('serviceEntryFor', () => {
     expect(contentHashOf(a)).toMatch(/^[0-9a-f]{16}$/);
     expect(contentHashOf(entryOf('svc', [{ address: '10.0.0.1' }]))).not.toBe(contentHashOf(a));
     expect(contentHashOf(entryOf('svc', [{ address: '10.0.0.1' }, { address: '10.0.0.2', weight: 2 }]))).not.toBe(contentHashOf(a));
-    expect(contentHashOf(serviceEntryFor(service('svc', [{ address: '10.0.0.1' }, { address: '10.0.0.2' }]), { ...OPTS, revision: 'r2' })!)).not.toBe(contentHashOf(a));
+    expect(contentHashOf(serviceEntryFor(service('svc', [{ address: '10.0.0.1' }, { address: '10.0.0.2' }]), { ...OPTS, revision: 'r2' })!)).not.toBe(
+      contentHashOf(a),
+    );
   });
 
   it('produces objects the Istio CRD schema accepts', () => {

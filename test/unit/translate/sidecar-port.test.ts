@@ -93,7 +93,12 @@ describe('planPort', () => {
       [on('zeta', 8080, 'http'), on('alpha', 8080, 'grpc'), on('mid', 8080, undefined), on('beta', 8080, 'metadata:grpc')],
       ['alpha', 'beta', 'mid', 'zeta'],
     ],
-    ['names sort by code unit, uppercase first', 80, [on('b', 80, 'http'), on('B', 80, 'http'), on('a-b', 80, 'grpc'), on('a', 80, 'grpc')], ['B', 'a', 'a-b', 'b']],
+    [
+      'names sort by code unit, uppercase first',
+      80,
+      [on('b', 80, 'http'), on('B', 80, 'http'), on('a-b', 80, 'grpc'), on('a', 80, 'grpc')],
+      ['B', 'a', 'a-b', 'b'],
+    ],
   ];
 
   it.each(httpCases)('%s: one HttpConnectionManager listener and route', (_title, port, services, names) => {
@@ -141,7 +146,13 @@ describe('planPort', () => {
   it('the route carries each service policy (split, timeout) to its virtual host', () => {
     const split = on('orders', 8080, 'http', {
       requestTimeoutMs: 1500,
-      trafficSplit: { label: 'version', subsets: [{ value: 'v1', weight: 80 }, { value: 'v2', weight: 20 }] },
+      trafficSplit: {
+        label: 'version',
+        subsets: [
+          { value: 'v1', weight: 80 },
+          { value: 'v2', weight: 20 },
+        ],
+      },
     });
     const plan = validPlan(8080, [split, on('alpha', 8080, 'grpc', { retries: { attempts: 2 } })]);
     const [alpha, orders] = asRoute(plan.route!).virtual_hosts;
@@ -239,10 +250,25 @@ describe('planPort: policies a tcp proxy must honour, and clashing host names', 
   });
 
   it('splits a tcp service across its subsets by weight', () => {
-    const plan = validPlan(5432, [on('pg', 5432, 'tcp', { trafficSplit: { label: 'v', subsets: [{ value: 'a', weight: 90 }, { value: 'b', weight: 10 }] } })]);
+    const plan = validPlan(5432, [
+      on('pg', 5432, 'tcp', {
+        trafficSplit: {
+          label: 'v',
+          subsets: [
+            { value: 'a', weight: 90 },
+            { value: 'b', weight: 10 },
+          ],
+        },
+      }),
+    ]);
     const config = onlyFilter(plan).typed_config as Record<string, unknown>;
     expect(config.cluster).toBeUndefined();
-    expect(config.weighted_clusters).toEqual({ clusters: [{ name: 'pg|v=a', weight: 90 }, { name: 'pg|v=b', weight: 10 }] });
+    expect(config.weighted_clusters).toEqual({
+      clusters: [
+        { name: 'pg|v=a', weight: 90 },
+        { name: 'pg|v=b', weight: 10 },
+      ],
+    });
   });
 
   it('leaves out a service whose host names another service on the port already has', () => {

@@ -147,7 +147,12 @@ describe('resource names and cross-references', () => {
   it('resourcesForCatalog translates every service under its own name', () => {
     const a = service('a', 1);
     const b = service('b', 0);
-    const out = resourcesForCatalog(new Map([['a', a], ['b', b]]));
+    const out = resourcesForCatalog(
+      new Map([
+        ['a', a],
+        ['b', b],
+      ]),
+    );
     expect([...out.keys()]).toEqual(['a', 'b']);
     expect(out.get('a')).toEqual(resourcesForService(a));
     expect(out.get('b')).toEqual(resourcesForService(b));

@@ -21,7 +21,10 @@ it('times each change-carrying response from its change to the ACK that covers i
   const { cache, env, track } = streamWorld();
   const { sink, sent } = recordingSink<OutgoingDiscoveryResponse>();
   const stream = track(new SotwStream({ id: 1, api: 'ads', peer: 'test', connectedAt: new Date(0) }, sink, env));
-  const histogram = async () => (await env.metrics.changeToAck.get()).values.find((v) => (v as { metricName?: string }).metricName === 'zkxds_change_to_ack_seconds_count' && v.labels.audience === 'sidecar')?.value ?? 0;
+  const histogram = async () =>
+    (await env.metrics.changeToAck.get()).values.find(
+      (v) => (v as { metricName?: string }).metricName === 'zkxds_change_to_ack_seconds_count' && v.labels.audience === 'sidecar',
+    )?.value ?? 0;
 
   stream.onRequest(request());
   stream.onRequest(request({ response_nonce: sent[0]!.nonce }));
@@ -29,7 +32,8 @@ it('times each change-carrying response from its change to the ACK that covers i
 
   // Two changes, one second and half a second old, pushed as two responses; the proxy ACKs only the
   // second (its ACK of the first would be stale).
-  const change = (name: string, ageMs: number) => cache.apply([{ typeUrl: EDS, upserts: [edsAssignment(name, ageMs)], removals: [] }], performance.now() - ageMs);
+  const change = (name: string, ageMs: number) =>
+    cache.apply([{ typeUrl: EDS, upserts: [edsAssignment(name, ageMs)], removals: [] }], performance.now() - ageMs);
   change('a', 1000);
   change('b', 500);
   expect(sent).toHaveLength(3);

@@ -10,11 +10,29 @@ function node(user_agent_name: string, user_agent_version?: string, extra: Parti
 describe('viewOf and identifyClient', () => {
   /** [title, node, family, version, view] */
   const cases: [string, NodeMessage | null, ClientFamily, string | undefined, ViewName][] = [
-    ['Envoy (version in user_agent_build_version)', node('envoy', undefined, { user_agent_build_version: { version: { major_number: 1, minor_number: 31, patch: 2 } } }), 'envoy', '1.31.2', 'sidecar'],
+    [
+      'Envoy (version in user_agent_build_version)',
+      node('envoy', undefined, { user_agent_build_version: { version: { major_number: 1, minor_number: 31, patch: 2 } } }),
+      'envoy',
+      '1.31.2',
+      'sidecar',
+    ],
     ['grpc-js-xds 1.14.1', node('gRPC Node Pure JS', '1.14.1'), 'grpc-node', '1.14.1', 'proxyless'],
-    ['C-core 1.51 from Python (Debian bookworm python3-grpcio)', node('gRPC C-core linux Python', 'C-core 29.0.0 Python 1.51.1'), 'grpc-core', '1.51.1', 'grpc-core-1.51'],
+    [
+      'C-core 1.51 from Python (Debian bookworm python3-grpcio)',
+      node('gRPC C-core linux Python', 'C-core 29.0.0 Python 1.51.1'),
+      'grpc-core',
+      '1.51.1',
+      'grpc-core-1.51',
+    ],
     ['C-core 1.51 from C++ (core version only)', node('gRPC C-core linux', 'C-core 29.0.0'), 'grpc-core', '1.51.0', 'grpc-core-1.51'],
-    ['C-core 1.48 (older: kept away from the same fields)', node('gRPC C-core linux Python', 'C-core 26.0.0 Python 1.48.2'), 'grpc-core', '1.48.2', 'grpc-core-1.51'],
+    [
+      'C-core 1.48 (older: kept away from the same fields)',
+      node('gRPC C-core linux Python', 'C-core 26.0.0 Python 1.48.2'),
+      'grpc-core',
+      '1.48.2',
+      'grpc-core-1.51',
+    ],
     ['C-core 1.52 from Python', node('gRPC C-core linux Python', 'C-core 30.0.0 Python 1.52.0'), 'grpc-core', '1.52.0', 'proxyless'],
     ['C-core 1.60 from C++', node('gRPC C-core linux', 'C-core 38.0.0'), 'grpc-core', '1.60.0', 'proxyless'],
     ['C-core 1.62 from Ruby', node('gRPC C-core linux Ruby', 'C-core 40.0.0 Ruby 1.62.0'), 'grpc-core', '1.62.0', 'proxyless'],

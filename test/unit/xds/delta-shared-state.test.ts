@@ -18,14 +18,24 @@ function setup() {
     const stream = track(new DeltaStream({ id: id++, api: 'delta-ads', peer: 'test', connectedAt: new Date(0) }, sink, env));
     stream.onRequest(request(first));
     const sub = () => stream.subscriptions.get(eds)! as DeltaSubscription;
-    const reply = (fields: Partial<DeltaDiscoveryRequestMessage> = {}) => stream.onRequest(request({ response_nonce: sent[sent.length - 1]!.nonce, ...fields }));
+    const reply = (fields: Partial<DeltaDiscoveryRequestMessage> = {}) =>
+      stream.onRequest(request({ response_nonce: sent[sent.length - 1]!.nonce, ...fields }));
     return { stream, sent, control, sub, reply, last: () => sent[sent.length - 1]! };
   };
   return { cache, open, set };
 }
 
 function request(fields: Partial<DeltaDiscoveryRequestMessage>): DeltaDiscoveryRequestMessage {
-  return { node: null, type_url: eds, resource_names_subscribe: [], resource_names_unsubscribe: [], initial_resource_versions: {}, response_nonce: '', error_detail: null, ...fields };
+  return {
+    node: null,
+    type_url: eds,
+    resource_names_subscribe: [],
+    resource_names_unsubscribe: [],
+    initial_resource_versions: {},
+    response_nonce: '',
+    error_detail: null,
+    ...fields,
+  };
 }
 
 const names = (r: OutgoingDeltaResponse) => r.resources.map((e) => e.name);
@@ -69,12 +79,7 @@ describe('delta streams holding the cache at a step', () => {
     const shared = open({ resource_names_subscribe: ['a', 'b', 'x'] });
     const own = open({ resource_names_subscribe: ['a', 'b', 'x'] });
     explicit(own);
-    const steps: Array<() => void> = [
-      () => set({ a: 2 }),
-      () => set({ x: 1, c: 5 }),
-      () => set({}, ['b']),
-      () => set({ b: 3, a: 4 }, ['x']),
-    ];
+    const steps: Array<() => void> = [() => set({ a: 2 }), () => set({ x: 1, c: 5 }), () => set({}, ['b']), () => set({ b: 3, a: 4 }, ['x'])];
     for (const step of steps) {
       const before = shared.sent.length;
       step();

@@ -31,8 +31,7 @@ function decodeResponse(bytes: Uint8Array): DecodedDiscoveryResponse {
 /** The Any bytes of a decoded resource, re-serialized the way encodeResource writes them. */
 const reencoded = (any: DecodedAny): Uint8Array => encodeAny(any.type_url, any.value);
 
-const clustersOf = (...names: string[]): EncodedResource[] =>
-  names.map((n) => encodeResource(TYPE_URL.cluster, n, resourcesForService(service(n, 1)).cluster));
+const clustersOf = (...names: string[]): EncodedResource[] => names.map((n) => encodeResource(TYPE_URL.cluster, n, resourcesForService(service(n, 1)).cluster));
 
 const endpointsOf = (...names: string[]): EncodedResource[] =>
   names.map((n) => encodeResource(TYPE_URL.endpoint, n, resourcesForService(service(n, 3)).endpoint));
@@ -45,7 +44,13 @@ describe('encodeResponseBody + encodeDiscoveryResponse', () => {
     ['zero resources, empty version (an unserved type)', '', 'type.googleapis.com/some.Unknown', [], '1'],
     ['one cluster', 'AbC-123_', TYPE_URL.cluster, clustersOf('orders').map((r) => r.anyBytes), 'nonce-1'],
     ['three endpoint assignments', 'x'.repeat(40), TYPE_URL.endpoint, endpointsOf('a', 'b', 'c').map((r) => r.anyBytes), '42'],
-    ['opaque Any payloads, one empty', 'v9', TYPE_URL.route, [encodeAny(TYPE_URL.route, new Uint8Array()), encodeAny(TYPE_URL.route, new Uint8Array([0, 255, 7]))], 'n'],
+    [
+      'opaque Any payloads, one empty',
+      'v9',
+      TYPE_URL.route,
+      [encodeAny(TYPE_URL.route, new Uint8Array()), encodeAny(TYPE_URL.route, new Uint8Array([0, 255, 7]))],
+      'n',
+    ],
     [
       'a large resource (multi-byte length prefix)',
       'big',
@@ -70,7 +75,11 @@ describe('encodeResponseBody + encodeDiscoveryResponse', () => {
   });
 
   it('the body is a shareable prefix: the nonce and control plane only follow it', () => {
-    const body = encodeResponseBody('v1', TYPE_URL.cluster, clustersOf('a', 'b').map((r) => r.anyBytes));
+    const body = encodeResponseBody(
+      'v1',
+      TYPE_URL.cluster,
+      clustersOf('a', 'b').map((r) => r.anyBytes),
+    );
     const copy = Uint8Array.from(body);
     const first = encodeDiscoveryResponse({ body, nonce: '1' });
     const second = encodeDiscoveryResponse({ body, nonce: '2' });
@@ -84,7 +93,16 @@ describe('encodeResponseBody + encodeDiscoveryResponse', () => {
 
   it('decoded resources decode back to the translated objects', () => {
     const resources = clustersOf('orders', 'billing');
-    const decoded = decodeResponse(encodeDiscoveryResponse({ body: encodeResponseBody('v', TYPE_URL.cluster, resources.map((r) => r.anyBytes)), nonce: 'n' }));
+    const decoded = decodeResponse(
+      encodeDiscoveryResponse({
+        body: encodeResponseBody(
+          'v',
+          TYPE_URL.cluster,
+          resources.map((r) => r.anyBytes),
+        ),
+        nonce: 'n',
+      }),
+    );
     const names = decoded.resources.map((any) => decodeAny(reencoded(any)).object.name);
     expect(names).toEqual(['orders', 'billing']);
   });
@@ -95,7 +113,13 @@ describe('encodeResponseBody + encodeDiscoveryResponse', () => {
       for (const r of resources) yield r.anyBytes;
     }
     expect(Buffer.from(encodeResponseBody('v', TYPE_URL.cluster, anys()))).toEqual(
-      Buffer.from(encodeResponseBody('v', TYPE_URL.cluster, resources.map((r) => r.anyBytes))),
+      Buffer.from(
+        encodeResponseBody(
+          'v',
+          TYPE_URL.cluster,
+          resources.map((r) => r.anyBytes),
+        ),
+      ),
     );
   });
 });

@@ -14,7 +14,11 @@ describe('NackLog', () => {
     const { log, lines } = recordingLogger();
     let suppressed = 0;
     let now = 0;
-    const nacks = new NackLog(log, () => suppressed++, () => now);
+    const nacks = new NackLog(
+      log,
+      () => suppressed++,
+      () => now,
+    );
     const e = { node: 'envoy-1', type: 'CDS', rejectedVersion: 'v1', nonce: '3', message: 'x'.repeat(65536) };
     for (let i = 0; i < 100; i++) nacks.record(e, 'nack');
     nacks.record({ ...e, node: 'envoy-2' }, 'nack');

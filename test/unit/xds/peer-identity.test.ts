@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { IdentityPolicy, identityPolicyFrom, parseSubjectAltNames, peerIdentity } from '../../../src/xds/peer-identity.js';
 
 describe('peer identity', () => {
-  it('reads Node\'s subjectaltname string, JSON-quoted values included', () => {
+  it("reads Node's subjectaltname string, JSON-quoted values included", () => {
     expect(parseSubjectAltNames('DNS:a.example, IP Address:10.0.0.1, URI:spiffe://td/ns/x/sa/y')).toEqual([
       { type: 'DNS', value: 'a.example' },
       { type: 'IP Address', value: '10.0.0.1' },
@@ -19,7 +19,11 @@ describe('peer identity', () => {
 
   it('takes the URI SAN first, then the DNS SAN, then the CN; the name part of a SPIFFE ID is its service account', () => {
     const cert = (subjectaltname: string | undefined, CN?: string) => ({ subjectaltname, subject: { CN } as never });
-    expect(peerIdentity(cert('DNS:orders.shop.svc, URI:spiffe://cluster.local/ns/shop/sa/orders', 'x'))).toEqual({ id: 'spiffe://cluster.local/ns/shop/sa/orders', source: 'uri', name: 'orders' });
+    expect(peerIdentity(cert('DNS:orders.shop.svc, URI:spiffe://cluster.local/ns/shop/sa/orders', 'x'))).toEqual({
+      id: 'spiffe://cluster.local/ns/shop/sa/orders',
+      source: 'uri',
+      name: 'orders',
+    });
     expect(peerIdentity(cert('URI:https://example.com/workloads/billing/'))?.name).toBe('billing');
     expect(peerIdentity(cert('DNS:payments', 'x'))).toEqual({ id: 'payments', source: 'dns', name: 'payments' });
     expect(peerIdentity(cert(undefined, 'inventory'))).toEqual({ id: 'inventory', source: 'cn', name: 'inventory' });

@@ -103,7 +103,8 @@ describe('SotW request decoding', () => {
       expect(got.bytes).toEqual(names);
     }
     // The remembered run followed by other fields, then more names.
-    const w = (field: number, v: string) => Buffer.from(requestType.encode(requestType.fromObject(field === 3 ? { resource_names: [v] } : { type_url: v })).finish());
+    const w = (field: number, v: string) =>
+      Buffer.from(requestType.encode(requestType.fromObject(field === 3 ? { resource_names: [v] } : { type_url: v })).finish());
     const runBytes = encode({ resource_names: run });
     const r = adsDeserialize(Buffer.concat([runBytes, w(4, eds), w(3, 'tail')]));
     expect([...r.resource_names]).toEqual([...run, 'tail']);

@@ -89,7 +89,10 @@ describe('type version is content-derived', () => {
     ['three applies, one name each, reversed', [[upsert(CDS, res('c', '1'))], [upsert(CDS, res('b', '1'))], [upsert(CDS, res('a', '1'))]]],
     ['a at another version first, then overwritten', [[upsert(CDS, res('a', '9'), res('b', '1'))], [upsert(CDS, res('a', '1'), res('c', '1'))]]],
     ['an extra name added then removed', [[upsert(CDS, res('a', '1'), res('b', '1'), res('c', '1'), res('d', '1'))], [remove(CDS, 'd')]]],
-    ['everything removed then re-added', [[upsert(CDS, res('a', '1'), res('b', '1'), res('c', '1'))], [remove(CDS, 'a', 'b', 'c')], [upsert(CDS, res('b', '1'), res('c', '1'), res('a', '1'))]]],
+    [
+      'everything removed then re-added',
+      [[upsert(CDS, res('a', '1'), res('b', '1'), res('c', '1'))], [remove(CDS, 'a', 'b', 'c')], [upsert(CDS, res('b', '1'), res('c', '1'), res('a', '1'))]],
+    ],
     ['two updates of the same type in one apply', [[upsert(CDS, res('a', '1')), upsert(CDS, res('b', '1'), res('c', '1'))]]],
   ];
 
@@ -250,7 +253,11 @@ describe('changedSince', () => {
     it.each<[string, number, string[] | 'all']>([
       ['from the start', 0, 'all'],
       ['just before the oldest remembered step', STEPS - CHANGE_LOG_STEPS - 1, 'all'],
-      ['at the oldest remembered step boundary', STEPS - CHANGE_LOG_STEPS, Array.from({ length: CHANGE_LOG_STEPS }, (_, i) => `n${STEPS - CHANGE_LOG_STEPS + 1 + i}`).sort()],
+      [
+        'at the oldest remembered step boundary',
+        STEPS - CHANGE_LOG_STEPS,
+        Array.from({ length: CHANGE_LOG_STEPS }, (_, i) => `n${STEPS - CHANGE_LOG_STEPS + 1 + i}`).sort(),
+      ],
       ['two steps behind', STEPS - 2, [`n${STEPS - 1}`, `n${STEPS}`].sort()],
       ['up to date', STEPS, []],
     ])('%s (since %i)', (_title, since, expected) => {

@@ -37,11 +37,25 @@ function world(opts: { graceMs?: number; subscribedMaxMs?: number } = {}) {
   const bodies = new SharedBodies(cache);
   const metrics = createMetrics({ defaultMetrics: false });
   const streams = new Set<SotwStream | DeltaStream>();
-  const env: StreamEnvironment = { viewFor: () => ({ name: 'sidecar', kind: 'sidecar', cache, bodies }), log: silentLogger(), metrics, schedule: (s) => s.flush(), minPushIntervalMs: 0 };
+  const env: StreamEnvironment = {
+    viewFor: () => ({ name: 'sidecar', kind: 'sidecar', cache, bodies }),
+    log: silentLogger(),
+    metrics,
+    schedule: (s) => s.flush(),
+    minPushIntervalMs: 0,
+  };
   cache.onChange((changes) => {
     for (const c of changes) for (const s of streams) s.onCacheChange(c.typeUrl, c.changed, c.observedAt);
   });
-  const gate = new StreamAckRetirementGate({ cache, streams: () => streams, graceMs: opts.graceMs ?? 60_000, subscribedMaxMs: opts.subscribedMaxMs ?? 60_000, views: ['sidecar'], log: silentLogger(), metrics });
+  const gate = new StreamAckRetirementGate({
+    cache,
+    streams: () => streams,
+    graceMs: opts.graceMs ?? 60_000,
+    subscribedMaxMs: opts.subscribedMaxMs ?? 60_000,
+    views: ['sidecar'],
+    log: silentLogger(),
+    metrics,
+  });
   let id = 1;
 
   /** A SotW stream subscribed to CDS (`clusters`; [] = wildcard, as Envoy) and route r; every request rechecks, as XdsServer does. */
@@ -65,7 +79,10 @@ function world(opts: { graceMs?: number; subscribedMaxMs?: number } = {}) {
     send(RDS, ['r']);
     send(CDS, clusters);
     send(RDS, ['r']);
-    return { stream, send, close: () => {
+    return {
+      stream,
+      send,
+      close: () => {
         stream.close();
         streams.delete(stream);
         gate.recheck();
@@ -79,7 +96,16 @@ function world(opts: { graceMs?: number; subscribedMaxMs?: number } = {}) {
     const stream = new DeltaStream({ id: id++, api: 'delta-ads', peer: 'test', connectedAt: new Date(0) }, sink, env);
     streams.add(stream);
     const request = (typeUrl: string, fields: Partial<DeltaDiscoveryRequestMessage>) => {
-      stream.onRequest({ node: null, type_url: typeUrl, resource_names_subscribe: [], resource_names_unsubscribe: [], initial_resource_versions: {}, response_nonce: '', error_detail: null, ...fields });
+      stream.onRequest({
+        node: null,
+        type_url: typeUrl,
+        resource_names_subscribe: [],
+        resource_names_unsubscribe: [],
+        initial_resource_versions: {},
+        response_nonce: '',
+        error_detail: null,
+        ...fields,
+      });
       gate.recheck();
     };
     const ack = (typeUrl: string) => request(typeUrl, { response_nonce: stream.subscriptions.get(typeUrl)!.nonce! });
@@ -96,7 +122,8 @@ function world(opts: { graceMs?: number; subscribedMaxMs?: number } = {}) {
       { typeUrl: RDS, upserts: [res(RDS, 'r', 'to-b')], removals: [] },
     ]);
   const waits = async (outcome: string) =>
-    (await metrics.retirementWait.get()).values.find((v) => v.metricName === 'zkxds_xds_retirement_wait_seconds_count' && v.labels.outcome === outcome)?.value ?? 0;
+    (await metrics.retirementWait.get()).values.find((v) => v.metricName === 'zkxds_xds_retirement_wait_seconds_count' && v.labels.outcome === outcome)
+      ?.value ?? 0;
   return { cache, gate, sotw, delta, flip, waits, has: (name: string) => cache.get(CDS, name) !== undefined };
 }
 
@@ -171,7 +198,10 @@ describe('retired resources wait for the ACK of the change that dropped them', (
     const w = world();
     const envoy = w.sotw([]);
     w.flip();
-    w.cache.apply([{ typeUrl: CDS, upserts: [res(CDS, 'a', '1')], removals: [], retirements: ['b'] }, { typeUrl: RDS, upserts: [res(RDS, 'r', 'to-a')], removals: [] }]);
+    w.cache.apply([
+      { typeUrl: CDS, upserts: [res(CDS, 'a', '1')], removals: [], retirements: ['b'] },
+      { typeUrl: RDS, upserts: [res(RDS, 'r', 'to-a')], removals: [] },
+    ]);
     envoy.send(CDS, []);
     envoy.send(RDS, ['r']);
     await turn();

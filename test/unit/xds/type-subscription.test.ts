@@ -29,38 +29,20 @@ describe('TypeSubscription.updateNames', () => {
     ['"*" is a wildcard', [step(['*'], 'all', true)]],
     ['"*" with names: wildcard, names kept', [step(['*', 'a'], 'all', true, ['a'])]],
     ['names first: not a wildcard', [step(['a', 'b'], ['a', 'b'], false, ['a', 'b'])]],
-    [
-      'names after a legacy wildcard end it',
-      [step([], 'all', true), step(['a'], ['a'], false, ['a'])],
-    ],
-    [
-      'an empty list after names unsubscribes all (it is not a wildcard)',
-      [step(['a', 'b'], ['a', 'b'], false, ['a', 'b']), step([], [], false, [])],
-    ],
+    ['names after a legacy wildcard end it', [step([], 'all', true), step(['a'], ['a'], false, ['a'])]],
+    ['an empty list after names unsubscribes all (it is not a wildcard)', [step(['a', 'b'], ['a', 'b'], false, ['a', 'b']), step([], [], false, [])]],
     [
       'an empty list after a legacy wildcard ended by names is still not a wildcard',
       [step([], 'all', true), step(['a'], ['a'], false, ['a']), step([], [], false, []), step([], [], false, [])],
     ],
-    [
-      'an empty list after an explicit "*" unsubscribes all',
-      [step(['*'], 'all', true), step([], [], false)],
-    ],
-    [
-      'a later "*" makes a named subscriber a wildcard again',
-      [step(['a'], ['a'], false, ['a']), step([], [], false), step(['*'], 'all', true)],
-    ],
+    ['an empty list after an explicit "*" unsubscribes all', [step(['*'], 'all', true), step([], [], false)]],
+    ['a later "*" makes a named subscriber a wildcard again', [step(['a'], ['a'], false, ['a']), step([], [], false), step(['*'], 'all', true)]],
     [
       'only newly added names are returned; dropped names leave',
       [step(['a', 'b'], ['a', 'b'], false, ['a', 'b']), step(['b', 'c', 'd'], ['c', 'd'], false, ['b', 'c', 'd']), step(['d'], [], false, ['d'])],
     ],
-    [
-      'the same names again add nothing',
-      [step(['a', 'b'], ['a', 'b'], false, ['a', 'b']), step(['b', 'a'], [], false, ['a', 'b'])],
-    ],
-    [
-      'duplicate names in one request count once',
-      [step(['a', 'a', 'b'], ['a', 'b'], false, ['a', 'b'])],
-    ],
+    ['the same names again add nothing', [step(['a', 'b'], ['a', 'b'], false, ['a', 'b']), step(['b', 'a'], [], false, ['a', 'b'])]],
+    ['duplicate names in one request count once', [step(['a', 'a', 'b'], ['a', 'b'], false, ['a', 'b'])]],
     [
       'an explicit wildcard that stays wildcard returns only added names',
       [step(['*'], 'all', true), step(['*', 'a'], ['a'], true, ['a']), step(['*', 'a', 'b'], ['b'], true, ['a', 'b']), step(['*'], [], true)],
@@ -69,10 +51,7 @@ describe('TypeSubscription.updateNames', () => {
       'dropping "*" but keeping names leaves the wildcard',
       [step(['*', 'a'], 'all', true, ['a']), step(['a'], [], false, ['a']), step(['a', 'b'], ['b'], false, ['a', 'b'])],
     ],
-    [
-      'a legacy wildcard switching to "*" is not a new wildcard',
-      [step([], 'all', true), step(['*'], [], true)],
-    ],
+    ['a legacy wildcard switching to "*" is not a new wildcard', [step([], 'all', true), step(['*'], [], true)]],
   ])('%s', (_title, steps) => {
     const sub = new TypeSubscription(TYPE_URL.cluster);
     steps.forEach((s, i) => {
@@ -205,7 +184,10 @@ describe('TypeSubscription.updateFromRequest', () => {
 
   it.each<[string, Step[]]>([
     ['a legacy wildcard, then names, then none', [step([], 'all', true), step([], [], true), step(['a'], ['a'], false, ['a']), step([], [], false)]],
-    ['names change, then repeat', [step(['a', 'b'], ['a', 'b'], false, ['a', 'b']), step(['b', 'c'], ['c'], false, ['b', 'c']), step(['b', 'c'], [], false, ['b', 'c'])]],
+    [
+      'names change, then repeat',
+      [step(['a', 'b'], ['a', 'b'], false, ['a', 'b']), step(['b', 'c'], ['c'], false, ['b', 'c']), step(['b', 'c'], [], false, ['b', 'c'])],
+    ],
     ['"*" and names', [step(['*', 'a'], 'all', true, ['a']), step(['*', 'a'], [], true, ['a']), step(['a'], [], false, ['a']), step(['*'], 'all', true)]],
     ['another order of the same names adds nothing', [step(['a', 'b'], ['a', 'b'], false, ['a', 'b']), step(['b', 'a'], [], false, ['a', 'b'])]],
   ])('behaves as updateNames: %s', (_title, steps) => {
