@@ -31,7 +31,7 @@ test:
 	scripts/test.sh
 
 lint:
-	npx biome lint --error-on-warnings --diagnostic-level=info .
+	npx biome ci --error-on-warnings --diagnostic-level=info .
 
 format:
 	npx biome format --write .

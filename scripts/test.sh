@@ -7,8 +7,8 @@ scripts/install-deps.sh || exit 1
 mkdir -p .run
 echo "== build (type check; the CLI tests run the compiled zk-xds)"
 npm run --silent build || { echo "tests: 0 passed, 1 failed"; exit 1; }
-echo "== lint (biome: biome.jsonc; no warnings allowed)"
-npx biome lint --error-on-warnings --diagnostic-level=info . || { echo "tests: 0 passed, 1 failed"; exit 1; }
+echo "== lint and format check (biome: biome.jsonc; no warnings allowed)"
+npx biome ci --colors=off --error-on-warnings --diagnostic-level=info . || { echo "tests: 0 passed, 1 failed"; exit 1; }
 echo "== jest"
 results=.run/jest-results.json
 rm -f "$results"
