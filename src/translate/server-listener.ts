@@ -30,8 +30,15 @@ export function serverListenerNameAt(ipPort: string): string {
   return SERVER_LISTENER_NAME_TEMPLATE.replace('%s', ipPort);
 }
 
-/** The "ip:port" addresses where a service has registered instances gRPC servers could serve. */
+/**
+ * The "ip:port" addresses where a service has registered instances gRPC servers could serve, for a
+ * service whose policy has an `mtls` or `authorization` section (`mtls: {mode: DISABLE}` opts in
+ * without securing anything). Opt-in because every address becomes a Listener in every proxyless
+ * view: 100,000 registered instances of services that run no XdsServer would cost 100,000
+ * Listeners to build, hold and send to every wildcard LDS client.
+ */
 export function serverAddressesOf(service: Service): string[] {
+  if (!service.policy.mtls && !service.policy.authorization) return [];
   // A tcp service (Dubbo's own protocol, thrift) is no gRPC server.
   if (protocolOf(service) === 'tcp') return [];
   return [...new Set(service.instances.map((i) => hostPort(i.address, i.port)))].sort();

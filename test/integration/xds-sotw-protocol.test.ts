@@ -163,9 +163,8 @@ describe('state-of-the-world ADS', () => {
     c.send({ typeUrl: TYPE_URL.listener, node: { id: 'n1', ...node } });
     const r = await c.next(TYPE_URL.listener);
     const names = r.resources.map((x) => x.name).sort();
-    // The proxyless view also holds the Listener each registered gRPC server asks for by name.
-    const servers = ['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((ip) => `grpc/server?xds.resource.listening_address=${ip}:8080`);
-    expect(names).toEqual(kind === 'sidecar' ? ['zkxds-outbound-8080'] : ['a', 'b', ...servers]);
+    // No server Listeners: neither service's policy has an mtls or authorization section.
+    expect(names).toEqual(kind === 'sidecar' ? ['zkxds-outbound-8080'] : ['a', 'b']);
   });
 
   it('answers a type it does not serve with an empty list', async () => {

@@ -32,10 +32,9 @@ describe('CatalogPublisher: every view', () => {
   it("puts a service's cluster, assignment, listener and route in each proxyless view, and its cluster and assignment in the sidecar view", () => {
     const { publisher, names } = setup();
     publisher.publish({ upserts: [service('orders', 2)] });
-    // Besides the Listener a gRPC server registered at each instance address asks for.
-    const servers = ['10.0.0.1', '10.0.0.2'].map((ip) => `grpc/server?xds.resource.listening_address=${ip}:8080`);
+    // No server Listeners: the service's policy has no mtls or authorization section.
     for (const view of ['proxyless', 'grpc-core-1.51'] as const) {
-      for (const kind of RESOURCE_KINDS) expect(names(view, kind)).toEqual(kind === 'listener' ? [...servers, 'orders'] : ['orders']);
+      for (const kind of RESOURCE_KINDS) expect(names(view, kind)).toEqual(['orders']);
     }
     expect(names('sidecar', 'cluster')).toEqual(['orders']);
     expect(names('sidecar', 'endpoint')).toEqual(['orders']);

@@ -20,9 +20,12 @@ function dirtyAfter(index: ServerListenerIndex, ...services: ReturnType<typeof s
 describe('ServerListenerIndex', () => {
   it('reports the addresses whose Listener changes, and only those', () => {
     const index = new ServerListenerIndex();
-    expect(dirtyAfter(index, service('a', at(1, 2)))).toEqual(['10.0.0.1:1', '10.0.0.1:2']);
+    const off = { mtls: { mode: 'DISABLE' as const } };
+    // No security section: no server Listener at all (opt-in).
     expect(dirtyAfter(index, service('a', at(1, 2)))).toEqual([]);
-    expect(dirtyAfter(index, service('a', at(2, 3)))).toEqual(['10.0.0.1:1', '10.0.0.1:3']);
+    expect(dirtyAfter(index, service('a', at(1, 2), off))).toEqual(['10.0.0.1:1', '10.0.0.1:2']);
+    expect(dirtyAfter(index, service('a', at(1, 2), off))).toEqual([]);
+    expect(dirtyAfter(index, service('a', at(2, 3), off))).toEqual(['10.0.0.1:1', '10.0.0.1:3']);
     expect(dirtyAfter(index, service('a', at(2, 3), { mtls: { mode: 'STRICT' } }))).toEqual(['10.0.0.1:2', '10.0.0.1:3']);
     // A policy field servers do not enforce changes no Listener.
     expect(dirtyAfter(index, service('a', at(2, 3), { mtls: { mode: 'STRICT' }, requestTimeoutMs: 100 }))).toEqual([]);
@@ -40,7 +43,7 @@ describe('ServerListenerIndex', () => {
 
   it('records a conflict while two services on one address disagree', () => {
     const index = new ServerListenerIndex();
-    dirtyAfter(index, service('a', at(1), { mtls: { mode: 'STRICT' } }), service('b', at(1)));
+    dirtyAfter(index, service('a', at(1), { mtls: { mode: 'STRICT' } }), service('b', at(1), { mtls: { mode: 'DISABLE' } }));
     index.encode('10.0.0.1:1');
     expect(index.conflicts.get('10.0.0.1:1')).toMatch(/services a, b share this address/);
     dirtyAfter(index, service('b', at(1), { mtls: { mode: 'STRICT' } }));

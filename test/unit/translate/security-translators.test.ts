@@ -215,11 +215,14 @@ describe('RBAC filters from authorization rules', () => {
 });
 
 describe('the server Listener of a proxyless gRPC server', () => {
-  it('is named by the documented template and lists every registered ip:port of a gRPC service', () => {
+  it('is named by the documented template and lists every registered ip:port of a gRPC service with a security section', () => {
     expect(serverListenerName('10.0.0.1', 50051)).toBe('grpc/server?xds.resource.listening_address=10.0.0.1:50051');
     expect(serverListenerName('fd00::1', 50051)).toBe('grpc/server?xds.resource.listening_address=[fd00::1]:50051');
-    expect(serverAddressesOf(withPolicy({}))).toEqual(['10.0.0.1:50051', '10.0.0.2:50051']);
-    expect(serverAddressesOf(withPolicy({ protocol: 'tcp' }))).toEqual([]);
+    expect(serverAddressesOf(withPolicy({ mtls: { mode: 'DISABLE' } }))).toEqual(['10.0.0.1:50051', '10.0.0.2:50051']);
+    expect(serverAddressesOf(withPolicy({ authorization: { rules: [] } }))).toEqual(['10.0.0.1:50051', '10.0.0.2:50051']);
+    // Opt-in: a service with neither an mtls nor an authorization section runs no XdsServer here.
+    expect(serverAddressesOf(withPolicy({}))).toEqual([]);
+    expect(serverAddressesOf(withPolicy({ protocol: 'tcp', mtls: { mode: 'DISABLE' } }))).toEqual([]);
   });
 
   it.each<[string, ServicePolicy, { tls: boolean; statPrefix: string; filters: string[] }]>([
@@ -343,7 +346,7 @@ describe('the inbound listener of Envoy sidecars', () => {
     }
   });
 
-  it('is not built while no service has a security policy', () => {
+  it('is not built while no service has a security policy, and holds only services that have one', () => {
     const index = new ServerListenerIndex();
     index.track(service('a', [{ address: '10.0.0.1', port: 1 }]), new Set());
     expect(index.inboundTargets()).toEqual([]);
@@ -353,7 +356,7 @@ describe('the inbound listener of Envoy sidecars', () => {
         .inboundTargets()
         .map((t) => `${t.ip}:${t.port} ${t.settings.mode}`)
         .sort(),
-    ).toEqual(['10.0.0.1:1 DISABLE', '10.0.0.2:2 STRICT']);
+    ).toEqual(['10.0.0.2:2 STRICT']);
   });
 });
 

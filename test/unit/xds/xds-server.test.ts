@@ -39,8 +39,7 @@ describe('XdsServer', () => {
     envoy.send({ typeUrl: TYPE_URL.listener, node: { id: 'envoy-1', userAgent: 'envoy' } });
     const grpcListeners = await grpcClient.next(TYPE_URL.listener);
     const envoyListeners = await envoy.next(TYPE_URL.listener);
-    // The proxyless view also holds the Listener a gRPC server at the instance's address asks for.
-    expect(grpcListeners.resources.map((r) => r.name).sort()).toEqual(['grpc/server?xds.resource.listening_address=10.0.0.1:8080', 'orders']);
+    expect(grpcListeners.resources.map((r) => r.name).sort()).toEqual(['orders']);
     expect(envoyListeners.resources.map((r) => r.name)).toEqual(['zkxds-outbound-8080']);
     grpcClient.ack(grpcListeners);
     envoy.ack(envoyListeners);
