@@ -61,7 +61,9 @@ export class ServerListenerIndex {
       this.servicesAt.get(a)!.set(service.name, service);
       if (!before?.addresses.includes(a) || before.key !== key) dirty.add(a);
     }
-    this.tracked.set(service.name, { addresses, key });
+    // Services without server Listeners (no security section) are not remembered at all.
+    if (addresses.length === 0) this.tracked.delete(service.name);
+    else this.tracked.set(service.name, { addresses, key });
   }
 
   /** What the server at `address` enforces, undefined when no service is registered there (now). */
@@ -71,12 +73,11 @@ export class ServerListenerIndex {
   }
 
   /**
-   * What Envoy sidecars' inbound listener serves: every address with a registered instance, once
-   * some service has a security policy (none has one: no inbound listener, sidecars stay as before).
+   * What Envoy sidecars' inbound listener serves: every address with a registered instance of a
+   * service with a security policy (only those are tracked; none: no inbound listener, sidecars
+   * stay as before).
    */
   inboundTargets(): InboundTarget[] {
-    const anySecured = [...this.servicesAt.values()].some((m) => [...m.values()].some((s) => s.policy.mtls || s.policy.authorization));
-    if (!anySecured) return [];
     return [...this.servicesAt.entries()].flatMap(([address, services]) => {
       const security = this.securityAt(address);
       if (!security) return [];
