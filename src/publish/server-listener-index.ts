@@ -10,6 +10,7 @@ import type { Service } from '../catalog/model.js';
 import { protocolOf } from '../translate/service-shape.js';
 import type { InboundTarget } from '../translate/sidecar-inbound.js';
 import {
+  parseHostPort,
   serverAddressesOf,
   serverFilterChain,
   serverListenerHead,
@@ -28,11 +29,6 @@ const MAX_MEMOIZED_CHAINS = 4096;
 /** The key of what a server Listener depends on in one service. */
 function securityKey(service: Service): string {
   return JSON.stringify([service.policy.mtls ?? null, service.policy.authorization ?? null]);
-}
-
-function splitHostPort(address: string): { ip: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  return { ip: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)) };
 }
 
 export class ServerListenerIndex {
@@ -81,7 +77,7 @@ export class ServerListenerIndex {
     return [...this.servicesAt.entries()].flatMap(([address, services]) => {
       const security = this.securityAt(address);
       if (!security) return [];
-      const { ip, port } = splitHostPort(address);
+      const { ip, port } = parseHostPort(address);
       const grpc = [...services.values()].some((s) => protocolOf(s) === 'grpc');
       return [{ ip, port, grpc, settings: security.settings, authorization: security.authorization }];
     });
@@ -101,7 +97,7 @@ export class ServerListenerIndex {
     if (!security) return undefined;
     if (security.conflict) this.conflicts.set(address, security.conflict);
     else this.conflicts.delete(address);
-    const { ip, port } = splitHostPort(address);
+    const { ip, port } = parseHostPort(address);
     const key = JSON.stringify(security);
     let chain = this.serverChains.get(key);
     if (!chain) {

@@ -21,6 +21,12 @@ export function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+/** The inverse of hostPort. */
+export function parseHostPort(address: string): { ip: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { ip: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)) };
+}
+
 export function serverListenerName(address: string, port: number): string {
   return serverListenerNameAt(hostPort(address, port));
 }
