@@ -164,19 +164,21 @@ export class XdsServer {
     opts.warmGate?.onOpen(() => this.answerHeld());
     this.registerServices();
     for (const cache of bodies.keys()) cache.onChange((changes) => this.onCacheChange(cache, changes));
-    for (const cache of bodies.keys()) {
-      const streams = () => this.byCache.get(cache) ?? [];
-      const gate = new StreamAckRetirementGate({
-        cache,
-        streams,
-        graceMs: opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS,
-        subscribedMaxMs: opts.retireSubscribedMaxMs ?? DEFAULT_RETIRE_SUBSCRIBED_MAX_MS,
-        views: this.viewsOf.get(cache)!,
-        log: opts.log,
-        metrics: opts.metrics,
-      });
-      this.gates.set(cache, gate);
-    }
+    for (const cache of bodies.keys()) this.addRetirementGate(cache, this.viewsOf.get(cache)!);
+  }
+
+  /** Holds back removals from `cache` until its streams ACK past them (see retirement-gate.ts). */
+  private addRetirementGate(cache: ResourceCache, views: readonly string[]): void {
+    const gate = new StreamAckRetirementGate({
+      cache,
+      streams: () => this.byCache.get(cache) ?? [],
+      graceMs: this.opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS,
+      subscribedMaxMs: this.opts.retireSubscribedMaxMs ?? DEFAULT_RETIRE_SUBSCRIBED_MAX_MS,
+      views,
+      log: this.opts.log,
+      metrics: this.opts.metrics,
+    });
+    this.gates.set(cache, gate);
   }
 
   /** Binds (with the storm-sized listen backlog) and starts serving; returns the bound port (useful with port 0). */
@@ -401,16 +403,7 @@ export class XdsServer {
     if (known) return known.view;
     const view: ResourceView = { name: base.name, kind: base.kind, cache, bodies: new SharedBodies(cache) };
     const unsubscribe = cache.onChange((changes) => this.onCacheChange(cache, changes));
-    const gate = new StreamAckRetirementGate({
-      cache,
-      streams: () => this.byCache.get(cache) ?? [],
-      graceMs: this.opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS,
-      subscribedMaxMs: this.opts.retireSubscribedMaxMs ?? DEFAULT_RETIRE_SUBSCRIBED_MAX_MS,
-      views: [base.name],
-      log: this.opts.log,
-      metrics: this.opts.metrics,
-    });
-    this.gates.set(cache, gate);
+    this.addRetirementGate(cache, [base.name]);
     this.ownViews.set(cache, { view, unsubscribe });
     return view;
   }
