@@ -13,6 +13,7 @@ import { parseScopeDocument, type ScopeBook, type ScopeEntry, type ScopeFieldErr
 import { meshName, type NamingOptions } from '../catalog/naming.js';
 import type { ZkConnection } from '../zookeeper/connection.js';
 import { readWithRetry } from '../zookeeper/retry.js';
+import { DocumentFolder } from './document-folder.js';
 import { parseDubboConsumer, type DubboConsumer } from './parsers/dubbo-consumer.js';
 
 export interface ScopeWatcherOptions {
@@ -79,9 +80,8 @@ interface DocEntry {
 /** One session's reads. Replaced whole by the next session's. */
 class ScopeSession {
   stopped = false;
-  private listed = new Set<string>();
-  private readonly watched = new Set<string>();
-  private readonly reading = new Set<string>();
+  /** The explicit scope documents, `<scopeRoot>/<node cluster>`. */
+  private readonly documents: DocumentFolder;
   /** Per dubbo root and interface: consumer znode names. */
   readonly consumers = new Map<string, Map<string, ReadonlySet<string>>>();
   private readonly consumersWatched = new Set<string>();
@@ -89,10 +89,21 @@ class ScopeSession {
   constructor(
     private readonly conn: ZkConnection,
     private readonly w: ScopeWatcher,
-  ) {}
+  ) {
+    this.documents = new DocumentFolder(
+      conn,
+      w.opts.scopeRoot,
+      {
+        onListing: (children) => w.applyListing(this, children),
+        onDocument: (cluster, data) => w.applyDocument(this, cluster, data),
+        onReadError: (err, path) => w.readError(err, path),
+      },
+      () => this.stopped,
+    );
+  }
 
   async start(): Promise<void> {
-    await Promise.all([this.readScopeRoot(), ...this.w.opts.dubboRoots.map((r) => this.readDubboRoot(r))]);
+    await Promise.all([this.documents.read(), ...this.w.opts.dubboRoots.map((r) => this.readDubboRoot(r))]);
   }
 
   private retrying<T>(path: string, read: () => Promise<T>): Promise<T | undefined> {
@@ -103,41 +114,6 @@ class ScopeSession {
       (err, p) => this.w.readError(err, p),
       () => this.stopped,
     );
-  }
-
-  private async readScopeRoot(): Promise<void> {
-    if (this.stopped) return;
-    const root = this.w.opts.scopeRoot;
-    const again = () => void this.readScopeRoot();
-    const children = await this.retrying(root, () => this.conn.getChildren(root, again));
-    if (children === undefined) return;
-    if (children === null) {
-      const exists = await this.retrying(root, () => this.conn.exists(root, again));
-      this.listed = new Set();
-      this.w.applyListing(this, []);
-      if (exists) await this.readScopeRoot();
-      return;
-    }
-    this.listed = new Set(children);
-    for (const c of [...this.watched]) if (!this.listed.has(c)) this.watched.delete(c);
-    this.w.applyListing(this, children);
-    await Promise.all(children.filter((c) => !this.watched.has(c) && !this.reading.has(c)).map((c) => this.readDoc(c)));
-  }
-
-  private async readDoc(cluster: string): Promise<void> {
-    const tracked = () => !this.stopped && this.listed.has(cluster);
-    if (!tracked()) return;
-    const path = `${this.w.opts.scopeRoot}/${cluster}`;
-    this.reading.add(cluster);
-    const data = await this.retrying(path, () => this.conn.getData(path, () => void this.readDoc(cluster))).finally(() => this.reading.delete(cluster));
-    if (data === undefined || !tracked()) return;
-    if (data === null) {
-      this.watched.delete(cluster);
-      this.w.applyDocument(this, cluster, null);
-      return;
-    }
-    this.watched.add(cluster);
-    this.w.applyDocument(this, cluster, data);
   }
 
   private async readDubboRoot(root: string): Promise<void> {
