@@ -101,6 +101,15 @@ export function buildProgram(): Command {
     )
     .addOption(
       new Option(
+        '--max-ack-wait-ms <ms>',
+        "flow control: a proxy's next push of a type waits for its ACK or NACK of the previous one, at most this long (0 = never waits; answers to requests never wait)",
+      )
+        .env('ZKXDS_MAX_ACK_WAIT_MS')
+        .default(0)
+        .argParser(int(0, 600000)),
+    )
+    .addOption(
+      new Option(
         '--retire-grace-ms <ms>',
         'longest a resource no longer referenced stays served while proxies have not ACKed the change that dropped it (make before break)',
       )

@@ -47,6 +47,8 @@ export interface ServeConfig extends ZooKeeperFlags, StreamLimitFlags, XdsTlsFla
   readonly sidecarListenAddress: string;
   /** Least time between two pushes to one proxy stream (0 = none). */
   readonly minPushIntervalMs?: number;
+  /** Longest a push waits for the proxy's answer to its previous response of the type (0 = never). */
+  readonly maxAckWaitMs?: number;
   /** Longest retired resources wait for proxies to ACK the change that dropped them (default 10 s). */
   readonly retireGraceMs?: number;
   /** Longest a retired resource stays while a proxy still subscribes to it by name (default 20 min). */
@@ -132,6 +134,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
     log: log.child({ component: 'xds' }),
     metrics,
     minPushIntervalMs: config.minPushIntervalMs ?? 0,
+    maxAckWaitMs: config.maxAckWaitMs ?? 0,
     retireGraceMs: config.retireGraceMs,
     retireSubscribedMaxMs: config.retireSubscribedMaxMs,
     limits: streamLimitsFrom(config),

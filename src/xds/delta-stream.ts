@@ -11,6 +11,7 @@ import { truncateDetail } from './nack-log.js';
 import { DeltaSubscription } from './delta-subscription.js';
 import type { VersionsAt } from './resource-cache.js';
 import { ALL_SUBSCRIBED, EVERY_NAME, type DeltaBody } from './shared-bodies.js';
+import { childOf } from './metric-children.js';
 
 export class DeltaStream extends StreamBase<DeltaSubscription, OutgoingDeltaResponse> {
   onRequest(req: DeltaDiscoveryRequestMessage): void {
@@ -83,14 +84,14 @@ export class DeltaStream extends StreamBase<DeltaSubscription, OutgoingDeltaResp
       return;
     }
     if (nack) {
-      this.env.metrics.nacks.inc({ type });
+      childOf(this.env.metrics.nacks, 'type', type).inc();
       this.rejected(sub.typeUrl, req.response_nonce);
       const event = { node: this.nodeId, type, rejectedVersion: version, nonce: req.response_nonce, message: nack.message };
       const msg = 'proxy rejected a delta response (NACK); it is not re-sent, the next change is';
       if (this.env.nackLog) this.env.nackLog.record(event, msg);
       else this.env.log.warn({ node: event.node, type, rejectedVersion: version, nonce: event.nonce, error: truncateDetail(event.message) }, msg);
     } else {
-      this.env.metrics.acks.inc({ type });
+      childOf(this.env.metrics.acks, 'type', type).inc();
       this.acknowledged(sub.typeUrl, req.response_nonce);
     }
     this.env.onReply?.({ kind: nack ? 'nack' : 'ack', nodeId: this.nodeId, typeUrl: sub.typeUrl, version, at: performance.now() });
@@ -211,8 +212,8 @@ export class DeltaStream extends StreamBase<DeltaSubscription, OutgoingDeltaResp
     const nonce = this.nextNonce();
     sub.recordSent(nonce, r.systemVersion);
     const type = shortTypeName(sub.typeUrl);
-    this.env.metrics.responsesSent.inc({ type });
-    this.env.metrics.resourcesSent.inc({ type }, r.resources.length);
+    childOf(this.env.metrics.responsesSent, 'type', type).inc();
+    childOf(this.env.metrics.resourcesSent, 'type', type).inc(r.resources.length);
     return { ...r, nonce };
   }
 

@@ -8,6 +8,7 @@ import { StreamBase } from './stream-base.js';
 import { truncateDetail } from './nack-log.js';
 import { intersects } from './name-sets.js';
 import { ALL_SUBSCRIBED, EVERY_NAME, type PickedBody } from './shared-bodies.js';
+import { childOf } from './metric-children.js';
 
 export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryResponse> {
   onRequest(req: DiscoveryRequestMessage): void {
@@ -35,7 +36,7 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
     }
     if (sub.nonce !== null && req.response_nonce !== sub.nonce) {
       // Answers a response that has since been superseded; the newer one will be ACKed or NACKed.
-      this.env.metrics.staleRequests.inc({ type });
+      childOf(this.env.metrics.staleRequests, 'type', type).inc();
       // Still, an ACK of it says its changes arrived (change -> ACK timing).
       if (!req.error_detail) this.acknowledged(typeUrl, req.response_nonce);
       return;
@@ -44,7 +45,7 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
       // Kept for the admin pages; cut so a proxy sending megabytes of detail cannot grow us.
       sub.lastNack = { nonce: sub.nonce, version: sub.sentVersion, message: truncateDetail(req.error_detail.message, 4096), at: new Date() };
       this.rejected(typeUrl, req.response_nonce);
-      this.env.metrics.nacks.inc({ type });
+      childOf(this.env.metrics.nacks, 'type', type).inc();
       this.env.onReply?.({ kind: 'nack', nodeId: this.nodeId, typeUrl, version: sub.sentVersion, at: performance.now() });
       const nack = {
         node: this.nodeId,
@@ -64,7 +65,7 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
     } else if (sub.nonce !== null) {
       sub.ackedVersion = req.version_info;
       sub.ackedSeq = Math.max(sub.ackedSeq, sub.nonceSeq);
-      this.env.metrics.acks.inc({ type });
+      childOf(this.env.metrics.acks, 'type', type).inc();
       this.acknowledged(typeUrl, req.response_nonce);
       this.env.onReply?.({ kind: 'ack', nodeId: this.nodeId, typeUrl, version: req.version_info, at: performance.now() });
     }
@@ -149,8 +150,8 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
     sub.nonceSeq = sub.sentSeq;
     sub.sentVersion = r.version;
     const type = shortTypeName(sub.typeUrl);
-    this.env.metrics.responsesSent.inc({ type });
-    this.env.metrics.resourcesSent.inc({ type }, r.count);
+    childOf(this.env.metrics.responsesSent, 'type', type).inc();
+    childOf(this.env.metrics.resourcesSent, 'type', type).inc(r.count);
     return { body: r.body, nonce: sub.nonce };
   }
 

@@ -14,6 +14,7 @@ import type { SubscriptionBase } from './type-subscription.js';
 import type { NackLog } from './nack-log.js';
 import { LatencyWindow } from './latency-window.js';
 import { NameSharing } from './name-sets.js';
+import { childOf } from './metric-children.js';
 
 /** The metrics a stream records (the process's Metrics has them). */
 export type StreamMetrics = Pick<
@@ -41,6 +42,13 @@ export interface StreamEnvironment {
    * gets one response per interval carrying everything that changed, instead of one per change.
    */
   readonly minPushIntervalMs: number;
+  /**
+   * Longest a push of changes waits for the proxy's answer (ACK or NACK) to the previous response
+   * of its type (0 or absent: never waits). A proxy that reads or applies slowly then gets fewer,
+   * fuller responses instead of a queue of snapshots it would read seconds late; answers to
+   * requests never wait. See docs/performance.md (flow control).
+   */
+  readonly maxAckWaitMs?: number;
   /** Told of every ACK and NACK (admin pages, benchmarks). */
   readonly onReply?: (reply: ProxyReply) => void;
   /** Admission of writes (buffered-bytes ceiling, initial-sync rate); absent: every write may go. */
@@ -114,8 +122,12 @@ export abstract class StreamBase<
    * changes too, and its ACKs of those arrive stale).
    */
   private readonly awaitingAck = new Map<string, Array<{ seq: number; origin: number }>>();
+  /** Per type: the last response not yet answered by the proxy (nonce as a number, performance.now() sent). */
+  private readonly unanswered = new Map<string, { nonce: number; at: number }>();
+  private replyTimer: NodeJS.Timeout | null = null;
   /** This stream's last change -> ACK latencies (ms), for /debug/proxies. */
   readonly changeToAck = new LatencyWindow();
+  private typeOrder: readonly string[] = [];
   /** The server's shared name sets, or this stream's own when it runs alone (unit tests). */
   protected readonly names: NameSharing;
 
@@ -160,6 +172,7 @@ export abstract class StreamBase<
     const admission = this.env.writes;
     for (const typeUrl of this.orderedTypes()) {
       if (!this.isDue(this.subscriptions.get(typeUrl)!)) continue;
+      if (this.awaitsAnswer(typeUrl, this.subscriptions.get(typeUrl)!)) continue;
       // Held (buffered-bytes ceiling, or the initial-sync rate): the gate schedules us again.
       if (admission && !admission.mayWrite(this, this.writes === 0)) return;
       const response = this.buildResponse(this.subscriptions.get(typeUrl)!);
@@ -169,7 +182,7 @@ export abstract class StreamBase<
       this.lastWriteAt = performance.now();
       const since = this.pendingSince.get(typeUrl);
       if (since !== undefined) {
-        this.env.metrics.pushLatency.observe({ type: shortTypeName(typeUrl) }, (performance.now() - since) / 1000);
+        childOf(this.env.metrics.pushLatency, 'type', shortTypeName(typeUrl)).observe((performance.now() - since) / 1000);
         this.pendingSince.delete(typeUrl);
         const awaited = this.awaitingAck.get(typeUrl) ?? [];
         // Bounded: past the limit the two oldest merge into one, timed from the earlier change
@@ -178,8 +191,9 @@ export abstract class StreamBase<
         awaited.push({ seq: Number(response.nonce), origin: since });
         this.awaitingAck.set(typeUrl, awaited);
       }
+      if ((this.env.maxAckWaitMs ?? 0) > 0) this.unanswered.set(typeUrl, { nonce: Number(response.nonce), at: performance.now() });
       this.sink.write(response, () => {
-        if (since !== undefined) this.env.metrics.changeToSent.observe({ audience: this.audience(typeUrl) }, (performance.now() - since) / 1000);
+        if (since !== undefined) childOf(this.env.metrics.changeToSent, 'audience', this.audience(typeUrl)).observe((performance.now() - since) / 1000);
         this.inFlight = false;
         this.writes++;
         admission?.sent(this);
@@ -193,6 +207,8 @@ export abstract class StreamBase<
 
   close(): void {
     this.closed = true;
+    if (this.replyTimer) clearTimeout(this.replyTimer);
+    this.replyTimer = null;
   }
 
   get isClosed(): boolean {
@@ -252,19 +268,49 @@ export abstract class StreamBase<
    * that change's origin to now is observed (zkxds_change_to_ack_seconds and this stream's window).
    */
   protected acknowledged(typeUrl: string, nonce: string): void {
+    this.answered(typeUrl, nonce);
     const covered = this.coveredBy(typeUrl, nonce);
     // This response and every earlier one awaited: the proxy holds their changes now.
     const now = performance.now();
     for (const a of covered) {
       const ms = now - a.origin;
       this.changeToAck.add(ms);
-      this.env.metrics.changeToAck.observe({ audience: this.audience(typeUrl) }, ms / 1000);
+      childOf(this.env.metrics.changeToAck, 'audience', this.audience(typeUrl)).observe(ms / 1000);
     }
   }
 
   /** The proxy NACKed the response with `nonce`: it and earlier ones are not counted as delivered. */
   protected rejected(typeUrl: string, nonce: string): void {
+    this.answered(typeUrl, nonce);
     this.coveredBy(typeUrl, nonce);
+  }
+
+  /**
+   * Flow control (maxAckWaitMs): whether a push of `typeUrl` waits for the proxy's answer to the
+   * previous response. When it waits only for the time limit, a timer comes back then.
+   */
+  private awaitsAnswer(typeUrl: string, sub: Sub): boolean {
+    const limit = this.env.maxAckWaitMs ?? 0;
+    const last = this.unanswered.get(typeUrl);
+    if (limit <= 0 || !last || sub.pending !== null) return false;
+    const left = last.at + limit - performance.now();
+    if (left <= 0) return false;
+    if (!this.replyTimer) {
+      this.replyTimer = setTimeout(() => {
+        this.replyTimer = null;
+        this.env.schedule(this);
+      }, left);
+      this.replyTimer.unref();
+    }
+    return true;
+  }
+
+  /** The proxy answered the response `nonce` (or a later one): a push it held back may go now. */
+  private answered(typeUrl: string, nonce: string): void {
+    const last = this.unanswered.get(typeUrl);
+    if (!last || Number(nonce) < last.nonce) return;
+    this.unanswered.delete(typeUrl);
+    if (this.isDue(this.subscriptions.get(typeUrl)!)) this.env.schedule(this);
   }
 
   /** Takes out the awaited responses up to `nonce` (nonces count up per stream: see nextNonce). */
@@ -308,9 +354,13 @@ export abstract class StreamBase<
     return String(++this.nonceCounter);
   }
 
-  private orderedTypes(): string[] {
-    const known = PUSH_ORDER.filter((t) => this.subscriptions.has(t));
-    const others = [...this.subscriptions.keys()].filter((t) => !(PUSH_ORDER as readonly string[]).includes(t));
-    return [...known, ...others];
+  /** Subscribed types in push order; remembered, as types are only ever added (every flush asks). */
+  private orderedTypes(): readonly string[] {
+    if (this.typeOrder.length !== this.subscriptions.size) {
+      const known = PUSH_ORDER.filter((t) => this.subscriptions.has(t));
+      const others = [...this.subscriptions.keys()].filter((t) => !(PUSH_ORDER as readonly string[]).includes(t));
+      this.typeOrder = [...known, ...others];
+    }
+    return this.typeOrder;
   }
 }

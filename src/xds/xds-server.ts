@@ -43,6 +43,8 @@ export interface XdsServerOptions {
   readonly metrics: XdsServerMetrics;
   /** Least time between two pushes to one stream (default 0: none). */
   readonly minPushIntervalMs?: number;
+  /** Flow control: longest a push waits for the answer to the previous response of its type (default 0: never). */
+  readonly maxAckWaitMs?: number;
   /** Longest retired resources wait for proxies to ACK the change that dropped them (default 10 s). */
   readonly retireGraceMs?: number;
   /** Longest a retired resource stays while a proxy still subscribes to it by name (default 20 min). */
@@ -96,7 +98,14 @@ export class XdsServer {
   private readonly reclaimer: MemoryReclaimer;
   /** Open streams by the cache they are served from (dispatch and gates look only at theirs). */
   private readonly byCache = new Map<ResourceCache, Set<XdsStream>>();
+  /**
+   * The same, per subscribed type: a change is offered only to streams subscribed to its type (the
+   * sidecar cache's Istio types changed with every service, and were offered to every Envoy stream).
+   */
+  private readonly byCacheType = new Map<ResourceCache, Map<string, Set<XdsStream>>>();
   private readonly cacheOfStream = new Map<XdsStream, ResourceCache>();
+  /** How many types each stream subscribed to when it was indexed (a new type means indexing again). */
+  private readonly typesIndexed = new Map<XdsStream, number>();
   /** Caches of their own (viewSelector), served while a stream uses them. */
   private readonly ownViews = new Map<ResourceCache, { view: ResourceView; unsubscribe: () => void }>();
   private readonly guard: ClientGuard;
@@ -153,6 +162,7 @@ export class XdsServer {
       writes: this.writeGate,
       nackLog: new NackLog(opts.log, () => this.limitMetrics.nackLogsSuppressed.inc()),
       minPushIntervalMs: opts.minPushIntervalMs ?? 0,
+      maxAckWaitMs: opts.maxAckWaitMs ?? 0,
       log: opts.log,
       metrics: opts.metrics,
       schedule: (s) => this.scheduler.schedule(s),
@@ -324,7 +334,7 @@ export class XdsServer {
       }
       try {
         stream.onRequest(req);
-        if (this.cacheOfStream.get(stream) !== stream.view?.cache) this.index(stream);
+        if (this.cacheOfStream.get(stream) !== stream.view?.cache || this.typesIndexed.get(stream) !== stream.subscriptions.size) this.index(stream);
         // An ACK can release only what its own cache retired: with a cache per scope, thousands of
         // gates would otherwise be looked at on every request.
         if (stream.view) this.gates.get(stream.view.cache)?.recheck();
@@ -367,32 +377,51 @@ export class XdsServer {
   }
 
   private onCacheChange(cache: ResourceCache, changes: readonly TypeChange[]): void {
-    const streams = this.byCache.get(cache);
+    const byType = this.byCacheType.get(cache);
     for (const change of changes) {
       const size = cache.entries(change.typeUrl).size;
       for (const view of this.viewsOf.get(cache) ?? []) this.opts.metrics.resources.set({ type: shortTypeName(change.typeUrl), view }, size);
+      const streams = byType?.get(change.typeUrl);
       if (streams) for (const stream of streams) stream.onCacheChange(change.typeUrl, change.changed, change.observedAt);
     }
   }
 
   private index(stream: XdsStream): void {
-    this.unindex(stream);
+    // Same cache, new types only: taking the stream out first could leave a view of its own unused
+    // for a moment, and forgetOwnView would drop it.
+    if (this.cacheOfStream.get(stream) !== stream.view?.cache) this.unindex(stream);
     const cache = stream.view?.cache;
     if (!cache) return;
     this.cacheOfStream.set(stream, cache);
     let set = this.byCache.get(cache);
     if (!set) this.byCache.set(cache, (set = new Set()));
     set.add(stream);
+    let byType = this.byCacheType.get(cache);
+    if (!byType) this.byCacheType.set(cache, (byType = new Map()));
+    for (const typeUrl of stream.subscriptions.keys()) {
+      let typed = byType.get(typeUrl);
+      if (!typed) byType.set(typeUrl, (typed = new Set()));
+      typed.add(stream);
+    }
+    this.typesIndexed.set(stream, stream.subscriptions.size);
   }
 
   private unindex(stream: XdsStream): void {
     const cache = this.cacheOfStream.get(stream);
     if (!cache) return;
     this.cacheOfStream.delete(stream);
+    this.typesIndexed.delete(stream);
+    const byType = this.byCacheType.get(cache);
+    for (const typeUrl of stream.subscriptions.keys()) {
+      const typed = byType?.get(typeUrl);
+      typed?.delete(stream);
+      if (typed?.size === 0) byType!.delete(typeUrl);
+    }
     const set = this.byCache.get(cache);
     set?.delete(stream);
     if (set?.size === 0) {
       this.byCache.delete(cache);
+      this.byCacheType.delete(cache);
       this.forgetOwnView(cache);
     }
   }
