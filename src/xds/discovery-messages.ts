@@ -2,6 +2,7 @@
 // response encoder that writes DiscoveryResponse around resource bytes that were serialized once
 // in the cache, instead of re-encoding every resource for every stream.
 import protobuf from 'protobufjs';
+import { GRPC_FRAME } from './grpc-preframed.js';
 
 export interface DiscoveryRequestMessage {
   version_info: string;
@@ -31,6 +32,8 @@ export interface OutgoingDiscoveryResponse {
   /** Fields 1 (version_info), 2 (resources) and 4 (type_url), already encoded; shareable. */
   readonly body: Uint8Array;
   readonly nonce: string;
+  /** The whole gRPC message, length prefix included, when framed ahead (response-frames.ts; grpc-preframed.ts). */
+  readonly [GRPC_FRAME]?: Buffer;
 }
 
 const CONTROL_PLANE_IDENTIFIER = 'zk-xds';
@@ -44,10 +47,14 @@ export function encodeResponseBody(versionInfo: string, typeUrl: string, resourc
   return w.finish();
 }
 
-const controlPlaneField = protobuf.Writer.create().uint32(0x32).fork().uint32(0x0a).string(CONTROL_PLANE_IDENTIFIER).ldelim().finish();
+/** Field 6 (control_plane) of every response: the same bytes always. */
+export const controlPlaneField = protobuf.Writer.create().uint32(0x32).fork().uint32(0x0a).string(CONTROL_PLANE_IDENTIFIER).ldelim().finish();
 
 /** Appends nonce (field 5) and control_plane (field 6): protobuf fields may come in any order. */
 export function encodeDiscoveryResponse(r: OutgoingDiscoveryResponse): Buffer {
+  // Framed ahead: the message is the frame without its prefix (no copy).
+  const frame = r[GRPC_FRAME];
+  if (frame) return frame.subarray(5);
   const nonce = protobuf.Writer.create().uint32(0x2a).string(r.nonce).finish();
   return Buffer.concat([r.body, nonce, controlPlaneField]);
 }

@@ -9,6 +9,8 @@ import { truncateDetail } from './nack-log.js';
 import { intersects } from './name-sets.js';
 import { ALL_SUBSCRIBED, EVERY_NAME, type PickedBody } from './shared-bodies.js';
 import { childOf } from './metric-children.js';
+import { frameOf } from './response-frames.js';
+import { GRPC_FRAME } from './grpc-preframed.js';
 
 export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryResponse> {
   onRequest(req: DiscoveryRequestMessage): void {
@@ -146,13 +148,15 @@ export class SotwStream extends StreamBase<TypeSubscription, OutgoingDiscoveryRe
   }
 
   private respond(sub: TypeSubscription, r: { body: Uint8Array; count: number; version: string }): OutgoingDiscoveryResponse {
-    sub.nonce = this.nextNonce();
+    // A body shared with other streams is framed once for all of them (response-frames.ts).
+    const { nonce, frame } = frameOf(r.body, sub.nonce === null ? 0 : Number(sub.nonce));
+    sub.nonce = String(nonce);
     sub.nonceSeq = sub.sentSeq;
     sub.sentVersion = r.version;
     const type = shortTypeName(sub.typeUrl);
     childOf(this.env.metrics.responsesSent, 'type', type).inc();
     childOf(this.env.metrics.resourcesSent, 'type', type).inc(r.count);
-    return { body: r.body, nonce: sub.nonce };
+    return { body: r.body, nonce: sub.nonce, [GRPC_FRAME]: frame };
   }
 
   private subscribedEntries(sub: TypeSubscription, entries: ReadonlyMap<string, EncodedResource>): EncodedResource[] {

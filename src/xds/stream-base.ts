@@ -15,6 +15,7 @@ import type { NackLog } from './nack-log.js';
 import { LatencyWindow } from './latency-window.js';
 import { NameSharing } from './name-sets.js';
 import { childOf } from './metric-children.js';
+import { freshNonce } from './response-frames.js';
 
 /** The metrics a stream records (the process's Metrics has them). */
 export type StreamMetrics = Pick<
@@ -104,7 +105,6 @@ export abstract class StreamBase<
   /** Set by the first request. */
   view: ResourceView | null = null;
   readonly subscriptions = new Map<string, Sub>();
-  private nonceCounter = 0;
   /** A response handed to the transport has not left yet: nothing more is built until it has. */
   private inFlight = false;
   /** Writes completed so far (the first one is an initial sync, admitted at a bounded rate). */
@@ -350,8 +350,9 @@ export abstract class StreamBase<
     return (cache?.hasType(typeUrl) && cache.get(typeUrl, name)?.name) || name;
   }
 
+  /** Nonces count up in every stream; they come from one counter per process, as shared frames' do (response-frames.ts). */
   protected nextNonce(): string {
-    return String(++this.nonceCounter);
+    return String(freshNonce());
   }
 
   /** Subscribed types in push order; remembered, as types are only ever added (every flush asks). */

@@ -26,6 +26,7 @@ import type { WarmGate } from './warm-gate.js';
 import { ClientGuard } from './client-guard.js';
 import type { IdentityPolicy } from './peer-identity.js';
 import { securityMetrics } from '../observability/security-metrics.js';
+import { installPreframedSend } from './grpc-preframed.js';
 
 /** What the server records itself, plus what its streams and retirement gates record. */
 export type XdsServerMetrics = Pick<Metrics, 'connectedStreams' | 'registry' | 'resources'> & StreamMetrics & RetirementMetrics;
@@ -112,6 +113,8 @@ export class XdsServer {
 
   constructor(private readonly opts: XdsServerOptions) {
     this.limits = { ...DEFAULT_STREAM_LIMITS, ...opts.limits };
+    // Shared response frames are written as they are (grpc-preframed.ts); false only if grpc-js changed shape.
+    if (!installPreframedSend()) opts.log.warn('grpc-js internals differ from the version zk-xds was built against: responses are copied once more per stream');
     this.server = new grpc.Server({
       // Proxies stay on the replica they first reached; a maximum age moves them now and then, so
       // a replica that comes back (or a new one) gets its share. grpc-js adds ±10% jitter.
