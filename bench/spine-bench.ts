@@ -117,6 +117,14 @@ async function main(): Promise<void> {
     const zkLatency: number[] = [];
     const grpcAck: number[] = [];
     const rawAck: number[] = [];
+    // Where the time goes: the registry's read of the change (catalog), translation into the cache.
+    const toCatalog: number[] = [];
+    const toCache: number[] = [];
+    const rawReceipt: number[] = [];
+    let catalogAt = 0;
+    let cacheAt = 0;
+    server.catalog.onChange(() => (catalogAt ||= performance.now()));
+    server.caches.proxyless.onChange(() => (cacheAt ||= performance.now()));
     // The raw client adds the benchmark service to its EDS subscription.
     const allNames = [...names, 'bench-grpc'];
     const lastEds = [...ads.responses].reverse().find((r) => r.typeUrl === TYPE_URL.endpoint)!;
@@ -128,18 +136,30 @@ async function main(): Promise<void> {
       await watcher.getData(path, () => (watchFired = performance.now()));
       const grpcAcked = nextReply(server, (r) => r.kind === 'ack' && r.nodeId === 'bench-grpc-client' && r.typeUrl === TYPE_URL.endpoint);
       const rawAcked = nextReply(server, (r) => r.kind === 'ack' && r.nodeId === 'bench-envoy-like' && r.typeUrl === TYPE_URL.endpoint);
-      const rawReceived = ads.next(TYPE_URL.endpoint, 5000, ads.responses.length).then((r) => ads.ack(r, allNames));
+      let rawReceivedAt = 0;
+      const rawReceived = ads.next(TYPE_URL.endpoint, 5000, ads.responses.length).then((r) => {
+        rawReceivedAt = performance.now();
+        ads.ack(r, allNames);
+      });
+      catalogAt = 0;
+      cacheAt = 0;
       const t0 = performance.now();
       await writer.set(path, JSON.stringify({ address: backend.host, port: backend.port, weight: 2 + (k % 2) }));
       const [g, raw] = await Promise.all([grpcAcked, rawAcked, rawReceived]);
       grpcAck.push(g.at - t0);
       rawAck.push(raw.at - t0);
+      rawReceipt.push(rawReceivedAt - t0);
       while (!watchFired) await new Promise((r) => setImmediate(r));
       zkLatency.push(watchFired - t0);
+      toCatalog.push(catalogAt - t0);
+      toCache.push(cacheAt - t0);
       await new Promise((r) => setTimeout(r, 20));
     }
     note(`ZooKeeper write -> watch fired (baseline)`, stats(zkLatency));
+    note(`znode write -> catalog changed (zk-xds read it)`, stats(toCatalog));
+    note(`znode write -> resources in the cache (translated)`, stats(toCache));
     note(`znode write -> grpc-js-xds ACK received`, stats(grpcAck));
+    note(`znode write -> raw ADS client received it`, stats(rawReceipt));
     note(`znode write -> raw ADS client ACK received`, stats(rawAck));
     watcher.close();
     await grpcClient.stop();

@@ -87,7 +87,13 @@ export function buildProgram(): Command {
         .argParser(int(0, 65535)),
     )
     .addOption(
-      new Option('--debounce-ms <ms>', 'quiet time that closes a batch of ZooKeeper changes').env('ZKXDS_DEBOUNCE_MS').default(2).argParser(int(0, 60000)),
+      new Option(
+        '--debounce-ms <ms>',
+        'quiet time that closes a batch of ZooKeeper changes (0: the batch closes at the end of the event-loop turn its changes arrived in)',
+      )
+        .env('ZKXDS_DEBOUNCE_MS')
+        .default(0)
+        .argParser(int(0, 60000)),
     )
     .addOption(new Option('--max-delay-ms <ms>', 'longest a change waits in a batch').env('ZKXDS_MAX_DELAY_MS').default(100).argParser(int(1, 600000)))
     .addOption(

@@ -132,6 +132,25 @@ describe('ChangeBatcher', () => {
     expect(run(opts, [add(0, 'a')])).toEqual([{ at, keys: ['a'], firstSeenAt: 0 }]);
   });
 
+  it('debounceMs 0: a batch closes at the end of the turn its changes arrived in, without a timer', async () => {
+    jest.useRealTimers();
+    const batches: string[][] = [];
+    const batcher = new ChangeBatcher({ debounceMs: 0, maxDelayMs: 100 }, (keys) => batches.push([...keys].sort()));
+    batcher.add('a');
+    batcher.add('b');
+    expect(batches).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([['a', 'b']]);
+    batcher.add('c');
+    batcher.clear();
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([['a', 'b']]);
+    batcher.add('d');
+    batcher.flush();
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([['a', 'b'], ['d']]);
+  });
+
   it('hands the handler a set it owns: later changes do not mutate it', () => {
     const received: Set<string>[] = [];
     const batcher = new ChangeBatcher(OPTS, (keys) => received.push(keys));
