@@ -81,7 +81,7 @@ async function main(): Promise<void> {
         bindAddress: '127.0.0.1',
         xdsPort: 0,
         adminPort: 0,
-        debounceMs: Number(process.env.BENCH_DEBOUNCE_MS ?? 2),
+        debounceMs: Number(process.env.BENCH_DEBOUNCE_MS ?? 0),
         maxDelayMs: 100,
         domainSuffix: '',
         sidecarListenAddress: '127.0.0.1',
