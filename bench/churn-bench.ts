@@ -7,9 +7,13 @@
 // 5-s buckets (flat = the server keeps up; growing = it falls further behind). Prints one table and
 // writes it to bench/results/.
 //   node dist/bench/churn-bench.js [--services 1000] [--instances 10] [--proxies 1000]
-//     [--rate 100] [--duration-s 30] [--protocol sotw|delta] [--replicas 1] [--label name]
+//     [--rate 100] [--duration-s 30] [--protocol sotw|delta] [--replicas 1] [--workers 1]
+//     [--per-connection 100] [--label name]
 // --replicas R: R zk-xds processes, each reading ZooKeeper itself, each serving N/R of the proxies
 // (the probe is on the first): what serving from R cores costs and gives, without shared reading.
+// --workers W: one zk-xds with `--workers W` (ZooKeeper read once, connections handed round-robin
+// to W serving processes); CPU and RSS are summed over the main and its workers. Proxies spread
+// per connection: --per-connection (simulated proxies per HTTP/2 connection) 1 spreads each.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -19,7 +23,7 @@ import { PROJECT_ROOT } from '../src/xds/protos.js';
 import { ZooKeeperServer } from '../test/support/zookeeper-server.js';
 import { ZkTestClient } from '../test/support/zk-test-client.js';
 import { EndpointProbe } from './loadgen/endpoint-probe.js';
-import { epochNow, fill, instancePath, ip, quantiles, startZkXds, stopProcess, usage, type ProcessUsage } from './bench-support.js';
+import { epochNow, fill, instancePath, ip, quantiles, startZkXds, stopProcess, usage, withChildren, type ProcessUsage } from './bench-support.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -30,6 +34,8 @@ const { values: a } = parseArgs({
     'duration-s': { type: 'string', default: '30' },
     protocol: { type: 'string', default: 'sotw' },
     replicas: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '1' },
+    'per-connection': { type: 'string', default: '100' },
     'loadgen-workers': { type: 'string', default: '1' },
     label: { type: 'string' },
   },
@@ -40,6 +46,7 @@ const N = Number(a.proxies);
 const RATE = Number(a.rate);
 const DURATION_S = Number(a['duration-s']);
 const REPLICAS = Number(a.replicas);
+const WORKERS = Number(a.workers);
 const BUCKET_S = 5;
 /** How long after the last write the probe may still receive changes before they count as missing. */
 const TAIL_S = 30;
@@ -92,6 +99,8 @@ function startLoad(server: string, proxies: number, firstIndex: number): { child
     'envoy',
     '--workers',
     a['loadgen-workers']!,
+    '--per-connection',
+    a['per-connection']!,
     '--duration-s',
     '100000',
   ];
@@ -127,7 +136,9 @@ async function main(): Promise<void> {
   try {
     await fill(writer, S, I);
     const started = performance.now();
-    const replicas = await Promise.all(Array.from({ length: REPLICAS }, () => startZkXds(zk.connectString, '/services')));
+    const replicas = await Promise.all(
+      Array.from({ length: REPLICAS }, () => startZkXds(zk.connectString, '/services', WORKERS > 1 ? ['--workers', String(WORKERS)] : [])),
+    );
     servers.push(...replicas.map((r) => r.child));
     const running = replicas[0]!;
     const xds = `127.0.0.1:${running.xdsPort}`;
@@ -144,7 +155,16 @@ async function main(): Promise<void> {
 
     const writes: Write[] = [];
     const serverUsage = (): ProcessUsage => {
-      const all = servers.map((c) => usage(c.pid!));
+      // With --workers, each server's forked serving workers count too.
+      const all = servers
+        .flatMap((c) => withChildren(c.pid!))
+        .flatMap((pid) => {
+          try {
+            return [usage(pid)];
+          } catch {
+            return []; // exited since it was listed
+          }
+        });
       return { cpuS: all.reduce((x, u) => x + u.cpuS, 0), rssMb: all.reduce((x, u) => x + u.rssMb, 0), peakRssMb: all.reduce((x, u) => x + u.peakRssMb, 0) };
     };
     const loadCpu = () => loads.reduce((x, c) => x + usage(c.pid!).cpuS, 0);
@@ -185,7 +205,7 @@ async function main(): Promise<void> {
       (r) => r.text(),
       () => '',
     );
-    writeFileSync(path.join(RESULTS, `churn-${a.label ?? `${a.protocol}-r${REPLICAS}`}.metrics.txt`), metrics);
+    writeFileSync(path.join(RESULTS, `churn-${a.label ?? `${a.protocol}-r${REPLICAS}${WORKERS > 1 ? `-w${WORKERS}` : ''}`}.metrics.txt`), metrics);
 
     const fromIssue: number[] = [];
     const fromMtime: number[] = [];
@@ -207,9 +227,9 @@ async function main(): Promise<void> {
       const q = quantiles(xs);
       return q ? `p50 ${q.p50.toFixed(1)} ms, p99 ${q.p99.toFixed(1)} ms, max ${q.max.toFixed(1)} ms` : 'n/a';
     };
-    const label = a.label ?? `${a.protocol}-r${REPLICAS}`;
+    const label = a.label ?? `${a.protocol}-r${REPLICAS}${WORKERS > 1 ? `-w${WORKERS}` : ''}`;
     lines.push(
-      `zk-xds churn (${label}) — ${new Date().toISOString()}, node ${process.version}: ${S} services x ${I} instances, ${N} envoy-style ${a.protocol} proxies + 1 probe, ${RATE} port changes/s for ${DURATION_S} s over every service, ${REPLICAS} zk-xds process(es)`,
+      `zk-xds churn (${label}) — ${new Date().toISOString()}, node ${process.version}: ${S} services x ${I} instances, ${N} envoy-style ${a.protocol} proxies + 1 probe, ${RATE} port changes/s for ${DURATION_S} s over every service, ${REPLICAS} zk-xds process(es)${WORKERS > 1 ? ` with --workers ${WORKERS}` : ''}`,
       '',
       `| figure | value |`,
       `|---|---|`,

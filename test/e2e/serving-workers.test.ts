@@ -153,6 +153,15 @@ describe('serve --workers 3', () => {
     expect(await metric(main, /^zkxds_serving_workers\{state="ready"\} (\d+)$/)).toBe(2);
   });
 
+  it('zk-xds status lists the proxies of every process with the process serving each', async () => {
+    const { code, stdout } = await CliProcess.run(['status', '--admin', `http://127.0.0.1:${main.admin}`]);
+    expect(code).toBe(0);
+    const lines = stdout.split('\n');
+    expect(lines[0]).toMatch(/^PROCESS\s+NODE\s+CLUSTER/);
+    const served = new Set(lines.filter((l) => / raw-\d /.test(l)).map((l) => l.split(/\s+/)[0]));
+    expect(served.size).toBeGreaterThan(1);
+  });
+
   it('loses no call of a gRPC client whose worker is killed; the worker comes back and serves again', async () => {
     // A real grpc-js-xds client whose xDS stream a worker serves (connections go round-robin).
     let client: XdsClientProcess | undefined;
