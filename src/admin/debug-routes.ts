@@ -25,6 +25,8 @@ export interface DebugSources {
   readonly istio: IstioReport;
   /** Proxies other processes serve (`serve --workers`); unset: this process serves every stream. */
   readonly otherProcesses?: () => Promise<OtherProcesses>;
+  /** What a node another process serves was sent (null: none serves it). */
+  readonly otherConfigDump?: (node: string, type?: string) => Promise<{ process: string; dump: object } | null>;
 }
 
 /** One row of /debug/proxies: a proxy's status, what its client is not given, its scope. */
@@ -75,11 +77,15 @@ export function debugRoutes(src: DebugSources): Record<string, RouteHandler> {
       all.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.process < b.process ? -1 : a.process > b.process ? 1 : 0));
       return { status: 200, body: { proxies: all, retiring, processes: others.processes } };
     },
-    '/debug/config_dump': (url) => {
+    '/debug/config_dump': async (url) => {
       const node = url.searchParams.get('node');
       if (!node) return { status: 400, body: { error: 'name a proxy: /debug/config_dump?node=<node id> (see /debug/proxies)' } };
-      const dump = configDump(node, streamsByNode(src.xds).get(node) ?? [], url.searchParams.get('type') ?? undefined);
-      return dump ? { status: 200, body: dump } : { status: 404, body: { error: `no proxy with node id "${node}" is connected` } };
+      const type = url.searchParams.get('type') ?? undefined;
+      const dump = configDump(node, streamsByNode(src.xds).get(node) ?? [], type);
+      if (dump) return { status: 200, body: src.otherConfigDump ? { process: 'main', ...dump } : dump };
+      const other = await src.otherConfigDump?.(node, type);
+      if (other) return { status: 200, body: { process: other.process, ...other.dump } };
+      return { status: 404, body: { error: `no proxy with node id "${node}" is connected` } };
     },
     '/debug/catalog': (url) => catalogPage(src.catalog, src.registry, url.searchParams.get('service') ?? undefined),
     '/debug/resources': (url) => resourcesPage(src.publisher, src.caches, url.searchParams.get('service'), src.catalog),

@@ -125,7 +125,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
         retiring: () => xds.retiring(),
         istio: { ...istio, rejectedEntries: () => mcpPublisher.rejectedEntries() },
         scopes: scopes.pages,
-        ...(workers ? { otherProcesses: () => workers!.proxies() } : {}),
+        ...(workers ? { otherProcesses: () => workers!.proxies(), otherConfigDump: (node, type) => workers!.configDump(node, type) } : {}),
       }),
       // /debug/status (HTML) and its JSON pages; `kubernetes` is assigned before any request is served.
       ...statusRoutes({ xds, caches, catalog, registry, kubernetes: () => kubernetes }),

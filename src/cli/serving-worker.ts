@@ -9,7 +9,9 @@ import { Counter } from 'prom-client';
 import { proxyRows } from '../admin/debug-routes.js';
 import { buildServingPart, type ServingPart } from './serving-part.js';
 import { xdsTransportFrom, type XdsTransport } from './xds-tls-flags.js';
-import { fromEpochMs, parseMainMessage, type MainMessage, type WorkerMessage } from './worker-messages.js';
+import { fromEpochMs, parseMainMessage, type MainMessage, type WorkerMessage, type WorkerQuestion } from './worker-messages.js';
+import { configDump } from '../admin/config-dump.js';
+import { streamsByNode } from '../admin/proxy-status.js';
 
 interface Running {
   readonly part: ServingPart;
@@ -102,7 +104,7 @@ function handle_(r: Running, message: MainMessage, handle: unknown): void {
     }
     case 'request':
       answer(r, message.id, message.question).catch((err: Error) => {
-        r.log.warn({ question: message.question, err: err.message }, 'serving worker could not answer the main process');
+        r.log.warn({ question: message.question.what, err: err.message }, 'serving worker could not answer the main process');
         send({ kind: 'answer', id: message.id, body: null });
       });
       return;
@@ -119,11 +121,19 @@ function handle_(r: Running, message: MainMessage, handle: unknown): void {
   }
 }
 
-async function answer(r: Running, id: number, question: 'metrics' | 'proxies'): Promise<void> {
+async function answer(r: Running, id: number, question: WorkerQuestion): Promise<void> {
   const { part } = r;
-  const body =
-    question === 'metrics'
-      ? await r.metrics.registry.getMetricsAsJSON()
-      : proxyRows({ xds: part.xds, catalog: part.catalog, publisher: part.publisher, scopes: { describe: (node) => part.scopes.views.describe(node) } });
+  let body: unknown;
+  switch (question.what) {
+    case 'metrics':
+      body = await r.metrics.registry.getMetricsAsJSON();
+      break;
+    case 'proxies':
+      body = proxyRows({ xds: part.xds, catalog: part.catalog, publisher: part.publisher, scopes: { describe: (node) => part.scopes.views.describe(node) } });
+      break;
+    case 'config-dump':
+      body = configDump(question.node, streamsByNode(part.xds).get(question.node) ?? [], question.type);
+      break;
+  }
   send({ kind: 'answer', id, body });
 }

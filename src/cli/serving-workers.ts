@@ -73,6 +73,11 @@ export function pickRoundRobin(cursor: number, serving: readonly boolean[]): num
   return 0;
 }
 
+/** The main's environment less zk-xds's own settings: a worker takes its settings from the IPC config only. */
+function workerEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ZKXDS_') && k !== 'KUBECONFIG'));
+}
+
 export const processName = (index: number): string => (index === 0 ? MAIN_PROCESS : `worker-${index}`);
 
 export class ServingWorkers {
@@ -142,8 +147,9 @@ export class ServingWorkers {
         socket.destroy();
       });
     } catch (err) {
-      this.opts.log.warn({ worker: processName(slot.index), err: (err as Error).message }, 'could not hand a connection to a serving worker; closed it');
-      socket.destroy();
+      // Its channel closed under us (it is exiting): this process serves the connection instead.
+      this.opts.log.debug({ worker: processName(slot.index), err: (err as Error).message }, 'serving worker unreachable; serving the connection here');
+      return false;
     }
     return true;
   }
@@ -166,7 +172,7 @@ export class ServingWorkers {
 
   /** The main's metrics merged with every worker that answers in time. */
   async metrics(): Promise<string> {
-    const answers = await Promise.all(this.live().map((s) => s.requests.ask((m) => this.send(s, m), 'metrics')));
+    const answers = await Promise.all(this.live().map((s) => s.requests.ask((m) => this.send(s, m), { what: 'metrics' })));
     const workers = answers.flatMap((a) => (a.answered && Array.isArray(a.body) ? [a.body as MetricsJson] : []));
     const main = (await this.opts.registry.getMetricsAsJSON()) as MetricsJson;
     return mergeMetrics(main, workers).metrics();
@@ -175,7 +181,7 @@ export class ServingWorkers {
   /** Every worker's /debug/proxies rows, each with its process. */
   async proxies(): Promise<OtherProcesses> {
     const live = this.live();
-    const answers = await Promise.all(live.map((s) => s.requests.ask((m) => this.send(s, m), 'proxies')));
+    const answers = await Promise.all(live.map((s) => s.requests.ask((m) => this.send(s, m), { what: 'proxies' })));
     const proxies: Array<ProxyRow & { process: string }> = [];
     const processes: Array<OtherProcesses['processes'][number]> = [{ process: MAIN_PROCESS, pid: process.pid, answered: true }];
     live.forEach((slot, k) => {
@@ -188,6 +194,15 @@ export class ServingWorkers {
     });
     for (const s of this.slots) if (!live.includes(s)) processes.push({ process: processName(s.index), answered: false, error: 'not running (restarting)' });
     return { self: MAIN_PROCESS, proxies, processes };
+  }
+
+  /** What a node served by a worker was sent (/debug/config_dump), with the worker's name; null when none serves it. */
+  async configDump(node: string, type?: string): Promise<{ process: string; dump: object } | null> {
+    const live = this.live();
+    const question = { what: 'config-dump', node, ...(type !== undefined ? { type } : {}) } as const;
+    const answers = await Promise.all(live.map((s) => s.requests.ask((m) => this.send(s, m), question)));
+    const k = answers.findIndex((a) => a.answered && typeof a.body === 'object' && a.body !== null);
+    return k < 0 ? null : { process: processName(live[k]!.index), dump: (answers[k] as { body: object }).body };
   }
 
   /** Stops handing off, asks every worker to end its streams, waits up to `graceMs`, then kills. */
@@ -230,7 +245,7 @@ export class ServingWorkers {
     slot.restartTimer = null;
     const name = processName(slot.index);
     // Config goes over IPC, never on the command line; stdout and stderr are the main's (one log).
-    const child = fork(this.opts.entry ?? WORKER_ENTRY, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(this.opts.entry ?? WORKER_ENTRY, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: workerEnv() });
     slot.child = child;
     slot.pid = child.pid ?? null;
     slot.ready = false;

@@ -7,7 +7,11 @@ import type { ScopeBookState } from '../catalog/scope.js';
 import type { ServingConfig } from './serving-part.js';
 
 /** What a worker is asked and answers (worker-requests.ts pairs them by id). */
-export type WorkerQuestion = 'metrics' | 'proxies';
+export type WorkerQuestion =
+  | { readonly what: 'metrics' }
+  | { readonly what: 'proxies' }
+  /** What one node was sent (/debug/config_dump); answered with null when the node is not here. */
+  | { readonly what: 'config-dump'; readonly node: string; readonly type?: string };
 
 /** Main -> worker. */
 export type MainMessage =
@@ -35,7 +39,12 @@ export type WorkerMessage =
   /** Could not start (a TLS file it could not read...): it exits after this. */
   | { readonly kind: 'failed'; readonly reason: string };
 
-const QUESTIONS: ReadonlySet<string> = new Set<WorkerQuestion>(['metrics', 'proxies']);
+function isQuestion(value: unknown): value is WorkerQuestion {
+  const q = record(value);
+  if (!q) return false;
+  if (q.what === 'metrics' || q.what === 'proxies') return true;
+  return q.what === 'config-dump' && typeof q.node === 'string' && (q.type === undefined || typeof q.type === 'string');
+}
 
 function record(value: unknown): Record<string, unknown> | null {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
@@ -63,9 +72,7 @@ export function parseMainMessage(value: unknown): MainMessage | { readonly inval
         : { invalid: 'scopes needs explicit and learned lists' };
     }
     case 'request':
-      return isCount(m.id) && typeof m.question === 'string' && QUESTIONS.has(m.question)
-        ? (m as unknown as MainMessage)
-        : { invalid: 'request needs an id and a known question' };
+      return isCount(m.id) && isQuestion(m.question) ? (m as unknown as MainMessage) : { invalid: 'request needs an id and a known question' };
     case 'shutdown':
       return isCount(m.graceMs) ? (m as unknown as MainMessage) : { invalid: 'shutdown needs graceMs' };
     case 'warm':

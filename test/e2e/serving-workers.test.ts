@@ -126,6 +126,11 @@ describe('serve --workers 3', () => {
     expect(rawRows).toHaveLength(6);
     expect(new Set(rawRows.map((p) => p.process)).size).toBeGreaterThan(1);
     for (const p of rawRows) for (const s of p.streams) expect(s.process).toBe(p.process);
+    // What a proxy on a worker was sent, through the main's admin port.
+    const onWorker = rawRows.find((p) => p.process !== 'main')!;
+    const dump = await json<{ process: string; node: string; streams: unknown[] }>(main, `/debug/config_dump?node=${onWorker.node}&type=EDS`);
+    expect(dump).toMatchObject({ process: onWorker.process, node: onWorker.node });
+    expect(dump.streams).toHaveLength(1);
     expect(page.processes.map((p) => [p.process, p.answered])).toEqual([
       ['main', true],
       ['worker-1', true],

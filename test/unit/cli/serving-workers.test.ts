@@ -57,7 +57,8 @@ describe('IPC messages', () => {
   it('accepts well-formed messages of each side', () => {
     expect(parseMainMessage({ kind: 'services', services: [], observedAtEpochMs: 1 })).toEqual({ kind: 'services', services: [], observedAtEpochMs: 1 });
     expect(parseMainMessage({ kind: 'scopes', state: { explicit: [], learned: [] } })).toMatchObject({ kind: 'scopes' });
-    expect(parseMainMessage({ kind: 'request', id: 3, question: 'proxies' })).toMatchObject({ kind: 'request', id: 3 });
+    expect(parseMainMessage({ kind: 'request', id: 3, question: { what: 'proxies' } })).toMatchObject({ kind: 'request', id: 3 });
+    expect(parseMainMessage({ kind: 'request', id: 4, question: { what: 'config-dump', node: 'n1', type: 'EDS' } })).toMatchObject({ id: 4 });
     expect(parseMainMessage({ kind: 'warm' })).toEqual({ kind: 'warm' });
     expect(parseWorkerMessage({ kind: 'ready', pid: 42 })).toEqual({ kind: 'ready', pid: 42 });
     expect(parseWorkerMessage({ kind: 'answer', id: 1, body: [] })).toMatchObject({ kind: 'answer', id: 1 });
@@ -67,7 +68,9 @@ describe('IPC messages', () => {
     expect(parseMainMessage(null)).toEqual({ invalid: 'not an object with a kind' });
     expect(parseMainMessage({ kind: 'services', services: 'x', observedAtEpochMs: 1 })).toHaveProperty('invalid');
     expect(parseMainMessage({ kind: 'services', services: [], observedAtEpochMs: Number.NaN })).toHaveProperty('invalid');
-    expect(parseMainMessage({ kind: 'request', id: 1, question: 'secrets' })).toHaveProperty('invalid');
+    expect(parseMainMessage({ kind: 'request', id: 1, question: { what: 'secrets' } })).toHaveProperty('invalid');
+    expect(parseMainMessage({ kind: 'request', id: 1, question: { what: 'config-dump' } })).toHaveProperty('invalid');
+    expect(parseMainMessage({ kind: 'request', id: 1, question: 'proxies' })).toHaveProperty('invalid');
     expect(parseMainMessage({ kind: 'config', worker: -1, logLevel: 'info', config: {} })).toHaveProperty('invalid');
     expect(parseMainMessage({ kind: 'scopes', state: { explicit: [] } })).toHaveProperty('invalid');
     expect(parseMainMessage({ kind: 'reboot' })).toEqual({ invalid: 'unknown kind "reboot"' });
@@ -82,8 +85,8 @@ describe('WorkerRequests', () => {
     const requests = new WorkerRequests();
     const sent: Array<{ id: number }> = [];
     const send = (m: unknown) => sent.push(m as { id: number }) > 0;
-    const a = requests.ask(send, 'metrics');
-    const b = requests.ask(send, 'proxies');
+    const a = requests.ask(send, { what: 'metrics' });
+    const b = requests.ask(send, { what: 'proxies' });
     requests.answered(sent[1]!.id, 'B');
     requests.answered(sent[0]!.id, 'A');
     expect(await a).toEqual({ answered: true, body: 'A' });
@@ -93,9 +96,9 @@ describe('WorkerRequests', () => {
 
   it('reports a worker that does not answer in time, or is gone, instead of waiting', async () => {
     const requests = new WorkerRequests();
-    expect(await requests.ask(() => true, 'metrics', 20)).toEqual({ answered: false, error: 'no answer within 20 ms' });
-    expect(await requests.ask(() => false, 'metrics')).toEqual({ answered: false, error: 'worker not reachable' });
-    const pending = requests.ask(() => true, 'proxies');
+    expect(await requests.ask(() => true, { what: 'metrics' }, 20)).toEqual({ answered: false, error: 'no answer within 20 ms' });
+    expect(await requests.ask(() => false, { what: 'metrics' })).toEqual({ answered: false, error: 'worker not reachable' });
+    const pending = requests.ask(() => true, { what: 'proxies' });
     requests.dropAll('worker exited');
     expect(await pending).toEqual({ answered: false, error: 'worker exited' });
     // A late answer to a question that timed out is dropped.
