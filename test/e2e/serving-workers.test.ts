@@ -174,7 +174,9 @@ describe('serve --workers 3', () => {
     await app.create('/zk-xds/scope/shop', JSON.stringify({ services: ['echo'] }));
     const sidecars = Array.from({ length: 4 }, () => new AdsClient(`127.0.0.1:${main.xds}`, 'ads', undefined, own));
     clients.push(...sidecars);
-    sidecars.forEach((c, k) => c.send({ typeUrl: TYPE_URL.cluster, node: { id: `shop-${k}`, cluster: 'shop', userAgent: 'envoy' } }));
+    sidecars.forEach((c, k) => {
+      c.send({ typeUrl: TYPE_URL.cluster, node: { id: `shop-${k}`, cluster: 'shop', userAgent: 'envoy' } });
+    });
     // Envoy-like: ACK whatever comes; the latest response is what the sidecar holds.
     const acked = new WeakSet<object>();
     const latestClusters = (c: AdsClient) => {
