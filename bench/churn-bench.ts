@@ -154,19 +154,23 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 3000));
 
     const writes: Write[] = [];
+    /** CPU seconds so far per zk-xds process (with --workers, each server's forked workers too). */
+    const perProcess = (): Map<number, ProcessUsage> => {
+      const out = new Map<number, ProcessUsage>();
+      for (const pid of servers.flatMap((c) => withChildren(c.pid!))) {
+        try {
+          out.set(pid, usage(pid));
+        } catch {
+          // Exited since it was listed.
+        }
+      }
+      return out;
+    };
     const serverUsage = (): ProcessUsage => {
-      // With --workers, each server's forked serving workers count too.
-      const all = servers
-        .flatMap((c) => withChildren(c.pid!))
-        .flatMap((pid) => {
-          try {
-            return [usage(pid)];
-          } catch {
-            return []; // exited since it was listed
-          }
-        });
+      const all = [...perProcess().values()];
       return { cpuS: all.reduce((x, u) => x + u.cpuS, 0), rssMb: all.reduce((x, u) => x + u.rssMb, 0), peakRssMb: all.reduce((x, u) => x + u.peakRssMb, 0) };
     };
+    const perProcessAt = perProcess();
     const loadCpu = () => loads.reduce((x, c) => x + usage(c.pid!).cpuS, 0);
     const cpuAt: ProcessUsage[] = [serverUsage()];
     const loadCpuAt = loadCpu();
@@ -196,6 +200,12 @@ async function main(): Promise<void> {
     while (epochNow() - writesDone < TAIL_S * 1000 && !writes.every(seen)) await new Promise((r) => setTimeout(r, 100));
     clearInterval(sampler);
     cpuAt.push(serverUsage());
+    // Main processes first, then their workers: what each spent during the churn, and its RSS.
+    const mains = new Set(servers.map((c) => c.pid!));
+    const split = [...perProcess()]
+      .sort(([x], [y]) => Number(mains.has(y)) - Number(mains.has(x)) || x - y)
+      .map(([pid, u]) => `${mains.has(pid) ? 'main' : 'worker'} ${(u.cpuS - (perProcessAt.get(pid)?.cpuS ?? 0)).toFixed(1)} s / ${u.rssMb.toFixed(0)} MB`)
+      .join(', ');
     const churnCpuS = cpuAt[cpuAt.length - 1]!.cpuS - cpuAt[0]!.cpuS;
     const elapsedS = (epochNow() - churnStart) / 1000;
     const loadCpuS = loadCpu() - loadCpuAt;
@@ -239,6 +249,7 @@ async function main(): Promise<void> {
       `| zk-xds CPU during churn | ${churnCpuS.toFixed(1)} s over ${elapsedS.toFixed(1)} s (${((100 * churnCpuS) / elapsedS).toFixed(0)}% of one core) |`,
       `| load generator CPU during churn | ${loadCpuS.toFixed(1)} s (${((100 * loadCpuS) / elapsedS).toFixed(0)}% of one core); whole machine ${machinePct.toFixed(0)}% busy (of ${cpus().length} cores) |`,
       `| zk-xds's own figures (mean over the run) | ${ownFigures(metrics)} |`,
+      ...(WORKERS > 1 || REPLICAS > 1 ? [`| zk-xds CPU and RSS per process | ${split} |`] : []),
       `| zk-xds RSS after churn | ${cpuAt[cpuAt.length - 1]!.rssMb.toFixed(0)} MB (peak ${cpuAt[cpuAt.length - 1]!.peakRssMb.toFixed(0)} MB) |`,
       '',
       `| writes issued in | receipts | p50 | p99 | max | zk-xds CPU |`,
