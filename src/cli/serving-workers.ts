@@ -236,7 +236,9 @@ export class ServingWorkers {
         if (err) this.opts.log.debug({ worker: processName(slot.index), kind: message.kind, err: err.message }, 'message to a serving worker not delivered');
       });
       return true;
-    } catch {
+    } catch (err) {
+      // A value structured clone cannot copy, or a channel that just closed: said, never thrown.
+      this.opts.log.warn({ worker: processName(slot.index), kind: message.kind, err: (err as Error).message }, 'could not send a message to a serving worker');
       return false;
     }
   }
