@@ -238,7 +238,14 @@ export class ServingWorkers {
       return true;
     } catch (err) {
       // A value structured clone cannot copy, or a channel that just closed: said, never thrown.
-      this.opts.log.warn({ worker: processName(slot.index), kind: message.kind, err: (err as Error).message }, 'could not send a message to a serving worker');
+      // A worker that missed part of the catalog or scopes would serve a diverging state: it is
+      // restarted, and starts again from the full snapshot.
+      const diverges = message.kind === 'services' || message.kind === 'scopes' || message.kind === 'warm';
+      this.opts.log.warn(
+        { worker: processName(slot.index), kind: message.kind, err: (err as Error).message, restarting: diverges },
+        'could not send a message to a serving worker',
+      );
+      if (diverges) child.kill('SIGKILL');
       return false;
     }
   }
