@@ -1,7 +1,7 @@
 // What the scenario benchmarks share: filling ZooKeeper with generated registrations, starting the
 // real zk-xds CLI in its own process, and reading a process's CPU and memory from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/xds/protos.js';
 import { freePorts } from '../test/support/zookeeper-server.js';
@@ -28,6 +28,21 @@ export function usage(pid: number): ProcessUsage {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { cpuS: ticks / 100, rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
+}
+
+/** `pid` and its children (a zk-xds with --workers forks its serving workers), from /proc's ppid fields. */
+export function withChildren(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry));
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  return [pid, ...children];
 }
 
 /** `/services/svc-NNNNN/<ip>:8080` for S services x I instances, JSON {address, port: 8080}. */

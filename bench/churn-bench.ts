@@ -7,9 +7,13 @@
 // 5-s buckets (flat = the server keeps up; growing = it falls further behind). Prints one table and
 // writes it to bench/results/.
 //   node dist/bench/churn-bench.js [--services 1000] [--instances 10] [--proxies 1000]
-//     [--rate 100] [--duration-s 30] [--protocol sotw|delta] [--replicas 1] [--label name]
+//     [--rate 100] [--duration-s 30] [--protocol sotw|delta] [--replicas 1] [--workers 1]
+//     [--per-connection 100] [--label name]
 // --replicas R: R zk-xds processes, each reading ZooKeeper itself, each serving N/R of the proxies
 // (the probe is on the first): what serving from R cores costs and gives, without shared reading.
+// --workers W: one zk-xds with `--workers W` (ZooKeeper read once, connections handed round-robin
+// to W serving processes); CPU and RSS are summed over the main and its workers. Proxies spread
+// per connection: --per-connection (simulated proxies per HTTP/2 connection) 1 spreads each.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -19,7 +23,7 @@ import { PROJECT_ROOT } from '../src/xds/protos.js';
 import { ZooKeeperServer } from '../test/support/zookeeper-server.js';
 import { ZkTestClient } from '../test/support/zk-test-client.js';
 import { EndpointProbe } from './loadgen/endpoint-probe.js';
-import { epochNow, fill, instancePath, ip, quantiles, startZkXds, stopProcess, usage, type ProcessUsage } from './bench-support.js';
+import { epochNow, fill, instancePath, ip, quantiles, startZkXds, stopProcess, usage, withChildren, type ProcessUsage } from './bench-support.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -30,6 +34,8 @@ const { values: a } = parseArgs({
     'duration-s': { type: 'string', default: '30' },
     protocol: { type: 'string', default: 'sotw' },
     replicas: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '1' },
+    'per-connection': { type: 'string', default: '100' },
     'loadgen-workers': { type: 'string', default: '1' },
     label: { type: 'string' },
   },
@@ -40,6 +46,7 @@ const N = Number(a.proxies);
 const RATE = Number(a.rate);
 const DURATION_S = Number(a['duration-s']);
 const REPLICAS = Number(a.replicas);
+const WORKERS = Number(a.workers);
 const BUCKET_S = 5;
 /** How long after the last write the probe may still receive changes before they count as missing. */
 const TAIL_S = 30;
@@ -92,6 +99,8 @@ function startLoad(server: string, proxies: number, firstIndex: number): { child
     'envoy',
     '--workers',
     a['loadgen-workers']!,
+    '--per-connection',
+    a['per-connection']!,
     '--duration-s',
     '100000',
   ];
@@ -127,7 +136,9 @@ async function main(): Promise<void> {
   try {
     await fill(writer, S, I);
     const started = performance.now();
-    const replicas = await Promise.all(Array.from({ length: REPLICAS }, () => startZkXds(zk.connectString, '/services')));
+    const replicas = await Promise.all(
+      Array.from({ length: REPLICAS }, () => startZkXds(zk.connectString, '/services', WORKERS > 1 ? ['--workers', String(WORKERS)] : [])),
+    );
     servers.push(...replicas.map((r) => r.child));
     const running = replicas[0]!;
     const xds = `127.0.0.1:${running.xdsPort}`;
@@ -143,10 +154,23 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 3000));
 
     const writes: Write[] = [];
+    /** CPU seconds so far per zk-xds process (with --workers, each server's forked workers too). */
+    const perProcess = (): Map<number, ProcessUsage> => {
+      const out = new Map<number, ProcessUsage>();
+      for (const pid of servers.flatMap((c) => withChildren(c.pid!))) {
+        try {
+          out.set(pid, usage(pid));
+        } catch {
+          // Exited since it was listed.
+        }
+      }
+      return out;
+    };
     const serverUsage = (): ProcessUsage => {
-      const all = servers.map((c) => usage(c.pid!));
+      const all = [...perProcess().values()];
       return { cpuS: all.reduce((x, u) => x + u.cpuS, 0), rssMb: all.reduce((x, u) => x + u.rssMb, 0), peakRssMb: all.reduce((x, u) => x + u.peakRssMb, 0) };
     };
+    const perProcessAt = perProcess();
     const loadCpu = () => loads.reduce((x, c) => x + usage(c.pid!).cpuS, 0);
     const cpuAt: ProcessUsage[] = [serverUsage()];
     const loadCpuAt = loadCpu();
@@ -176,6 +200,12 @@ async function main(): Promise<void> {
     while (epochNow() - writesDone < TAIL_S * 1000 && !writes.every(seen)) await new Promise((r) => setTimeout(r, 100));
     clearInterval(sampler);
     cpuAt.push(serverUsage());
+    // Main processes first, then their workers: what each spent during the churn, and its RSS.
+    const mains = new Set(servers.map((c) => c.pid!));
+    const split = [...perProcess()]
+      .sort(([x], [y]) => Number(mains.has(y)) - Number(mains.has(x)) || x - y)
+      .map(([pid, u]) => `${mains.has(pid) ? 'main' : 'worker'} ${(u.cpuS - (perProcessAt.get(pid)?.cpuS ?? 0)).toFixed(1)} s / ${u.rssMb.toFixed(0)} MB`)
+      .join(', ');
     const churnCpuS = cpuAt[cpuAt.length - 1]!.cpuS - cpuAt[0]!.cpuS;
     const elapsedS = (epochNow() - churnStart) / 1000;
     const loadCpuS = loadCpu() - loadCpuAt;
@@ -185,7 +215,7 @@ async function main(): Promise<void> {
       (r) => r.text(),
       () => '',
     );
-    writeFileSync(path.join(RESULTS, `churn-${a.label ?? `${a.protocol}-r${REPLICAS}`}.metrics.txt`), metrics);
+    writeFileSync(path.join(RESULTS, `churn-${a.label ?? `${a.protocol}-r${REPLICAS}${WORKERS > 1 ? `-w${WORKERS}` : ''}`}.metrics.txt`), metrics);
 
     const fromIssue: number[] = [];
     const fromMtime: number[] = [];
@@ -207,9 +237,9 @@ async function main(): Promise<void> {
       const q = quantiles(xs);
       return q ? `p50 ${q.p50.toFixed(1)} ms, p99 ${q.p99.toFixed(1)} ms, max ${q.max.toFixed(1)} ms` : 'n/a';
     };
-    const label = a.label ?? `${a.protocol}-r${REPLICAS}`;
+    const label = a.label ?? `${a.protocol}-r${REPLICAS}${WORKERS > 1 ? `-w${WORKERS}` : ''}`;
     lines.push(
-      `zk-xds churn (${label}) — ${new Date().toISOString()}, node ${process.version}: ${S} services x ${I} instances, ${N} envoy-style ${a.protocol} proxies + 1 probe, ${RATE} port changes/s for ${DURATION_S} s over every service, ${REPLICAS} zk-xds process(es)`,
+      `zk-xds churn (${label}) — ${new Date().toISOString()}, node ${process.version}: ${S} services x ${I} instances, ${N} envoy-style ${a.protocol} proxies + 1 probe, ${RATE} port changes/s for ${DURATION_S} s over every service, ${REPLICAS} zk-xds process(es)${WORKERS > 1 ? ` with --workers ${WORKERS}` : ''}`,
       '',
       `| figure | value |`,
       `|---|---|`,
@@ -219,6 +249,7 @@ async function main(): Promise<void> {
       `| zk-xds CPU during churn | ${churnCpuS.toFixed(1)} s over ${elapsedS.toFixed(1)} s (${((100 * churnCpuS) / elapsedS).toFixed(0)}% of one core) |`,
       `| load generator CPU during churn | ${loadCpuS.toFixed(1)} s (${((100 * loadCpuS) / elapsedS).toFixed(0)}% of one core); whole machine ${machinePct.toFixed(0)}% busy (of ${cpus().length} cores) |`,
       `| zk-xds's own figures (mean over the run) | ${ownFigures(metrics)} |`,
+      ...(WORKERS > 1 || REPLICAS > 1 ? [`| zk-xds CPU and RSS per process | ${split} |`] : []),
       `| zk-xds RSS after churn | ${cpuAt[cpuAt.length - 1]!.rssMb.toFixed(0)} MB (peak ${cpuAt[cpuAt.length - 1]!.peakRssMb.toFixed(0)} MB) |`,
       '',
       `| writes issued in | receipts | p50 | p99 | max | zk-xds CPU |`,

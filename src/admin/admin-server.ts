@@ -25,6 +25,8 @@ export interface AdminServerOptions {
   readonly readiness: () => ReadinessReport;
   readonly log: Logger;
   readonly routes?: Readonly<Record<string, RouteHandler>>;
+  /** What /metrics serves instead of `registry` alone (e.g. merged with other processes' metrics). */
+  readonly metrics?: () => Promise<string>;
   /**
    * Decides who sees every page but /healthz, /readyz and /metrics (DebugAccess); unset: everyone
    * (tests of the pages themselves).
@@ -69,7 +71,7 @@ export class AdminServer {
         return send(res, r.ready ? 200 : 503, { ready: r.ready, ...r.detail });
       }
       case '/metrics': {
-        const text = await this.opts.registry.metrics();
+        const text = await (this.opts.metrics ?? (() => this.opts.registry.metrics()))();
         res.writeHead(200, { 'content-type': this.opts.registry.contentType });
         res.end(text);
         return;

@@ -141,6 +141,12 @@ export class ScopeMatcher {
 
 export type ScopeBookListener = (nodeClusters: ReadonlySet<string>) => void;
 
+/** A book's whole content (what a serving worker's copy is fed: `serve --workers`). */
+export interface ScopeBookState {
+  readonly explicit: ReadonlyArray<readonly [string, readonly ScopeEntry[]]>;
+  readonly learned: ReadonlyArray<readonly [string, readonly ScopeEntry[]]>;
+}
+
 /**
  * The scopes of every node cluster, per source. Sources replace their whole share of a cluster;
  * listeners hear which clusters' merged scope may have changed.
@@ -179,6 +185,32 @@ export class ScopeBook {
       if (!sameEntries(this.learned.get(cluster), sorted.length > 0 ? sorted : undefined)) changed.add(cluster);
       if (sorted.length > 0) this.learned.set(cluster, sorted);
       else this.learned.delete(cluster);
+    }
+    if (changed.size > 0) this.notify(changed);
+  }
+
+  /** Everything the book holds, per source (plain data: it crosses to other processes). */
+  state(): ScopeBookState {
+    return { explicit: [...this.explicit], learned: [...this.learned] };
+  }
+
+  /** Becomes a copy of another book's `state`; listeners hear the clusters whose entries changed. */
+  replace(state: ScopeBookState): void {
+    const changed = new Set<string>();
+    for (const [mine, theirs] of [
+      [this.explicit, new Map(state.explicit)],
+      [this.learned, new Map(state.learned)],
+    ] as const) {
+      for (const cluster of [...mine.keys()]) {
+        if (theirs.has(cluster)) continue;
+        mine.delete(cluster);
+        changed.add(cluster);
+      }
+      for (const [cluster, entries] of theirs) {
+        if (sameEntries(mine.get(cluster), entries)) continue;
+        mine.set(cluster, [...entries]);
+        changed.add(cluster);
+      }
     }
     if (changed.size > 0) this.notify(changed);
   }

@@ -190,6 +190,15 @@ export function buildProgram(): Command {
         .argParser(int(1, 10000)),
     )
     .addOption(
+      new Option(
+        '--workers <n>',
+        'serving processes, this one included: N-1 workers beside it serve xDS streams from the catalog it reads from ZooKeeper once (more cores for many proxies)',
+      )
+        .env('ZKXDS_WORKERS')
+        .default(1)
+        .argParser(int(1, 64)),
+    )
+    .addOption(
       new Option('--log-level <level>', 'pino log level')
         .env('ZKXDS_LOG_LEVEL')
         .default('info')

@@ -1,5 +1,6 @@
 // Wiring of sidecar scopes for `serve`: the scope book, its ZooKeeper sources, the scoped sidecar
-// views (fed after the base publisher) and the xDS server's per-node view choice.
+// views (fed after the base publisher) and the xDS server's per-node view choice. The serving half
+// (book and views) is also what a serving worker runs (serving-part.ts).
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ScopeBook } from '../catalog/scope.js';
@@ -13,28 +14,35 @@ import type { ViewName } from '../xds/client-profile.js';
 import type { ScopeFlags } from './scope-flags.js';
 import type { ScopeSource } from '../admin/scope-pages.js';
 
-export interface SidecarScopes {
+/** The serving half: the book and the scoped views; fed by a ScopeWatcher (main) or over IPC (a serving worker). */
+export interface ScopedServing {
   readonly book: ScopeBook;
   readonly views: ScopedSidecarViews;
-  readonly watcher: ScopeWatcher;
   /** For XdsServerOptions.viewSelector and onViewUnused. */
   readonly viewSelector: (node: NodeMessage | null, view: ViewName) => ResourceCache | undefined;
   readonly onViewUnused: (cache: ResourceCache) => void;
+  /** Connects the views to the xDS server (after it exists). */
+  connect(xds: ScopedXds): void;
+}
+
+export interface ScopedXds {
+  reselectViews(which: (node: NodeMessage | null) => boolean): void;
+  connectedStreams(): ReadonlyArray<{ node: NodeMessage | null; view: { kind: string } | null }>;
+}
+
+export interface SidecarScopes extends ScopedServing {
+  readonly watcher: ScopeWatcher;
   /** Connects the views to the xDS server (after it exists) and starts reading ZooKeeper. */
-  start(xds: {
-    reselectViews(which: (node: NodeMessage | null) => boolean): void;
-    connectedStreams(): ReadonlyArray<{ node: NodeMessage | null; view: { kind: string } | null }>;
-  }): Promise<void>;
+  start(xds: ScopedXds): Promise<void>;
   stop(): void;
   /** For the admin pages. */
   readonly pages: ScopeSource;
 }
 
-export function sidecarScopes(
-  flags: ScopeFlags & { domainSuffix: string; sidecarListenAddress: string },
-  deps: { base: ResourceCache; catalog: CatalogStore; namesOf: SidecarNamesOf; registry: ZkRegistry; log: Logger; metrics: Metrics },
-): SidecarScopes {
-  const log = deps.log.child({ component: 'scopes' });
+export function scopedServing(
+  flags: Pick<ScopeFlags, 'scopeDefault'> & { domainSuffix: string; sidecarListenAddress: string },
+  deps: { base: ResourceCache; catalog: CatalogStore; namesOf: SidecarNamesOf; log: Logger },
+): ScopedServing {
   const book = new ScopeBook();
   const views = new ScopedSidecarViews({
     base: deps.base,
@@ -44,8 +52,24 @@ export function sidecarScopes(
     scopeDefault: flags.scopeDefault ?? 'all',
     domainSuffix: flags.domainSuffix,
     sidecarBindAddress: flags.sidecarListenAddress,
-    log,
+    log: deps.log.child({ component: 'scopes' }),
   });
+  return {
+    book,
+    views,
+    viewSelector: (node, view) => (view === 'sidecar' ? views.cacheFor(node) : undefined),
+    onViewUnused: (cache) => views.forget(cache),
+    connect(xds) {
+      views.onRebind = (cluster) => xds.reselectViews((node) => (node?.cluster ?? '') === cluster);
+      views.hasStreams = (cluster) => xds.connectedStreams().some((s) => s.view?.kind === 'sidecar' && (s.node?.cluster ?? '') === cluster);
+    },
+  };
+}
+
+/** The main process's scopes: the serving half plus the ZooKeeper sources that fill its book. */
+export function sidecarScopes(flags: ScopeFlags, serving: ScopedServing, deps: { registry: ZkRegistry; log: Logger; metrics: Metrics }): SidecarScopes {
+  const log = deps.log.child({ component: 'scopes' });
+  const { book, views } = serving;
   // Dubbo consumers sit beside providers: the primary ensemble's Dubbo 2 roots.
   const primary = deps.registry.sources.ensembles[0]!;
   const dubboRoots = flags.scopeFromConsumers === false ? [] : primary.roots.filter((r) => r.layout === 'dubbo').map((r) => r.path);
@@ -56,14 +80,10 @@ export function sidecarScopes(
     deps.metrics.registry,
   );
   return {
-    book,
-    views,
+    ...serving,
     watcher,
-    viewSelector: (node, view) => (view === 'sidecar' ? views.cacheFor(node) : undefined),
-    onViewUnused: (cache) => views.forget(cache),
     async start(xds) {
-      views.onRebind = (cluster) => xds.reselectViews((node) => (node?.cluster ?? '') === cluster);
-      views.hasStreams = (cluster) => xds.connectedStreams().some((s) => s.view?.kind === 'sidecar' && (s.node?.cluster ?? '') === cluster);
+      serving.connect(xds);
       await watcher.start();
     },
     stop: () => watcher.stop(),

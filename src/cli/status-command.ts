@@ -8,13 +8,18 @@ import { scopeCell, type ProxyScope } from '../admin/scope-pages.js';
 const TYPES = ['CDS', 'LDS', 'EDS', 'RDS'] as const;
 
 export async function statusCommand(opts: { admin: string; adminTokenFile?: string; output: 'table' | 'json' }, out: (text: string) => void): Promise<void> {
-  const { body } = await getAdmin<{ proxies: Array<ProxyStatus & { notApplied?: NotApplied[]; scope?: ProxyScope }> }>(
-    opts.admin,
-    '/debug/proxies',
-    opts.adminTokenFile,
-  );
+  const { body } = await getAdmin<{ proxies: Array<StatusRow>; processes?: ProcessAnswer[] }>(opts.admin, '/debug/proxies', opts.adminTokenFile);
   if (opts.output === 'json') return out(`${JSON.stringify(body, null, 2)}\n`);
-  out(proxyTable(body.proxies) + notAppliedReport(body.proxies));
+  out(proxyTable(body.proxies) + notAppliedReport(body.proxies) + unansweredReport(body.processes ?? []));
+}
+
+type StatusRow = ProxyStatus & { notApplied?: NotApplied[]; scope?: ProxyScope; process?: string };
+type ProcessAnswer = { process: string; answered: boolean; error?: string };
+
+/** Serving workers (`serve --workers`) whose proxies are missing from the table: they did not answer. */
+function unansweredReport(processes: readonly ProcessAnswer[]): string {
+  const missing = processes.filter((p) => !p.answered);
+  return missing.length === 0 ? '' : `\nnot listed (no answer): ${missing.map((p) => `${p.process} (${p.error ?? 'unknown'})`).join(', ')}\n`;
 }
 
 /**
@@ -36,9 +41,12 @@ export function notAppliedReport(proxies: ReadonlyArray<{ node: string; notAppli
     .join('');
 }
 
-export function proxyTable(proxies: ReadonlyArray<ProxyStatus & { scope?: ProxyScope }>): string {
+export function proxyTable(proxies: ReadonlyArray<ProxyStatus & { scope?: ProxyScope; process?: string }>): string {
   if (proxies.length === 0) return 'no proxies connected\n';
+  // With serving workers, which process serves each proxy (the one to look at in its logs).
+  const byProcess = proxies.some((p) => p.process !== undefined);
   const rows = proxies.map((p) => [
+    ...(byProcess ? [p.process ?? '-'] : []),
     p.node,
     p.cluster,
     p.kind,
@@ -48,7 +56,10 @@ export function proxyTable(proxies: ReadonlyArray<ProxyStatus & { scope?: ProxyS
     p.connectedSince,
     scopeCell(p.scope),
   ]);
-  return formatTable(['NODE', 'CLUSTER', 'KIND', 'PROTOCOL', ...TYPES, 'CHANGE->ACK P50/P99 MS', 'CONNECTED SINCE', 'SCOPE'], rows);
+  return formatTable(
+    [...(byProcess ? ['PROCESS'] : []), 'NODE', 'CLUSTER', 'KIND', 'PROTOCOL', ...TYPES, 'CHANGE->ACK P50/P99 MS', 'CONNECTED SINCE', 'SCOPE'],
+    rows,
+  );
 }
 
 /** A type's state; NACKED also names the rejected version, '-' when the proxy does not use the type. */

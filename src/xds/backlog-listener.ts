@@ -28,7 +28,16 @@ export function kernelBacklogCap(): number | null {
   }
 }
 
-/** With TLS `credentials`, the injector's HTTP/2 server does the handshake on each injected socket. */
+/**
+ * Offered each accepted socket, still paused, before this process serves it: true when it took the
+ * socket (another process serves it), false to serve it here.
+ */
+export type HandOff = (socket: net.Socket) => boolean;
+
+/**
+ * With TLS `credentials`, the injector's HTTP/2 server does the handshake on each injected socket.
+ * `handOff` may take accepted sockets to serve them elsewhere (`serve --workers`).
+ */
 export async function listenWithBacklog(
   server: grpc.Server,
   host: string,
@@ -36,6 +45,7 @@ export async function listenWithBacklog(
   backlog: number,
   log: Logger,
   credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
+  handOff?: HandOff,
 ): Promise<BacklogListener> {
   const injector = server.createConnectionInjector(credentials);
   // Accepting is kept cheap: a socket is only queued when accepted, and its HTTP/2 session is set
@@ -55,6 +65,7 @@ export async function listenWithBacklog(
     else injecting = false;
   };
   const listener = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
+    if (handOff?.(socket)) return;
     accepted.push(socket);
     if (!injecting) {
       injecting = true;
@@ -82,5 +93,23 @@ export async function listenWithBacklog(
         // Accepted but not handed over yet: nobody else will close these.
         for (const socket of accepted.splice(0)) socket.destroy();
       }),
+  };
+}
+
+/**
+ * Serves sockets accepted by another process (a serving worker of `serve --workers`): each goes to
+ * `server` through its own connection injector, which does the TLS handshake with `credentials`.
+ */
+export function socketAdopter(
+  server: grpc.Server,
+  credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
+): (socket: net.Socket) => void {
+  // Made now, not at the first socket: grpc-js drops connections until certificate-provider
+  // credentials have reached the injector's server, which happens a turn later.
+  const injector = server.createConnectionInjector(credentials);
+  return (socket) => {
+    socket.setNoDelay(true);
+    socket.resume();
+    injector.injectConnection(socket);
   };
 }

@@ -19,7 +19,8 @@ import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream-limits.js';
 import { WriteGate } from './write-gate.js';
 import { NackLog } from './nack-log.js';
 import { limitMetrics, type LimitMetrics } from './limit-metrics.js';
-import { listenWithBacklog, type BacklogListener } from './backlog-listener.js';
+import { listenWithBacklog, socketAdopter, type BacklogListener, type HandOff } from './backlog-listener.js';
+import type net from 'node:net';
 import { resetCall } from './call-reset.js';
 import { MemoryReclaimer } from './memory-reclaim.js';
 import type { WarmGate } from './warm-gate.js';
@@ -66,6 +67,8 @@ export interface XdsServerOptions {
   readonly credentials?: grpc.ServerCredentials;
   /** With client certificates required: which node clusters identities may claim (peer-identity.ts). */
   readonly identities?: IdentityPolicy;
+  /** May take accepted connections to serve them in another process (backlog-listener.ts). */
+  readonly handOff?: HandOff;
 }
 
 export const DEFAULT_RETIRE_GRACE_MS = 10_000;
@@ -196,13 +199,21 @@ export class XdsServer {
 
   /** Binds (with the storm-sized listen backlog) and starts serving; returns the bound port (useful with port 0). */
   async listen(host: string, port: number): Promise<number> {
-    this.listener = await listenWithBacklog(this.server, host, port, this.limits.listenBacklog, this.opts.log, this.opts.credentials);
+    this.listener = await listenWithBacklog(this.server, host, port, this.limits.listenBacklog, this.opts.log, this.opts.credentials, this.opts.handOff);
     this.boundPort = this.listener.port;
     return this.boundPort;
   }
 
   get port(): number {
     return this.boundPort;
+  }
+
+  /**
+   * Serves connections another process accepted (a serving worker never listens itself). Call it
+   * before the first arrives: TLS credentials load a turn after the injector is made.
+   */
+  adopter(): (socket: net.Socket) => void {
+    return socketAdopter(this.server, this.opts.credentials);
   }
 
   /** Subscribes to every ACK and NACK proxies send. */

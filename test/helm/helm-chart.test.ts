@@ -315,6 +315,11 @@ describe('charts/zk-xds', () => {
     expect(path.posix.basename(tokenFile)).toBe('token');
   });
 
+  it('config.workers: serving processes per pod through ZKXDS_WORKERS (1 by default)', () => {
+    expect(envOf(only<IDeployment>(rendered('values-default.yaml'), 'Deployment')).get('ZKXDS_WORKERS')).toBe('1');
+    expect(envOf(only<IDeployment>(rendered('values-full.yaml'), 'Deployment')).get('ZKXDS_WORKERS')).toBe('2');
+  });
+
   it('keeps an Istio sidecar out of its own pods in every values file (/debug trusts loopback, which a sidecar would turn every client into)', () => {
     for (const file of ['values-default.yaml', 'values-full.yaml', 'values-minimal.yaml']) {
       const deployment = only<IDeployment>(rendered(file), 'Deployment');

@@ -33,7 +33,11 @@ interface RawResponse {
 }
 
 type AdsStream = grpc.ClientDuplexStream<object, RawResponse>;
-export type ServiceCtor = new (address: string, creds: grpc.ChannelCredentials) => grpc.Client & Record<string, (...a: unknown[]) => unknown>;
+export type ServiceCtor = new (
+  address: string,
+  creds: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
+) => grpc.Client & Record<string, (...a: unknown[]) => unknown>;
 
 let ctorCache: Record<string, ServiceCtor> | undefined;
 
@@ -71,9 +75,15 @@ export class AdsClient {
   /** How the stream ended (null while open). */
   status: grpc.StatusObject | null = null;
 
-  constructor(address: string, api: keyof typeof METHOD = 'ads', creds: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
+  /** `options` e.g. `{ 'grpc.use_local_subchannel_pool': 1 }`: a connection of its own, not shared with other clients of the address. */
+  constructor(
+    address: string,
+    api: keyof typeof METHOD = 'ads',
+    creds: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+    options?: grpc.ChannelOptions,
+  ) {
     const Ctor = serviceCtors()[api]!;
-    const client = new Ctor(address, creds);
+    const client = new Ctor(address, creds, options);
     this.client = client;
     this.stream = (client[METHOD[api]] as () => AdsStream).call(client);
     this.stream.on('data', (r: RawResponse) =>

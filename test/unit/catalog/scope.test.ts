@@ -77,3 +77,27 @@ describe('ScopeBook', () => {
     expect(book.scopeOf('strict')).toEqual([]);
   });
 });
+
+describe('ScopeBook state and replace (a serving worker copy of the main book)', () => {
+  it('copies explicit and learned entries and tells listeners only the clusters that changed', () => {
+    const main = new ScopeBook();
+    main.setExplicit('shop', ['orders', 'pay*'], '/zk-xds/scope/shop');
+    main.setLearned(new Map([['web', [{ pattern: 'catalog', source: 'dubbo-consumer', from: '/dubbo/x/consumers/a' }]]]));
+    const copy = new ScopeBook();
+    const heard: string[][] = [];
+    copy.onChange((clusters) => heard.push([...clusters].sort()));
+    copy.replace(structuredClone(main.state()));
+    expect(copy.scopeOf('shop')).toEqual(main.scopeOf('shop'));
+    expect(copy.scopeOf('web')).toEqual(main.scopeOf('web'));
+    expect(heard).toEqual([['shop', 'web']]);
+
+    main.setExplicit('shop', undefined, '/zk-xds/scope/shop');
+    main.setExplicit('api', ['db'], '/zk-xds/scope/api');
+    copy.replace(structuredClone(main.state()));
+    expect(copy.scopeOf('shop')).toBeUndefined();
+    expect(copy.clusters()).toEqual(['api', 'web']);
+    expect(heard[1]).toEqual(['api', 'shop']);
+    copy.replace(structuredClone(main.state()));
+    expect(heard).toHaveLength(2);
+  });
+});
