@@ -47,7 +47,8 @@ bench: build
 	node dist/bench/scenarios.js --protocol sotw --style envoy
 	node dist/bench/scenarios.js --protocol delta --style envoy
 	node dist/bench/scenarios.js --protocol sotw --style grpc
-	node dist/bench/churn-bench.js --proxies 1000 --rate 100 --duration-s 30
+	node dist/bench/churn-bench.js --proxies 1000 --rate 100 --duration-s 30 --label workers-1
+	node dist/bench/churn-bench.js --proxies 1000 --rate 100 --duration-s 30 --workers 2 --label workers-2
 	node dist/bench/scope-bench.js --services 1000 --instances 10 --proxies 2000 --scope 10 --churn-rate 100
 	scripts/connection-storm-bench.sh --proxies 10000
 
