@@ -8,6 +8,7 @@ import type { Sink, StreamEnvironment } from '../../src/xds/stream-base.js';
 import { NameSharing } from '../../src/xds/name-sets.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { silentLogger } from '../../src/observability/logger.js';
+import type { DeltaDiscoveryRequestMessage } from '../../src/xds/delta-messages.js';
 
 export const EDS = TYPE_URL.endpoint;
 
@@ -55,6 +56,20 @@ export function streamWorld() {
     return stream;
   };
   return { cache, env, set, track };
+}
+
+/** A delta request for EDS (or `fields.type_url`) as the decoder delivers it, every list empty unless given. */
+export function deltaRequest(fields: Partial<DeltaDiscoveryRequestMessage> = {}): DeltaDiscoveryRequestMessage {
+  return {
+    node: null,
+    type_url: EDS,
+    resource_names_subscribe: [],
+    resource_names_unsubscribe: [],
+    initial_resource_versions: {},
+    response_nonce: '',
+    error_detail: null,
+    ...fields,
+  };
 }
 
 /** A transport that records what is written and can push back (a write does not leave) until drain(). */

@@ -3,11 +3,11 @@
 // an ACK (or a NACK) lets the held push go at once, answers to requests never wait, and a proxy that
 // never answers is pushed again once the limit has passed. Without the option nothing waits.
 import { expect, it } from '@jest/globals';
-import { EDS, edsAssignment, recordingSink, streamWorld } from '../../support/stream-world.js';
+import { EDS, deltaRequest, edsAssignment, recordingSink, streamWorld } from '../../support/stream-world.js';
 import { SotwStream } from '../../../src/xds/sotw-stream.js';
 import { DeltaStream } from '../../../src/xds/delta-stream.js';
 import type { DiscoveryRequestMessage, OutgoingDiscoveryResponse } from '../../../src/xds/discovery-messages.js';
-import type { DeltaDiscoveryRequestMessage, OutgoingDeltaResponse } from '../../../src/xds/delta-messages.js';
+import type { OutgoingDeltaResponse } from '../../../src/xds/delta-messages.js';
 import { encodeDiscoveryResponse } from '../../../src/xds/discovery-messages.js';
 import { decodeAny } from '../../../src/xds/resource-encoding.js';
 import { messageType } from '../../../src/xds/protos.js';
@@ -103,16 +103,7 @@ it('delta streams wait for the answer to their previous response too', () => {
   const world = streamWorld();
   const { sink, sent } = recordingSink<OutgoingDeltaResponse>();
   const stream = world.track(new DeltaStream(info, sink, { ...world.env, maxAckWaitMs: 60_000 }));
-  const delta = (fields: Partial<DeltaDiscoveryRequestMessage>): DeltaDiscoveryRequestMessage => ({
-    node: null,
-    type_url: EDS,
-    resource_names_subscribe: [],
-    resource_names_unsubscribe: [],
-    initial_resource_versions: {},
-    response_nonce: '',
-    error_detail: null,
-    ...fields,
-  });
+  const delta = deltaRequest;
   const change = (name: string, weight: number) => world.cache.apply([{ typeUrl: EDS, upserts: [edsAssignment(name, weight)], removals: [] }]);
   const names = (r: OutgoingDeltaResponse) => r.resources.map((e) => e.name);
   stream.onRequest(delta({ resource_names_subscribe: ['a', 'b', 'c'] }));

@@ -3,7 +3,7 @@
 // responses are byte for byte what the name-by-name path (an explicit map of held versions) sends,
 // and the exceptions (NACK, initial_resource_versions, unsubscribe, a stream far behind) stay right.
 import { describe, expect, it } from '@jest/globals';
-import { EDS, recordingSink, streamWorld } from '../../support/stream-world.js';
+import { EDS, deltaRequest, recordingSink, streamWorld } from '../../support/stream-world.js';
 import { DeltaStream } from '../../../src/xds/delta-stream.js';
 import type { DeltaSubscription } from '../../../src/xds/delta-subscription.js';
 import { encodeDeltaResponse, type DeltaDiscoveryRequestMessage, type OutgoingDeltaResponse } from '../../../src/xds/delta-messages.js';
@@ -25,18 +25,7 @@ function setup() {
   return { cache, open, set };
 }
 
-function request(fields: Partial<DeltaDiscoveryRequestMessage>): DeltaDiscoveryRequestMessage {
-  return {
-    node: null,
-    type_url: eds,
-    resource_names_subscribe: [],
-    resource_names_unsubscribe: [],
-    initial_resource_versions: {},
-    response_nonce: '',
-    error_detail: null,
-    ...fields,
-  };
-}
+const request = (fields: Partial<DeltaDiscoveryRequestMessage>): DeltaDiscoveryRequestMessage => deltaRequest({ type_url: eds, ...fields });
 
 const names = (r: OutgoingDeltaResponse) => r.resources.map((e) => e.name);
 /** Forces the name-by-name path: an explicit map equal to what the client holds. */

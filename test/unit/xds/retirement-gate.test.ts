@@ -15,7 +15,7 @@ import type { DeltaDiscoveryRequestMessage, OutgoingDeltaResponse } from '../../
 import type { OutgoingDiscoveryResponse } from '../../../src/xds/discovery-messages.js';
 import { createMetrics } from '../../../src/observability/metrics.js';
 import { silentLogger } from '../../../src/observability/logger.js';
-import { recordingSink } from '../../support/stream-world.js';
+import { deltaRequest, recordingSink } from '../../support/stream-world.js';
 import { eventually } from '../../support/eventually.js';
 
 const CDS = TYPE_URL.cluster;
@@ -96,16 +96,7 @@ function world(opts: { graceMs?: number; subscribedMaxMs?: number } = {}) {
     const stream = new DeltaStream({ id: id++, api: 'delta-ads', peer: 'test', connectedAt: new Date(0) }, sink, env);
     streams.add(stream);
     const request = (typeUrl: string, fields: Partial<DeltaDiscoveryRequestMessage>) => {
-      stream.onRequest({
-        node: null,
-        type_url: typeUrl,
-        resource_names_subscribe: [],
-        resource_names_unsubscribe: [],
-        initial_resource_versions: {},
-        response_nonce: '',
-        error_detail: null,
-        ...fields,
-      });
+      stream.onRequest(deltaRequest({ type_url: typeUrl, ...fields }));
       gate.recheck();
     };
     const ack = (typeUrl: string) => request(typeUrl, { response_nonce: stream.subscriptions.get(typeUrl)!.nonce! });
