@@ -199,6 +199,15 @@ export function buildProgram(): Command {
         .argParser(int(1, 64)),
     )
     .addOption(
+      new Option(
+        '--worker-hung-timeout-ms <ms>',
+        'with --workers: a serving worker that has not answered the main process for this long is killed and started again (0 = never); one silent for 3 s already gets no new connections',
+      )
+        .env('ZKXDS_WORKER_HUNG_TIMEOUT_MS')
+        .default(30000)
+        .argParser(int(0, 3600000)),
+    )
+    .addOption(
       new Option('--log-level <level>', 'pino log level')
         .env('ZKXDS_LOG_LEVEL')
         .default('info')

@@ -43,6 +43,8 @@ export interface ServeConfig extends ZooKeeperFlags, ServingConfig, ScopeFlags {
   readonly k8sWritesPerSecond?: number;
   /** Serving processes, this one included (default 1: no worker); see serving-workers.ts. */
   readonly workers?: number;
+  /** A serving worker silent this long is killed and started again (default 30 s; 0: never). */
+  readonly workerHungTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -97,6 +99,7 @@ export async function startServer(config: ServeConfig, log: Logger, metrics: Met
       catalog,
       book: scopes.book,
       warm: gate,
+      ...(config.workerHungTimeoutMs !== undefined ? { hungTimeoutMs: config.workerHungTimeoutMs } : {}),
     });
     workers.start();
   }

@@ -134,6 +134,9 @@ async function answer(r: Running, id: number, question: WorkerQuestion): Promise
     case 'config-dump':
       body = configDump(question.node, streamsByNode(part.xds).get(question.node) ?? [], question.type);
       break;
+    case 'ping':
+      body = null;
+      break;
   }
   send({ kind: 'answer', id, body });
 }

@@ -22,6 +22,12 @@ const RESTART_INITIAL_MS = 500;
 const RESTART_MAX_MS = 10_000;
 /** A worker that ran this long before dying restarts after the initial delay again. */
 const RESTART_RESET_AFTER_MS = 30_000;
+/** How often the main asks each worker whether it is alive (any message from it counts too). */
+export const LIVENESS_INTERVAL_MS = 1000;
+/** A worker silent for this long gets no new connections until it speaks again. */
+export const SILENT_NO_HANDOFF_MS = 3000;
+/** Default of --worker-hung-timeout-ms. */
+export const DEFAULT_HUNG_TIMEOUT_MS = 30_000;
 /** What the main process calls itself in /debug/proxies. */
 export const MAIN_PROCESS = 'main';
 
@@ -37,6 +43,11 @@ export interface ServingWorkersOptions {
   readonly book: ScopeBook;
   /** The main's warm gate: workers open theirs when it opens. */
   readonly warm: WarmGate;
+  /**
+   * A serving (warm) worker that has not answered for this long is killed and started again
+   * (0: never). Its event loop is stuck: its proxies get no pushes and its connections are lost.
+   */
+  readonly hungTimeoutMs?: number;
   /** Module forked (tests); default serving-worker.js beside this file. */
   readonly entry?: string;
 }
@@ -53,6 +64,8 @@ interface Slot {
   startedAt: number;
   restartDelayMs: number;
   restartTimer: NodeJS.Timeout | null;
+  /** performance.now() of the last message from it (an answer to a liveness question included). */
+  lastHeardAt: number;
   requests: WorkerRequests;
   exited: Promise<void>;
 }
@@ -84,7 +97,9 @@ export class ServingWorkers {
   private readonly slots: Slot[];
   private cursor = 0;
   private stopping = false;
+  private liveness: NodeJS.Timeout | null = null;
   private readonly restartsTotal: Counter<'worker'>;
+  private readonly hungTotal: Counter<'worker'>;
 
   constructor(private readonly opts: ServingWorkersOptions) {
     this.slots = Array.from({ length: opts.count }, (_, k) => ({
@@ -97,12 +112,19 @@ export class ServingWorkers {
       startedAt: 0,
       restartDelayMs: RESTART_INITIAL_MS,
       restartTimer: null,
+      lastHeardAt: 0,
       requests: new WorkerRequests(),
       exited: Promise.resolve(),
     }));
     this.restartsTotal = new Counter({
       name: 'zkxds_serving_worker_restarts_total',
       help: 'Serving workers (serve --workers) that exited and were started again',
+      labelNames: ['worker'],
+      registers: [opts.registry],
+    });
+    this.hungTotal = new Counter({
+      name: 'zkxds_serving_worker_hangs_total',
+      help: 'Serving workers killed because they had not answered for --worker-hung-timeout-ms (each is then started again)',
       labelNames: ['worker'],
       registers: [opts.registry],
     });
@@ -124,6 +146,33 @@ export class ServingWorkers {
 
   start(): void {
     for (const slot of this.slots) this.spawn(slot);
+    this.liveness = setInterval(() => this.checkLiveness(), LIVENESS_INTERVAL_MS);
+    this.liveness.unref();
+  }
+
+  /**
+   * Asks every running worker whether it is alive; one silent for too long is restarted. Only once
+   * warm: reading the first catalog may keep a worker's event loop busy for seconds.
+   */
+  private checkLiveness(): void {
+    const now = performance.now();
+    const hungMs = this.opts.hungTimeoutMs ?? DEFAULT_HUNG_TIMEOUT_MS;
+    for (const slot of this.slots) {
+      const child = slot.child;
+      if (!child?.connected || !slot.ready) continue;
+      const silentMs = now - slot.lastHeardAt;
+      if (slot.warm && hungMs > 0 && silentMs > hungMs) {
+        this.hungTotal.inc({ worker: processName(slot.index) });
+        this.opts.log.error(
+          { worker: processName(slot.index), pid: slot.pid, silentMs: Math.round(silentMs) },
+          'serving worker has not answered for --worker-hung-timeout-ms: killing it to start it again',
+        );
+        child.kill('SIGKILL');
+        continue;
+      }
+      // The answer itself is not needed: any message from the worker updates lastHeardAt.
+      if (slot.requests.open === 0) void slot.requests.ask((m) => this.send(slot, m), { what: 'ping' }, LIVENESS_INTERVAL_MS * 2);
+    }
   }
 
   /** Services the main's catalog took in (hooked where the registry's batches reach the catalog). */
@@ -134,7 +183,9 @@ export class ServingWorkers {
   /** XdsServer's hand-off: true when a worker takes the socket, false to serve it in the main. */
   handOff(socket: net.Socket): boolean {
     if (this.stopping) return false;
-    const serving = [true, ...this.slots.map((s) => s.ready && s.child?.connected === true)];
+    const now = performance.now();
+    // A worker that has been silent for a while (stopped, or its event loop stuck) gets no new proxies.
+    const serving = [true, ...this.slots.map((s) => s.ready && s.child?.connected === true && now - s.lastHeardAt < SILENT_NO_HANDOFF_MS)];
     const target = pickRoundRobin(this.cursor, serving);
     this.cursor = (target + 1) % serving.length;
     if (target === 0) return false;
@@ -208,6 +259,7 @@ export class ServingWorkers {
   /** Stops handing off, asks every worker to end its streams, waits up to `graceMs`, then kills. */
   async stop(graceMs = 5000): Promise<void> {
     this.stopping = true;
+    if (this.liveness) clearInterval(this.liveness);
     for (const s of this.slots) if (s.restartTimer) clearTimeout(s.restartTimer);
     const running = this.slots.filter((s) => s.child);
     for (const s of running) this.send(s, { kind: 'shutdown', graceMs });
@@ -260,6 +312,7 @@ export class ServingWorkers {
     slot.ready = false;
     slot.warm = false;
     slot.startedAt = Date.now();
+    slot.lastHeardAt = performance.now();
     slot.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.on('error', (err) => this.opts.log.warn({ worker: name, err: err.message }, 'serving worker process error'));
     child.on('message', (raw) => this.onMessage(slot, raw));
@@ -274,6 +327,7 @@ export class ServingWorkers {
   }
 
   private onMessage(slot: Slot, raw: unknown): void {
+    slot.lastHeardAt = performance.now();
     const m = parseWorkerMessage(raw);
     if ('invalid' in m) {
       this.opts.log.warn({ worker: processName(slot.index), reason: m.invalid }, 'malformed message from a serving worker; dropped');

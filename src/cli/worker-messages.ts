@@ -10,6 +10,8 @@ import type { ServingConfig } from './serving-part.js';
 export type WorkerQuestion =
   | { readonly what: 'metrics' }
   | { readonly what: 'proxies' }
+  /** Liveness (serving-workers.ts): answered at once with null. */
+  | { readonly what: 'ping' }
   /** What one node was sent (/debug/config_dump); answered with null when the node is not here. */
   | { readonly what: 'config-dump'; readonly node: string; readonly type?: string };
 
@@ -42,7 +44,7 @@ export type WorkerMessage =
 function isQuestion(value: unknown): value is WorkerQuestion {
   const q = record(value);
   if (!q) return false;
-  if (q.what === 'metrics' || q.what === 'proxies') return true;
+  if (q.what === 'metrics' || q.what === 'proxies' || q.what === 'ping') return true;
   return q.what === 'config-dump' && typeof q.node === 'string' && (q.type === undefined || typeof q.type === 'string');
 }
 

@@ -299,6 +299,40 @@ describe('serve --workers 2', () => {
     }
   });
 
+  it('hands no connection to a stopped worker, and kills and restarts one silent for --worker-hung-timeout-ms', async () => {
+    const s = await serve(2, zk.connectString, ['--worker-hung-timeout-ms', '8000']);
+    await ready(s);
+    const pid = (await json<ReadyPage>(s, '/readyz')).workers[0]!.pid!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      // Past the 3 s of silence after which a worker gets no new connections: every new proxy is
+      // answered (by the main; the stopped worker would answer none of them).
+      await new Promise((r) => setTimeout(r, 3500));
+      const late = Array.from({ length: 4 }, () => new AdsClient(`127.0.0.1:${s.xds}`, 'ads', undefined, own));
+      clients.push(...late);
+      await Promise.all(
+        late.map(async (c, k) => {
+          c.send({ typeUrl: TYPE_URL.cluster, node: { id: `late-${k}` } });
+          expect((await c.next(TYPE_URL.cluster, 4000)).resources.map((r) => r.name)).toContain('echo');
+        }),
+      );
+      const page = await json<ProxiesPage>(s, '/debug/proxies');
+      expect(page.proxies.filter((p) => p.node.startsWith('late-')).map((p) => p.process)).toEqual(['main', 'main', 'main', 'main']);
+      // Silent past the timeout: killed (counted) and started again.
+      await eventually(async () => expect(await metric(s, /^zkxds_serving_worker_hangs_total\{worker="worker-1"\} (\d+)$/)).toBe(1), 20_000);
+      await eventually(() => expect(alive(pid)).toBe(false));
+    } finally {
+      if (alive(pid)) process.kill(pid, 'SIGCONT');
+    }
+    await eventually(async () => expect((await json<ReadyPage>(s, '/readyz')).workers[0]).toMatchObject({ state: 'warm', restarts: 1 }), 20_000);
+    expect((await json<ReadyPage>(s, '/readyz')).workers[0]!.pid).not.toBe(pid);
+    expect(
+      s.cli.lines.some((l) => l.msg === 'serving worker has not answered for --worker-hung-timeout-ms: killing it to start it again' && l.pid === pid),
+    ).toBe(true);
+    s.cli.kill('SIGTERM');
+    expect((await s.cli.exited).code).toBe(0);
+  });
+
   it('serves mutual TLS through the hand-off: the handshake and the identity check happen in the worker', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'serving-workers-tls-'));
     try {

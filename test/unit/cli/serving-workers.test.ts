@@ -59,6 +59,7 @@ describe('IPC messages', () => {
     expect(parseMainMessage({ kind: 'scopes', state: { explicit: [], learned: [] } })).toMatchObject({ kind: 'scopes' });
     expect(parseMainMessage({ kind: 'request', id: 3, question: { what: 'proxies' } })).toMatchObject({ kind: 'request', id: 3 });
     expect(parseMainMessage({ kind: 'request', id: 4, question: { what: 'config-dump', node: 'n1', type: 'EDS' } })).toMatchObject({ id: 4 });
+    expect(parseMainMessage({ kind: 'request', id: 5, question: { what: 'ping' } })).toMatchObject({ kind: 'request', id: 5 });
     expect(parseMainMessage({ kind: 'warm' })).toEqual({ kind: 'warm' });
     expect(parseWorkerMessage({ kind: 'ready', pid: 42 })).toEqual({ kind: 'ready', pid: 42 });
     expect(parseWorkerMessage({ kind: 'answer', id: 1, body: [] })).toMatchObject({ kind: 'answer', id: 1 });
