@@ -93,6 +93,24 @@ function workerEnv(): NodeJS.ProcessEnv {
 
 export const processName = (index: number): string => (index === 0 ? MAIN_PROCESS : `worker-${index}`);
 
+/** The counters of worker lifecycles (the chart's alert on restarts names them; its test lists them from here). */
+export function servingWorkerCounters(registry: Registry): { restarts: Counter<'worker'>; hangs: Counter<'worker'> } {
+  return {
+    restarts: new Counter({
+      name: 'zkxds_serving_worker_restarts_total',
+      help: 'Serving workers (serve --workers) that exited and were started again',
+      labelNames: ['worker'],
+      registers: [registry],
+    }),
+    hangs: new Counter({
+      name: 'zkxds_serving_worker_hangs_total',
+      help: 'Serving workers killed because they had not answered for --worker-hung-timeout-ms (each is then started again)',
+      labelNames: ['worker'],
+      registers: [registry],
+    }),
+  };
+}
+
 export class ServingWorkers {
   private readonly slots: Slot[];
   private cursor = 0;
@@ -116,18 +134,7 @@ export class ServingWorkers {
       requests: new WorkerRequests(),
       exited: Promise.resolve(),
     }));
-    this.restartsTotal = new Counter({
-      name: 'zkxds_serving_worker_restarts_total',
-      help: 'Serving workers (serve --workers) that exited and were started again',
-      labelNames: ['worker'],
-      registers: [opts.registry],
-    });
-    this.hungTotal = new Counter({
-      name: 'zkxds_serving_worker_hangs_total',
-      help: 'Serving workers killed because they had not answered for --worker-hung-timeout-ms (each is then started again)',
-      labelNames: ['worker'],
-      registers: [opts.registry],
-    });
+    ({ restarts: this.restartsTotal, hangs: this.hungTotal } = servingWorkerCounters(opts.registry));
     const slots = this.slots;
     new Gauge({
       name: 'zkxds_serving_workers',

@@ -11,6 +11,7 @@ import { stringify } from 'yaml';
 import type { IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { createMetrics } from '../../src/observability/metrics.js';
+import { servingWorkerCounters } from '../../src/cli/serving-workers.js';
 import { CHART_DIR, PROJECT_ROOT, renderChart, type KubeObject } from './kube-tools.js';
 import { allSchemaErrors } from './kube-schema.js';
 import { ofKind, only } from './chart-checks.js';
@@ -27,6 +28,7 @@ const ALERTS = [
   'ZkxdsConvergenceSlow',
   'ZkxdsInvalidPolicies',
   ...TLS_ALERTS,
+  'ZkxdsServingWorkerRestarting',
   'ZkxdsNoServiceEntryWriter',
 ];
 
@@ -62,7 +64,10 @@ function dashboardExprs(d: Dashboard): string[] {
 /** Names of every series zk-xds can export (histograms as their _bucket/_sum/_count series). */
 async function exportedSeries(): Promise<Set<string>> {
   const names = new Set<string>();
-  for (const m of await createMetrics().registry.getMetricsAsJSON()) {
+  const { registry } = createMetrics();
+  // Registered only with --workers: the worker lifecycle counters.
+  servingWorkerCounters(registry);
+  for (const m of await registry.getMetricsAsJSON()) {
     if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
     else names.add(m.name);
   }
@@ -132,6 +137,11 @@ describe('chart observability: Grafana dashboard and PrometheusRule', () => {
     expect(rulesOf(renderChart(VALUES, 'zk-xds', 'zk-xds', WITH_CRD)).find((r) => r.alert === 'ZkxdsXdsCertificateExpiring')!.expr).toContain(
       'zkxds_xds_tls_certificate_expiry_seconds{namespace="zk-xds", job="zk-xds"} > 0) - time()) < 604800',
     );
+  });
+
+  it('has the serving-worker alert only with more than one serving process per pod', () => {
+    const single = renderChart(VALUES, 'zk-xds', 'zk-xds', [...WITH_CRD, '--set', 'config.workers=1']);
+    expect(rulesOf(single).map((r) => r.alert)).toEqual(ALERTS.filter((a) => a !== 'ZkxdsServingWorkerRestarting'));
   });
 
   it('has no leader alert without the ServiceEntry writer (zkxds_leader is 0 on every replica then)', () => {
