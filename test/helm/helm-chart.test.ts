@@ -315,9 +315,16 @@ describe('charts/zk-xds', () => {
     expect(path.posix.basename(tokenFile)).toBe('token');
   });
 
-  it('config.workers: serving processes per pod through ZKXDS_WORKERS (1 by default)', () => {
-    expect(envOf(only<IDeployment>(rendered('values-default.yaml'), 'Deployment')).get('ZKXDS_WORKERS')).toBe('1');
-    expect(envOf(only<IDeployment>(rendered('values-full.yaml'), 'Deployment')).get('ZKXDS_WORKERS')).toBe('2');
+  it('config.workers: serving processes per pod through ZKXDS_WORKERS (1 by default), and the hung-worker timeout', () => {
+    const defaults = envOf(only<IDeployment>(rendered('values-default.yaml'), 'Deployment'));
+    const full = envOf(only<IDeployment>(rendered('values-full.yaml'), 'Deployment'));
+    expect([defaults.get('ZKXDS_WORKERS'), defaults.get('ZKXDS_WORKER_HUNG_TIMEOUT_MS')]).toEqual(['1', '30000']);
+    expect([full.get('ZKXDS_WORKERS'), full.get('ZKXDS_WORKER_HUNG_TIMEOUT_MS')]).toEqual(['2', '10000']);
+  });
+
+  it('config.maxAckWaitMs: flow control through ZKXDS_MAX_ACK_WAIT_MS, off by default', () => {
+    expect(envOf(only<IDeployment>(rendered('values-default.yaml'), 'Deployment')).get('ZKXDS_MAX_ACK_WAIT_MS')).toBe('0');
+    expect(envOf(only<IDeployment>(rendered('values-full.yaml'), 'Deployment')).get('ZKXDS_MAX_ACK_WAIT_MS')).toBe('5000');
   });
 
   it('keeps an Istio sidecar out of its own pods in every values file (/debug trusts loopback, which a sidecar would turn every client into)', () => {
