@@ -6,15 +6,16 @@
 // proxies that should get the change, receipts at proxies that should not, and zk-xds CPU.
 //   node dist/bench/scope-bench.js [--services 1000] [--instances 10] [--proxies 2000] [--scope 10]
 //     [--churn-rate 100] [--churn-s 10] [--tail-s 30] [--protocol sotw|delta] [--only scoped|unscoped]
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../src/xds/protos.js';
-import { ZooKeeperServer, freePorts } from '../test/support/zookeeper-server.js';
+import { ZooKeeperServer } from '../test/support/zookeeper-server.js';
 import { ZkTestClient } from '../test/support/zk-test-client.js';
 import type { LoadReport } from './loadgen/run.js';
+import { startZkXds, stopProcess } from './bench-support.js';
 
 export interface ScopeBenchOptions {
   readonly services: number;
@@ -88,47 +89,6 @@ async function fill(writer: ZkTestClient, o: ScopeBenchOptions): Promise<void> {
   await chunked(proxies, 1000, (p) => writer.create(`/zk-xds/scope/app-${p}`, JSON.stringify({ services: scopeOf(p, o).map(svc) })));
 }
 
-async function startZkXds(zk: string): Promise<{ child: ChildProcess; xdsPort: number }> {
-  const [xdsPort, adminPort] = await freePorts(2);
-  const child = spawn(
-    process.execPath,
-    // BENCH_SERVER_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=bench/results/cpu-profiles", profiles zk-xds.
-    [
-      ...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean),
-      path.join(PROJECT_ROOT, 'dist/src/cli/main.js'),
-      'serve',
-      '--zk',
-      zk,
-      '--zk-root',
-      '/services',
-      '--xds-port',
-      String(xdsPort),
-      '--admin-port',
-      String(adminPort),
-      '--bind-address',
-      '127.0.0.1',
-      '--log-level',
-      'warn',
-    ],
-    { stdio: 'inherit' },
-  );
-  while (
-    !(await fetch(`http://127.0.0.1:${adminPort}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    ))
-  )
-    await new Promise((r) => setTimeout(r, 10));
-  return { child, xdsPort: xdsPort! };
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 function runLoadgen(xds: string, o: ScopeBenchOptions, scoped: boolean, extra: string[]): Promise<LoadReport> {
   const out = path.join(RESULTS, `scope-loadgen-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
   const args = [
@@ -162,7 +122,7 @@ function quantile(xs: number[], q: number): number | null {
 
 async function runMode(zkConnect: string, writer: ZkTestClient, o: ScopeBenchOptions, scoped: boolean): Promise<ModeResult> {
   const log = (m: string) => o.quiet || process.stderr.write(`${scoped ? 'scoped' : 'unscoped'}: ${m}\n`);
-  const { child, xdsPort } = await startZkXds(zkConnect);
+  const { child, xdsPort } = await startZkXds(zkConnect, '/services');
   const pid = child.pid!;
   const xds = `127.0.0.1:${xdsPort}`;
   try {
