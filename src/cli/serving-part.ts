@@ -12,7 +12,8 @@
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { CatalogStore } from '../catalog/catalog-store.js';
-import { DEFAULT_DROPPED_LABELS, labelRuleFrom, type LabelRule } from '../translate/endpoint-labels.js';
+import { DEFAULT_DROPPED_LABELS, labelRuleFrom } from '../translate/endpoint-labels.js';
+import type { ServiceEntryOptions } from '../translate/service-entry.js';
 import { streamLimitsFrom, type StreamLimitFlags } from './stream-limit-flags.js';
 import type { XdsTlsFlags, XdsTransport } from './xds-tls-flags.js';
 import { ResourceCache } from '../xds/resource-cache.js';
@@ -93,13 +94,8 @@ export function servingConfigOf(config: ServingConfig): ServingConfig {
   return out as unknown as ServingConfig;
 }
 
-export interface IstioSettings {
-  readonly namespace: string;
-  readonly revision: string;
-  readonly exportTo: readonly string[];
-  readonly domainSuffix: string;
-  readonly labelRule: LabelRule;
-}
+/** What every ServiceEntry is built with (MCP, the Kubernetes writer), with each default filled in. */
+export type IstioSettings = Required<Pick<ServiceEntryOptions, 'namespace' | 'revision' | 'exportTo' | 'domainSuffix' | 'labelRule'>>;
 
 export interface ServingPart {
   readonly catalog: CatalogStore;
@@ -131,7 +127,7 @@ export function buildServingPart(
   );
   catalog.onChange((change, observedAt) => publisher.publish(change, observedAt));
   // istiod (MCP-over-xDS) may be served from any view: every cache holds the ServiceEntries.
-  const istio = {
+  const istio: IstioSettings = {
     namespace: config.istioNamespace || 'zk-xds',
     revision: config.istioRevision ?? '',
     exportTo: config.istioExportTo ?? ['*'],
